@@ -1,0 +1,91 @@
+//! The serialized form of a `DataTree`: every node with its data and stored stat, in path
+//! order, plus the digest.
+//!
+//! Children lists are not stored: they follow from the paths, so a snapshot cannot disagree
+//! with itself about them. Restoring checks that the node set is a well-formed tree and that
+//! the recomputed digest equals the recorded one, so a corrupted or truncated snapshot is
+//! refused instead of silently diverging (ZooKeeper checks its snapshot digest the same way,
+//! ZOOKEEPER-3114). The digest is a hex string, since JavaScript numbers lose 64-bit values.
+
+use super::path::{self, validate_path, ROOT};
+use super::stat::NodeStat;
+use super::tree::{compute_digest, DataTree, Node};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct TreeSnapshot {
+    nodes: Vec<NodeSnapshot>,
+    digest: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct NodeSnapshot {
+    path: String,
+    data: Vec<u8>,
+    stat: NodeStat,
+}
+
+impl From<DataTree> for TreeSnapshot {
+    fn from(tree: DataTree) -> Self {
+        let digest = format!("{:x}", tree.digest);
+        let nodes = tree
+            .nodes
+            .into_iter()
+            .map(|(path, n)| NodeSnapshot {
+                path,
+                data: n.data,
+                stat: n.stat,
+            })
+            .collect();
+        TreeSnapshot { nodes, digest }
+    }
+}
+
+impl TryFrom<TreeSnapshot> for DataTree {
+    type Error = String;
+
+    fn try_from(snap: TreeSnapshot) -> Result<Self, String> {
+        let recorded = u64::from_str_radix(snap.digest.trim_start_matches("0x"), 16)
+            .map_err(|e| format!("bad digest {:?}: {e}", snap.digest))?;
+        let mut nodes = BTreeMap::new();
+        for n in snap.nodes {
+            validate_path(&n.path).map_err(|_| format!("invalid path {:?}", n.path))?;
+            let node = Node::new(n.data, n.stat);
+            if nodes.insert(n.path.clone(), node).is_some() {
+                return Err(format!("duplicate node {:?}", n.path));
+            }
+        }
+        link_children(&mut nodes)?;
+        let computed = compute_digest(&nodes);
+        if computed != recorded {
+            return Err(format!(
+                "digest mismatch: recorded {recorded:x}, computed {computed:x}"
+            ));
+        }
+        Ok(DataTree {
+            nodes,
+            digest: computed,
+        })
+    }
+}
+
+/// Fills in every node's children from the paths, refusing orphans and a missing root.
+fn link_children(nodes: &mut BTreeMap<String, Node>) -> Result<(), String> {
+    if !nodes.contains_key(ROOT) {
+        return Err("snapshot has no root".to_string());
+    }
+    let links: Vec<(String, String)> = nodes
+        .keys()
+        .filter(|p| p.as_str() != ROOT)
+        .filter_map(|p| path::split_parent(p))
+        .map(|(parent, name)| (parent.to_string(), name.to_string()))
+        .collect();
+    for (parent, name) in links {
+        let p = nodes
+            .get_mut(&parent)
+            .ok_or_else(|| format!("node {name:?} has no parent {parent:?}"))?;
+        p.children.insert(name);
+    }
+    Ok(())
+}

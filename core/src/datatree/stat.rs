@@ -1,0 +1,104 @@
+//! `Stat` as clients see it, and `NodeStat` as the tree stores it.
+//!
+//! ZooKeeper keeps `StatPersisted` per node (no dataLength or numChildren, and a raw
+//! child-create counter in `cversion`) and converts it with `DataNode.copyStat` whenever a
+//! client reads it. We keep the same split so the sequence-suffix counter of §8.3 of the wire
+//! reference is available when sequential nodes arrive, while clients keep seeing
+//! `cversion = 2 × creates − numChildren`.
+
+use crate::zxid::Zxid;
+use serde::{Deserialize, Serialize};
+
+/// ZooKeeper's `Stat` record (wire reference §3.2), exactly as clients see it.
+///
+/// `ephemeral_owner` travels in JSON as a hex string, like `SessionId`: session ids do not fit
+/// in a JavaScript number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Stat {
+    pub czxid: Zxid,
+    pub mzxid: Zxid,
+    pub ctime: i64,
+    pub mtime: i64,
+    pub version: i32,
+    pub cversion: i32,
+    pub aversion: i32,
+    #[serde(with = "hex_i64")]
+    pub ephemeral_owner: i64,
+    pub data_length: i32,
+    pub num_children: i32,
+    pub pzxid: Zxid,
+}
+
+/// ZooKeeper's `StatPersisted`: what a node stores and what the digest covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct NodeStat {
+    pub czxid: Zxid,
+    pub mzxid: Zxid,
+    pub ctime: i64,
+    pub mtime: i64,
+    pub version: i32,
+    /// Successful child creates ever made under this node; deletes do not touch it
+    /// (`DataTree.createNode` / `deleteNode`). It is the next sequence suffix.
+    pub cversion: i32,
+    pub aversion: i32,
+    /// The stored owner; container and TTL nodes will keep a marker here that clients see
+    /// as 0 (§8.2), which is why `to_stat` is the one place that maps it.
+    #[serde(with = "hex_i64")]
+    pub ephemeral_owner: i64,
+    pub pzxid: Zxid,
+}
+
+impl NodeStat {
+    /// A fresh node's stat, as `DataTree.createStat` builds it: all three zxids equal the
+    /// creating txn's zxid and both times its timestamp.
+    pub fn created(zxid: Zxid, time: i64, ephemeral_owner: i64) -> Self {
+        NodeStat {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time,
+            mtime: time,
+            pzxid: zxid,
+            ephemeral_owner,
+            ..NodeStat::default()
+        }
+    }
+
+    /// `DataNode.copyStat`: derives dataLength and numChildren, and shows the child-create
+    /// counter as the number of child changes (`2 × creates − numChildren`, Java `int` math).
+    pub fn to_stat(self, data_len: usize, num_children: usize) -> Stat {
+        let num_children = saturating_i32(num_children);
+        Stat {
+            czxid: self.czxid,
+            mzxid: self.mzxid,
+            ctime: self.ctime,
+            mtime: self.mtime,
+            version: self.version,
+            cversion: self.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: self.aversion,
+            ephemeral_owner: self.ephemeral_owner,
+            data_length: saturating_i32(data_len),
+            num_children,
+            pzxid: self.pzxid,
+        }
+    }
+}
+
+fn saturating_i32(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// Serde for an `i64` as the hex string of its 64 bits (same format as `SessionId`).
+pub(crate) mod hex_i64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:x}", *v as u64))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let s = String::deserialize(d)?;
+        u64::from_str_radix(s.trim_start_matches("0x"), 16)
+            .map(|v| v as i64)
+            .map_err(serde::de::Error::custom)
+    }
+}

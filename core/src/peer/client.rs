@@ -1,0 +1,236 @@
+//! Client requests at the serving peer.
+//!
+//! ZooKeeper's ordering promise: a session's requests take effect and are answered in the
+//! order sent. Writes (and `sync`) are forwarded to the leader; reads are served from the
+//! local committed tree, but only once every earlier request of the same session is done,
+//! and a write is never submitted while an earlier read of its session is unanswered (it
+//! could otherwise be applied before that read is served).
+
+use super::{Peer, Phase, Role};
+use crate::datatree::{OpResult, Stat};
+use crate::ids::SessionId;
+use crate::log::{Entry, Origin};
+use crate::message::Message;
+use crate::trace::TraceEvent;
+use crate::txn::{ErrorCode, Op, Txn};
+use crate::zxid::Zxid;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientOp {
+    Write(Op),
+    GetData { path: String },
+    Exists { path: String },
+    GetChildren { path: String },
+    /// Catch up with the leader: later reads see every write acknowledged before the sync.
+    Sync,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRequest {
+    pub session: SessionId,
+    pub xid: i64,
+    pub op: ClientOp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientResult {
+    Write(OpResult),
+    Data { data: Vec<u8>, stat: Stat },
+    Exists(Option<Stat>),
+    Children(Vec<String>),
+    Synced,
+    Error(ErrorCode),
+}
+
+/// A reply, with the zxid the serving peer had applied (ZooKeeper's `ReplyHeader.zxid`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub session: SessionId,
+    pub xid: i64,
+    pub zxid: Zxid,
+    pub result: ClientResult,
+}
+
+#[derive(Debug)]
+struct Pending {
+    xid: i64,
+    op: ClientOp,
+    submitted: bool,
+    /// A confirmed sync waits until the peer has applied this zxid.
+    sync_until: Option<Zxid>,
+    result: Option<ClientResult>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Clients {
+    sessions: BTreeMap<SessionId, VecDeque<Pending>>,
+}
+
+impl Peer {
+    /// Serving clients: a leader with an established epoch, or a learner past UpToDate.
+    pub(crate) fn serving(&self) -> bool {
+        match &self.role {
+            Role::Looking(_) => false,
+            Role::Following(l) | Role::Observing(l) => l.phase() == Phase::Broadcast,
+            Role::Leading(l) => l.phase() == Phase::Broadcast,
+        }
+    }
+
+    pub(super) fn on_client(&mut self, req: ClientRequest) {
+        let op = crate::describe::client_op(&req.op);
+        self.trace(TraceEvent::ClientRequest { sid: self.cfg.sid, session: req.session, xid: req.xid, op });
+        if !self.serving() {
+            self.reply(req.session, req.xid, ClientResult::Error(ErrorCode::ConnectionLoss));
+            return;
+        }
+        let p = Pending { xid: req.xid, op: req.op, submitted: false, sync_until: None, result: None };
+        self.clients.sessions.entry(req.session).or_default().push_back(p);
+        self.pump(req.session);
+    }
+
+    fn reply(&mut self, session: SessionId, xid: i64, result: ClientResult) {
+        let zxid = self.last_committed;
+        let summary = crate::describe::client_result(&result);
+        self.trace(TraceEvent::ClientReply { sid: self.cfg.sid, session, xid, zxid, result: summary });
+        self.out.push(super::Output::Reply(Reply { session, xid, zxid, result }));
+    }
+
+    /// Answer what can be answered, in order; submit writes up to the first unanswered read.
+    fn pump(&mut self, session: SessionId) {
+        loop {
+            let Some(q) = self.clients.sessions.get(&session) else { return };
+            let Some(front) = q.front() else {
+                self.clients.sessions.remove(&session);
+                return;
+            };
+            if front.result.is_none() && is_read(&front.op) {
+                let r = self.read(&front.op);
+                self.clients.sessions.get_mut(&session).and_then(|q| q.front_mut()).expect("front").result = Some(r);
+            }
+            let q = self.clients.sessions.get_mut(&session).expect("session");
+            let front = q.front().expect("front exists");
+            if front.result.is_none() {
+                break;
+            }
+            let p = q.pop_front().expect("front exists");
+            self.reply(session, p.xid, p.result.expect("answered"));
+        }
+        self.submit_writes(session);
+    }
+
+    fn submit_writes(&mut self, session: SessionId) {
+        let mut to_submit = Vec::new();
+        if let Some(q) = self.clients.sessions.get_mut(&session) {
+            for p in q.iter_mut() {
+                if is_read(&p.op) {
+                    break;
+                }
+                if !p.submitted {
+                    p.submitted = true;
+                    to_submit.push((p.xid, p.op.clone()));
+                }
+            }
+        }
+        for (xid, op) in to_submit {
+            self.submit(session, xid, op);
+        }
+    }
+
+    fn submit(&mut self, session: SessionId, xid: i64, op: ClientOp) {
+        let leader = match &self.role {
+            Role::Following(l) | Role::Observing(l) => l.leader,
+            Role::Leading(_) => self.cfg.sid,
+            Role::Looking(_) => return,
+        };
+        match op {
+            ClientOp::Write(op) if leader == self.cfg.sid => {
+                let origin = Origin { sid: self.cfg.sid, session, xid };
+                self.leader_propose(session, op, Some(origin));
+            }
+            ClientOp::Write(op) => self.send(leader, Message::Request { session, xid, op }),
+            ClientOp::Sync if leader == self.cfg.sid => self.leader_sync(self.cfg.sid, session, xid),
+            ClientOp::Sync => self.send(leader, Message::Sync { session, xid }),
+            _ => unreachable!("reads are not submitted"),
+        }
+    }
+
+    fn read(&self, op: &ClientOp) -> ClientResult {
+        let r = match op {
+            ClientOp::GetData { path } => {
+                self.tree.get_data(path).map(|(data, stat)| ClientResult::Data { data, stat })
+            }
+            ClientOp::Exists { path } => self.tree.exists(path).map(ClientResult::Exists),
+            ClientOp::GetChildren { path } => {
+                self.tree.get_children(path).map(|(c, _)| ClientResult::Children(c))
+            }
+            _ => unreachable!("only reads"),
+        };
+        r.unwrap_or_else(ClientResult::Error)
+    }
+
+    fn find(&mut self, session: SessionId, xid: i64) -> Option<&mut Pending> {
+        self.clients.sessions.get_mut(&session)?.iter_mut().find(|p| p.xid == xid && p.submitted)
+    }
+
+    /// A transaction this peer submitted was applied.
+    pub(crate) fn client_write_done(&mut self, session: SessionId, xid: i64, result: OpResult) {
+        if let Some(p) = self.find(session, xid) {
+            p.result = Some(ClientResult::Write(result));
+            self.pump(session);
+        }
+    }
+
+    /// The leader confirmed a sync: answer once everything up to `zxid` is applied here.
+    pub(crate) fn client_sync_done(&mut self, session: SessionId, xid: i64, zxid: Zxid) {
+        let applied = self.last_committed;
+        if let Some(p) = self.find(session, xid) {
+            if applied >= zxid {
+                p.result = Some(ClientResult::Synced);
+            } else {
+                p.sync_until = Some(zxid);
+            }
+            self.pump(session);
+        }
+    }
+
+    /// New commits may release syncs waiting to catch up.
+    pub(crate) fn clients_committed(&mut self) {
+        let applied = self.last_committed;
+        let mut ready = Vec::new();
+        for (s, q) in self.clients.sessions.iter_mut() {
+            for p in q.iter_mut() {
+                if p.sync_until.is_some_and(|z| z <= applied) {
+                    p.sync_until = None;
+                    p.result = Some(ClientResult::Synced);
+                    ready.push(*s);
+                }
+            }
+        }
+        for s in ready {
+            self.pump(s);
+        }
+    }
+
+    /// The peer stopped serving: every pending request ends with ConnectionLoss (its outcome
+    /// is unknown to the client, as in ZooKeeper).
+    pub(crate) fn clients_lost_service(&mut self) {
+        let sessions = std::mem::take(&mut self.clients.sessions);
+        for (s, q) in sessions {
+            for p in q {
+                let r = p.result.unwrap_or(ClientResult::Error(ErrorCode::ConnectionLoss));
+                self.reply(s, p.xid, r);
+            }
+        }
+    }
+
+    /// Build the entry a leader proposes for a client op.
+    pub(crate) fn make_entry(&self, zxid: Zxid, session: SessionId, op: Op, origin: Option<Origin>) -> Entry {
+        Entry { zxid, txn: Txn { session, time_ms: self.now.wall_ms, op }, origin }
+    }
+}
+
+fn is_read(op: &ClientOp) -> bool {
+    !matches!(op, ClientOp::Write(_) | ClientOp::Sync)
+}

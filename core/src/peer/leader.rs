@@ -1,0 +1,585 @@
+//! The leader: discovery, per-learner synchronization, and broadcast.
+//!
+//! Discovery: wait (within the init limit) for FollowerInfo from a quorum including itself;
+//! propose `e = max(accepted epochs) + 1`; persist accepted_epoch = e before LeaderInfo; collect
+//! a quorum of counted AckEpochs (abdicating if a learner is ahead); persist current_epoch.
+//! Synchronization: per learner choose DIFF, TRUNC or SNAP, then NewLeader; the learner is in
+//! the broadcast set from then on (protocol-spec issue 1). A quorum of Ack(NewLeader)
+//! establishes the epoch: the whole logged history is committed (case G1) and UpToDate carries
+//! the latest committed zxid (protocol-spec issue 3).
+//! Broadcast: propose, count durable acks (itself only once its own write is durable), commit
+//! in zxid order, Commit to followers and Inform to observers.
+
+use super::{AfterDurable, Peer, Phase, Role};
+use crate::config::{Config, Mutant};
+use crate::ids::{SessionId, Sid};
+use crate::log::{Entry, Origin};
+use crate::message::{Message, Snapshot};
+use crate::storage::PersistOp;
+use crate::time::Instant;
+use crate::trace::{SyncMode, TimeoutKind, TraceEvent};
+use crate::txn::Op;
+use crate::zxid::{Epoch, Zxid};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// FollowerInfo received.
+    Info,
+    /// LeaderInfo sent.
+    EpochSent,
+    /// AckEpoch received; waiting for the epoch quorum before syncing.
+    EpochAcked,
+    /// Sync stream and NewLeader sent; in the broadcast set.
+    Syncing,
+    /// Ack(NewLeader) received: its acks count.
+    Synced,
+}
+
+#[derive(Debug)]
+struct LearnerHandle {
+    observer: bool,
+    accepted_epoch: Epoch,
+    last_zxid: Zxid,
+    stage: Stage,
+    /// Last zxid sent in its sync stream (its Ack(NewLeader) proves it durable).
+    synced_to: Zxid,
+    last_heard: Instant,
+    /// Highest confirmation round it answered.
+    round: u64,
+}
+
+#[derive(Debug)]
+struct PendingSync {
+    round: u64,
+    origin: Sid,
+    session: SessionId,
+    xid: i64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Leader {
+    phase: Phase,
+    started: Instant,
+    epoch: Option<Epoch>,
+    learners: BTreeMap<Sid, LearnerHandle>,
+    epoch_acks: BTreeSet<Sid>,
+    newleader_acks: BTreeSet<Sid>,
+    outstanding: BTreeMap<Zxid, BTreeSet<Sid>>,
+    round: u64,
+    next_ping: Instant,
+    pending_syncs: Vec<PendingSync>,
+}
+
+impl Leader {
+    pub fn new(now: Instant) -> Self {
+        Leader {
+            phase: Phase::Discovery,
+            started: now,
+            epoch: None,
+            learners: BTreeMap::new(),
+            epoch_acks: BTreeSet::new(),
+            newleader_acks: BTreeSet::new(),
+            outstanding: BTreeMap::new(),
+            round: 0,
+            next_ping: now,
+            pending_syncs: Vec::new(),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn learner_sids(&self) -> Vec<Sid> {
+        self.learners.keys().copied().collect()
+    }
+
+    pub fn deadline(&self, cfg: &Config) -> Instant {
+        if self.phase == Phase::Broadcast {
+            self.next_ping
+        } else {
+            self.next_ping.min(self.started + cfg.init_timeout())
+        }
+    }
+
+    /// Followers (not observers) in the broadcast set.
+    fn forward_followers(&self) -> Vec<Sid> {
+        let f = |h: &LearnerHandle| !h.observer && matches!(h.stage, Stage::Syncing | Stage::Synced);
+        self.learners.iter().filter(|(_, h)| f(h)).map(|(s, _)| *s).collect()
+    }
+
+    fn forward_observers(&self) -> Vec<Sid> {
+        let f = |h: &LearnerHandle| h.observer && matches!(h.stage, Stage::Syncing | Stage::Synced);
+        self.learners.iter().filter(|(_, h)| f(h)).map(|(s, _)| *s).collect()
+    }
+}
+
+impl Peer {
+    fn leader(&mut self) -> &mut Leader {
+        match &mut self.role {
+            Role::Leading(l) => l,
+            _ => unreachable!("leader state only while leading"),
+        }
+    }
+
+    fn leader_ref(&self) -> &Leader {
+        match &self.role {
+            Role::Leading(l) => l,
+            _ => unreachable!("leader state only while leading"),
+        }
+    }
+
+    pub(super) fn leader_start(&mut self) {
+        self.try_decide_epoch();
+    }
+
+    pub(super) fn leader_receive(&mut self, from: Sid, msg: Message) {
+        let now = self.now.instant;
+        if let Some(h) = self.leader().learners.get_mut(&from) {
+            h.last_heard = now;
+        }
+        match msg {
+            Message::FollowerInfo { accepted_epoch, last_zxid } => self.on_learner_info(from, accepted_epoch, last_zxid, false),
+            Message::ObserverInfo { accepted_epoch, last_zxid } => self.on_learner_info(from, accepted_epoch, last_zxid, true),
+            Message::AckEpoch { current_epoch, last_zxid, counted } => self.on_ack_epoch(from, current_epoch, last_zxid, counted),
+            Message::AckNewLeader { epoch } => self.on_ack_new_leader(from, epoch),
+            Message::Ack { zxid } => self.on_ack(from, zxid),
+            Message::PingAck { round, .. } => self.on_ping_ack(from, round),
+            Message::Request { session, xid, op } => self.on_request(from, session, xid, op),
+            Message::Sync { session, xid } => self.leader_sync(from, session, xid),
+            other => self.anomaly(format!("{:?} from {from} while LEADING", other.kind())),
+        }
+    }
+
+    // ---- discovery -------------------------------------------------------------------------
+
+    fn on_learner_info(&mut self, from: Sid, accepted_epoch: Epoch, last_zxid: Zxid, observer: bool) {
+        if observer == self.is_voter(from) {
+            self.anomaly(format!("learner {from} registered with the wrong role"));
+            self.disconnect(from);
+            return;
+        }
+        let now = self.now.instant;
+        let h = LearnerHandle {
+            observer,
+            accepted_epoch,
+            last_zxid,
+            stage: Stage::Info,
+            synced_to: Zxid::ZERO,
+            last_heard: now,
+            round: 0,
+        };
+        let l = self.leader();
+        l.learners.insert(from, h);
+        l.epoch_acks.remove(&from);
+        l.newleader_acks.remove(&from);
+        match (l.epoch, self.accepted_epoch) {
+            (Some(e), acc) if acc == e && self.leader_ref().epoch_acks.contains(&self.cfg.sid) => {
+                self.send_leader_info(from, e)
+            }
+            (None, _) => self.try_decide_epoch(),
+            _ => {}
+        }
+    }
+
+    /// A quorum (itself included) has told us its accepted epoch: propose the next one.
+    fn try_decide_epoch(&mut self) {
+        let me = self.cfg.sid;
+        let l = self.leader_ref();
+        if l.epoch.is_some() {
+            return;
+        }
+        let voters: Vec<Sid> = l.learners.iter().filter(|(_, h)| !h.observer).map(|(s, _)| *s).collect();
+        let mut infos = voters.clone();
+        infos.push(me);
+        if !self.is_quorum(&infos) {
+            return;
+        }
+        let max = l.learners.values().map(|h| h.accepted_epoch).max().unwrap_or(0);
+        let e = max.max(self.accepted_epoch) + 1;
+        self.leader().epoch = Some(e);
+        self.accepted_epoch = e;
+        self.trace(TraceEvent::EpochProposed { sid: me, epoch: e });
+        let t = self.persist(PersistOp::AcceptedEpoch(e));
+        self.after(t, AfterDurable::LeaderAcceptedEpoch);
+    }
+
+    pub(super) fn leader_accepted_epoch_durable(&mut self) {
+        let me = self.cfg.sid;
+        let e = self.leader().epoch.expect("epoch decided");
+        self.leader().epoch_acks.insert(me);
+        let waiting: Vec<Sid> = self.leader_ref().learners.keys().copied().collect();
+        for s in waiting {
+            self.send_leader_info(s, e);
+        }
+        self.check_epoch_quorum();
+    }
+
+    fn send_leader_info(&mut self, to: Sid, epoch: Epoch) {
+        if let Some(h) = self.leader().learners.get_mut(&to) {
+            if h.stage == Stage::Info {
+                h.stage = Stage::EpochSent;
+                self.send(to, Message::LeaderInfo { epoch });
+            }
+        }
+    }
+
+    fn on_ack_epoch(&mut self, from: Sid, current_epoch: Epoch, last_zxid: Zxid, counted: bool) {
+        let me = self.cfg.sid;
+        self.trace(TraceEvent::AckEpochReceived { sid: me, from, counted, current_epoch, last_zxid });
+        let phase = self.leader_ref().phase;
+        let Some(h) = self.leader().learners.get_mut(&from) else { return };
+        if h.stage != Stage::EpochSent {
+            self.anomaly(format!("AckEpoch from {from} out of order"));
+            return;
+        }
+        h.stage = Stage::EpochAcked;
+        h.last_zxid = last_zxid;
+        let observer = h.observer;
+        let mine = (self.current_epoch, self.log.last_zxid());
+        if phase != Phase::Broadcast && (current_epoch, last_zxid) > mine {
+            self.trace(TraceEvent::Abdicated { sid: me, because: from });
+            self.become_looking();
+            return;
+        }
+        if !observer && (counted || self.mutant(Mutant::CountNotCountedAckEpoch)) {
+            self.leader().epoch_acks.insert(from);
+        }
+        match phase {
+            Phase::Discovery => self.check_epoch_quorum(),
+            _ => self.sync_learner(from),
+        }
+    }
+
+    fn check_epoch_quorum(&mut self) {
+        let l = self.leader_ref();
+        if l.phase != Phase::Discovery || !self.is_quorum(&l.epoch_acks) {
+            return;
+        }
+        let e = l.epoch.expect("epoch decided");
+        self.leader().phase = Phase::Synchronization;
+        self.current_epoch = e;
+        self.trace(TraceEvent::CurrentEpochSet { sid: self.cfg.sid, epoch: e });
+        let t = self.persist(PersistOp::CurrentEpoch(e));
+        if self.mutant(Mutant::LeaderCountsBeforeDurable) {
+            let me = self.cfg.sid;
+            self.leader().newleader_acks.insert(me);
+        }
+        self.after(t, AfterDurable::LeaderCurrentEpoch);
+        let acked: Vec<Sid> = self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::EpochAcked).map(|(s, _)| *s).collect();
+        for s in acked {
+            self.sync_learner(s);
+        }
+    }
+
+    pub(super) fn leader_current_epoch_durable(&mut self) {
+        let me = self.cfg.sid;
+        self.leader().newleader_acks.insert(me);
+        self.check_new_leader_quorum();
+    }
+
+    // ---- synchronization -------------------------------------------------------------------
+
+    /// DIFF when the learner's last zxid is in our history; TRUNC when it has a tail we never
+    /// had in the same epoch; SNAP when it is too far behind or diverged across epochs
+    /// (ZOOKEEPER-1154: never DIFF past a zxid we do not have, never TRUNC across epochs).
+    fn choose_sync(&self, theirs: Zxid) -> (SyncMode, Zxid) {
+        let ours = self.log.last_zxid();
+        if self.log.contains(theirs) && theirs >= self.log.base() {
+            if self.log.after(theirs).len() > self.cfg.snap_threshold {
+                return (SyncMode::Snap, self.last_committed);
+            }
+            return (SyncMode::Diff, theirs);
+        }
+        if self.mutant(Mutant::DiffInsteadOfTrunc) && theirs > self.log.base() {
+            return (SyncMode::Diff, theirs);
+        }
+        if theirs > self.log.base() {
+            let common = self.log.last_below(theirs);
+            let common = if theirs > ours { ours } else { common };
+            if common.epoch == theirs.epoch && common >= self.log.base() {
+                return (SyncMode::Trunc, common);
+            }
+        }
+        (SyncMode::Snap, self.last_committed)
+    }
+
+    fn sync_learner(&mut self, to: Sid) {
+        let e = self.leader_ref().epoch.expect("epoch decided");
+        let Some(h) = self.leader_ref().learners.get(&to) else { return };
+        let theirs = h.last_zxid;
+        let (mode, from) = self.choose_sync(theirs);
+        let ours = self.log.last_zxid();
+        let entries: Vec<Entry> = self.log.after(from).to_vec();
+        let msg = match mode {
+            SyncMode::Diff => Message::Diff { entries },
+            SyncMode::Trunc => Message::Trunc { to: from, entries },
+            SyncMode::Snap => {
+                let snapshot = Snapshot { zxid: self.last_committed, tree: self.tree.clone() };
+                Message::Snap { snapshot: Box::new(snapshot), entries }
+            }
+        };
+        self.trace(TraceEvent::SyncModeChosen { leader: self.cfg.sid, learner: to, mode, learner_zxid: theirs, to: from });
+        self.send(to, msg);
+        self.send(to, Message::NewLeader { epoch: e, zxid: ours });
+        if let Some(h) = self.leader().learners.get_mut(&to) {
+            h.stage = Stage::Syncing;
+            h.synced_to = ours;
+        }
+    }
+
+    fn on_ack_new_leader(&mut self, from: Sid, epoch: Epoch) {
+        let l = self.leader();
+        let Some(h) = l.learners.get_mut(&from) else { return };
+        if Some(epoch) != l.epoch || h.stage != Stage::Syncing {
+            self.anomaly(format!("Ack(NewLeader) for epoch {epoch} from {from} out of order"));
+            return;
+        }
+        h.stage = Stage::Synced;
+        let (observer, synced_to) = (h.observer, h.synced_to);
+        if !observer {
+            l.newleader_acks.insert(from);
+        }
+        let acks = l.newleader_acks.len();
+        let quorum = self.quorum_size();
+        self.trace(TraceEvent::NewLeaderAcked { leader: self.cfg.sid, from, acks, quorum });
+        if self.leader_ref().phase == Phase::Broadcast {
+            let committed = self.last_committed;
+            self.send(from, Message::UpToDate { committed });
+            if !observer {
+                // Ack(NewLeader) proves its history durable up to `synced_to`.
+                let zs: Vec<Zxid> = self.leader_ref().outstanding.range(..=synced_to).map(|(z, _)| *z).collect();
+                for z in zs {
+                    self.leader().outstanding.get_mut(&z).expect("outstanding").insert(from);
+                }
+                self.try_commit();
+            }
+        } else {
+            self.check_new_leader_quorum();
+        }
+    }
+
+    fn check_new_leader_quorum(&mut self) {
+        let l = self.leader_ref();
+        if l.phase != Phase::Synchronization || !self.is_quorum(&l.newleader_acks) {
+            return;
+        }
+        self.establish();
+    }
+
+    /// The epoch is established: our whole logged history is committed (case G1).
+    fn establish(&mut self) {
+        let me = self.cfg.sid;
+        let e = self.leader_ref().epoch.expect("epoch decided");
+        self.leader().phase = Phase::Broadcast;
+        self.leader().next_ping = self.now.instant;
+        let last = self.log.last_zxid();
+        self.commit_to(last);
+        self.trace(TraceEvent::EpochEstablished { sid: me, epoch: e, committed: self.last_committed });
+        let synced: Vec<Sid> = self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::Synced).map(|(s, _)| *s).collect();
+        let committed = self.last_committed;
+        for s in synced {
+            self.send(s, Message::UpToDate { committed });
+        }
+    }
+
+    // ---- broadcast -------------------------------------------------------------------------
+
+    fn on_request(&mut self, from: Sid, session: SessionId, xid: i64, op: Op) {
+        if self.leader_ref().phase != Phase::Broadcast {
+            self.anomaly(format!("request from {from} before the epoch is established"));
+            return;
+        }
+        self.leader_propose(session, op, Some(Origin { sid: from, session, xid }));
+    }
+
+    /// Assign the next zxid, log it, and send it to every follower in the broadcast set.
+    pub(super) fn leader_propose(&mut self, session: SessionId, op: Op, origin: Option<Origin>) {
+        let e = self.leader_ref().epoch.expect("epoch decided");
+        let last = self.log.last_zxid();
+        let next = if last.epoch == e { last.next() } else { Some(Zxid::new(e, 1)) };
+        let Some(zxid) = next.filter(|z| z.counter < u32::MAX) else {
+            // ZOOKEEPER-1277: the counter must not roll into the epoch; force a new epoch.
+            self.anomaly(format!("zxid counter exhausted at {last}: forcing a new epoch"));
+            self.become_looking();
+            return;
+        };
+        let entry = self.make_entry(zxid, session, op, origin);
+        self.trace(TraceEvent::Proposed { sid: self.cfg.sid, zxid, op: crate::describe::op(&entry.txn.op) });
+        self.log.append(entry.clone());
+        self.leader().outstanding.insert(zxid, BTreeSet::new());
+        let t = self.persist(PersistOp::Append(vec![entry.clone()]));
+        if self.mutant(Mutant::LeaderCountsBeforeDurable) {
+            self.leader_self_ack(zxid);
+        } else {
+            self.after(t, AfterDurable::LeaderSelfAck(zxid));
+        }
+        for f in self.leader_ref().forward_followers() {
+            self.send(f, Message::Proposal { entry: entry.clone() });
+        }
+    }
+
+    pub(super) fn leader_self_ack(&mut self, zxid: Zxid) {
+        let me = self.cfg.sid;
+        self.count_ack(me, zxid);
+    }
+
+    fn on_ack(&mut self, from: Sid, zxid: Zxid) {
+        let synced = self.leader_ref().learners.get(&from).is_some_and(|h| h.stage == Stage::Synced && !h.observer);
+        if !synced {
+            self.anomaly(format!("ack {zxid} from {from}, not a synced follower: not counted"));
+            return;
+        }
+        self.count_ack(from, zxid);
+    }
+
+    fn count_ack(&mut self, from: Sid, zxid: Zxid) {
+        let quorum = self.quorum_size();
+        let Some(acks) = self.leader().outstanding.get_mut(&zxid) else { return };
+        acks.insert(from);
+        let n = acks.len();
+        self.trace(TraceEvent::AckReceived { leader: self.cfg.sid, from, zxid, acks: n, quorum });
+        self.try_commit();
+    }
+
+    /// Commit in zxid order: z commits once a quorum acked it and everything before it did.
+    fn try_commit(&mut self) {
+        loop {
+            let l = self.leader_ref();
+            let Some((&z, acks)) = l.outstanding.iter().next() else { return };
+            if !self.is_quorum(acks) {
+                return;
+            }
+            self.leader().outstanding.remove(&z);
+            self.trace(TraceEvent::QuorumReached { leader: self.cfg.sid, zxid: z });
+            self.commit_to(z);
+            for f in self.leader_ref().forward_followers() {
+                self.send(f, Message::Commit { zxid: z });
+            }
+            let entry = self.log.get(z).cloned();
+            for o in self.leader_ref().forward_observers() {
+                if let Some(entry) = entry.clone() {
+                    self.send(o, Message::Inform { entry });
+                }
+            }
+            self.answer_syncs();
+        }
+    }
+
+    // ---- liveness and sync -----------------------------------------------------------------
+
+    /// A client `sync`: answered once a quorum confirmed our leadership in a round that began
+    /// after the sync arrived, so sync-then-read sees every write acknowledged before it.
+    pub(super) fn leader_sync(&mut self, origin: Sid, session: SessionId, xid: i64) {
+        if self.leader_ref().phase != Phase::Broadcast {
+            return;
+        }
+        let round = self.start_round();
+        self.leader().pending_syncs.push(PendingSync { round, origin, session, xid });
+        if self.mutant(Mutant::SyncWithoutQuorum) {
+            self.leader().pending_syncs.last_mut().expect("just pushed").round = 0;
+        }
+        self.answer_syncs();
+    }
+
+    /// Start a confirmation round: ping every learner in the broadcast set.
+    fn start_round(&mut self) -> u64 {
+        let l = self.leader();
+        l.round += 1;
+        let round = l.round;
+        let mut to = l.forward_followers();
+        to.extend(l.forward_observers());
+        for s in to {
+            self.send(s, Message::Ping { round });
+        }
+        round
+    }
+
+    fn on_ping_ack(&mut self, from: Sid, round: u64) {
+        if let Some(h) = self.leader().learners.get_mut(&from) {
+            h.round = h.round.max(round);
+        }
+        self.answer_syncs();
+    }
+
+    fn confirmed_round(&self) -> u64 {
+        let l = self.leader_ref();
+        let mut rounds: Vec<u64> = l
+            .learners
+            .iter()
+            .filter(|(s, h)| h.stage == Stage::Synced && self.is_voter(**s))
+            .map(|(_, h)| h.round)
+            .collect();
+        rounds.push(u64::MAX); // ourselves
+        rounds.sort_unstable_by(|a, b| b.cmp(a));
+        let q = self.quorum_size();
+        rounds.get(q - 1).copied().unwrap_or(0)
+    }
+
+    fn answer_syncs(&mut self) {
+        let confirmed = self.confirmed_round();
+        let zxid = self.last_committed;
+        let me = self.cfg.sid;
+        let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.leader().pending_syncs).into_iter().partition(|p| p.round <= confirmed);
+        self.leader().pending_syncs = rest;
+        for p in ready {
+            if p.origin == me {
+                self.client_sync_done(p.session, p.xid, zxid);
+            } else {
+                self.send(p.origin, Message::SyncReply { session: p.session, xid: p.xid, zxid });
+            }
+        }
+    }
+
+    pub(super) fn leader_timeout(&mut self) {
+        let now = self.now.instant;
+        let cfg = self.cfg.clone();
+        let l = self.leader();
+        if l.phase != Phase::Broadcast && now >= l.started + cfg.init_timeout() {
+            self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::InitLimit });
+            self.become_looking();
+            return;
+        }
+        if now < l.next_ping {
+            return;
+        }
+        l.next_ping = now + crate::time::Duration(cfg.tick.0 / 2);
+        let silent: Vec<Sid> = l
+            .learners
+            .iter()
+            .filter(|(_, h)| matches!(h.stage, Stage::Syncing | Stage::Synced) && now >= h.last_heard + cfg.sync_timeout())
+            .map(|(s, _)| *s)
+            .collect();
+        for s in silent {
+            self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::LearnerSilent });
+            self.disconnect(s);
+            self.leader_lost_learner(s, "silent beyond the sync limit");
+            if !matches!(self.role, Role::Leading(_)) {
+                return;
+            }
+        }
+        if self.leader_ref().phase == Phase::Broadcast {
+            self.start_round();
+        }
+    }
+
+    /// A learner is gone. In broadcast, step down unless a quorum of synced voters remains.
+    pub(super) fn leader_lost_learner(&mut self, s: Sid, why: &str) {
+        let me = self.cfg.sid;
+        if self.leader().learners.remove(&s).is_none() {
+            return;
+        }
+        self.trace(TraceEvent::LearnerDropped { leader: me, learner: s, why: why.to_string() });
+        let l = self.leader_ref();
+        if l.phase != Phase::Broadcast {
+            return;
+        }
+        let mut alive: Vec<Sid> = l.learners.iter().filter(|(_, h)| h.stage == Stage::Synced && !h.observer).map(|(s, _)| *s).collect();
+        alive.push(me);
+        if !self.is_quorum(&alive) {
+            self.trace(TraceEvent::Timeout { sid: me, kind: TimeoutKind::QuorumSilent });
+            self.become_looking();
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Safety properties checked after every simulated step, named after the ZAB TLA+ specs.
+//!
+//! - **Agreement / PrefixConsistency / TotalOrder**: every peer applies the one committed
+//!   sequence, in order, with equal results and equal tree digests at each zxid.
+//! - **LocalPrimaryOrder**: a peer applies zxids in increasing order.
+//! - **Leadership**: at most one established leader per epoch.
+//! - **PrimaryIntegrity**: a newly established leader holds every committed transaction.
+//! - **CommittedLogDurability**: a quorum of voters durably holds the last committed zxid.
+//! - epochs never go backwards and accepted_epoch >= current_epoch on disk.
+
+use crate::ids::Sid;
+use crate::log::Origin;
+use crate::storage::PersistedState;
+use crate::trace::TraceEvent;
+use crate::zxid::{Epoch, Zxid};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+struct Committed {
+    zxid: Zxid,
+    digest: Option<u64>,
+    result: Option<String>,
+}
+
+/// What the client-history checker needs to know of one committed transaction.
+#[derive(Clone, Debug)]
+pub struct CommitRecord {
+    pub zxid: Zxid,
+    pub path: String,
+    pub origin: Option<Origin>,
+    pub result: String,
+}
+
+#[derive(Debug)]
+pub struct Checker {
+    voters: usize,
+    committed: Vec<Committed>,
+    index: BTreeMap<Zxid, usize>,
+    applied: BTreeMap<Sid, Zxid>,
+    leaders: BTreeMap<Epoch, Sid>,
+    epochs: BTreeMap<Sid, (Epoch, Epoch)>,
+    fresh: Option<CommitRecord>,
+}
+
+impl Checker {
+    pub fn new(voters: usize) -> Self {
+        Checker {
+            voters,
+            committed: Vec::new(),
+            index: BTreeMap::new(),
+            applied: BTreeMap::new(),
+            leaders: BTreeMap::new(),
+            epochs: BTreeMap::new(),
+            fresh: None,
+        }
+    }
+
+    /// Scenario `set ... committed=z`: these zxids count as committed from the start.
+    pub fn seed_committed(&mut self, zxids: &[Zxid]) {
+        for z in zxids {
+            if !self.index.contains_key(z) {
+                self.index.insert(*z, self.committed.len());
+                self.committed.push(Committed { zxid: *z, digest: None, result: None });
+            }
+        }
+    }
+
+    pub fn last_committed(&self) -> Zxid {
+        self.committed.last().map_or(Zxid::ZERO, |c| c.zxid)
+    }
+
+    pub fn committed_count(&self) -> usize {
+        self.committed.len()
+    }
+
+    /// A newly committed transaction, for the history checker.
+    pub fn take_commit(&mut self) -> Option<CommitRecord> {
+        self.fresh.take()
+    }
+
+    pub fn on_restart(&mut self, sid: Sid, state: &PersistedState) {
+        self.applied.insert(sid, state.snapshot_zxid());
+    }
+
+    pub fn on_trace(&mut self, e: &TraceEvent, v: &mut Vec<String>) {
+        match e {
+            TraceEvent::Applied { sid, zxid, digest, path, origin, result } => {
+                let rec = CommitRecord { zxid: *zxid, path: path.clone(), origin: *origin, result: result.clone() };
+                self.on_applied(*sid, rec, *digest, v)
+            }
+            TraceEvent::SnapshotInstalled { sid, zxid } => {
+                if *zxid != Zxid::ZERO && !self.index.contains_key(zxid) {
+                    v.push(format!("PrefixConsistency: {sid} installed a snapshot at {zxid}, which was never committed"));
+                }
+                self.applied.insert(*sid, *zxid);
+            }
+            TraceEvent::EpochEstablished { sid, epoch, committed } => {
+                if let Some(other) = self.leaders.insert(*epoch, *sid).filter(|o| o != sid) {
+                    v.push(format!("Leadership: {other} and {sid} both established epoch {epoch}"));
+                }
+                if *committed < self.last_committed() {
+                    v.push(format!(
+                        "PrimaryIntegrity: {sid} established epoch {epoch} at {committed}, missing committed {}",
+                        self.last_committed()
+                    ));
+                }
+            }
+            TraceEvent::Truncated { sid, to } => {
+                if self.applied.get(sid).is_some_and(|a| a > to) {
+                    v.push(format!("CommittedLogDurability: {sid} truncated to {to}, below what it applied"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_applied(&mut self, sid: Sid, rec: CommitRecord, digest: u64, v: &mut Vec<String>) {
+        let zxid = rec.zxid;
+        let prev = self.applied.get(&sid).copied().unwrap_or(Zxid::ZERO);
+        self.applied.insert(sid, zxid);
+        if zxid <= prev {
+            v.push(format!("LocalPrimaryOrder: {sid} applied {zxid} after {prev}"));
+            return;
+        }
+        if let Some(&i) = self.index.get(&zxid) {
+            let expect_prev = if i == 0 { Zxid::ZERO } else { self.committed[i - 1].zxid };
+            let c = &mut self.committed[i];
+            if prev != expect_prev {
+                v.push(format!("PrefixConsistency: {sid} applied {zxid} after {prev}, expected after {expect_prev}"));
+            }
+            if c.digest.is_some_and(|d| d != digest) {
+                v.push(format!("Agreement: {sid} has tree digest {digest:x} at {zxid}, others {:x}", c.digest.unwrap_or(0)));
+            }
+            if c.result.as_ref().is_some_and(|r| *r != rec.result) {
+                v.push(format!("Agreement: {sid} got {:?} applying {zxid}, others {:?}", rec.result, c.result));
+            }
+            c.digest = c.digest.or(Some(digest));
+            c.result = c.result.take().or(Some(rec.result));
+            return;
+        }
+        let last = self.last_committed();
+        if zxid < last || prev != last {
+            v.push(format!("TotalOrder: {sid} applied {zxid} after {prev}, but the committed history ends at {last}"));
+            return;
+        }
+        self.index.insert(zxid, self.committed.len());
+        self.committed.push(Committed { zxid, digest: Some(digest), result: Some(rec.result.clone()) });
+        self.fresh = Some(rec);
+    }
+
+    pub fn on_durable(&mut self, sid: Sid, s: &PersistedState, v: &mut Vec<String>) {
+        let now = (s.accepted_epoch, s.current_epoch);
+        if s.accepted_epoch < s.current_epoch {
+            v.push(format!("Epochs: {sid} has accepted_epoch {} < current_epoch {} on disk", now.0, now.1));
+        }
+        if let Some(before) = self.epochs.insert(sid, now) {
+            if now.0 < before.0 || now.1 < before.1 {
+                v.push(format!("Epochs: {sid} went back from {before:?} to {now:?}"));
+            }
+        }
+    }
+
+    /// CommittedLogDurability: a quorum of voters durably holds the last committed zxid.
+    pub fn after_step<'a>(&self, durable: impl Iterator<Item = (Sid, &'a PersistedState)>, v: &mut Vec<String>) {
+        let last = self.last_committed();
+        if last == Zxid::ZERO || !v.is_empty() {
+            return;
+        }
+        let holders = durable.filter(|(s, d)| s.0 <= self.voters as u64 && d.holds(last)).count();
+        if holders < crate::quorum::majority(self.voters) {
+            v.push(format!("CommittedLogDurability: only {holders} voters durably hold committed {last}"));
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Client histories, checked when a run ends.
+//!
+//! Writes are linearizable, using commit (zxid) order as the witness, so the check is linear
+//! in history length (after a sort): an acknowledged write applied exactly once with the
+//! result its client saw, and a write invoked after another was acknowledged commits after it.
+//! Reads are sequentially consistent per session: a session's replies never go back in zxid,
+//! and each read returns the committed state at the zxid it was served at. A sync returns only
+//! at a zxid covering every write acknowledged before the sync began.
+
+use super::check::CommitRecord;
+use crate::ids::{SessionId, Sid};
+use crate::peer::{ClientOp, ClientResult, Reply};
+use crate::time::Instant;
+use crate::txn::ErrorCode;
+use crate::zxid::Zxid;
+use std::collections::BTreeMap;
+
+#[derive(Debug)]
+struct Call {
+    op: ClientOp,
+    invoked: Instant,
+    reply: Option<(Instant, Zxid, ClientResult)>,
+}
+
+#[derive(Debug, Default)]
+pub struct History {
+    calls: BTreeMap<(SessionId, i64), Call>,
+    commits: Vec<CommitRecord>,
+    /// Replies in the order each session received them.
+    order: BTreeMap<SessionId, Vec<i64>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Change {
+    Set(Zxid),
+    Gone,
+}
+
+impl History {
+    pub fn on_invoke(&mut self, session: SessionId, xid: i64, op: &ClientOp, now: Instant) {
+        self.calls.insert((session, xid), Call { op: op.clone(), invoked: now, reply: None });
+    }
+
+    pub fn on_reply(&mut self, _sid: Sid, r: &Reply, now: Instant) {
+        if let Some(c) = self.calls.get_mut(&(r.session, r.xid)) {
+            if c.reply.is_none() {
+                c.reply = Some((now, r.zxid, r.result.clone()));
+                self.order.entry(r.session).or_default().push(r.xid);
+            }
+        }
+    }
+
+    pub fn write_acked(&self, session: SessionId, xid: i64) -> bool {
+        matches!(self.calls.get(&(session, xid)).and_then(|c| c.reply.as_ref()), Some((_, _, ClientResult::Write(_))))
+    }
+
+    pub fn on_commit(&mut self, c: CommitRecord) {
+        self.commits.push(c);
+    }
+
+    /// Acknowledged writes (a definite result, not ConnectionLoss).
+    pub fn acked_writes(&self) -> u64 {
+        self.calls.values().filter(|c| matches!(c.op, ClientOp::Write(_)) && matches!(c.reply, Some((_, _, ClientResult::Write(_))))).count()
+            as u64
+    }
+
+    /// Check everything; returns (violations, reads checked, syncs checked).
+    pub fn check(&self) -> (Vec<String>, u64, u64) {
+        let mut v = Vec::new();
+        let by_origin = self.check_writes(&mut v);
+        self.check_real_time(&by_origin, &mut v);
+        self.check_sessions(&mut v);
+        let reads = self.check_reads(&mut v);
+        let syncs = self.check_syncs(&by_origin, &mut v);
+        v.truncate(10);
+        (v, reads, syncs)
+    }
+
+    fn check_writes(&self, v: &mut Vec<String>) -> BTreeMap<(SessionId, i64), Zxid> {
+        let mut by_origin = BTreeMap::new();
+        for c in &self.commits {
+            let Some(o) = c.origin else { continue };
+            if let Some(z) = by_origin.insert((o.session, o.xid), c.zxid) {
+                v.push(format!("write {}#{} applied twice: at {z} and {}", o.session, o.xid, c.zxid));
+            }
+            let Some(call) = self.calls.get(&(o.session, o.xid)) else {
+                v.push(format!("Integrity: {} committed a write nobody asked for", c.zxid));
+                continue;
+            };
+            if let Some((_, rz, ClientResult::Write(r))) = &call.reply {
+                if crate::describe::op_result(r) != c.result || *rz < c.zxid {
+                    v.push(format!("write {}#{}: reply {r:?} at {rz}, but commit {} says {}", o.session, o.xid, c.zxid, c.result));
+                }
+            }
+        }
+        for ((s, x), call) in &self.calls {
+            if let (ClientOp::Write(_), Some((_, _, ClientResult::Write(_)))) = (&call.op, &call.reply) {
+                if !by_origin.contains_key(&(*s, *x)) {
+                    v.push(format!("write {s}#{x} was acknowledged but never committed"));
+                }
+            }
+        }
+        by_origin
+    }
+
+    /// A write invoked after another was acknowledged must commit after it.
+    fn check_real_time(&self, by_origin: &BTreeMap<(SessionId, i64), Zxid>, v: &mut Vec<String>) {
+        let mut acked: Vec<(Instant, Zxid)> = self
+            .calls
+            .iter()
+            .filter_map(|(k, c)| match (&c.op, &c.reply) {
+                (ClientOp::Write(_), Some((t, _, ClientResult::Write(_)))) => by_origin.get(k).map(|z| (*t, *z)),
+                _ => None,
+            })
+            .collect();
+        acked.sort();
+        let mut prefix_max = Vec::with_capacity(acked.len());
+        let mut m = Zxid::ZERO;
+        for (_, z) in &acked {
+            m = m.max(*z);
+            prefix_max.push(m);
+        }
+        for (k, c) in &self.calls {
+            let Some(z) = by_origin.get(k) else { continue };
+            let n = acked.partition_point(|(t, _)| *t < c.invoked);
+            if n > 0 && prefix_max[n - 1] >= *z {
+                v.push(format!("linearizability: write {}#{} committed at {z}, before a write acknowledged earlier ({})", k.0, k.1, prefix_max[n - 1]));
+            }
+        }
+    }
+
+    fn check_sessions(&self, v: &mut Vec<String>) {
+        for (s, xids) in &self.order {
+            let mut last = Zxid::ZERO;
+            for x in xids {
+                let Some((_, z, r)) = &self.calls[&(*s, *x)].reply else { continue };
+                if matches!(r, ClientResult::Error(ErrorCode::ConnectionLoss)) {
+                    continue;
+                }
+                if *z < last {
+                    v.push(format!("session {s}: reply #{x} at {z} after a reply at {last}"));
+                }
+                last = last.max(*z);
+            }
+        }
+    }
+
+    fn changes(&self) -> BTreeMap<&str, Vec<(Zxid, Change)>> {
+        let mut m: BTreeMap<&str, Vec<(Zxid, Change)>> = BTreeMap::new();
+        for c in &self.commits {
+            let ch = if c.result.starts_with("created") || c.result.starts_with("set") {
+                Change::Set(c.zxid)
+            } else if c.result == "deleted" {
+                Change::Gone
+            } else {
+                continue;
+            };
+            m.entry(c.path.as_str()).or_default().push((c.zxid, ch));
+        }
+        m
+    }
+
+    fn check_reads(&self, v: &mut Vec<String>) -> u64 {
+        let changes = self.changes();
+        let mut n = 0;
+        for ((s, x), c) in &self.calls {
+            let path = match &c.op {
+                ClientOp::GetData { path } | ClientOp::Exists { path } => path.as_str(),
+                _ => continue,
+            };
+            let Some((_, k, r)) = &c.reply else { continue };
+            let seen = match r {
+                ClientResult::Data { stat, .. } | ClientResult::Exists(Some(stat)) => Change::Set(stat.mzxid),
+                ClientResult::Exists(None) | ClientResult::Error(ErrorCode::NoNode) => Change::Gone,
+                _ => continue,
+            };
+            let at_k = changes.get(path).and_then(|cs| cs.iter().rev().find(|(z, _)| z <= k)).map_or(Change::Gone, |(_, ch)| *ch);
+            n += 1;
+            if seen != at_k {
+                v.push(format!("read {s}#{x} of {path} served at {k} saw {seen:?}, but the committed state there is {at_k:?}"));
+            }
+        }
+        n
+    }
+
+    fn check_syncs(&self, by_origin: &BTreeMap<(SessionId, i64), Zxid>, v: &mut Vec<String>) -> u64 {
+        let mut acked: Vec<(Instant, Zxid)> = self
+            .calls
+            .iter()
+            .filter_map(|(k, c)| match (&c.op, &c.reply) {
+                (ClientOp::Write(_), Some((t, _, ClientResult::Write(_)))) => by_origin.get(k).map(|z| (*t, *z)),
+                _ => None,
+            })
+            .collect();
+        acked.sort();
+        let mut n = 0;
+        for ((s, x), c) in &self.calls {
+            let (ClientOp::Sync, Some((_, z, ClientResult::Synced))) = (&c.op, &c.reply) else { continue };
+            n += 1;
+            let before = acked.iter().take_while(|(t, _)| *t < c.invoked).map(|(_, z)| *z).max();
+            if let Some(b) = before.filter(|b| b > z) {
+                v.push(format!("sync {s}#{x} returned at {z}, missing a write acknowledged before it began ({b})"));
+            }
+        }
+        n
+    }
+}
+

@@ -1,0 +1,754 @@
+//! A deterministic, seeded cluster in one process: N peers, a virtual clock, a per-link FIFO
+//! network that can break, stall and partition, storage that loses what is not yet durable on
+//! a crash, named crash points, a client workload, and safety checks after every step.
+//!
+//! One seed gives one trace, byte for byte: all randomness comes from one SplitMix64, all maps
+//! iterate in order, and time is virtual.
+
+mod check;
+mod history;
+mod net;
+mod report;
+pub mod script;
+mod sweep;
+
+pub use report::{FaultStats, SeedReport, SimOptions};
+pub use sweep::run_seed;
+
+use crate::config::{Config, Membership, Mutant};
+use crate::ids::{SessionId, Sid, Token};
+use crate::message::{Envelope, MsgKind};
+use crate::peer::{ClientOp, ClientRequest, Input, Now, Output, Peer, Reply, Status};
+use crate::rng::SplitMix64;
+use crate::storage::{PersistOp, PersistedState};
+use crate::time::{Duration, Instant};
+use crate::trace::TraceEvent;
+use check::Checker;
+use history::History;
+use net::Network;
+use std::collections::{BTreeMap, VecDeque};
+
+/// The named crash points of zab-notes.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CrashPoint {
+    AfterAppendBeforeFsync,
+    AfterFsyncBeforeAck,
+    AfterAcceptedEpoch,
+    AfterCurrentEpoch,
+    AfterSyncedHistory,
+    AfterAckNewLeader,
+    MidSnap,
+    MidTrunc,
+}
+
+impl CrashPoint {
+    pub const ALL: [CrashPoint; 8] = [
+        CrashPoint::AfterAppendBeforeFsync,
+        CrashPoint::AfterFsyncBeforeAck,
+        CrashPoint::AfterAcceptedEpoch,
+        CrashPoint::AfterCurrentEpoch,
+        CrashPoint::AfterSyncedHistory,
+        CrashPoint::AfterAckNewLeader,
+        CrashPoint::MidSnap,
+        CrashPoint::MidTrunc,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CrashPoint::AfterAppendBeforeFsync => "after-append-before-fsync",
+            CrashPoint::AfterFsyncBeforeAck => "after-fsync-before-ack",
+            CrashPoint::AfterAcceptedEpoch => "after-accepted-epoch",
+            CrashPoint::AfterCurrentEpoch => "after-current-epoch",
+            CrashPoint::AfterSyncedHistory => "after-synced-history",
+            CrashPoint::AfterAckNewLeader => "after-ack-newleader",
+            CrashPoint::MidSnap => "mid-snap",
+            CrashPoint::MidTrunc => "mid-trunc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CrashPoint> {
+        CrashPoint::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    Deliver { from: Sid, to: Sid },
+    PersistDone { sid: Sid, incarnation: u64, token: Token },
+    Connect { a: Sid, b: Sid },
+    Closed { to: Sid, peer: Sid, conn: u64 },
+    Restart { sid: Sid },
+}
+
+/// Storage as a crash sees it: durable state plus writes not yet durable.
+#[derive(Debug, Default)]
+struct SimStorage {
+    durable: PersistedState,
+    pending: VecDeque<(Token, PersistOp)>,
+    last_done_at: Instant,
+}
+
+struct SimPeer {
+    peer: Option<Peer>,
+    storage: SimStorage,
+    incarnation: u64,
+    armed: Option<CrashPoint>,
+    /// The op is part of a learner's sync history (for the after-synced-history point).
+    sync_tokens: Vec<Token>,
+}
+
+/// A simulated client session, bound to one peer.
+#[derive(Debug)]
+pub struct SimClient {
+    pub session: SessionId,
+    pub peer: Sid,
+    pub next_xid: i64,
+    pub outstanding: BTreeMap<i64, ClientOp>,
+}
+
+pub struct Sim {
+    pub now: Instant,
+    pub wall_ms: u64,
+    pub rng: SplitMix64,
+    members: Membership,
+    mutants: Vec<Mutant>,
+    config_hook: Option<fn(&mut Config)>,
+    peers: BTreeMap<Sid, SimPeer>,
+    pub(crate) net: Network,
+    queue: BTreeMap<(Instant, u64), Event>,
+    seq: u64,
+    /// Deliver messages only on `deliver` (scenario scripts) instead of after a delay.
+    pub manual_network: bool,
+    pub delay: (u64, u64),
+    pub fsync: (u64, u64),
+    pub reconnect_after: (u64, u64),
+    /// Probability (per mille) that an election notification is lost alone.
+    pub drop_notifications_permille: u64,
+    pub clients: Vec<SimClient>,
+    pub(crate) checker: Checker,
+    pub(crate) history: History,
+    pub record: bool,
+    pub trace: Vec<TraceEvent>,
+    /// Human-readable log lines of protocol steps, for `cargo xtask demo` and scripts.
+    pub narrate: bool,
+    pub narration: Vec<String>,
+    pub stats: FaultStats,
+    pub events: u64,
+    pub violations: Vec<String>,
+}
+
+fn sid_range(n: usize) -> impl Iterator<Item = Sid> {
+    (1..=n as u64).map(Sid)
+}
+
+impl Sim {
+    pub fn new(seed: u64, voters: usize, observers: usize, mutants: Vec<Mutant>) -> Sim {
+        let members = Membership::numbered(voters as u64, observers as u64);
+        let mut sim = Sim {
+            now: Instant(0),
+            wall_ms: 1_700_000_000_000,
+            rng: SplitMix64::new(seed),
+            members,
+            mutants,
+            config_hook: None,
+            peers: BTreeMap::new(),
+            net: Network::default(),
+            queue: BTreeMap::new(),
+            seq: 0,
+            manual_network: false,
+            delay: (1_000, 10_000),
+            fsync: (200, 3_000),
+            reconnect_after: (5_000, 30_000),
+            drop_notifications_permille: 0,
+            clients: Vec::new(),
+            checker: Checker::new(voters),
+            history: History::default(),
+            record: false,
+            trace: Vec::new(),
+            narrate: false,
+            narration: Vec::new(),
+            stats: FaultStats::default(),
+            events: 0,
+            violations: Vec::new(),
+        };
+        for sid in sid_range(voters + observers) {
+            let sp = SimPeer { peer: None, storage: SimStorage::default(), incarnation: 0, armed: None, sync_tokens: Vec::new() };
+            sim.peers.insert(sid, sp);
+        }
+        sim
+    }
+
+    /// Adjust every peer's configuration before it starts (timings, thresholds).
+    pub fn set_config_hook(&mut self, hook: fn(&mut Config)) {
+        self.config_hook = Some(hook);
+    }
+
+    pub fn sids(&self) -> Vec<Sid> {
+        self.peers.keys().copied().collect()
+    }
+
+    pub fn voters(&self) -> Vec<Sid> {
+        self.members.voters.iter().copied().collect()
+    }
+
+    fn config(&self, sid: Sid) -> Config {
+        let mut c = Config::new(sid, self.members.clone());
+        c.seed = sid.0 * 7919;
+        c.mutants = self.mutants.iter().copied().collect();
+        c.snap_threshold = 40;
+        if let Some(h) = self.config_hook {
+            h(&mut c);
+        }
+        c
+    }
+
+    pub fn now(&self) -> Now {
+        Now { instant: self.now, wall_ms: self.wall_ms }
+    }
+
+    fn schedule(&mut self, at: Instant, e: Event) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), e);
+    }
+
+    /// Set a peer's durable state before it starts (scenario `set`).
+    pub fn set_storage(&mut self, sid: Sid, state: PersistedState) {
+        if let Some(sp) = self.peers.get_mut(&sid) {
+            sp.storage.durable = state;
+        }
+    }
+
+    pub fn storage(&self, sid: Sid) -> Option<&PersistedState> {
+        self.peers.get(&sid).map(|p| &p.storage.durable)
+    }
+
+    pub fn peer(&self, sid: Sid) -> Option<&Peer> {
+        self.peers.get(&sid).and_then(|p| p.peer.as_ref())
+    }
+
+    pub fn is_up(&self, sid: Sid) -> bool {
+        self.peer(sid).is_some()
+    }
+
+    pub fn status(&self, sid: Sid) -> Option<Status> {
+        self.peer(sid).map(|p| p.status())
+    }
+
+    pub fn statuses(&self) -> Vec<Status> {
+        self.peers.values().filter_map(|p| p.peer.as_ref().map(|p| p.status())).collect()
+    }
+
+    /// The peer that leads an established epoch, if any (the highest epoch wins).
+    pub fn leader(&self) -> Option<Sid> {
+        self.statuses()
+            .into_iter()
+            .filter(|s| s.state == crate::message::ServerState::Leading && s.serving)
+            .max_by_key(|s| s.current_epoch)
+            .map(|s| s.sid)
+    }
+
+    /// Start (or restart) a peer from its durable storage and connect it to the others.
+    pub fn start(&mut self, sid: Sid) {
+        let cfg = self.config(sid);
+        let now = self.now();
+        let sp = self.peers.get_mut(&sid).expect("member");
+        if sp.peer.is_some() {
+            return;
+        }
+        sp.storage.pending.clear();
+        sp.incarnation += 1;
+        sp.sync_tokens.clear();
+        let state = sp.storage.durable.clone();
+        self.checker.on_restart(sid, &state);
+        match Peer::restore(cfg, state, now) {
+            Ok(mut p) => {
+                let outs = p.take_outputs();
+                self.peers.get_mut(&sid).expect("member").peer = Some(p);
+                self.perform(sid, outs);
+            }
+            Err(e) => self.violation(format!("peer {sid} refused to start: {e}")),
+        }
+        for other in self.sids() {
+            if other != sid && self.is_up(other) {
+                self.schedule_connect(sid, other, 1_000);
+            }
+        }
+    }
+
+    pub fn start_all(&mut self) {
+        for sid in self.sids() {
+            self.start(sid);
+        }
+    }
+
+    fn schedule_connect(&mut self, a: Sid, b: Sid, after_us: u64) {
+        let l = self.net.link(a, b);
+        if l.up || l.reconnecting {
+            return;
+        }
+        l.reconnecting = true;
+        let at = self.now + Duration(after_us);
+        self.schedule(at, Event::Connect { a, b });
+    }
+
+    // ---- stepping ---------------------------------------------------------------------------
+
+    fn step_peer(&mut self, sid: Sid, input: Input) {
+        let now = self.now();
+        let Some(p) = self.peers.get_mut(&sid).and_then(|p| p.peer.as_mut()) else { return };
+        let outs = p.step(now, input);
+        self.perform(sid, outs);
+    }
+
+    fn perform(&mut self, sid: Sid, outs: Vec<Output>) {
+        let mut crash_after = None;
+        for o in outs {
+            match o {
+                Output::Send { to, env } => {
+                    if matches!(env.msg, crate::message::Message::AckNewLeader { .. }) {
+                        crash_after = crash_after.or(self.hit(sid, CrashPoint::AfterAckNewLeader));
+                    }
+                    self.on_send(sid, to, env);
+                }
+                Output::Disconnect { peer } => self.break_link(sid, peer, false),
+                Output::Persist { token, op } => {
+                    let point = match &op {
+                        PersistOp::Append(_) => Some(CrashPoint::AfterAppendBeforeFsync),
+                        PersistOp::InstallSnapshot(..) => Some(CrashPoint::MidSnap),
+                        PersistOp::Truncate(_) => Some(CrashPoint::MidTrunc),
+                        _ => None,
+                    };
+                    self.on_persist(sid, token, op);
+                    if let Some(pt) = point {
+                        crash_after = crash_after.or(self.hit(sid, pt));
+                    }
+                }
+                Output::Reply(r) => self.on_reply(sid, r),
+                Output::Trace(e) => self.on_trace(e),
+            }
+        }
+        if crash_after.is_some() {
+            self.crash(sid);
+        }
+    }
+
+    /// If `point` is armed on `sid`, count it and return it (the caller crashes the peer).
+    fn hit(&mut self, sid: Sid, point: CrashPoint) -> Option<CrashPoint> {
+        let sp = self.peers.get_mut(&sid)?;
+        if sp.armed != Some(point) {
+            return None;
+        }
+        sp.armed = None;
+        *self.stats.crash_points.entry(point.name().to_string()).or_default() += 1;
+        self.note(format!("{sid} crashes at {}", point.name()));
+        Some(point)
+    }
+
+    pub fn disarm(&mut self, sid: Sid) {
+        if let Some(sp) = self.peers.get_mut(&sid) {
+            sp.armed = None;
+        }
+    }
+
+    /// True when the client got a definite write result for `xid`.
+    pub fn history_write_acked(&self, session: SessionId, xid: i64) -> bool {
+        self.history.write_acked(session, xid)
+    }
+
+    pub fn arm(&mut self, sid: Sid, point: CrashPoint) {
+        if let Some(sp) = self.peers.get_mut(&sid) {
+            sp.armed = Some(point);
+        }
+    }
+
+    fn on_send(&mut self, from: Sid, to: Sid, env: Envelope) {
+        if !self.is_up(to) || !self.net.link(from, to).up {
+            return;
+        }
+        if env.msg.may_drop_alone() && self.drop_notifications_permille > 0 && self.rng.chance(self.drop_notifications_permille, 1000) {
+            self.stats.dropped_notifications += 1;
+            return;
+        }
+        let delay = self.rng.range(self.delay.0, self.delay.1);
+        let manual = self.manual_network;
+        let now = self.now;
+        let d = self.net.direction(from, to);
+        let at = (now + Duration(delay)).max(d.last_at);
+        d.last_at = at;
+        d.queue.push_back((at, env));
+        if !manual {
+            self.schedule(at, Event::Deliver { from, to });
+        }
+    }
+
+    fn on_persist(&mut self, sid: Sid, token: Token, op: PersistOp) {
+        let lag = self.rng.range(self.fsync.0, self.fsync.1);
+        let now = self.now;
+        let sp = self.peers.get_mut(&sid).expect("member");
+        let in_sync = sp.peer.as_ref().is_some_and(|p| p.status().phase == crate::peer::Phase::Synchronization);
+        if in_sync && matches!(op, PersistOp::Append(_) | PersistOp::Truncate(_) | PersistOp::InstallSnapshot(..)) {
+            sp.sync_tokens.push(token);
+        }
+        sp.storage.pending.push_back((token, op));
+        let at = (now + Duration(lag)).max(sp.storage.last_done_at);
+        sp.storage.last_done_at = at;
+        let incarnation = sp.incarnation;
+        self.schedule(at, Event::PersistDone { sid, incarnation, token });
+    }
+
+    fn on_persist_done(&mut self, sid: Sid, incarnation: u64, token: Token) {
+        let sp = self.peers.get_mut(&sid).expect("member");
+        if sp.incarnation != incarnation || sp.peer.is_none() {
+            return;
+        }
+        let mut point = None;
+        while sp.storage.pending.front().is_some_and(|(t, _)| *t <= token) {
+            let (t, op) = sp.storage.pending.pop_front().expect("front");
+            sp.storage.durable.apply(&op);
+            point = point.or(match op {
+                PersistOp::Append(_) if sp.sync_tokens.contains(&t) => Some(CrashPoint::AfterSyncedHistory),
+                PersistOp::Append(_) => Some(CrashPoint::AfterFsyncBeforeAck),
+                PersistOp::AcceptedEpoch(_) => Some(CrashPoint::AfterAcceptedEpoch),
+                PersistOp::CurrentEpoch(_) => Some(CrashPoint::AfterCurrentEpoch),
+                _ if sp.sync_tokens.contains(&t) => Some(CrashPoint::AfterSyncedHistory),
+                _ => None,
+            });
+        }
+        let durable = sp.storage.durable.clone();
+        self.checker.on_durable(sid, &durable, &mut self.violations);
+        if let Some(pt) = point {
+            if self.hit(sid, pt).is_some() {
+                self.crash(sid);
+                return;
+            }
+        }
+        self.step_peer(sid, Input::Persisted(token));
+    }
+
+    fn on_reply(&mut self, sid: Sid, r: Reply) {
+        let now = self.now;
+        self.history.on_reply(sid, &r, now);
+        if let Some(c) = self.clients.iter_mut().find(|c| c.session == r.session) {
+            c.outstanding.remove(&r.xid);
+        }
+    }
+
+    fn on_trace(&mut self, e: TraceEvent) {
+        self.checker.on_trace(&e, &mut self.violations);
+        if let TraceEvent::Applied { .. } = &e {
+            if let Some(h) = self.checker.take_commit() {
+                self.history.on_commit(h);
+            }
+        }
+        if self.narrate {
+            if let Some(line) = narrate(&e) {
+                let t = self.now;
+                self.narration.push(format!("{t:>12}  {line}"));
+            }
+        }
+        if self.record {
+            self.trace.push(e);
+        }
+    }
+
+    pub fn note(&mut self, line: String) {
+        if self.narrate {
+            let t = self.now;
+            self.narration.push(format!("{t:>12}  ** {line}"));
+        }
+    }
+
+    pub fn violation(&mut self, v: String) {
+        self.violations.push(v);
+    }
+
+    // ---- faults -----------------------------------------------------------------------------
+
+    /// Crash a peer: writes not yet durable are lost; messages it already sent still arrive,
+    /// then the others see the connection close.
+    pub fn crash(&mut self, sid: Sid) {
+        let was_leader = self.leader() == Some(sid);
+        let sp = self.peers.get_mut(&sid).expect("member");
+        if sp.peer.take().is_none() {
+            return;
+        }
+        sp.storage.pending.clear();
+        sp.armed = None;
+        if was_leader {
+            self.stats.leader_crashes += 1;
+        } else {
+            self.stats.other_crashes += 1;
+        }
+        self.note(format!("{sid} crashed{}", if was_leader { " (leader)" } else { "" }));
+        for other in self.sids() {
+            if other == sid {
+                continue;
+            }
+            let now = self.now;
+            let l = self.net.link(sid, other);
+            let conn = l.conn;
+            let was_up = l.up;
+            l.up = false;
+            l.closing = Some((other, sid));
+            l.dirs[net::dir(other, sid)].queue.clear();
+            let last = l.dirs[net::dir(sid, other)].last_at.max(now);
+            if was_up {
+                self.schedule(last + Duration(1), Event::Closed { to: other, peer: sid, conn });
+            }
+        }
+    }
+
+    pub fn schedule_restart(&mut self, sid: Sid, after_us: u64) {
+        let at = self.now + Duration(after_us);
+        self.schedule(at, Event::Restart { sid });
+    }
+
+    /// Break the connection between two peers (both see `Disconnected`).
+    pub fn break_link(&mut self, a: Sid, b: Sid, fault: bool) {
+        if !self.net.close(a, b) {
+            return;
+        }
+        if fault {
+            self.stats.broken_links += 1;
+            self.note(format!("link {a}-{b} broken"));
+        }
+        self.step_peer(a, Input::Disconnected { peer: b });
+        self.step_peer(b, Input::Disconnected { peer: a });
+        let wait = self.rng.range(self.reconnect_after.0, self.reconnect_after.1);
+        if self.is_up(a) && self.is_up(b) && !self.net.is_cut(a, b) {
+            self.schedule_connect(a, b, wait);
+        }
+    }
+
+    /// Partition the peers into groups: links across groups break and stay down until healed.
+    pub fn partition(&mut self, groups: &[Vec<Sid>]) {
+        self.stats.partitions += 1;
+        self.note(format!("partition {groups:?}"));
+        let group_of = |s: Sid| groups.iter().position(|g| g.contains(&s));
+        for a in self.sids() {
+            for b in self.sids() {
+                if a < b && group_of(a) != group_of(b) {
+                    self.net.cut.insert(net::key(a, b));
+                    self.break_link(a, b, false);
+                }
+            }
+        }
+    }
+
+    /// Stall the direction `from → to` (a one-way cut): messages wait instead of arriving.
+    pub fn stall(&mut self, from: Sid, to: Sid) {
+        self.stats.partitions += 1;
+        self.stats.one_way_partitions += 1;
+        self.note(format!("one-way cut {from}->{to}"));
+        self.net.direction(from, to).stalled = true;
+    }
+
+    pub fn heal(&mut self) {
+        self.note("heal".to_string());
+        self.net.cut.clear();
+        let keys: Vec<(Sid, Sid)> = self.net.links.keys().copied().collect();
+        for (a, b) in keys {
+            for (from, to) in [(a, b), (b, a)] {
+                let now = self.now;
+                let d = self.net.direction(from, to);
+                if d.stalled {
+                    d.stalled = false;
+                    let n = d.queue.len();
+                    if n > 0 && !self.manual_network {
+                        self.schedule(now, Event::Deliver { from, to });
+                    }
+                }
+            }
+            if self.is_up(a) && self.is_up(b) {
+                self.schedule_connect(a, b, 1_000);
+            }
+        }
+    }
+
+    // ---- clients ----------------------------------------------------------------------------
+
+    pub fn add_client(&mut self, peer: Sid) -> usize {
+        let id = self.clients.len();
+        let session = SessionId(0x1000 + id as u64);
+        self.clients.push(SimClient { session, peer, next_xid: 1, outstanding: BTreeMap::new() });
+        id
+    }
+
+    /// Send one request from a client to its peer; returns the xid.
+    pub fn client_request(&mut self, client: usize, op: ClientOp) -> i64 {
+        let c = &mut self.clients[client];
+        let xid = c.next_xid;
+        c.next_xid += 1;
+        c.outstanding.insert(xid, op.clone());
+        let (session, peer) = (c.session, c.peer);
+        let now = self.now;
+        self.history.on_invoke(session, xid, &op, now);
+        if !self.is_up(peer) {
+            self.history.on_reply(
+                peer,
+                &Reply { session, xid, zxid: Default::default(), result: crate::peer::ClientResult::Error(crate::txn::ErrorCode::ConnectionLoss) },
+                now,
+            );
+            self.clients[client].outstanding.remove(&xid);
+            return xid;
+        }
+        self.step_peer(peer, Input::Client(ClientRequest { session, xid, op }));
+        xid
+    }
+
+    // ---- the event loop ---------------------------------------------------------------------
+
+    fn next_timer(&self) -> Option<(Instant, Sid)> {
+        self.peers.iter().filter_map(|(s, p)| p.peer.as_ref().and_then(|p| p.next_deadline()).map(|d| (d, *s))).min()
+    }
+
+    /// Process the next event at or before `limit`; false when there is none.
+    pub fn step(&mut self, limit: Instant) -> bool {
+        let queued = self.queue.first_key_value().map(|(k, _)| k.0);
+        let timer = self.next_timer();
+        let take_timer = match (queued, timer) {
+            (None, None) => return false,
+            (Some(q), Some((t, _))) => t < q,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+        };
+        let at = if take_timer { timer.expect("timer").0 } else { queued.expect("queued") };
+        if at > limit {
+            return false;
+        }
+        self.advance_clock(at);
+        self.events += 1;
+        if take_timer {
+            let sid = timer.expect("timer").1;
+            self.step_peer(sid, Input::Timeout);
+        } else {
+            let (_, e) = self.queue.pop_first().expect("queued");
+            self.on_event(e);
+        }
+        self.checker.after_step(self.peers.iter().map(|(s, p)| (*s, &p.storage.durable)), &mut self.violations);
+        true
+    }
+
+    fn advance_clock(&mut self, at: Instant) {
+        if at > self.now {
+            self.wall_ms += (at.0 / 1000).saturating_sub(self.now.0 / 1000);
+            self.now = at;
+        }
+    }
+
+    /// Run every event up to `until`, then set the clock there.
+    pub fn run_until(&mut self, until: Instant) {
+        while self.violations.is_empty() && self.step(until) {}
+        self.advance_clock(until);
+    }
+
+    pub fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    fn on_event(&mut self, e: Event) {
+        match e {
+            Event::Deliver { from, to } => {
+                self.deliver_ready(from, to, false);
+            }
+            Event::PersistDone { sid, incarnation, token } => self.on_persist_done(sid, incarnation, token),
+            Event::Connect { a, b } => self.on_connect(a, b),
+            Event::Closed { to, peer, conn } => {
+                if self.net.link(to, peer).conn == conn {
+                    self.finish_close(to, peer);
+                }
+            }
+            Event::Restart { sid } => {
+                self.note(format!("{sid} restarts"));
+                self.start(sid);
+            }
+        }
+    }
+
+    fn finish_close(&mut self, to: Sid, peer: Sid) {
+        self.net.link(to, peer).closing = None;
+        self.net.close(to, peer);
+        self.step_peer(to, Input::Disconnected { peer });
+    }
+
+    fn on_connect(&mut self, a: Sid, b: Sid) {
+        if let Some((to, peer)) = self.net.link(a, b).closing {
+            self.finish_close(to, peer);
+        }
+        let l = self.net.link(a, b);
+        l.reconnecting = false;
+        if l.up || !self.is_up(a) || !self.is_up(b) || self.net.is_cut(a, b) {
+            return;
+        }
+        let l = self.net.link(a, b);
+        l.up = true;
+        l.conn += 1;
+        self.step_peer(a, Input::Connected { peer: b });
+        self.step_peer(b, Input::Connected { peer: a });
+    }
+
+    /// Deliver the messages at the head of `from → to` that are due (or one, if `force`).
+    pub fn deliver_ready(&mut self, from: Sid, to: Sid, force: bool) -> bool {
+        let now = self.now;
+        let mut delivered = false;
+        loop {
+            let d = self.net.direction(from, to);
+            if d.stalled && !force {
+                return delivered;
+            }
+            let due = d.queue.front().is_some_and(|(at, _)| *at <= now || force);
+            if !due {
+                return delivered;
+            }
+            let (_, env) = d.queue.pop_front().expect("front");
+            delivered = true;
+            self.step_peer(to, Input::Receive { from, env });
+            if force {
+                return true;
+            }
+        }
+    }
+
+    /// Scenario `deliver`: deliver the head message of `from → to`, optionally only of a kind
+    /// (messages before it on the same connection go first: FIFO).
+    pub fn deliver_one(&mut self, from: Sid, to: Sid, kind: Option<MsgKind>) -> Option<MsgKind> {
+        loop {
+            let d = self.net.direction(from, to);
+            let (_, head) = d.queue.front()?;
+            let k = head.msg.kind();
+            self.deliver_ready(from, to, true);
+            if kind.is_none() || kind == Some(k) {
+                return Some(k);
+            }
+        }
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.net.in_flight()
+    }
+}
+
+/// One readable line for the protocol steps a person wants to follow (not every message).
+fn narrate(e: &TraceEvent) -> Option<String> {
+    use TraceEvent::*;
+    Some(match e {
+        RoleChanged { sid, to, leader, .. } => {
+            format!("{sid} is {to}{}", leader.map_or(String::new(), |l| format!(" (leader {l})")))
+        }
+        ElectionDecided { sid, round, leader, .. } => format!("{sid} decides in round {round}: leader is {leader}"),
+        EpochProposed { sid, epoch } => format!("{sid} proposes epoch {epoch}"),
+        SyncModeChosen { leader, learner, mode, learner_zxid, to } => {
+            format!("{leader} syncs {learner} by {mode:?} (learner at {learner_zxid}, from {to})")
+        }
+        EpochEstablished { sid, epoch, committed } => format!("{sid} established epoch {epoch}, committed up to {committed}"),
+        Proposed { sid, zxid, op } => format!("{sid} proposes {zxid}: {op}"),
+        QuorumReached { leader, zxid } => format!("{leader} has a quorum of acks for {zxid}: commit"),
+        Truncated { sid, to } => format!("{sid} truncates its log after {to}"),
+        SnapshotInstalled { sid, zxid } => format!("{sid} installs a snapshot at {zxid}"),
+        Abdicated { sid, because } => format!("{sid} abdicates: {because} is ahead"),
+        Timeout { sid, kind } => format!("{sid} timeout: {kind:?}"),
+        ClientReply { sid, session, xid, result, .. } => format!("{sid} answers {session}#{xid}: {result}"),
+        _ => return None,
+    })
+}

@@ -1,0 +1,238 @@
+//! One seed of randomized chaos: a client workload while peers crash (also at the named
+//! crash points), links break, partitions (also one-way) come and go and notifications get
+//! lost; then everything heals and the cluster must elect a leader, commit fresh writes and
+//! converge (liveness is checked, not assumed). Client histories are checked at the end.
+
+use super::{CrashPoint, SeedReport, Sim, SimOptions};
+use crate::ids::Sid;
+use crate::peer::ClientOp;
+use crate::rng::SplitMix64;
+use crate::time::{Duration, Instant};
+use crate::txn::{CreateMode, Op};
+use std::collections::BTreeMap;
+
+const SLICE: Duration = Duration::from_millis(10);
+
+struct Chaos {
+    rng: SplitMix64,
+    restart_at: BTreeMap<Sid, Instant>,
+    heal_at: Option<Instant>,
+    drop_until: Option<Instant>,
+    forced_leader_crash: bool,
+}
+
+pub fn run_seed(opts: &SimOptions) -> SeedReport {
+    let mut sim = Sim::new(opts.seed, opts.nodes, opts.observers, opts.mutants.clone());
+    sim.record = opts.record_trace;
+    let mut chaos = Chaos {
+        rng: SplitMix64::new(opts.seed ^ 0xc4a0_5eed),
+        restart_at: BTreeMap::new(),
+        heal_at: None,
+        drop_until: None,
+        forced_leader_crash: false,
+    };
+    sim.start_all();
+    let n_clients = chaos.rng.range(2, 4) as usize;
+    let sids = sim.sids();
+    for _ in 0..n_clients {
+        let peer = sids[chaos.rng.index(sids.len())];
+        sim.add_client(peer);
+    }
+    let chaos_end = Instant(0) + Duration::from_millis(chaos.rng.range(3_000, 5_000));
+    while sim.now < chaos_end && sim.violations.is_empty() {
+        workload(&mut sim, &mut chaos.rng, 3);
+        chaos.step(&mut sim);
+        sim.run_for(SLICE);
+    }
+    heal_all(&mut sim);
+    sim.run_for(Duration::from_millis(1_000));
+    if sim.violations.is_empty() {
+        liveness(&mut sim);
+    }
+    finish(sim, opts)
+}
+
+fn finish(mut sim: Sim, opts: &SimOptions) -> SeedReport {
+    let (hv, reads, syncs) = sim.history.check();
+    sim.violations.extend(hv);
+    sim.stats.reads_checked = reads;
+    sim.stats.syncs_checked = syncs;
+    sim.stats.writes_committed = sim.history.acked_writes();
+    SeedReport {
+        seed: opts.seed,
+        nodes: opts.nodes,
+        events: sim.events,
+        violations: sim.violations,
+        stats: sim.stats,
+        trace: sim.trace,
+    }
+}
+
+/// Each client keeps up to `depth` requests in flight, chosen at random.
+fn workload(sim: &mut Sim, rng: &mut SplitMix64, depth: usize) {
+    for c in 0..sim.clients.len() {
+        if sim.clients[c].outstanding.len() >= depth || !rng.chance(1, 3) {
+            continue;
+        }
+        let path = format!("/k{}", rng.range(0, 7));
+        let data = format!("{}", rng.range(0, 999)).into_bytes();
+        let op = match rng.range(0, 9) {
+            0 | 1 => ClientOp::Write(Op::Create { path, data, mode: CreateMode::Persistent }),
+            2 | 3 => ClientOp::Write(Op::SetData { path, data, version: -1 }),
+            4 => ClientOp::Write(Op::SetData { path, data, version: rng.range(0, 3) as i32 }),
+            5 => ClientOp::Write(Op::Delete { path, version: -1 }),
+            6 | 7 => ClientOp::GetData { path },
+            8 => ClientOp::Exists { path },
+            _ => ClientOp::Sync,
+        };
+        sim.client_request(c, op);
+    }
+}
+
+impl Chaos {
+    fn step(&mut self, sim: &mut Sim) {
+        let now = sim.now;
+        self.restart_due(sim);
+        if self.heal_at.is_some_and(|h| h <= now) {
+            self.heal_at = None;
+            sim.heal();
+        }
+        if self.drop_until.is_some_and(|d| d <= now) {
+            self.drop_until = None;
+            sim.drop_notifications_permille = 0;
+        }
+        if !self.forced_leader_crash && now >= Instant(0) + Duration::from_millis(800) {
+            if let Some(l) = sim.leader() {
+                self.forced_leader_crash = true;
+                sim.crash(l);
+            }
+        }
+        if self.rng.chance(1, 25) {
+            self.fault(sim);
+        }
+    }
+
+    fn restart_due(&mut self, sim: &mut Sim) {
+        let now = sim.now;
+        for sid in sim.sids() {
+            if !sim.is_up(sid) && !self.restart_at.contains_key(&sid) {
+                let at = now + Duration::from_millis(self.rng.range(20, 600));
+                self.restart_at.insert(sid, at);
+            }
+        }
+        let due: Vec<Sid> = self.restart_at.iter().filter(|(_, t)| **t <= now).map(|(s, _)| *s).collect();
+        for sid in due {
+            self.restart_at.remove(&sid);
+            sim.start(sid);
+        }
+    }
+
+    fn random_up(&mut self, sim: &Sim) -> Option<Sid> {
+        let up: Vec<Sid> = sim.sids().into_iter().filter(|s| sim.is_up(*s)).collect();
+        (!up.is_empty()).then(|| up[self.rng.index(up.len())])
+    }
+
+    fn fault(&mut self, sim: &mut Sim) {
+        let sids = sim.sids();
+        match self.rng.range(0, 9) {
+            0 => {
+                if let Some(l) = sim.leader() {
+                    sim.crash(l);
+                }
+            }
+            1 => {
+                if let Some(s) = self.random_up(sim) {
+                    sim.crash(s);
+                }
+            }
+            2..=4 => {
+                if let Some(s) = self.random_up(sim) {
+                    let p = CrashPoint::ALL[self.rng.index(CrashPoint::ALL.len())];
+                    sim.arm(s, p);
+                }
+            }
+            5 if self.heal_at.is_none() => {
+                let mut a = Vec::new();
+                let mut b = Vec::new();
+                for s in &sids {
+                    if self.rng.chance(1, 2) {
+                        a.push(*s)
+                    } else {
+                        b.push(*s)
+                    }
+                }
+                sim.partition(&[a, b]);
+                self.heal_at = Some(sim.now + Duration::from_millis(self.rng.range(100, 1_200)));
+            }
+            6 if self.heal_at.is_none() => {
+                let from = sids[self.rng.index(sids.len())];
+                let to = sids[self.rng.index(sids.len())];
+                if from != to {
+                    sim.stall(from, to);
+                    self.heal_at = Some(sim.now + Duration::from_millis(self.rng.range(100, 1_200)));
+                }
+            }
+            7 => {
+                let a = sids[self.rng.index(sids.len())];
+                let b = sids[self.rng.index(sids.len())];
+                if a != b {
+                    sim.break_link(a, b, true);
+                }
+            }
+            8 => {
+                sim.drop_notifications_permille = 200;
+                self.drop_until = Some(sim.now + Duration::from_millis(500));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn heal_all(sim: &mut Sim) {
+    sim.drop_notifications_permille = 0;
+    sim.heal();
+    for sid in sim.sids() {
+        sim.disarm(sid);
+        if !sim.is_up(sid) {
+            sim.start(sid);
+        }
+    }
+}
+
+/// After healing: a leader is elected, every client's fresh write commits, and every peer
+/// converges to the same committed zxid and tree digest.
+fn liveness(sim: &mut Sim) {
+    let deadline = sim.now + Duration::from_millis(20_000);
+    while sim.now < deadline && !all_serving(sim) {
+        sim.run_for(Duration::from_millis(50));
+    }
+    if !all_serving(sim) {
+        let s: Vec<String> = sim.statuses().iter().map(crate::describe::status).collect();
+        sim.violation(format!("liveness: the healed cluster did not elect a serving leader: {s:?}"));
+        return;
+    }
+    let mut xids = Vec::new();
+    for c in 0..sim.clients.len() {
+        let path = format!("/live-{c}");
+        xids.push(sim.client_request(c, ClientOp::Write(Op::Create { path, data: b"ok".to_vec(), mode: CreateMode::Persistent })));
+    }
+    while sim.now < deadline && sim.clients.iter().any(|c| !c.outstanding.is_empty()) {
+        sim.run_for(Duration::from_millis(20));
+    }
+    let committed = sim.checker.committed_count();
+    let all_acked = sim.clients.iter().zip(&xids).all(|(c, x)| sim.history_write_acked(c.session, *x));
+    sim.run_for(Duration::from_millis(500));
+    let st = sim.statuses();
+    let same = st.windows(2).all(|w| w[0].last_committed == w[1].last_committed && w[0].digest == w[1].digest);
+    if !all_acked || committed == 0 || !same {
+        let s: Vec<String> = st.iter().map(crate::describe::status).collect();
+        sim.violation(format!("liveness: fresh writes acked={all_acked}, converged={same}: {s:?}"));
+    } else {
+        sim.stats.healed_and_live += 1;
+    }
+}
+
+fn all_serving(sim: &Sim) -> bool {
+    let st = sim.statuses();
+    st.len() == sim.sids().len() && st.iter().all(|s| s.serving)
+}

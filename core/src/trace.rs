@@ -1,0 +1,76 @@
+//! `TraceEvent`: the single event schema that the UI, the logs and the golden tests read.
+//!
+//! Every protocol step a viewer needs is here, so a viewer can rebuild each view (roles,
+//! votes, epochs, per-peer history with ACK counts, sync modes, messages in flight) from the
+//! stream alone.
+
+use crate::ids::{SessionId, Sid, Token};
+use crate::log::Origin;
+use crate::message::{MsgId, MsgKind, ServerState, Vote};
+use crate::time::Instant;
+use crate::zxid::{Epoch, Zxid};
+use serde::{Deserialize, Serialize};
+
+/// How a leader synchronizes one learner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncMode {
+    Diff,
+    Trunc,
+    Snap,
+}
+
+/// Which timer fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeoutKind {
+    /// FLE resends its notification.
+    NotificationResend,
+    /// FLE's finalize window closed.
+    Finalize,
+    /// A learner heard nothing from its leader within the sync limit.
+    LeaderSilent,
+    /// A leader has not heard from a quorum within the sync limit.
+    QuorumSilent,
+    /// Discovery or synchronization did not finish within the init limit.
+    InitLimit,
+    /// A leader dropped one silent learner.
+    LearnerSilent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum TraceEvent {
+    /// A peer started (fresh or restarted from durable state).
+    Started { sid: Sid, at: Instant, accepted_epoch: Epoch, current_epoch: Epoch, last_zxid: Zxid },
+    RoleChanged { sid: Sid, at: Instant, from: ServerState, to: ServerState, leader: Option<Sid> },
+    NewRound { sid: Sid, round: u64, vote: Vote },
+    VoteChanged { sid: Sid, round: u64, vote: Vote },
+    VoteReceived { sid: Sid, from: Sid, state: ServerState, round: u64, vote: Vote },
+    ElectionDecided { sid: Sid, round: u64, leader: Sid, state: ServerState },
+    MsgSent { id: MsgId, from: Sid, to: Sid, kind: MsgKind, detail: String },
+    MsgDelivered { id: MsgId, from: Sid, to: Sid, kind: MsgKind },
+    EpochProposed { sid: Sid, epoch: Epoch },
+    EpochAccepted { sid: Sid, epoch: Epoch, leader: Sid },
+    AckEpochReceived { sid: Sid, from: Sid, counted: bool, current_epoch: Epoch, last_zxid: Zxid },
+    Abdicated { sid: Sid, because: Sid },
+    SyncModeChosen { leader: Sid, learner: Sid, mode: SyncMode, learner_zxid: Zxid, to: Zxid },
+    NewLeaderAcked { leader: Sid, from: Sid, acks: usize, quorum: usize },
+    EpochEstablished { sid: Sid, epoch: Epoch, committed: Zxid },
+    CurrentEpochSet { sid: Sid, epoch: Epoch },
+    Proposed { sid: Sid, zxid: Zxid, op: String },
+    AckReceived { leader: Sid, from: Sid, zxid: Zxid, acks: usize, quorum: usize },
+    QuorumReached { leader: Sid, zxid: Zxid },
+    Committed { sid: Sid, zxid: Zxid },
+    /// A committed transaction applied to the tree; `digest` is the tree's digest after it.
+    Applied { sid: Sid, zxid: Zxid, digest: u64, path: String, origin: Option<Origin>, result: String },
+    Truncated { sid: Sid, to: Zxid },
+    SnapshotInstalled { sid: Sid, zxid: Zxid },
+    UpToDate { sid: Sid, committed: Zxid },
+    PersistStarted { sid: Sid, token: Token, op: String },
+    PersistDone { sid: Sid, token: Token },
+    Timeout { sid: Sid, kind: TimeoutKind },
+    LearnerDropped { leader: Sid, learner: Sid, why: String },
+    ClientRequest { sid: Sid, session: SessionId, xid: i64, op: String },
+    ClientReply { sid: Sid, session: SessionId, xid: i64, zxid: Zxid, result: String },
+    /// A message that does not fit the current phase (stale epoch, wrong phase): ignored.
+    Anomaly { sid: Sid, what: String },
+}

@@ -1,0 +1,18 @@
+//! A bounded seed sweep (the full one is `cargo xtask sim`).
+
+use zabra_core::sim::{run_seed, SimOptions};
+
+#[test]
+fn seeds_pass_and_are_deterministic() {
+    let mut failures = Vec::new();
+    for nodes in [3, 5] {
+        for seed in 0..20 {
+            let r = run_seed(&SimOptions::new(seed, nodes));
+            if !r.passed() {
+                failures.push(format!("{}: {:?}", r.replay_command(), &r.violations[..r.violations.len().min(3)]));
+            }
+            assert!(r.stats.leader_crashes >= 1, "seed {seed} crashed no leader");
+        }
+    }
+    assert!(failures.is_empty(), "{} failing seeds:\n{}", failures.len(), failures.join("\n"));
+}

@@ -1,0 +1,76 @@
+//! `cargo xtask bench`: benchmarks. Speed is measured here, never asserted in tests.
+//!
+//! `bench sim` runs a fixed set of seeds on one thread, so its figures compare across
+//! machines and commits: simulator events per second and seeds per second.
+
+use crate::sim::per_sec;
+use crate::util::secs;
+use crate::Result;
+use std::time::Instant;
+use zabra_core::sim::{run_seed, SimOptions};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Target {
+    /// The deterministic simulator (single thread).
+    Sim,
+    /// A native cluster (arrives with the native node).
+    Node,
+    /// The browser UI (arrives with the UI).
+    Ui,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// What to benchmark.
+    #[arg(value_enum, default_value_t = Target::Sim)]
+    target: Target,
+    /// Seeds to run (`sim`), from seed 0.
+    #[arg(long, default_value_t = 200)]
+    seeds: u64,
+    /// Voting peers per cluster (`sim`).
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+}
+
+pub fn run(args: &BenchArgs) -> Result {
+    match args.target {
+        Target::Sim => bench_sim(args.seeds, args.nodes),
+        Target::Node => later("node", "the native node"),
+        Target::Ui => later("ui", "the UI"),
+    }
+}
+
+fn later(name: &str, what: &str) -> Result {
+    println!("bench {name}: arrives with a later issue, together with {what}");
+    Ok(())
+}
+
+/// Seeds `0..seeds` with `nodes` voters, one after another on this thread.
+fn bench_sim(seeds: u64, nodes: usize) -> Result {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "note: xtask was built without optimizations; these figures understate the simulator"
+        );
+    }
+    let start = Instant::now();
+    let (mut events, mut failed) = (0u64, 0u64);
+    for seed in 0..seeds {
+        let report = run_seed(&SimOptions::new(seed, nodes));
+        events += report.events;
+        failed += u64::from(!report.passed());
+    }
+    let elapsed = start.elapsed();
+    println!(
+        "bench sim: {seeds} seeds x {nodes} nodes, 1 thread, {events} events in {}",
+        secs(elapsed)
+    );
+    println!(
+        "bench sim: {} events/s, {:.1} seeds/s",
+        per_sec(events, elapsed),
+        seeds as f64 / elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+    );
+    if failed > 0 {
+        return Err(format!("{failed} of the benchmark's seeds had violations").into());
+    }
+    Ok(())
+}

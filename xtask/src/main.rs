@@ -1,0 +1,68 @@
+//! `cargo xtask`: the project's commands, so that the README needs only two of them.
+//!
+//! - `demo`: the main job. Until the native node and the UI exist it runs the demo scenario
+//!   (`core/testdata/demo.txt`) in the simulator and prints its readable trace; `--smoke`
+//!   starts what the demo starts, checks that it answers, and stops.
+//! - `test`: every check CI runs, stage by stage, with the time each took.
+//! - `sim`: a seeded chaos sweep of the simulator, in parallel.
+//! - `bench`: benchmarks (`bench sim` for now).
+//!
+//! Each command installs what it needs by itself (e.g. the wasm32 target), and every cargo
+//! it starts is the one in `$CARGO`, i.e. the toolchain that runs xtask.
+
+mod bench;
+mod demo;
+mod sim;
+mod stages;
+mod util;
+mod wasm;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Errors end the command with a message and a non-zero exit; nothing here is recoverable.
+pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Zabra's project commands", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the demo: for now a simulated 3-peer cluster through an election, writes, a leader
+    /// crash and the recovery, printed as a readable trace.
+    Demo(demo::DemoArgs),
+    /// Run every check CI runs: fmt, clippy, tests, the wasm builds and checks, a seed sweep,
+    /// the demo smoke test.
+    Test(stages::TestArgs),
+    /// Run a seeded chaos sweep of the simulator.
+    Sim(sim::SimArgs),
+    /// Run a benchmark.
+    Bench(bench::BenchArgs),
+    /// Run one seed in the wasm simulator under Node.js and compare it with a native run
+    /// (one stage of `test`, on its own).
+    WasmSim(wasm::WasmSimArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Test(args) => stages::run(&args),
+        Command::Sim(args) => sim::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::WasmSim(args) => wasm::run_sim(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if !e.is::<util::Shown>() {
+                eprintln!("xtask: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
