@@ -60,10 +60,7 @@ impl fmt::Display for Mutant {
 impl FromStr for Mutant {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Mutant::ALL
-            .into_iter()
-            .find(|m| m.name() == s)
-            .ok_or_else(|| format!("unknown mutant {s:?}"))
+        Mutant::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| format!("unknown mutant {s:?}"))
     }
 }
 

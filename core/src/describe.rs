@@ -78,8 +78,12 @@ pub fn message(m: &Message) -> String {
         Message::Notification { state, vote, round } => {
             format!("vote {} zxid={} epoch={} round={round} {state}", vote.leader, vote.zxid, vote.peer_epoch)
         }
-        Message::FollowerInfo { accepted_epoch, last_zxid } => format!("FollowerInfo accepted={accepted_epoch} last={last_zxid}"),
-        Message::ObserverInfo { accepted_epoch, last_zxid } => format!("ObserverInfo accepted={accepted_epoch} last={last_zxid}"),
+        Message::FollowerInfo { accepted_epoch, last_zxid } => {
+            format!("FollowerInfo accepted={accepted_epoch} last={last_zxid}")
+        }
+        Message::ObserverInfo { accepted_epoch, last_zxid } => {
+            format!("ObserverInfo accepted={accepted_epoch} last={last_zxid}")
+        }
         Message::LeaderInfo { epoch } => format!("LeaderInfo epoch={epoch}"),
         Message::AckEpoch { current_epoch, last_zxid, counted } => {
             let c = if *counted { "" } else { " NOT-COUNTED" };

@@ -40,9 +40,7 @@ impl Serialize for SessionId {
 impl<'de> Deserialize<'de> for SessionId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        u64::from_str_radix(s.trim_start_matches("0x"), 16)
-            .map(SessionId)
-            .map_err(serde::de::Error::custom)
+        u64::from_str_radix(s.trim_start_matches("0x"), 16).map(SessionId).map_err(serde::de::Error::custom)
     }
 }
 

@@ -17,10 +17,21 @@ pub enum CreateMode {
 /// One state-changing client operation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
-    Create { path: String, data: Vec<u8>, mode: CreateMode },
+    Create {
+        path: String,
+        data: Vec<u8>,
+        mode: CreateMode,
+    },
     /// `version == -1` matches any version (ZooKeeper's convention).
-    Delete { path: String, version: i32 },
-    SetData { path: String, data: Vec<u8>, version: i32 },
+    Delete {
+        path: String,
+        version: i32,
+    },
+    SetData {
+        path: String,
+        data: Vec<u8>,
+        version: i32,
+    },
 }
 
 impl Op {

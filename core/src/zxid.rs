@@ -60,9 +60,7 @@ impl<'de> Deserialize<'de> for Zxid {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         let s = s.trim_start_matches("0x");
-        u64::from_str_radix(s, 16)
-            .map(Zxid::from_u64)
-            .map_err(serde::de::Error::custom)
+        u64::from_str_radix(s, 16).map(Zxid::from_u64).map_err(serde::de::Error::custom)
     }
 }
 

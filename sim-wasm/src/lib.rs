@@ -29,11 +29,7 @@ struct LastRun {
 
 // A Mutex rather than `static mut`: no unsafe code, and on single-threaded wasm it costs
 // nothing. Only `run_seed` writes it; the readers run after it returned.
-static LAST: Mutex<LastRun> = Mutex::new(LastRun {
-    trace: Vec::new(),
-    hash: 0,
-    violations: 0,
-});
+static LAST: Mutex<LastRun> = Mutex::new(LastRun { trace: Vec::new(), hash: 0, violations: 0 });
 
 fn last() -> MutexGuard<'static, LastRun> {
     LAST.lock().unwrap_or_else(PoisonError::into_inner)

@@ -48,9 +48,7 @@ fn later(name: &str, what: &str) -> Result {
 /// Seeds `0..seeds` with `nodes` voters, one after another on this thread.
 fn bench_sim(seeds: u64, nodes: usize) -> Result {
     if cfg!(debug_assertions) {
-        eprintln!(
-            "note: xtask was built without optimizations; these figures understate the simulator"
-        );
+        eprintln!("note: xtask was built without optimizations; these figures understate the simulator");
     }
     let start = Instant::now();
     let (mut events, mut failed) = (0u64, 0u64);
@@ -60,10 +58,7 @@ fn bench_sim(seeds: u64, nodes: usize) -> Result {
         failed += u64::from(!report.passed());
     }
     let elapsed = start.elapsed();
-    println!(
-        "bench sim: {seeds} seeds x {nodes} nodes, 1 thread, {events} events in {}",
-        secs(elapsed)
-    );
+    println!("bench sim: {seeds} seeds x {nodes} nodes, 1 thread, {events} events in {}", secs(elapsed));
     println!(
         "bench sim: {} events/s, {:.1} seeds/s",
         per_sec(events, elapsed),

@@ -53,16 +53,11 @@ struct Demo {
 impl Demo {
     fn start(ctx: &Ctx) -> Result<Demo> {
         let script = ctx.root.join(DEMO_SCRIPT);
-        let text = std::fs::read_to_string(&script)
-            .map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+        let text = std::fs::read_to_string(&script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
         let start = Instant::now();
         let transcript = zabra_core::sim::script::run_script(&text)
             .map_err(|e| format!("the demo scenario {DEMO_SCRIPT} failed: {e}"))?;
-        Ok(Demo {
-            script,
-            transcript,
-            took: start.elapsed(),
-        })
+        Ok(Demo { script, transcript, took: start.elapsed() })
     }
 
     /// The demo answers when some peer reports itself `LEADING`.
@@ -70,11 +65,7 @@ impl Demo {
         if self.transcript.lines().any(|l| l.contains("LEADING")) {
             Ok(())
         } else {
-            Err(format!(
-                "demo smoke: no line with LEADING in the output of {}",
-                self.script.display()
-            )
-            .into())
+            Err(format!("demo smoke: no line with LEADING in the output of {}", self.script.display()).into())
         }
     }
 
@@ -85,10 +76,7 @@ impl Demo {
         if !self.transcript.ends_with('\n') {
             println!();
         }
-        println!(
-            "\nsimulated in {}; the native cluster and the UI arrive with later issues",
-            secs(self.took)
-        );
+        println!("\nsimulated in {}; the native cluster and the UI arrive with later issues", secs(self.took));
     }
 
     /// Nothing to stop while the demo is a finished simulation; a live cluster ends here.

@@ -155,10 +155,7 @@ pub fn sweep(args: &SimArgs, ci: bool) -> Sweep {
         .flat_map(|&n| (args.from..args.from.saturating_add(args.seeds)).map(move |s| (s, n)))
         .collect();
     let default_jobs = || thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = args
-        .jobs
-        .unwrap_or_else(default_jobs)
-        .clamp(1, plan.len().max(1));
+    let threads = args.jobs.unwrap_or_else(default_jobs).clamp(1, plan.len().max(1));
     println!("{}", describe_plan(args, plan.len(), threads));
 
     let start = Instant::now();
@@ -236,11 +233,7 @@ struct Progress {
 impl Progress {
     fn new(total: usize, ci: bool) -> Progress {
         let every = Duration::from_secs(if ci { 30 } else { 5 });
-        Progress {
-            total,
-            every,
-            last: Instant::now(),
-        }
+        Progress { total, every, last: Instant::now() }
     }
 
     fn tick(&mut self, sweep: &Sweep, start: Instant) {
@@ -268,12 +261,7 @@ fn report_failures(root: &Path, args: &SimArgs, sweep: &Sweep) -> Result {
     std::fs::create_dir_all(&dir)?;
     println!("{} failing seeds:", sweep.failures.len());
     for report in sweep.failures.iter().take(SHOWN_FAILURES) {
-        println!(
-            "FAIL seed {} with {} nodes: {} violations",
-            report.seed,
-            report.nodes,
-            report.violations.len()
-        );
+        println!("FAIL seed {} with {} nodes: {} violations", report.seed, report.nodes, report.violations.len());
         for v in report.violations.iter().take(SHOWN_VIOLATIONS) {
             println!("  - {v}");
         }
@@ -281,10 +269,7 @@ fn report_failures(root: &Path, args: &SimArgs, sweep: &Sweep) -> Result {
         println!("  trace:  {}", write_trace(&dir, args, report)?);
     }
     if sweep.failures.len() > SHOWN_FAILURES {
-        println!(
-            "... and {} more failing seeds",
-            sweep.failures.len() - SHOWN_FAILURES
-        );
+        println!("... and {} more failing seeds", sweep.failures.len() - SHOWN_FAILURES);
     }
     Ok(())
 }
@@ -297,9 +282,7 @@ fn write_trace(dir: &Path, args: &SimArgs, failed: &SeedReport) -> Result<String
     let rerun = run_guarded(&opts);
     let path = dir.join(format!("seed-{}-n{}.jsonl", failed.seed, failed.nodes));
     std::fs::write(&path, rerun.trace_json())?;
-    let shown = path
-        .strip_prefix(dir.parent().unwrap_or(dir))
-        .unwrap_or(&path);
+    let shown = path.strip_prefix(dir.parent().unwrap_or(dir)).unwrap_or(&path);
     let mut note = format!("{} ({} events)", shown.display(), rerun.trace.len());
     if rerun.violations != failed.violations {
         note.push_str(" -- WARNING: the recorded rerun found different violations");

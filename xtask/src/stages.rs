@@ -26,42 +26,15 @@ struct Stage {
 
 /// In order: cheap checks first, so a formatting slip fails in seconds.
 const STAGES: [Stage; 9] = [
-    Stage {
-        name: "toolchain",
-        run: toolchain,
-    },
-    Stage {
-        name: "fmt",
-        run: fmt,
-    },
-    Stage {
-        name: "clippy",
-        run: clippy,
-    },
-    Stage {
-        name: "test",
-        run: test,
-    },
-    Stage {
-        name: "wasm-build",
-        run: wasm::build,
-    },
-    Stage {
-        name: "wasm-imports",
-        run: wasm::check_imports,
-    },
-    Stage {
-        name: "wasm-sim",
-        run: wasm_sim,
-    },
-    Stage {
-        name: "sweep",
-        run: sweep,
-    },
-    Stage {
-        name: "demo-smoke",
-        run: demo_smoke,
-    },
+    Stage { name: "toolchain", run: toolchain },
+    Stage { name: "fmt", run: fmt },
+    Stage { name: "clippy", run: clippy },
+    Stage { name: "test", run: test },
+    Stage { name: "wasm-build", run: wasm::build },
+    Stage { name: "wasm-imports", run: wasm::check_imports },
+    Stage { name: "wasm-sim", run: wasm_sim },
+    Stage { name: "sweep", run: sweep },
+    Stage { name: "demo-smoke", run: demo_smoke },
 ];
 
 #[derive(clap::Args, Debug)]
@@ -128,8 +101,7 @@ fn print_table(done: &[(&str, Duration, bool)], total: Duration) {
 /// versions in use, Node.js included.
 fn toolchain(ctx: &Ctx) -> Result {
     ensure_wasm_target()?;
-    let components =
-        util::output(Command::new("rustup").args(["component", "list", "--installed"]))?;
+    let components = util::output(Command::new("rustup").args(["component", "list", "--installed"]))?;
     for component in ["rustfmt", "clippy"] {
         if !components.lines().any(|l| l.starts_with(component)) {
             util::run(Command::new("rustup").args(["component", "add", component]))?;
@@ -157,14 +129,7 @@ fn fmt(ctx: &Ctx) -> Result {
 }
 
 fn clippy(ctx: &Ctx) -> Result {
-    util::run(&mut ctx.cargo([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))
+    util::run(&mut ctx.cargo(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
 }
 
 fn test(ctx: &Ctx) -> Result {

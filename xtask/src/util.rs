@@ -20,11 +20,7 @@ impl Ctx {
     pub fn new() -> Result<Ctx> {
         let ci = std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"));
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        Ok(Ctx {
-            root: repo_root()?,
-            cargo,
-            ci,
-        })
+        Ok(Ctx { root: repo_root()?, cargo, ci })
     }
 
     /// `cargo <args>` in the workspace root, through `$CARGO`.
@@ -45,26 +41,12 @@ impl Ctx {
     /// Cargo's target directory, as cargo itself resolves it (`CARGO_TARGET_DIR`, config, or
     /// `<root>/target`).
     pub fn target_dir(&self) -> Result<PathBuf> {
-        let out = self
-            .cargo([
-                "metadata",
-                "--format-version",
-                "1",
-                "--no-deps",
-                "--offline",
-            ])
-            .output()?;
+        let out = self.cargo(["metadata", "--format-version", "1", "--no-deps", "--offline"]).output()?;
         if !out.status.success() {
-            return Err(format!(
-                "cargo metadata failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-            .into());
+            return Err(format!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr)).into());
         }
         let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-        let dir = meta["target_directory"]
-            .as_str()
-            .ok_or("cargo metadata gave no target_directory")?;
+        let dir = meta["target_directory"].as_str().ok_or("cargo metadata gave no target_directory")?;
         Ok(PathBuf::from(dir))
     }
 }
@@ -74,9 +56,7 @@ fn repo_root() -> Result<PathBuf> {
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let root = manifest
-        .parent()
-        .ok_or("xtask's manifest folder has no parent")?;
+    let root = manifest.parent().ok_or("xtask's manifest folder has no parent")?;
     if !root.join("Cargo.toml").is_file() {
         return Err(format!("no Cargo.toml in {}", root.display()).into());
     }
@@ -92,9 +72,7 @@ fn set_default_env(cmd: &mut Command, key: &str, value: &str) {
 /// Runs a command with inherited stdio, echoing it first; fails unless it exits 0.
 pub fn run(cmd: &mut Command) -> Result {
     println!("$ {}", show(cmd));
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    let status = cmd.status().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
     if status.success() {
         Ok(())
     } else {
@@ -104,9 +82,7 @@ pub fn run(cmd: &mut Command) -> Result {
 
 /// Runs a command and returns its stdout; fails (with its stderr) unless it exits 0.
 pub fn output(cmd: &mut Command) -> Result<String> {
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
+    let out = cmd.output().map_err(|e| format!("cannot start {}: {e}", show(cmd)))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(format!("`{}` failed ({}): {}", show(cmd), out.status, err.trim()).into());
@@ -116,10 +92,9 @@ pub fn output(cmd: &mut Command) -> Result<String> {
 
 /// A command as a user would type it (program name without its folder).
 pub fn show(cmd: &Command) -> String {
-    let prog = Path::new(cmd.get_program()).file_name().map_or_else(
-        || cmd.get_program().to_string_lossy(),
-        |f| f.to_string_lossy(),
-    );
+    let prog = Path::new(cmd.get_program())
+        .file_name()
+        .map_or_else(|| cmd.get_program().to_string_lossy(), |f| f.to_string_lossy());
     let mut s = prog.into_owned();
     for arg in cmd.get_args() {
         s.push(' ');

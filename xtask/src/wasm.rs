@@ -28,14 +28,7 @@ pub struct WasmSimArgs {
 pub fn run_sim(args: &WasmSimArgs) -> Result {
     let ctx = &Ctx::new()?;
     crate::stages::ensure_wasm_target()?;
-    util::run(&mut ctx.cargo([
-        "build",
-        "--release",
-        "--target",
-        WASM_TARGET,
-        "-p",
-        "zabra-sim-wasm",
-    ]))?;
+    util::run(&mut ctx.cargo(["build", "--release", "--target", WASM_TARGET, "-p", "zabra-sim-wasm"]))?;
     check_imports(ctx)?;
     compare_with_native(ctx, args.seed, args.nodes)
 }
@@ -50,11 +43,7 @@ pub fn build(ctx: &Ctx) -> Result {
 }
 
 fn sim_module(ctx: &Ctx) -> Result<PathBuf> {
-    let path = ctx
-        .target_dir()?
-        .join(WASM_TARGET)
-        .join("release")
-        .join("zabra_sim_wasm.wasm");
+    let path = ctx.target_dir()?.join(WASM_TARGET).join("release").join("zabra_sim_wasm.wasm");
     if path.is_file() {
         Ok(path)
     } else {
@@ -74,12 +63,7 @@ pub fn check_imports(ctx: &Ctx) -> Result {
     for i in &imports {
         println!("  import {i}");
     }
-    Err(format!(
-        "{} imports {} items from its host",
-        path.display(),
-        imports.len()
-    )
-    .into())
+    Err(format!("{} imports {} items from its host", path.display(), imports.len()).into())
 }
 
 /// Runs `seed` in the wasm module under Node and natively; the traces must match byte for
@@ -90,12 +74,9 @@ pub fn compare_with_native(ctx: &Ctx, seed: u64, nodes: u32) -> Result {
     std::fs::create_dir_all(&out_dir)?;
     let wasm_out = out_dir.join(format!("trace-seed-{seed}-n{nodes}.wasm.jsonl"));
     let mut node = Command::new("node");
-    node.arg(ctx.root.join("sim-wasm/run.mjs"))
-        .arg(&module)
-        .args([seed.to_string(), nodes.to_string()])
-        .arg(&wasm_out);
-    let line = util::output(&mut node)
-        .map_err(|e| format!("{e}\n(Node.js 18 or later is needed: apt-get install nodejs)"))?;
+    node.arg(ctx.root.join("sim-wasm/run.mjs")).arg(&module).args([seed.to_string(), nodes.to_string()]).arg(&wasm_out);
+    let line =
+        util::output(&mut node).map_err(|e| format!("{e}\n(Node.js 18 or later is needed: apt-get install nodejs)"))?;
     println!("wasm:   {}", line.trim());
 
     let mut opts = SimOptions::new(seed, nodes as usize);
@@ -157,10 +138,7 @@ pub fn imports(bytes: &[u8]) -> Result<Vec<String>> {
 const IMPORT_SECTION: u8 = 2;
 
 fn import_entries(body: &[u8]) -> Result<Vec<String>> {
-    let mut r = Reader {
-        bytes: body,
-        pos: 0,
-    };
+    let mut r = Reader { bytes: body, pos: 0 };
     let count = r.leb()?;
     let mut out = Vec::new();
     for i in 0..count {
@@ -274,10 +252,7 @@ mod tests {
         ];
         let section = [&[IMPORT_SECTION, entries.len() as u8][..], entries].concat();
         let module = [HEADER, &section].concat();
-        assert_eq!(
-            imports(&module).unwrap(),
-            vec!["env.f (function)", "env.mem (memory)"]
-        );
+        assert_eq!(imports(&module).unwrap(), vec!["env.f (function)", "env.mem (memory)"]);
     }
 
     #[test]

@@ -95,14 +95,7 @@ impl DataTree {
     /// ZooKeeper only raises the parent's counter and pzxid when the new counter is larger,
     /// to survive replaying txns over a fuzzy snapshot. Our snapshots are exact, so the plain
     /// update is the same thing.
-    fn on_create(
-        &mut self,
-        zxid: Zxid,
-        time: i64,
-        path: &str,
-        data: &[u8],
-        mode: CreateMode,
-    ) -> OpResult {
+    fn on_create(&mut self, zxid: Zxid, time: i64, path: &str, data: &[u8], mode: CreateMode) -> OpResult {
         let owner = match mode {
             CreateMode::Persistent => 0,
         };
@@ -114,10 +107,7 @@ impl DataTree {
         let node = Node::new(data.to_vec(), NodeStat::created(zxid, time, owner));
         let stat = node.client_stat();
         self.insert_node(path, node);
-        OpResult::Created {
-            path: path.to_string(),
-            stat,
-        }
+        OpResult::Created { path: path.to_string(), stat }
     }
 
     /// `DataTree.deleteNode`: the node goes and the parent's pzxid becomes `zxid`. The

@@ -60,11 +60,7 @@ pub(crate) fn node_hash(path: &str, data: &[u8], stat: &NodeStat) -> u64 {
     let mut h = Fnv1a::new();
     h.field(path.as_bytes());
     h.field(data);
-    for v in [
-        stat.czxid.as_u64(),
-        stat.mzxid.as_u64(),
-        stat.pzxid.as_u64(),
-    ] {
+    for v in [stat.czxid.as_u64(), stat.mzxid.as_u64(), stat.pzxid.as_u64()] {
         h.bytes(&v.to_be_bytes());
     }
     h.bytes(&stat.ctime.to_be_bytes());

@@ -47,11 +47,7 @@ struct Model(BTreeMap<String, MNode>);
 
 fn parent_of(path: &str) -> Option<String> {
     let i = path.rfind('/')?;
-    Some(if i == 0 {
-        "/".to_string()
-    } else {
-        path[..i].to_string()
-    })
+    Some(if i == 0 { "/".to_string() } else { path[..i].to_string() })
 }
 
 impl Model {
@@ -67,8 +63,7 @@ impl Model {
     fn children(&self, path: &str) -> Vec<String> {
         let names = self.0.keys().filter(|k| k.as_str() != "/");
         let mine = names.filter(|k| parent_of(k).as_deref() == Some(path));
-        mine.map(|k| k[k.rfind('/').unwrap() + 1..].to_string())
-            .collect()
+        mine.map(|k| k[k.rfind('/').unwrap() + 1..].to_string()).collect()
     }
 
     fn stat(&self, path: &str) -> Option<Stat> {
@@ -106,12 +101,8 @@ impl Model {
         let p = self.0.get_mut(&parent).unwrap();
         p.creates += 1;
         p.pzxid = zxid;
-        self.0
-            .insert(path.to_string(), MNode::new(data, zxid, time));
-        OpResult::Created {
-            path: path.to_string(),
-            stat: self.stat(path).unwrap(),
-        }
+        self.0.insert(path.to_string(), MNode::new(data, zxid, time));
+        OpResult::Created { path: path.to_string(), stat: self.stat(path).unwrap() }
     }
 
     fn delete(&mut self, zxid: Zxid, path: &str, version: i32) -> OpResult {
@@ -148,20 +139,14 @@ impl Model {
         n.version += 1;
         n.mzxid = zxid;
         n.mtime = time;
-        OpResult::SetData {
-            stat: self.stat(path).unwrap(),
-        }
+        OpResult::SetData { stat: self.stat(path).unwrap() }
     }
 
     fn apply(&mut self, zxid: Zxid, time: i64, op: &Op) -> OpResult {
         match op {
             Op::Create { path, data, .. } => self.create(zxid, time, path, data),
             Op::Delete { path, version } => self.delete(zxid, path, *version),
-            Op::SetData {
-                path,
-                data,
-                version,
-            } => self.set(zxid, time, path, data, *version),
+            Op::SetData { path, data, version } => self.set(zxid, time, path, data, *version),
         }
     }
 }
@@ -175,13 +160,7 @@ enum Step {
 }
 
 const USER_PATHS: &[&str] = &["/a", "/a/b", "/a/b/c", "/a/c", "/b", "/b/a"];
-const ZK_PATHS: &[&str] = &[
-    "/",
-    "/zookeeper",
-    "/zookeeper/x",
-    "/zookeeper/quota",
-    "/zookeeper/config",
-];
+const ZK_PATHS: &[&str] = &["/", "/zookeeper", "/zookeeper/x", "/zookeeper/quota", "/zookeeper/config"];
 const BAD_PATHS: &[&str] = &["a", "/a/", "/a//b", "/.", "/a/..", "/b\0", ""];
 
 fn path() -> impl Strategy<Value = String> {
@@ -215,10 +194,7 @@ fn step() -> impl Strategy<Value = Step> {
 /// The zxid and time of the i-th step (reads ignore them). Epochs change now and then.
 fn clock(i: usize) -> (Zxid, u64) {
     let i = i as u32;
-    (
-        Zxid::new(1 + i / 16, 1 + i % 16),
-        1_700_000_000_000 + u64::from(i) * 7,
-    )
+    (Zxid::new(1 + i / 16, 1 + i % 16), 1_700_000_000_000 + u64::from(i) * 7)
 }
 
 fn check_read(tree: &DataTree, model: &Model, step: &Step) {
@@ -229,10 +205,7 @@ fn check_read(tree: &DataTree, model: &Model, step: &Step) {
         }
         Step::Exists(p) => assert_eq!(tree.exists(p), Ok(model.stat(p))),
         Step::GetData(p) => {
-            let want = model
-                .0
-                .get(p.as_str())
-                .map(|n| (n.data.clone(), model.stat(p).unwrap()));
+            let want = model.0.get(p.as_str()).map(|n| (n.data.clone(), model.stat(p).unwrap()));
             assert_eq!(tree.get_data(p), want.ok_or(ErrorCode::NoNode));
         }
         Step::GetChildren(p) => {
@@ -243,18 +216,10 @@ fn check_read(tree: &DataTree, model: &Model, step: &Step) {
 }
 
 fn check_whole_tree(tree: &DataTree, model: &Model) {
-    assert_eq!(
-        tree.digest(),
-        tree.compute_digest(),
-        "incremental digest drifted"
-    );
+    assert_eq!(tree.digest(), tree.compute_digest(), "incremental digest drifted");
     assert_eq!(tree.node_count(), model.0.len());
     for (p, n) in &model.0 {
-        assert_eq!(
-            tree.get_data(p),
-            Ok((n.data.clone(), model.stat(p).unwrap())),
-            "{p}"
-        );
+        assert_eq!(tree.get_data(p), Ok((n.data.clone(), model.stat(p).unwrap())), "{p}");
     }
 }
 

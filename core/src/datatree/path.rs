@@ -24,9 +24,7 @@ pub fn validate_path(path: &str) -> Result<(), ErrorCode> {
     if rest.is_empty() {
         return Ok(());
     }
-    let segment_ok = |seg: &str| {
-        !seg.is_empty() && seg != "." && seg != ".." && !seg.chars().any(is_forbidden_char)
-    };
+    let segment_ok = |seg: &str| !seg.is_empty() && seg != "." && seg != ".." && !seg.chars().any(is_forbidden_char);
     if rest.split('/').all(segment_ok) {
         Ok(())
     } else {
@@ -121,17 +119,9 @@ mod tests {
             "/\u{10000}",
         ];
         for p in bad {
-            assert_eq!(
-                validate_path(p),
-                Err(ErrorCode::BadArguments),
-                "{p:?} is invalid"
-            );
+            assert_eq!(validate_path(p), Err(ErrorCode::BadArguments), "{p:?} is invalid");
         }
-        assert_eq!(
-            validate_path("/\u{D7FF}"),
-            Ok(()),
-            "U+D7FF is just below the surrogates"
-        );
+        assert_eq!(validate_path("/\u{D7FF}"), Ok(()), "U+D7FF is just below the surrogates");
     }
 
     #[test]

@@ -29,15 +29,7 @@ struct NodeSnapshot {
 impl From<DataTree> for TreeSnapshot {
     fn from(tree: DataTree) -> Self {
         let digest = format!("{:x}", tree.digest);
-        let nodes = tree
-            .nodes
-            .into_iter()
-            .map(|(path, n)| NodeSnapshot {
-                path,
-                data: n.data,
-                stat: n.stat,
-            })
-            .collect();
+        let nodes = tree.nodes.into_iter().map(|(path, n)| NodeSnapshot { path, data: n.data, stat: n.stat }).collect();
         TreeSnapshot { nodes, digest }
     }
 }
@@ -59,14 +51,9 @@ impl TryFrom<TreeSnapshot> for DataTree {
         link_children(&mut nodes)?;
         let computed = compute_digest(&nodes);
         if computed != recorded {
-            return Err(format!(
-                "digest mismatch: recorded {recorded:x}, computed {computed:x}"
-            ));
+            return Err(format!("digest mismatch: recorded {recorded:x}, computed {computed:x}"));
         }
-        Ok(DataTree {
-            nodes,
-            digest: computed,
-        })
+        Ok(DataTree { nodes, digest: computed })
     }
 }
 
@@ -82,9 +69,7 @@ fn link_children(nodes: &mut BTreeMap<String, Node>) -> Result<(), String> {
         .map(|(parent, name)| (parent.to_string(), name.to_string()))
         .collect();
     for (parent, name) in links {
-        let p = nodes
-            .get_mut(&parent)
-            .ok_or_else(|| format!("node {name:?} has no parent {parent:?}"))?;
+        let p = nodes.get_mut(&parent).ok_or_else(|| format!("node {name:?} has no parent {parent:?}"))?;
         p.children.insert(name);
     }
     Ok(())

@@ -97,8 +97,6 @@ pub(crate) mod hex_i64 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         let s = String::deserialize(d)?;
-        u64::from_str_radix(s.trim_start_matches("0x"), 16)
-            .map(|v| v as i64)
-            .map_err(serde::de::Error::custom)
+        u64::from_str_radix(s.trim_start_matches("0x"), 16).map(|v| v as i64).map_err(serde::de::Error::custom)
     }
 }

@@ -8,31 +8,16 @@ use crate::zxid::Zxid;
 use ErrorCode::*;
 
 pub(super) fn create(path: &str, data: &[u8]) -> Op {
-    Op::Create {
-        path: path.into(),
-        data: data.to_vec(),
-        mode: CreateMode::Persistent,
-    }
+    Op::Create { path: path.into(), data: data.to_vec(), mode: CreateMode::Persistent }
 }
 pub(super) fn delete(path: &str, version: i32) -> Op {
-    Op::Delete {
-        path: path.into(),
-        version,
-    }
+    Op::Delete { path: path.into(), version }
 }
 pub(super) fn set(path: &str, data: &[u8], version: i32) -> Op {
-    Op::SetData {
-        path: path.into(),
-        data: data.to_vec(),
-        version,
-    }
+    Op::SetData { path: path.into(), data: data.to_vec(), version }
 }
 pub(super) fn txn(op: Op, time_ms: u64) -> Txn {
-    Txn {
-        session: SessionId(0x1000005f47a0000),
-        time_ms,
-        op,
-    }
+    Txn { session: SessionId(0x1000005f47a0000), time_ms, op }
 }
 fn z(counter: u32) -> Zxid {
     Zxid::new(0, counter)
@@ -46,9 +31,7 @@ fn run(tree: &mut DataTree, counter: u32, op: Op) -> OpResult {
 }
 
 fn stat(tree: &DataTree, path: &str) -> Stat {
-    tree.exists(path)
-        .unwrap()
-        .unwrap_or_else(|| panic!("{path} exists"))
+    tree.exists(path).unwrap().unwrap_or_else(|| panic!("{path} exists"))
 }
 
 /// A fresh 3.8 server: four nodes, zero stats; `/` and `/zookeeper` show cversion
@@ -62,21 +45,12 @@ fn fresh_tree_is_zookeeper_3_8s() {
     assert_eq!(t.node_count(), 4);
     assert_eq!(t.zk_node_count(), 5);
     let root = stat(&t, "/");
-    assert_eq!(
-        (root.num_children, root.cversion, root.pzxid),
-        (1, -1, Zxid::ZERO)
-    );
+    assert_eq!((root.num_children, root.cversion, root.pzxid), (1, -1, Zxid::ZERO));
     assert_eq!(t.get_children("/").unwrap().0, vec!["zookeeper"]);
     let zk = stat(&t, "/zookeeper");
     assert_eq!((zk.num_children, zk.cversion), (2, -2));
-    assert_eq!(
-        t.get_children("/zookeeper").unwrap().0,
-        vec!["config", "quota"]
-    );
-    let config = Stat {
-        aversion: -1,
-        ..Stat::default()
-    };
+    assert_eq!(t.get_children("/zookeeper").unwrap().0, vec!["config", "quota"]);
+    let config = Stat { aversion: -1, ..Stat::default() };
     assert_eq!(t.get_data("/zookeeper/config").unwrap(), (vec![], config));
     assert_eq!(stat(&t, "/zookeeper/quota"), Stat::default());
     assert_eq!(t.digest(), t.compute_digest());
@@ -93,68 +67,23 @@ fn matches_the_kazoo_capture() {
     let (t1, t2, t3) = (0x1a2_11ab_1987, 0x1a2_11ab_19a1, 0x1a2_11ab_19ae);
     let at = |t: &mut DataTree, zxid: u32, time: u64, op| t.apply(z(zxid), &txn(op, time));
     let created = at(&mut t, 2, t1, create("/a", b"x"));
-    let a = Stat {
-        czxid: z(2),
-        mzxid: z(2),
-        ctime: t1 as i64,
-        mtime: t1 as i64,
-        ..Stat::default()
-    };
-    let a = Stat {
-        data_length: 1,
-        pzxid: z(2),
-        ..a
-    };
-    assert_eq!(
-        created,
-        OpResult::Created {
-            path: "/a".into(),
-            stat: a
-        }
-    );
-    assert_eq!(
-        at(&mut t, 3, t1, create("/a", b"x")),
-        OpResult::Error(NodeExists)
-    );
+    let a = Stat { czxid: z(2), mzxid: z(2), ctime: t1 as i64, mtime: t1 as i64, ..Stat::default() };
+    let a = Stat { data_length: 1, pzxid: z(2), ..a };
+    assert_eq!(created, OpResult::Created { path: "/a".into(), stat: a });
+    assert_eq!(at(&mut t, 3, t1, create("/a", b"x")), OpResult::Error(NodeExists));
     assert_eq!(t.get_data("/a").unwrap(), (b"x".to_vec(), a));
     let set_reply = at(&mut t, 4, t2, set("/a", b"yz", -1));
-    let a = Stat {
-        mzxid: z(4),
-        mtime: t2 as i64,
-        version: 1,
-        data_length: 2,
-        ..a
-    };
+    let a = Stat { mzxid: z(4), mtime: t2 as i64, version: 1, data_length: 2, ..a };
     assert_eq!(set_reply, OpResult::SetData { stat: a });
-    assert_eq!(
-        at(&mut t, 5, t2, set("/a", b"q", 42)),
-        OpResult::Error(BadVersion)
-    );
+    assert_eq!(at(&mut t, 5, t2, set("/a", b"q", 42)), OpResult::Error(BadVersion));
     at(&mut t, 6, t2, create("/a/s-0000000000", b""));
     at(&mut t, 7, t2, create("/a/s-0000000001", b""));
-    let a = Stat {
-        cversion: 2,
-        num_children: 2,
-        pzxid: z(7),
-        ..a
-    };
+    let a = Stat { cversion: 2, num_children: 2, pzxid: z(7), ..a };
     assert_eq!(t.get_children("/a").unwrap().1, a);
     at(&mut t, 8, t3, create("/a/c", b"c"));
     let set_reply = at(&mut t, 9, t3, set("/a", b"zz", -1));
-    let a = Stat {
-        mzxid: z(9),
-        mtime: t3 as i64,
-        version: 2,
-        cversion: 3,
-        num_children: 3,
-        ..a
-    };
-    assert_eq!(
-        set_reply,
-        OpResult::SetData {
-            stat: Stat { pzxid: z(8), ..a }
-        }
-    );
+    let a = Stat { mzxid: z(9), mtime: t3 as i64, version: 2, cversion: 3, num_children: 3, ..a };
+    assert_eq!(set_reply, OpResult::SetData { stat: Stat { pzxid: z(8), ..a } });
 }
 
 /// §7.1 effects: czxid = mzxid = pzxid = zxid, ctime = mtime = txn time, versions 0; the
@@ -163,24 +92,16 @@ fn matches_the_kazoo_capture() {
 fn create_sets_stat_and_touches_parent() {
     let mut t = DataTree::new();
     let before = stat(&t, "/");
-    let OpResult::Created { path, stat: s } = run(&mut t, 5, create("/a", b"hello")) else {
-        panic!("create failed")
-    };
+    let OpResult::Created { path, stat: s } = run(&mut t, 5, create("/a", b"hello")) else { panic!("create failed") };
     assert_eq!(path, "/a");
     assert_eq!((s.czxid, s.mzxid, s.pzxid), (z(5), z(5), z(5)));
     assert_eq!((s.ctime, s.mtime), (1005, 1005));
-    assert_eq!(
-        (s.version, s.cversion, s.aversion, s.ephemeral_owner),
-        (0, 0, 0, 0)
-    );
+    assert_eq!((s.version, s.cversion, s.aversion, s.ephemeral_owner), (0, 0, 0, 0));
     assert_eq!((s.data_length, s.num_children), (5, 0));
     let root = stat(&t, "/");
     assert_eq!(root.cversion, before.cversion + 1);
     assert_eq!(root.num_children, before.num_children + 1);
-    assert_eq!(
-        (root.pzxid, root.mzxid, root.version),
-        (z(5), Zxid::ZERO, 0)
-    );
+    assert_eq!((root.pzxid, root.mzxid, root.version), (z(5), Zxid::ZERO, 0));
 }
 
 /// §7.1 check order: quick check (BadArguments), parent (NoNode), full validation
@@ -215,14 +136,7 @@ fn create_root_is_node_exists() {
 #[test]
 fn delete_special_paths_is_bad_arguments() {
     let t = DataTree::new();
-    for p in [
-        "/",
-        "/zookeeper",
-        "/zookeeper/quota",
-        "/zookeeper/config",
-        "a",
-        "/a\0",
-    ] {
+    for p in ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config", "a", "/a\0"] {
         assert_eq!(t.validate(&delete(p, -1)), Err(BadArguments), "{p:?}");
     }
 }
@@ -273,20 +187,12 @@ fn set_data_checks_and_effects() {
     run(&mut t, 1, create("/a", b"x"));
     let root = stat(&t, "/");
     assert_eq!(t.validate(&set("/a", b"", 1)), Err(BadVersion));
-    let OpResult::SetData { stat: s } = run(&mut t, 7, set("/a", b"four", 0)) else {
-        panic!("setData failed")
-    };
-    assert_eq!(
-        (s.version, s.mzxid, s.mtime, s.data_length),
-        (1, z(7), 1007, 4)
-    );
+    let OpResult::SetData { stat: s } = run(&mut t, 7, set("/a", b"four", 0)) else { panic!("setData failed") };
+    assert_eq!((s.version, s.mzxid, s.mtime, s.data_length), (1, z(7), 1007, 4));
     assert_eq!((s.czxid, s.ctime, s.pzxid), (z(1), 1001, z(1)));
     assert_eq!(t.get_data("/a").unwrap(), (b"four".to_vec(), s));
     assert_eq!(stat(&t, "/"), root);
-    assert!(matches!(
-        run(&mut t, 8, set("/", b"r", -1)),
-        OpResult::SetData { .. }
-    ));
+    assert!(matches!(run(&mut t, 8, set("/", b"r", -1)), OpResult::SetData { .. }));
 }
 
 /// ZooKeeper 3.8's `checkAndIncVersion` returns `currentVersion + 1` in Java `int`: it wraps.
@@ -295,9 +201,7 @@ fn version_wraps_like_java_int() {
     let mut t = DataTree::new();
     run(&mut t, 1, create("/a", b""));
     t.update_node("/a", |n| n.stat.version = i32::MAX);
-    let OpResult::SetData { stat: s } = run(&mut t, 2, set("/a", b"", i32::MAX)) else {
-        panic!("setData failed")
-    };
+    let OpResult::SetData { stat: s } = run(&mut t, 2, set("/a", b"", i32::MAX)) else { panic!("setData failed") };
     assert_eq!(s.version, i32::MIN);
 }
 
@@ -335,10 +239,7 @@ fn reads_validate_like_zookeeper() {
     assert_eq!(t.exists("/a\0b"), Err(BadArguments));
     assert_eq!(t.exists("a"), Ok(None));
     assert_eq!(t.exists("/a/"), Ok(None));
-    for (i, p) in ["/a", "/a/z", "/a/b", "/a/a-x", "/a/b/c"]
-        .into_iter()
-        .enumerate()
-    {
+    for (i, p) in ["/a", "/a/z", "/a/b", "/a/a-x", "/a/b/c"].into_iter().enumerate() {
         run(&mut t, 1 + i as u32, create(p, b""));
     }
     let (names, s) = t.get_children("/a").unwrap();
@@ -394,11 +295,7 @@ fn snapshot_round_trips_and_is_verified() {
 /// Zxids and session ids travel as hex strings (JavaScript numbers lose 64-bit values).
 #[test]
 fn stat_json_uses_hex_for_64_bit_ids() {
-    let s = Stat {
-        czxid: Zxid::new(1, 2),
-        ephemeral_owner: -1,
-        ..Stat::default()
-    };
+    let s = Stat { czxid: Zxid::new(1, 2), ephemeral_owner: -1, ..Stat::default() };
     let v: serde_json::Value = serde_json::to_value(s).unwrap();
     assert_eq!(v["czxid"], "100000002");
     assert_eq!(v["ephemeral_owner"], "ffffffffffffffff");

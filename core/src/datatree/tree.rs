@@ -21,11 +21,7 @@ pub(crate) struct Node {
 
 impl Node {
     pub fn new(data: Vec<u8>, stat: NodeStat) -> Self {
-        Node {
-            data,
-            stat,
-            children: BTreeSet::new(),
-        }
+        Node { data, stat, children: BTreeSet::new() }
     }
 
     pub fn client_stat(&self) -> Stat {
@@ -63,10 +59,7 @@ impl DataTree {
     /// The config node gets `aversion -1` from the `setACL(…, -1)` that makes it read-only
     /// (✔wire: getConfig in `zk-wire/probe_ops.txt`).
     pub fn new() -> Self {
-        let mut tree = DataTree {
-            nodes: BTreeMap::new(),
-            digest: 0,
-        };
+        let mut tree = DataTree { nodes: BTreeMap::new(), digest: 0 };
         for p in [ROOT, ZOOKEEPER, QUOTA, CONFIG] {
             let mut stat = NodeStat::default();
             if p == CONFIG {
@@ -154,10 +147,7 @@ impl DataTree {
     /// Changes a node's data or stat in place, keeping the digest current: the old hash
     /// goes out and the new one comes in (ZooKeeper's `NodeHashMap.preChange`/`postChange`).
     pub(crate) fn update_node<R>(&mut self, path: &str, f: impl FnOnce(&mut Node) -> R) -> R {
-        let node = self
-            .nodes
-            .get_mut(path)
-            .expect("update_node: checked before");
+        let node = self.nodes.get_mut(path).expect("update_node: checked before");
         let before = node_hash(path, &node.data, &node.stat);
         let r = f(node);
         let after = node_hash(path, &node.data, &node.stat);
@@ -167,8 +157,5 @@ impl DataTree {
 }
 
 pub(crate) fn compute_digest(nodes: &BTreeMap<String, Node>) -> u64 {
-    nodes
-        .iter()
-        .map(|(p, n)| node_hash(p, &n.data, &n.stat))
-        .fold(0, u64::wrapping_add)
+    nodes.iter().map(|(p, n)| node_hash(p, &n.data, &n.stat)).fold(0, u64::wrapping_add)
 }

@@ -20,9 +20,15 @@ use std::collections::{BTreeMap, VecDeque};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientOp {
     Write(Op),
-    GetData { path: String },
-    Exists { path: String },
-    GetChildren { path: String },
+    GetData {
+        path: String,
+    },
+    Exists {
+        path: String,
+    },
+    GetChildren {
+        path: String,
+    },
     /// Catch up with the leader: later reads see every write acknowledged before the sync.
     Sync,
 }
@@ -162,9 +168,7 @@ impl Peer {
                 self.tree.get_data(path).map(|(data, stat)| ClientResult::Data { data, stat })
             }
             ClientOp::Exists { path } => self.tree.exists(path).map(ClientResult::Exists),
-            ClientOp::GetChildren { path } => {
-                self.tree.get_children(path).map(|(c, _)| ClientResult::Children(c))
-            }
+            ClientOp::GetChildren { path } => self.tree.get_children(path).map(|(c, _)| ClientResult::Children(c)),
             _ => unreachable!("only reads"),
         };
         r.unwrap_or_else(ClientResult::Error)

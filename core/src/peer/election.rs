@@ -68,7 +68,9 @@ impl Peer {
     fn notification(&self) -> Message {
         let vote = match &self.role {
             Role::Looking(e) => e.proposal,
-            Role::Leading(_) => Vote { leader: self.cfg.sid, zxid: self.log.last_zxid(), peer_epoch: self.current_epoch },
+            Role::Leading(_) => {
+                Vote { leader: self.cfg.sid, zxid: self.log.last_zxid(), peer_epoch: self.current_epoch }
+            }
             Role::Following(l) | Role::Observing(l) => {
                 Vote { leader: l.leader, zxid: self.log.last_zxid(), peer_epoch: self.current_epoch }
             }
@@ -235,7 +237,9 @@ impl Peer {
         }
         let leader = vote.leader;
         let reporting: Vec<&Sid> = match &self.role {
-            Role::Looking(e) => e.established.iter().filter(|(_, (v, _, _))| v.leader == leader).map(|(s, _)| s).collect(),
+            Role::Looking(e) => {
+                e.established.iter().filter(|(_, (v, _, _))| v.leader == leader).map(|(s, _)| s).collect()
+            }
             _ => return,
         };
         let quorum = self.is_quorum(reporting);

@@ -140,9 +140,15 @@ impl Peer {
             h.last_heard = now;
         }
         match msg {
-            Message::FollowerInfo { accepted_epoch, last_zxid } => self.on_learner_info(from, accepted_epoch, last_zxid, false),
-            Message::ObserverInfo { accepted_epoch, last_zxid } => self.on_learner_info(from, accepted_epoch, last_zxid, true),
-            Message::AckEpoch { current_epoch, last_zxid, counted } => self.on_ack_epoch(from, current_epoch, last_zxid, counted),
+            Message::FollowerInfo { accepted_epoch, last_zxid } => {
+                self.on_learner_info(from, accepted_epoch, last_zxid, false)
+            }
+            Message::ObserverInfo { accepted_epoch, last_zxid } => {
+                self.on_learner_info(from, accepted_epoch, last_zxid, true)
+            }
+            Message::AckEpoch { current_epoch, last_zxid, counted } => {
+                self.on_ack_epoch(from, current_epoch, last_zxid, counted)
+            }
             Message::AckNewLeader { epoch } => self.on_ack_new_leader(from, epoch),
             Message::Ack { zxid } => self.on_ack(from, zxid),
             Message::PingAck { round, .. } => self.on_ping_ack(from, round),
@@ -174,6 +180,10 @@ impl Peer {
         l.learners.insert(from, h);
         l.epoch_acks.remove(&from);
         l.newleader_acks.remove(&from);
+        if l.phase == Phase::Broadcast && !self.keeps_quorum() {
+            return;
+        }
+        let l = self.leader();
         match (l.epoch, self.accepted_epoch) {
             (Some(e), acc) if acc == e && self.leader_ref().epoch_acks.contains(&self.cfg.sid) => {
                 self.send_leader_info(from, e)
@@ -267,7 +277,8 @@ impl Peer {
             self.leader().newleader_acks.insert(me);
         }
         self.after(t, AfterDurable::LeaderCurrentEpoch);
-        let acked: Vec<Sid> = self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::EpochAcked).map(|(s, _)| *s).collect();
+        let acked: Vec<Sid> =
+            self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::EpochAcked).map(|(s, _)| *s).collect();
         for s in acked {
             self.sync_learner(s);
         }
@@ -320,7 +331,13 @@ impl Peer {
                 Message::Snap { snapshot: Box::new(snapshot), entries }
             }
         };
-        self.trace(TraceEvent::SyncModeChosen { leader: self.cfg.sid, learner: to, mode, learner_zxid: theirs, to: from });
+        self.trace(TraceEvent::SyncModeChosen {
+            leader: self.cfg.sid,
+            learner: to,
+            mode,
+            learner_zxid: theirs,
+            to: from,
+        });
         self.send(to, msg);
         self.send(to, Message::NewLeader { epoch: e, zxid: ours });
         if let Some(h) = self.leader().learners.get_mut(&to) {
@@ -377,7 +394,8 @@ impl Peer {
         let last = self.log.last_zxid();
         self.commit_to(last);
         self.trace(TraceEvent::EpochEstablished { sid: me, epoch: e, committed: self.last_committed });
-        let synced: Vec<Sid> = self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::Synced).map(|(s, _)| *s).collect();
+        let synced: Vec<Sid> =
+            self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::Synced).map(|(s, _)| *s).collect();
         let committed = self.last_committed;
         for s in synced {
             self.send(s, Message::UpToDate { committed });
@@ -521,7 +539,8 @@ impl Peer {
         let confirmed = self.confirmed_round();
         let zxid = self.last_committed;
         let me = self.cfg.sid;
-        let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.leader().pending_syncs).into_iter().partition(|p| p.round <= confirmed);
+        let (ready, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.leader().pending_syncs).into_iter().partition(|p| p.round <= confirmed);
         self.leader().pending_syncs = rest;
         for p in ready {
             if p.origin == me {
@@ -545,12 +564,12 @@ impl Peer {
             return;
         }
         l.next_ping = now + crate::time::Duration(cfg.tick.0 / 2);
-        let silent: Vec<Sid> = l
-            .learners
-            .iter()
-            .filter(|(_, h)| matches!(h.stage, Stage::Syncing | Stage::Synced) && now >= h.last_heard + cfg.sync_timeout())
-            .map(|(s, _)| *s)
-            .collect();
+        let limit = |h: &LearnerHandle| match h.stage {
+            Stage::Syncing | Stage::Synced => cfg.sync_timeout(),
+            _ => cfg.init_timeout(),
+        };
+        let silent: Vec<Sid> =
+            l.learners.iter().filter(|(_, h)| now >= h.last_heard + limit(h)).map(|(s, _)| *s).collect();
         for s in silent {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::LearnerSilent });
             self.disconnect(s);
@@ -559,9 +578,25 @@ impl Peer {
                 return;
             }
         }
-        if self.leader_ref().phase == Phase::Broadcast {
+        if self.leader_ref().phase == Phase::Broadcast && self.keeps_quorum() {
             self.start_round();
         }
+    }
+
+    /// In broadcast a leader needs a quorum of synced voters (itself included); otherwise it
+    /// steps down rather than serve as a lone, stale leader.
+    fn keeps_quorum(&mut self) -> bool {
+        let me = self.cfg.sid;
+        let l = self.leader_ref();
+        let mut alive: Vec<Sid> =
+            l.learners.iter().filter(|(_, h)| h.stage == Stage::Synced && !h.observer).map(|(s, _)| *s).collect();
+        alive.push(me);
+        if self.is_quorum(&alive) {
+            return true;
+        }
+        self.trace(TraceEvent::Timeout { sid: me, kind: TimeoutKind::QuorumSilent });
+        self.become_looking();
+        false
     }
 
     /// A learner is gone. In broadcast, step down unless a quorum of synced voters remains.
@@ -571,15 +606,8 @@ impl Peer {
             return;
         }
         self.trace(TraceEvent::LearnerDropped { leader: me, learner: s, why: why.to_string() });
-        let l = self.leader_ref();
-        if l.phase != Phase::Broadcast {
-            return;
-        }
-        let mut alive: Vec<Sid> = l.learners.iter().filter(|(_, h)| h.stage == Stage::Synced && !h.observer).map(|(s, _)| *s).collect();
-        alive.push(me);
-        if !self.is_quorum(&alive) {
-            self.trace(TraceEvent::Timeout { sid: me, kind: TimeoutKind::QuorumSilent });
-            self.become_looking();
+        if self.leader_ref().phase == Phase::Broadcast {
+            self.keeps_quorum();
         }
     }
 }

@@ -54,9 +54,16 @@ pub struct Now {
 pub enum Input {
     /// `now` reached `next_deadline()`.
     Timeout,
-    Receive { from: Sid, env: Envelope },
-    Connected { peer: Sid },
-    Disconnected { peer: Sid },
+    Receive {
+        from: Sid,
+        env: Envelope,
+    },
+    Connected {
+        peer: Sid,
+    },
+    Disconnected {
+        peer: Sid,
+    },
     Client(ClientRequest),
     /// Every persist op up to and including this token is durable.
     Persisted(Token),
@@ -359,12 +366,7 @@ impl Peer {
             self.anomaly(format!("message from non-member {from}"));
             return;
         }
-        self.trace(TraceEvent::MsgDelivered {
-            id: env.id,
-            from,
-            to: self.cfg.sid,
-            kind: env.msg.kind(),
-        });
+        self.trace(TraceEvent::MsgDelivered { id: env.id, from, to: self.cfg.sid, kind: env.msg.kind() });
         if let Message::Notification { state, vote, round } = env.msg {
             self.on_notification(from, state, vote, round);
             return;
@@ -478,7 +480,14 @@ impl Peer {
             let summary = crate::describe::op_result(&result);
             let path = entry.txn.op.path().to_string();
             let origin = entry.origin;
-            self.trace(TraceEvent::Applied { sid: self.cfg.sid, zxid: entry.zxid, digest, path, origin, result: summary });
+            self.trace(TraceEvent::Applied {
+                sid: self.cfg.sid,
+                zxid: entry.zxid,
+                digest,
+                path,
+                origin,
+                result: summary,
+            });
             if let Some(o) = entry.origin.filter(|o| o.sid == self.cfg.sid) {
                 self.client_write_done(o.session, o.xid, result);
             }

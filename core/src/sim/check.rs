@@ -90,7 +90,9 @@ impl Checker {
             }
             TraceEvent::SnapshotInstalled { sid, zxid } => {
                 if *zxid != Zxid::ZERO && !self.index.contains_key(zxid) {
-                    v.push(format!("PrefixConsistency: {sid} installed a snapshot at {zxid}, which was never committed"));
+                    v.push(format!(
+                        "PrefixConsistency: {sid} installed a snapshot at {zxid}, which was never committed"
+                    ));
                 }
                 self.applied.insert(*sid, *zxid);
             }
@@ -129,7 +131,10 @@ impl Checker {
                 v.push(format!("PrefixConsistency: {sid} applied {zxid} after {prev}, expected after {expect_prev}"));
             }
             if c.digest.is_some_and(|d| d != digest) {
-                v.push(format!("Agreement: {sid} has tree digest {digest:x} at {zxid}, others {:x}", c.digest.unwrap_or(0)));
+                v.push(format!(
+                    "Agreement: {sid} has tree digest {digest:x} at {zxid}, others {:x}",
+                    c.digest.unwrap_or(0)
+                ));
             }
             if c.result.as_ref().is_some_and(|r| *r != rec.result) {
                 v.push(format!("Agreement: {sid} got {:?} applying {zxid}, others {:?}", rec.result, c.result));

@@ -60,8 +60,10 @@ impl History {
 
     /// Acknowledged writes (a definite result, not ConnectionLoss).
     pub fn acked_writes(&self) -> u64 {
-        self.calls.values().filter(|c| matches!(c.op, ClientOp::Write(_)) && matches!(c.reply, Some((_, _, ClientResult::Write(_))))).count()
-            as u64
+        self.calls
+            .values()
+            .filter(|c| matches!(c.op, ClientOp::Write(_)) && matches!(c.reply, Some((_, _, ClientResult::Write(_)))))
+            .count() as u64
     }
 
     /// Check everything; returns (violations, reads checked, syncs checked).
@@ -89,7 +91,10 @@ impl History {
             };
             if let Some((_, rz, ClientResult::Write(r))) = &call.reply {
                 if crate::describe::op_result(r) != c.result || *rz < c.zxid {
-                    v.push(format!("write {}#{}: reply {r:?} at {rz}, but commit {} says {}", o.session, o.xid, c.zxid, c.result));
+                    v.push(format!(
+                        "write {}#{}: reply {r:?} at {rz}, but commit {} says {}",
+                        o.session, o.xid, c.zxid, c.result
+                    ));
                 }
             }
         }
@@ -124,7 +129,12 @@ impl History {
             let Some(z) = by_origin.get(k) else { continue };
             let n = acked.partition_point(|(t, _)| *t < c.invoked);
             if n > 0 && prefix_max[n - 1] >= *z {
-                v.push(format!("linearizability: write {}#{} committed at {z}, before a write acknowledged earlier ({})", k.0, k.1, prefix_max[n - 1]));
+                v.push(format!(
+                    "linearizability: write {}#{} committed at {z}, before a write acknowledged earlier ({})",
+                    k.0,
+                    k.1,
+                    prefix_max[n - 1]
+                ));
             }
         }
     }
@@ -174,10 +184,15 @@ impl History {
                 ClientResult::Exists(None) | ClientResult::Error(ErrorCode::NoNode) => Change::Gone,
                 _ => continue,
             };
-            let at_k = changes.get(path).and_then(|cs| cs.iter().rev().find(|(z, _)| z <= k)).map_or(Change::Gone, |(_, ch)| *ch);
+            let at_k = changes
+                .get(path)
+                .and_then(|cs| cs.iter().rev().find(|(z, _)| z <= k))
+                .map_or(Change::Gone, |(_, ch)| *ch);
             n += 1;
             if seen != at_k {
-                v.push(format!("read {s}#{x} of {path} served at {k} saw {seen:?}, but the committed state there is {at_k:?}"));
+                v.push(format!(
+                    "read {s}#{x} of {path} served at {k} saw {seen:?}, but the committed state there is {at_k:?}"
+                ));
             }
         }
         n
@@ -205,4 +220,3 @@ impl History {
         n
     }
 }
-

@@ -90,6 +90,8 @@ struct SimStorage {
 
 struct SimPeer {
     peer: Option<Peer>,
+    /// This peer's fsync latency range in microseconds (a slow disk makes some orders visible).
+    fsync: (u64, u64),
     storage: SimStorage,
     incarnation: u64,
     armed: Option<CrashPoint>,
@@ -120,7 +122,6 @@ pub struct Sim {
     /// Deliver messages only on `deliver` (scenario scripts) instead of after a delay.
     pub manual_network: bool,
     pub delay: (u64, u64),
-    pub fsync: (u64, u64),
     pub reconnect_after: (u64, u64),
     /// Probability (per mille) that an election notification is lost alone.
     pub drop_notifications_permille: u64,
@@ -157,7 +158,6 @@ impl Sim {
             seq: 0,
             manual_network: false,
             delay: (1_000, 10_000),
-            fsync: (200, 3_000),
             reconnect_after: (5_000, 30_000),
             drop_notifications_permille: 0,
             clients: Vec::new(),
@@ -172,7 +172,14 @@ impl Sim {
             violations: Vec::new(),
         };
         for sid in sid_range(voters + observers) {
-            let sp = SimPeer { peer: None, storage: SimStorage::default(), incarnation: 0, armed: None, sync_tokens: Vec::new() };
+            let sp = SimPeer {
+                peer: None,
+                fsync: (200, 3_000),
+                storage: SimStorage::default(),
+                incarnation: 0,
+                armed: None,
+                sync_tokens: Vec::new(),
+            };
             sim.peers.insert(sid, sp);
         }
         sim
@@ -365,7 +372,10 @@ impl Sim {
         if !self.is_up(to) || !self.net.link(from, to).up {
             return;
         }
-        if env.msg.may_drop_alone() && self.drop_notifications_permille > 0 && self.rng.chance(self.drop_notifications_permille, 1000) {
+        if env.msg.may_drop_alone()
+            && self.drop_notifications_permille > 0
+            && self.rng.chance(self.drop_notifications_permille, 1000)
+        {
             self.stats.dropped_notifications += 1;
             return;
         }
@@ -381,8 +391,16 @@ impl Sim {
         }
     }
 
+    /// Give one peer a disk of its own speed.
+    pub fn set_fsync(&mut self, sid: Sid, lo_us: u64, hi_us: u64) {
+        if let Some(sp) = self.peers.get_mut(&sid) {
+            sp.fsync = (lo_us, hi_us);
+        }
+    }
+
     fn on_persist(&mut self, sid: Sid, token: Token, op: PersistOp) {
-        let lag = self.rng.range(self.fsync.0, self.fsync.1);
+        let (lo, hi) = self.peers[&sid].fsync;
+        let lag = self.rng.range(lo, hi);
         let now = self.now;
         let sp = self.peers.get_mut(&sid).expect("member");
         let in_sync = sp.peer.as_ref().is_some_and(|p| p.status().phase == crate::peer::Phase::Synchronization);
@@ -535,6 +553,21 @@ impl Sim {
         }
     }
 
+    /// A silent partition: every direction across groups stalls (packets black-holed, no
+    /// connection reset), so peers only notice through their timeouts.
+    pub fn silent_partition(&mut self, groups: &[Vec<Sid>]) {
+        self.stats.partitions += 1;
+        self.note(format!("silent partition {groups:?}"));
+        let group_of = |s: Sid| groups.iter().position(|g| g.contains(&s));
+        for a in self.sids() {
+            for b in self.sids() {
+                if a != b && group_of(a) != group_of(b) {
+                    self.net.direction(a, b).stalled = true;
+                }
+            }
+        }
+    }
+
     /// Stall the direction `from → to` (a one-way cut): messages wait instead of arriving.
     pub fn stall(&mut self, from: Sid, to: Sid) {
         self.stats.partitions += 1;
@@ -586,7 +619,12 @@ impl Sim {
         if !self.is_up(peer) {
             self.history.on_reply(
                 peer,
-                &Reply { session, xid, zxid: Default::default(), result: crate::peer::ClientResult::Error(crate::txn::ErrorCode::ConnectionLoss) },
+                &Reply {
+                    session,
+                    xid,
+                    zxid: Default::default(),
+                    result: crate::peer::ClientResult::Error(crate::txn::ErrorCode::ConnectionLoss),
+                },
                 now,
             );
             self.clients[client].outstanding.remove(&xid);
@@ -741,7 +779,9 @@ fn narrate(e: &TraceEvent) -> Option<String> {
         SyncModeChosen { leader, learner, mode, learner_zxid, to } => {
             format!("{leader} syncs {learner} by {mode:?} (learner at {learner_zxid}, from {to})")
         }
-        EpochEstablished { sid, epoch, committed } => format!("{sid} established epoch {epoch}, committed up to {committed}"),
+        EpochEstablished { sid, epoch, committed } => {
+            format!("{sid} established epoch {epoch}, committed up to {committed}")
+        }
         Proposed { sid, zxid, op } => format!("{sid} proposes {zxid}: {op}"),
         QuorumReached { leader, zxid } => format!("{leader} has a quorum of acks for {zxid}: commit"),
         Truncated { sid, to } => format!("{sid} truncates its log after {to}"),

@@ -1,1 +1,3 @@
-pub fn run_script(_t: &str) -> Result<String, String> { Err("todo".into()) }
+pub fn run_script(_t: &str) -> Result<String, String> {
+    Err("todo".into())
+}

@@ -31,6 +31,12 @@ pub fn run_seed(opts: &SimOptions) -> SeedReport {
         drop_until: None,
         forced_leader_crash: false,
     };
+    for sid in sim.sids() {
+        if chaos.rng.chance(1, 3) {
+            let hi = chaos.rng.range(5_000, 40_000);
+            sim.set_fsync(sid, 1_000, hi);
+        }
+    }
     sim.start_all();
     let n_clients = chaos.rng.range(2, 4) as usize;
     let sids = sim.sids();
@@ -161,7 +167,11 @@ impl Chaos {
                         b.push(*s)
                     }
                 }
-                sim.partition(&[a, b]);
+                if self.rng.chance(1, 2) {
+                    sim.partition(&[a, b]);
+                } else {
+                    sim.silent_partition(&[a, b]);
+                }
                 self.heal_at = Some(sim.now + Duration::from_millis(self.rng.range(100, 1_200)));
             }
             6 if self.heal_at.is_none() => {
@@ -214,7 +224,10 @@ fn liveness(sim: &mut Sim) {
     let mut xids = Vec::new();
     for c in 0..sim.clients.len() {
         let path = format!("/live-{c}");
-        xids.push(sim.client_request(c, ClientOp::Write(Op::Create { path, data: b"ok".to_vec(), mode: CreateMode::Persistent })));
+        xids.push(sim.client_request(
+            c,
+            ClientOp::Write(Op::Create { path, data: b"ok".to_vec(), mode: CreateMode::Persistent }),
+        ));
     }
     while sim.now < deadline && sim.clients.iter().any(|c| !c.outstanding.is_empty()) {
         sim.run_for(Duration::from_millis(20));
