@@ -149,6 +149,9 @@ pub struct Peer {
     pub(crate) connected: BTreeSet<Sid>,
     seq: BTreeMap<Sid, u64>,
     pub(crate) clients: client::Clients,
+    /// FollowerInfo/ObserverInfo that arrived while we were still LOOKING: a learner may
+    /// decide before its leader does (ZooKeeper's learner keeps retrying its connection).
+    early_infos: BTreeMap<Sid, Message>,
     commits_since_checkpoint: u64,
     out: Vec<Output>,
 }
@@ -186,6 +189,7 @@ impl Peer {
             connected: BTreeSet::new(),
             seq: BTreeMap::new(),
             clients: client::Clients::default(),
+            early_infos: BTreeMap::new(),
             commits_since_checkpoint: 0,
             out: Vec::new(),
         };
@@ -372,6 +376,9 @@ impl Peer {
             return;
         }
         match &self.role {
+            Role::Looking(_) if matches!(env.msg, Message::FollowerInfo { .. } | Message::ObserverInfo { .. }) => {
+                self.early_infos.insert(from, env.msg);
+            }
             Role::Looking(_) => self.anomaly(format!("{:?} while LOOKING", env.msg.kind())),
             Role::Following(_) | Role::Observing(_) => self.learner_receive(from, env.msg),
             Role::Leading(_) => self.leader_receive(from, env.msg),
@@ -416,6 +423,9 @@ impl Peer {
     // ---- roles ---------------------------------------------------------------------------
 
     fn set_role(&mut self, role: Role, leader: Option<Sid>) {
+        if !matches!(role, Role::Leading(_)) {
+            self.early_infos.clear();
+        }
         let from = self.state();
         self.gen += 1;
         self.role = role;
@@ -457,8 +467,14 @@ impl Peer {
 
     pub(crate) fn become_leading(&mut self) {
         let l = Leader::new(self.now.instant);
+        let early = std::mem::take(&mut self.early_infos);
         self.set_role(Role::Leading(Box::new(l)), Some(self.cfg.sid));
         self.leader_start();
+        for (from, msg) in early {
+            if self.connected.contains(&from) && matches!(self.role, Role::Leading(_)) {
+                self.leader_receive(from, msg);
+            }
+        }
     }
 
     /// A peer's own vote: last logged zxid and current_epoch (never accepted_epoch).

@@ -1,3 +1,451 @@
-pub fn run_script(_t: &str) -> Result<String, String> {
-    Err("todo".into())
+//! Scenario scripts: a small command language over the simulator, in the style of
+//! etcd-io/raft's data-driven tests. Each command's output (and the protocol steps it caused)
+//! is printed under the command; golden files hold the expected transcript.
+//!
+//! ```text
+//! # comment                          echoed
+//! cluster 3 [observers=1] [seed=7] [manual] [mutant=NAME] [quiet]
+//! set 1 accepted=7 current=7 log=(7,1)..(7,4) [committed=(7,3)]
+//! start [1,2]                        start peers (all by default) from their storage
+//! advance 150ms | run 2s             let time pass (timers, deliveries, disk)
+//! deliver 2->1 [kind=Ack] [all]      manual network: deliver the head message(s)
+//! break 1-2 | partition 1,2 | 3 [silent] | stall 1->2 | heal
+//! crash 2 [at=after-fsync-before-ack] | restart 2 | slowdisk 2 5ms..40ms
+//! client 1 create /a x | set /a y [v] | delete /a [v] | get /a | exists /a | ls /a | sync
+//! stabilize [10s]                    run until every peer serves at one committed zxid
+//! status | log 1 | tree 2 | check | expect-violation SUBSTRING
+//! ```
+
+use super::{CrashPoint, Sim};
+use crate::config::Mutant;
+use crate::ids::{SessionId, Sid};
+use crate::log::Entry;
+use crate::message::MsgKind;
+use crate::peer::ClientOp;
+use crate::storage::PersistedState;
+use crate::time::Duration;
+use crate::txn::{CreateMode, Op, Txn};
+use crate::zxid::Zxid;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+struct Runner {
+    sim: Option<Sim>,
+    clients: BTreeMap<Sid, usize>,
+    out: String,
+}
+
+/// Run a script; returns its transcript, or the first error (with its line number).
+pub fn run_script(text: &str) -> Result<String, String> {
+    let mut r = Runner { sim: None, clients: BTreeMap::new(), out: String::new() };
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end();
+        if line.trim().is_empty() || line.starts_with('#') {
+            r.out.push_str(line);
+            r.out.push('\n');
+            continue;
+        }
+        let _ = writeln!(r.out, "> {line}");
+        r.command(line).map_err(|e| format!("line {}: {line}: {e}", i + 1))?;
+        r.flush();
+        if let Some(sim) = &r.sim {
+            if !sim.violations.is_empty() {
+                for v in &sim.violations {
+                    let _ = writeln!(r.out, "VIOLATION: {v}");
+                }
+                return Ok(r.out);
+            }
+        }
+    }
+    Ok(r.out)
+}
+
+fn parse_ms(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "ms"), |i| s.split_at(i));
+    let n: u64 = n.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_millis(n * 1000)),
+        "us" => Ok(Duration::from_micros(n)),
+        _ => Err(format!("bad duration unit in {s:?}")),
+    }
+}
+
+fn parse_sid(s: &str) -> Result<Sid, String> {
+    s.parse().map(Sid).map_err(|_| format!("bad peer {s:?}"))
+}
+
+fn parse_sids(s: &str) -> Result<Vec<Sid>, String> {
+    s.split(',').filter(|x| !x.is_empty()).map(parse_sid).collect()
+}
+
+fn parse_zxid(s: &str) -> Result<Zxid, String> {
+    let inner = s.trim().strip_prefix('(').and_then(|x| x.strip_suffix(')')).ok_or(format!("bad zxid {s:?}"))?;
+    let (e, c) = inner.split_once(',').ok_or(format!("bad zxid {s:?}"))?;
+    let e = e.trim().parse().map_err(|_| format!("bad epoch in {s:?}"))?;
+    let c = if let Some(h) = c.trim().strip_prefix("0x") {
+        u32::from_str_radix(h, 16).map_err(|_| format!("bad counter in {s:?}"))?
+    } else {
+        c.trim().parse().map_err(|_| format!("bad counter in {s:?}"))?
+    };
+    Ok(Zxid::new(e, c))
+}
+
+/// `(7,1)..(7,4),(8,1)`: zxids; a range stays within one epoch.
+fn parse_log(s: &str) -> Result<Vec<Zxid>, String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let end = rest.find(')').ok_or(format!("bad log {s:?}"))? + 1;
+        let first = parse_zxid(&rest[..end])?;
+        rest = &rest[end..];
+        if let Some(r) = rest.strip_prefix("..") {
+            let end = r.find(')').ok_or(format!("bad log {s:?}"))? + 1;
+            let last = parse_zxid(&r[..end])?;
+            out.extend((first.counter..=last.counter).map(|c| Zxid::new(first.epoch, c)));
+            rest = &r[end..];
+        } else {
+            out.push(first);
+        }
+        rest = rest.strip_prefix(',').unwrap_or(rest);
+    }
+    Ok(out)
+}
+
+/// The entry a scenario's `set` puts at a zxid: a create of a node named after it, so every
+/// peer given the same zxid holds the same transaction.
+fn seeded_entry(z: Zxid) -> Entry {
+    let op = Op::Create { path: format!("/e{}-{}", z.epoch, z.counter), data: vec![], mode: CreateMode::Persistent };
+    Entry { zxid: z, txn: Txn { session: SessionId(0), time_ms: 1_700_000_000_000, op }, origin: None }
+}
+
+impl Runner {
+    fn sim(&mut self) -> Result<&mut Sim, String> {
+        self.sim.as_mut().ok_or_else(|| "no cluster yet: start with `cluster N`".to_string())
+    }
+
+    fn flush(&mut self) {
+        if let Some(sim) = &mut self.sim {
+            for l in sim.narration.drain(..) {
+                self.out.push_str(&l);
+                self.out.push('\n');
+            }
+        }
+    }
+
+    fn command(&mut self, line: &str) -> Result<(), String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let args = &words[1..];
+        match words[0] {
+            "cluster" => self.cmd_cluster(args),
+            "set" => self.cmd_set(args),
+            "start" => self.cmd_start(args),
+            "advance" | "run" => {
+                let d = parse_ms(args.first().ok_or("duration needed")?)?;
+                self.sim()?.run_for(d);
+                Ok(())
+            }
+            "deliver" => self.cmd_deliver(args),
+            "break" => {
+                let (a, b) = args.first().and_then(|s| s.split_once('-')).ok_or("break A-B")?;
+                let (a, b) = (parse_sid(a)?, parse_sid(b)?);
+                self.sim()?.break_link(a, b, true);
+                Ok(())
+            }
+            "partition" => self.cmd_partition(args),
+            "stall" => {
+                let (a, b) = args.first().and_then(|s| s.split_once("->")).ok_or("stall A->B")?;
+                let (a, b) = (parse_sid(a)?, parse_sid(b)?);
+                self.sim()?.stall(a, b);
+                Ok(())
+            }
+            "heal" => {
+                self.sim()?.heal();
+                Ok(())
+            }
+            "crash" => self.cmd_crash(args),
+            "restart" => {
+                for s in parse_sids(args.first().ok_or("restart N")?)? {
+                    self.sim()?.note(format!("{s} restarts"));
+                    self.sim()?.start(s);
+                }
+                Ok(())
+            }
+            "slowdisk" => {
+                let s = parse_sid(args.first().ok_or("slowdisk N LO..HI")?)?;
+                let (lo, hi) = args.get(1).and_then(|r| r.split_once("..")).ok_or("slowdisk N LO..HI")?;
+                let (lo, hi) = (parse_ms(lo)?, parse_ms(hi)?);
+                self.sim()?.set_fsync(s, lo.as_micros(), hi.as_micros());
+                Ok(())
+            }
+            "client" => self.cmd_client(args),
+            "stabilize" => self.cmd_stabilize(args),
+            "status" => self.cmd_status(),
+            "log" => self.cmd_log(args),
+            "tree" => {
+                let s = parse_sid(args.first().ok_or("tree N")?)?;
+                let t = self.sim()?.peer(s).map(|p| p.tree().describe()).ok_or(format!("peer {s} is down"))?;
+                self.out.push_str(&t);
+                if !t.ends_with('\n') {
+                    self.out.push('\n');
+                }
+                Ok(())
+            }
+            "check" => self.cmd_check(),
+            "expect-violation" => self.cmd_expect_violation(&line["expect-violation".len()..]),
+            other => Err(format!("unknown command {other:?}")),
+        }
+    }
+
+    fn cmd_cluster(&mut self, args: &[&str]) -> Result<(), String> {
+        let n: usize = args.first().and_then(|s| s.parse().ok()).ok_or("cluster N")?;
+        if !(1..=9).contains(&n) {
+            return Err("clusters have 1 to 9 voters".into());
+        }
+        let (mut observers, mut seed, mut manual, mut quiet, mut mutants) = (0, 1, false, false, Vec::new());
+        for a in &args[1..] {
+            match a.split_once('=') {
+                Some(("observers", v)) => observers = v.parse().map_err(|_| "bad observers")?,
+                Some(("seed", v)) => seed = v.parse().map_err(|_| "bad seed")?,
+                Some(("mutant", v)) => mutants.push(v.parse::<Mutant>()?),
+                None if *a == "manual" => manual = true,
+                None if *a == "quiet" => quiet = true,
+                _ => return Err(format!("unknown option {a:?}")),
+            }
+        }
+        let mut sim = Sim::new(seed, n, observers, mutants);
+        sim.manual_network = manual;
+        sim.narrate = !quiet;
+        self.sim = Some(sim);
+        self.clients.clear();
+        Ok(())
+    }
+
+    fn cmd_set(&mut self, args: &[&str]) -> Result<(), String> {
+        let sid = parse_sid(args.first().ok_or("set N key=value...")?)?;
+        let mut st = self.sim()?.storage(sid).cloned().ok_or(format!("no peer {sid}"))?;
+        let mut committed = None;
+        for a in &args[1..] {
+            let (k, v) = a.split_once('=').ok_or(format!("bad setting {a:?}"))?;
+            match k {
+                "accepted" => st.accepted_epoch = v.parse().map_err(|_| "bad epoch")?,
+                "current" => st.current_epoch = v.parse().map_err(|_| "bad epoch")?,
+                "log" => st.log = parse_log(v)?.into_iter().map(seeded_entry).collect(),
+                "committed" => committed = Some(parse_zxid(v)?),
+                _ => return Err(format!("unknown setting {k:?}")),
+            }
+        }
+        if let Some(c) = committed {
+            let zs: Vec<Zxid> = st.log.iter().map(|e| e.zxid).filter(|z| *z <= c).collect();
+            self.sim()?.checker.seed_committed(&zs);
+        }
+        self.sim()?.set_storage(sid, st);
+        Ok(())
+    }
+
+    fn cmd_start(&mut self, args: &[&str]) -> Result<(), String> {
+        let sids = match args.first() {
+            Some(s) => parse_sids(s)?,
+            None => self.sim()?.sids(),
+        };
+        for s in sids {
+            self.sim()?.start(s);
+        }
+        Ok(())
+    }
+
+    fn cmd_deliver(&mut self, args: &[&str]) -> Result<(), String> {
+        let (a, b) = args.first().and_then(|s| s.split_once("->")).ok_or("deliver A->B")?;
+        let (from, to) = (parse_sid(a)?, parse_sid(b)?);
+        let mut kind = None;
+        let mut all = false;
+        for a in &args[1..] {
+            match a.split_once('=') {
+                Some(("kind", k)) => kind = Some(parse_kind(k)?),
+                None if *a == "all" => all = true,
+                _ => return Err(format!("unknown option {a:?}")),
+            }
+        }
+        let mut delivered = Vec::new();
+        loop {
+            match self.sim()?.deliver_one(from, to, kind) {
+                Some(k) => delivered.push(format!("{k:?}")),
+                None => break,
+            }
+            if !all {
+                break;
+            }
+        }
+        if delivered.is_empty() {
+            return Err(format!("nothing to deliver on {from}->{to}"));
+        }
+        let _ = writeln!(self.out, "delivered {from}->{to}: {}", delivered.join(", "));
+        Ok(())
+    }
+
+    fn cmd_partition(&mut self, args: &[&str]) -> Result<(), String> {
+        let silent = args.last() == Some(&"silent");
+        let text = args.iter().filter(|a| **a != "silent").copied().collect::<Vec<_>>().join(" ");
+        let groups = text.split('|').map(|g| parse_sids(&g.replace(' ', ""))).collect::<Result<Vec<_>, _>>()?;
+        if silent {
+            self.sim()?.silent_partition(&groups);
+        } else {
+            self.sim()?.partition(&groups);
+        }
+        Ok(())
+    }
+
+    fn cmd_crash(&mut self, args: &[&str]) -> Result<(), String> {
+        let sid = parse_sid(args.first().ok_or("crash N")?)?;
+        match args.get(1).and_then(|a| a.strip_prefix("at=")) {
+            Some(p) => {
+                let point = CrashPoint::parse(p).ok_or(format!("unknown crash point {p:?}"))?;
+                self.sim()?.arm(sid, point);
+                let _ = writeln!(self.out, "{sid} will crash at {}", point.name());
+            }
+            None => self.sim()?.crash(sid),
+        }
+        Ok(())
+    }
+
+    fn cmd_client(&mut self, args: &[&str]) -> Result<(), String> {
+        let sid = parse_sid(args.first().ok_or("client N OP ...")?)?;
+        let op = parse_client_op(&args[1..])?;
+        let c = match self.clients.get(&sid) {
+            Some(c) => *c,
+            None => {
+                let c = self.sim()?.add_client(sid);
+                self.clients.insert(sid, c);
+                c
+            }
+        };
+        self.sim()?.client_request(c, op);
+        Ok(())
+    }
+
+    fn cmd_stabilize(&mut self, args: &[&str]) -> Result<(), String> {
+        let limit = args.first().map(|a| parse_ms(a)).transpose()?.unwrap_or(Duration::from_millis(10_000));
+        let sim = self.sim()?;
+        if sim.manual_network {
+            return Err("stabilize needs the automatic network".into());
+        }
+        let deadline = sim.now + limit;
+        while sim.now < deadline && !stable(sim) {
+            sim.run_for(Duration::from_millis(10));
+        }
+        if !stable(sim) {
+            return Err(format!("not stable after {}ms", limit.as_millis()));
+        }
+        Ok(())
+    }
+
+    fn cmd_status(&mut self) -> Result<(), String> {
+        let sim = self.sim()?;
+        let mut lines = Vec::new();
+        for s in sim.sids() {
+            lines.push(match sim.status(s) {
+                Some(st) => crate::describe::status(&st),
+                None => format!("{s}: down"),
+            });
+        }
+        for l in lines {
+            let _ = writeln!(self.out, "{l}");
+        }
+        Ok(())
+    }
+
+    fn cmd_log(&mut self, args: &[&str]) -> Result<(), String> {
+        let s = parse_sid(args.first().ok_or("log N")?)?;
+        let sim = self.sim()?;
+        let (mem, committed) = match sim.peer(s) {
+            Some(p) => (Some(p.log().entries().iter().map(|e| e.zxid).collect::<Vec<_>>()), p.status().last_committed),
+            None => (None, Zxid::ZERO),
+        };
+        let disk: Vec<Zxid> = sim.storage(s).map(|d| d.log.iter().map(|e| e.zxid).collect()).unwrap_or_default();
+        let snap = sim.storage(s).map(PersistedState::snapshot_zxid).unwrap_or_default();
+        let fmt = |v: &[Zxid]| v.iter().map(|z| format!("{z:?}")).collect::<Vec<_>>().join(" ");
+        if let Some(m) = mem {
+            let _ = writeln!(self.out, "{s} memory: {} (committed {committed:?})", fmt(&m));
+        }
+        let _ = writeln!(self.out, "{s} disk: snapshot {snap:?}; log {}", fmt(&disk));
+        Ok(())
+    }
+
+    fn cmd_check(&mut self) -> Result<(), String> {
+        let sim = self.sim()?;
+        let (v, reads, syncs) = sim.history.check();
+        sim.violations.extend(v);
+        if sim.violations.is_empty() {
+            let n = sim.checker.committed_count();
+            let _ = writeln!(self.out, "ok: {n} committed, {reads} reads and {syncs} syncs checked");
+        }
+        Ok(())
+    }
+
+    fn cmd_expect_violation(&mut self, want: &str) -> Result<(), String> {
+        let want = want.trim();
+        let sim = self.sim()?;
+        let (v, _, _) = sim.history.check();
+        sim.violations.extend(v);
+        let found = sim.violations.iter().find(|v| v.contains(want)).cloned();
+        match found {
+            Some(v) => {
+                sim.violations.clear();
+                let _ = writeln!(self.out, "caught: {v}");
+                Ok(())
+            }
+            None => Err(format!("expected a violation containing {want:?}, got {:?}", sim.violations)),
+        }
+    }
+}
+
+fn stable(sim: &Sim) -> bool {
+    let st = sim.statuses();
+    !st.is_empty()
+        && st.iter().all(|s| s.serving)
+        && st.windows(2).all(|w| w[0].last_committed == w[1].last_committed)
+        && sim.clients.iter().all(|c| c.outstanding.is_empty())
+}
+
+fn parse_kind(k: &str) -> Result<MsgKind, String> {
+    use MsgKind::*;
+    let all = [
+        Notification,
+        FollowerInfo,
+        ObserverInfo,
+        LeaderInfo,
+        AckEpoch,
+        Diff,
+        Trunc,
+        Snap,
+        NewLeader,
+        AckNewLeader,
+        UpToDate,
+        Proposal,
+        Ack,
+        Commit,
+        Inform,
+        Ping,
+        PingAck,
+        Request,
+        Sync,
+        SyncReply,
+    ];
+    all.into_iter().find(|x| format!("{x:?}").eq_ignore_ascii_case(k)).ok_or(format!("unknown message kind {k:?}"))
+}
+
+fn parse_client_op(a: &[&str]) -> Result<ClientOp, String> {
+    let path = || a.get(1).map(|s| s.to_string()).ok_or("path needed");
+    let data = || a.get(2).map(|s| s.as_bytes().to_vec()).unwrap_or_default();
+    let version = |i: usize| a.get(i).map_or(Ok(-1), |v| v.parse::<i32>().map_err(|_| "bad version"));
+    Ok(match *a.first().ok_or("client op needed")? {
+        "create" => ClientOp::Write(Op::Create { path: path()?, data: data(), mode: CreateMode::Persistent }),
+        "set" => ClientOp::Write(Op::SetData { path: path()?, data: data(), version: version(3)? }),
+        "delete" => ClientOp::Write(Op::Delete { path: path()?, version: version(2)? }),
+        "get" => ClientOp::GetData { path: path()? },
+        "exists" => ClientOp::Exists { path: path()? },
+        "ls" => ClientOp::GetChildren { path: path()? },
+        "sync" => ClientOp::Sync,
+        other => return Err(format!("unknown client op {other:?}")),
+    })
 }
