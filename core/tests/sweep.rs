@@ -16,3 +16,15 @@ fn seeds_pass_and_are_deterministic() {
     }
     assert!(failures.is_empty(), "{} failing seeds:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn one_seed_one_trace() {
+    let mut o = SimOptions::new(42, 3);
+    o.record_trace = true;
+    let a = run_seed(&o).trace_json();
+    let b = run_seed(&o).trace_json();
+    assert!(a.lines().count() > 1000, "the seed did something");
+    assert_eq!(a, b, "the same seed must give the same trace, byte for byte");
+    o.seed = 43;
+    assert_ne!(a, run_seed(&o).trace_json(), "another seed gives another trace");
+}

@@ -447,7 +447,9 @@ impl Peer {
         }
         self.logical_clock += 1;
         let vote = self.own_vote();
-        let e = Election::new(vote, self.now.instant, &self.cfg);
+        // Seeded jitter keeps peers that restarted together from resending in lockstep.
+        let jitter = crate::time::Duration(self.rng.range(0, self.cfg.notify_min.as_micros() / 2));
+        let e = Election::new(vote, self.now.instant + jitter, &self.cfg);
         self.set_role(Role::Looking(e), None);
         self.trace(TraceEvent::NewRound { sid: self.cfg.sid, round: self.logical_clock, vote });
         self.election_start();
