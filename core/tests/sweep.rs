@@ -28,3 +28,13 @@ fn one_seed_one_trace() {
     o.seed = 43;
     assert_ne!(a, run_seed(&o).trace_json(), "another seed gives another trace");
 }
+
+#[test]
+fn seeds_with_an_observer_pass() {
+    for seed in 100..115 {
+        let mut o = SimOptions::new(seed, 3);
+        o.observers = 1;
+        let r = run_seed(&o);
+        assert!(r.passed(), "seed {seed} with an observer: {:?}", &r.violations[..r.violations.len().min(3)]);
+    }
+}

@@ -32,6 +32,13 @@ pub struct BenchArgs {
     nodes: usize,
 }
 
+impl BenchArgs {
+    /// Whether this benchmark runs the simulator (and so wants an optimized build).
+    pub fn grinds_simulator(&self) -> bool {
+        matches!(self.target, Target::Sim)
+    }
+}
+
 pub fn run(args: &BenchArgs) -> Result {
     match args.target {
         Target::Sim => bench_sim(args.seeds, args.nodes),

@@ -136,6 +136,9 @@ pub fn run(args: &SimArgs) -> Result {
 
 /// `cargo xtask sim` with a given context (the `test` command's sweep stage calls this).
 pub fn run_with(ctx: &Ctx, args: &SimArgs) -> Result {
+    if let Some(n) = args.nodes.iter().find(|n| !(1..=9).contains(*n)) {
+        return Err(format!("--nodes {n}: clusters have 1 to 9 voters").into());
+    }
     let sweep = sweep(args, ctx.ci);
     report_failures(&ctx.root, args, &sweep)?;
     println!("{}", sweep.summary_line());

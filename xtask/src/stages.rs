@@ -133,7 +133,7 @@ fn clippy(ctx: &Ctx) -> Result {
 }
 
 fn test(ctx: &Ctx) -> Result {
-    util::run(&mut ctx.cargo(["test", "--workspace"]))
+    util::run(&mut ctx.cargo(["test", "--workspace", "--no-fail-fast"]))
 }
 
 fn wasm_sim(ctx: &Ctx) -> Result {

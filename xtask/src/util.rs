@@ -69,6 +69,20 @@ fn set_default_env(cmd: &mut Command, key: &str, value: &str) {
     }
 }
 
+/// Runs this same xtask command from an optimized build (`cargo run --release -p xtask`),
+/// failing with that run's failure (already shown) if it fails.
+pub fn rerun_optimized() -> Result {
+    let ctx = Ctx::new()?;
+    eprintln!("(running an optimized build of xtask: cargo run --release -p xtask)");
+    let mut cmd = ctx.cargo(["run", "--quiet", "--release", "--package", "xtask", "--"]);
+    let status = cmd.args(std::env::args_os().skip(1)).status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Shown(format!("optimized xtask failed ({status})")).into())
+    }
+}
+
 /// Runs a command with inherited stdio, echoing it first; fails unless it exits 0.
 pub fn run(cmd: &mut Command) -> Result {
     println!("$ {}", show(cmd));

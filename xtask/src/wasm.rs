@@ -6,7 +6,7 @@
 
 use crate::util::{self, Ctx};
 use crate::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use zabra_core::sim::{run_seed, SimOptions};
 
@@ -42,8 +42,8 @@ pub fn build(ctx: &Ctx) -> Result {
     util::run(&mut ctx.cargo(args))
 }
 
-fn sim_module(ctx: &Ctx) -> Result<PathBuf> {
-    let path = ctx.target_dir()?.join(WASM_TARGET).join("release").join("zabra_sim_wasm.wasm");
+fn sim_module(target_dir: &Path) -> Result<PathBuf> {
+    let path = target_dir.join(WASM_TARGET).join("release").join("zabra_sim_wasm.wasm");
     if path.is_file() {
         Ok(path)
     } else {
@@ -53,7 +53,7 @@ fn sim_module(ctx: &Ctx) -> Result<PathBuf> {
 
 /// Fails, listing them, if the simulator module imports anything from its host.
 pub fn check_imports(ctx: &Ctx) -> Result {
-    let path = sim_module(ctx)?;
+    let path = sim_module(&ctx.target_dir()?)?;
     let bytes = std::fs::read(&path)?;
     let imports = imports(&bytes)?;
     if imports.is_empty() {
@@ -69,8 +69,9 @@ pub fn check_imports(ctx: &Ctx) -> Result {
 /// Runs `seed` in the wasm module under Node and natively; the traces must match byte for
 /// byte (and the module's own hash must match the native one).
 pub fn compare_with_native(ctx: &Ctx, seed: u64, nodes: u32) -> Result {
-    let module = sim_module(ctx)?;
-    let out_dir = ctx.target_dir()?.join("sim-wasm");
+    let target_dir = ctx.target_dir()?;
+    let module = sim_module(&target_dir)?;
+    let out_dir = target_dir.join("sim-wasm");
     std::fs::create_dir_all(&out_dir)?;
     let wasm_out = out_dir.join(format!("trace-seed-{seed}-n{nodes}.wasm.jsonl"));
     let mut node = Command::new("node");

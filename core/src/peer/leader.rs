@@ -166,6 +166,13 @@ impl Peer {
             self.disconnect(from);
             return;
         }
+        if self.leader_ref().epoch.is_some_and(|e| accepted_epoch > e) {
+            // The learner promised a later epoch to someone else and will refuse ours: stand
+            // down so a new election can pick an epoch above every promise (liveness).
+            self.trace(TraceEvent::Abdicated { sid: self.cfg.sid, because: from });
+            self.become_looking();
+            return;
+        }
         let now = self.now.instant;
         let h = LearnerHandle {
             observer,
