@@ -112,6 +112,9 @@ pub struct Config {
     pub snap_threshold: usize,
     /// Take a snapshot (and compact the in-memory log) every this many commits; 0 = never.
     pub snapshot_every: u64,
+    /// The counter of an epoch's first zxid (1). Scenarios start it near `u32::MAX` to show
+    /// the rollover forcing a new epoch (ZOOKEEPER-1277).
+    pub first_counter: u32,
     /// Seed for election jitter.
     pub seed: u64,
     pub mutants: BTreeSet<Mutant>,
@@ -131,6 +134,7 @@ impl Config {
             notify_max: Duration::from_millis(2000),
             snap_threshold: 1000,
             snapshot_every: 0,
+            first_counter: 1,
             seed: sid.0,
             mutants: BTreeSet::new(),
         }
@@ -170,6 +174,9 @@ impl Config {
         }
         if self.init_limit == 0 || self.sync_limit == 0 {
             return Err(ConfigError("init_limit/sync_limit: must be at least 1 tick".into()));
+        }
+        if self.first_counter == 0 || self.first_counter == u32::MAX {
+            return Err(ConfigError("first_counter: must be in 1..u32::MAX".into()));
         }
         if self.notify_min.as_micros() == 0 || self.notify_max < self.notify_min {
             return Err(ConfigError("notify_min/notify_max: need 0 < min <= max".into()));

@@ -34,7 +34,7 @@ fn scenario_transcripts() {
                 continue;
             }
         };
-        if got.contains("VIOLATION:") {
+        if got.lines().any(|l| l.starts_with("VIOLATION:")) {
             failures.push(format!(
                 "{}: unexpected violation:\n{}",
                 f.display(),

@@ -423,7 +423,7 @@ impl Peer {
     pub(super) fn leader_propose(&mut self, session: SessionId, op: Op, origin: Option<Origin>) {
         let e = self.leader_ref().epoch.expect("epoch decided");
         let last = self.log.last_zxid();
-        let next = if last.epoch == e { last.next() } else { Some(Zxid::new(e, 1)) };
+        let next = if last.epoch == e { last.next() } else { Some(Zxid::new(e, self.cfg.first_counter)) };
         let Some(zxid) = next.filter(|z| z.counter < u32::MAX) else {
             // ZOOKEEPER-1277: the counter must not roll into the epoch; force a new epoch.
             self.anomaly(format!("zxid counter exhausted at {last}: forcing a new epoch"));

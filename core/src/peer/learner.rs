@@ -263,7 +263,7 @@ impl Peer {
     /// A zxid may follow the last one only without a gap: a gap means messages were lost.
     fn follows_last(&self, z: Zxid) -> bool {
         let last = self.log.last_zxid();
-        Some(z) == last.next() || (z.epoch > last.epoch && z.counter == 1)
+        Some(z) == last.next() || (z.epoch > last.epoch && z.counter == self.cfg.first_counter)
     }
 
     fn on_proposal(&mut self, entry: Entry) {

@@ -125,6 +125,8 @@ pub struct Sim {
     pub reconnect_after: (u64, u64),
     /// Probability (per mille) that an election notification is lost alone.
     pub drop_notifications_permille: u64,
+    /// Every peer's `Config::first_counter`.
+    pub first_counter: u32,
     pub clients: Vec<SimClient>,
     pub(crate) checker: Checker,
     pub(crate) history: History,
@@ -160,6 +162,7 @@ impl Sim {
             delay: (1_000, 10_000),
             reconnect_after: (5_000, 30_000),
             drop_notifications_permille: 0,
+            first_counter: 1,
             clients: Vec::new(),
             checker: Checker::new(voters),
             history: History::default(),
@@ -203,6 +206,7 @@ impl Sim {
         c.seed = sid.0 * 7919;
         c.mutants = self.mutants.iter().copied().collect();
         c.snap_threshold = 40;
+        c.first_counter = self.first_counter;
         if let Some(h) = self.config_hook {
             h(&mut c);
         }
@@ -498,6 +502,7 @@ impl Sim {
             self.stats.other_crashes += 1;
         }
         self.note(format!("{sid} crashed{}", if was_leader { " (leader)" } else { "" }));
+        self.fail_clients_of(sid);
         for other in self.sids() {
             if other == sid {
                 continue;
@@ -512,6 +517,18 @@ impl Sim {
             let last = l.dirs[net::dir(sid, other)].last_at.max(now);
             if was_up {
                 self.schedule(last + Duration(1), Event::Closed { to: other, peer: sid, conn });
+            }
+        }
+    }
+
+    /// Clients of a crashed peer see their connection drop: every request in flight ends with
+    /// ConnectionLoss (its outcome unknown).
+    fn fail_clients_of(&mut self, sid: Sid) {
+        let now = self.now;
+        for c in self.clients.iter_mut().filter(|c| c.peer == sid) {
+            for xid in std::mem::take(&mut c.outstanding).into_keys() {
+                let result = crate::peer::ClientResult::Error(crate::txn::ErrorCode::ConnectionLoss);
+                self.history.on_reply(sid, &Reply { session: c.session, xid, zxid: Default::default(), result }, now);
             }
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! # comment                          echoed
-//! cluster 3 [observers=1] [seed=7] [manual] [mutant=NAME] [quiet]
+//! cluster 3 [observers=1] [seed=7] [manual] [mutant=NAME] [counter=0xfffffff0] [quiet]
 //! set 1 accepted=7 current=7 log=(7,1)..(7,4) [committed=(7,3)]
 //! start [1,2]                        start peers (all by default) from their storage
 //! advance 150ms | run 2s             let time pass (timers, deliveries, disk)
@@ -38,7 +38,8 @@ struct Runner {
 /// Run a script; returns its transcript, or the first error (with its line number).
 pub fn run_script(text: &str) -> Result<String, String> {
     let mut r = Runner { sim: None, clients: BTreeMap::new(), out: String::new() };
-    for (i, line) in text.lines().enumerate() {
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
         let line = line.trim_end();
         if line.trim().is_empty() || line.starts_with('#') {
             r.out.push_str(line);
@@ -48,8 +49,10 @@ pub fn run_script(text: &str) -> Result<String, String> {
         let _ = writeln!(r.out, "> {line}");
         r.command(line).map_err(|e| format!("line {}: {line}: {e}", i + 1))?;
         r.flush();
+        let next = lines[i + 1..].iter().map(|l| l.trim()).find(|l| !l.is_empty() && !l.starts_with('#'));
+        let expected = next.is_some_and(|l| l.starts_with("expect-violation"));
         if let Some(sim) = &r.sim {
-            if !sim.violations.is_empty() {
+            if !sim.violations.is_empty() && !expected {
                 for v in &sim.violations {
                     let _ = writeln!(r.out, "VIOLATION: {v}");
                 }
@@ -203,11 +206,16 @@ impl Runner {
             return Err("clusters have 1 to 9 voters".into());
         }
         let (mut observers, mut seed, mut manual, mut quiet, mut mutants) = (0, 1, false, false, Vec::new());
+        let mut counter = 1;
         for a in &args[1..] {
             match a.split_once('=') {
                 Some(("observers", v)) => observers = v.parse().map_err(|_| "bad observers")?,
                 Some(("seed", v)) => seed = v.parse().map_err(|_| "bad seed")?,
                 Some(("mutant", v)) => mutants.push(v.parse::<Mutant>()?),
+                Some(("counter", v)) => {
+                    let v = v.strip_prefix("0x").map_or_else(|| v.parse().ok(), |h| u32::from_str_radix(h, 16).ok());
+                    counter = v.ok_or("bad counter")?;
+                }
                 None if *a == "manual" => manual = true,
                 None if *a == "quiet" => quiet = true,
                 _ => return Err(format!("unknown option {a:?}")),
@@ -215,6 +223,7 @@ impl Runner {
         }
         let mut sim = Sim::new(seed, n, observers, mutants);
         sim.manual_network = manual;
+        sim.first_counter = counter;
         sim.narrate = !quiet;
         self.sim = Some(sim);
         self.clients.clear();
