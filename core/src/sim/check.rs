@@ -107,10 +107,8 @@ impl Checker {
                     ));
                 }
             }
-            TraceEvent::Truncated { sid, to } => {
-                if self.applied.get(sid).is_some_and(|a| a > to) {
-                    v.push(format!("CommittedLogDurability: {sid} truncated to {to}, below what it applied"));
-                }
+            TraceEvent::Truncated { sid, to } if self.applied.get(sid).is_some_and(|a| a > to) => {
+                v.push(format!("CommittedLogDurability: {sid} truncated to {to}, below what it applied"));
             }
             _ => {}
         }

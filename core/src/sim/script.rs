@@ -276,11 +276,8 @@ impl Runner {
             }
         }
         let mut delivered = Vec::new();
-        loop {
-            match self.sim()?.deliver_one(from, to, kind) {
-                Some(k) => delivered.push(format!("{k:?}")),
-                None => break,
-            }
+        while let Some(k) = self.sim()?.deliver_one(from, to, kind) {
+            delivered.push(format!("{k:?}"));
             if !all {
                 break;
             }
