@@ -115,6 +115,8 @@ pub struct Sim {
     members: Membership,
     mutants: Vec<Mutant>,
     config_hook: Option<fn(&mut Config)>,
+    /// Per-peer timing overrides (scenario `config`): (tick ms, init limit, sync limit).
+    overrides: BTreeMap<Sid, (Option<u64>, Option<u64>, Option<u64>)>,
     peers: BTreeMap<Sid, SimPeer>,
     pub(crate) net: Network,
     queue: BTreeMap<(Instant, u64), Event>,
@@ -154,6 +156,7 @@ impl Sim {
             members,
             mutants,
             config_hook: None,
+            overrides: BTreeMap::new(),
             peers: BTreeMap::new(),
             net: Network::default(),
             queue: BTreeMap::new(),
@@ -210,7 +213,24 @@ impl Sim {
         if let Some(h) = self.config_hook {
             h(&mut c);
         }
+        if let Some((tick, init, sync)) = self.overrides.get(&sid) {
+            c.tick = tick.map_or(c.tick, Duration::from_millis);
+            c.init_limit = init.unwrap_or(c.init_limit);
+            c.sync_limit = sync.unwrap_or(c.sync_limit);
+        }
         c
+    }
+
+    /// Give one peer its own timings (servers may run with different zoo.cfg values); applies
+    /// from its next start.
+    pub fn override_timing(
+        &mut self,
+        sid: Sid,
+        tick_ms: Option<u64>,
+        init_limit: Option<u64>,
+        sync_limit: Option<u64>,
+    ) {
+        self.overrides.insert(sid, (tick_ms, init_limit, sync_limit));
     }
 
     pub fn now(&self) -> Now {
@@ -321,7 +341,7 @@ impl Sim {
                     }
                     self.on_send(sid, to, env);
                 }
-                Output::Disconnect { peer } => self.break_link(sid, peer, false),
+                Output::Disconnect { peer } => self.peer_disconnect(sid, peer),
                 Output::Persist { token, op } => {
                     let point = match &op {
                         PersistOp::Append(_) => Some(CrashPoint::AfterAppendBeforeFsync),
@@ -555,6 +575,26 @@ impl Sim {
         }
     }
 
+    /// A peer closes its connection. If the direction towards the other end is stalled, the
+    /// close cannot reach it either: that end keeps believing the connection is up (its sends
+    /// are lost) until the network heals or its own timeouts fire.
+    fn peer_disconnect(&mut self, a: Sid, b: Sid) {
+        if !self.net.direction(a, b).stalled {
+            self.break_link(a, b, false);
+            return;
+        }
+        let l = self.net.link(a, b);
+        if !l.up {
+            return;
+        }
+        l.up = false;
+        l.closing = Some((b, a));
+        for d in &mut l.dirs {
+            d.queue.clear();
+        }
+        self.step_peer(a, Input::Disconnected { peer: b });
+    }
+
     /// Partition the peers into groups: links across groups break and stay down until healed.
     pub fn partition(&mut self, groups: &[Vec<Sid>]) {
         self.stats.partitions += 1;
@@ -608,6 +648,9 @@ impl Sim {
                         self.schedule(now, Event::Deliver { from, to });
                     }
                 }
+            }
+            if let Some((to, peer)) = self.net.link(a, b).closing.filter(|_| self.is_up(a) && self.is_up(b)) {
+                self.finish_close(to, peer);
             }
             if self.is_up(a) && self.is_up(b) {
                 self.schedule_connect(a, b, 1_000);

@@ -11,6 +11,7 @@
 //! deliver 2->1 [kind=Ack] [all]      manual network: deliver the head message(s)
 //! break 1-2 | partition 1,2 | 3 [silent] | stall 1->2 | heal
 //! crash 2 [at=after-fsync-before-ack] | restart 2 | slowdisk 2 5ms..40ms
+//! config 3 [tick=100ms] [init_limit=10] [sync_limit=20]   timings, from the peer's next start
 //! client 1 create /a x | set /a y [v] | delete /a [v] | get /a | exists /a | ls /a | sync
 //! stabilize [10s]                    run until every peer serves at one committed zxid
 //! status | log 1 | tree 2 | check | expect-violation SUBSTRING
@@ -174,6 +175,7 @@ impl Runner {
                 }
                 Ok(())
             }
+            "config" => self.cmd_config(args),
             "slowdisk" => {
                 let s = parse_sid(args.first().ok_or("slowdisk N LO..HI")?)?;
                 let (lo, hi) = args.get(1).and_then(|r| r.split_once("..")).ok_or("slowdisk N LO..HI")?;
@@ -286,6 +288,22 @@ impl Runner {
             return Err(format!("nothing to deliver on {from}->{to}"));
         }
         let _ = writeln!(self.out, "delivered {from}->{to}: {}", delivered.join(", "));
+        Ok(())
+    }
+
+    fn cmd_config(&mut self, args: &[&str]) -> Result<(), String> {
+        let sid = parse_sid(args.first().ok_or("config N key=value...")?)?;
+        let (mut tick, mut init, mut sync) = (None, None, None);
+        for a in &args[1..] {
+            let (k, v) = a.split_once('=').ok_or(format!("bad setting {a:?}"))?;
+            match k {
+                "tick" => tick = Some(parse_ms(v)?.as_millis()),
+                "init_limit" => init = Some(v.parse().map_err(|_| "bad init_limit")?),
+                "sync_limit" => sync = Some(v.parse().map_err(|_| "bad sync_limit")?),
+                _ => return Err(format!("unknown setting {k:?}")),
+            }
+        }
+        self.sim()?.override_timing(sid, tick, init, sync);
         Ok(())
     }
 
