@@ -527,3 +527,6 @@ impl Peer {
         self.log.compact(self.last_committed);
     }
 }
+
+#[cfg(test)]
+mod tests;

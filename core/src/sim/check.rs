@@ -6,6 +6,7 @@
 //! - **Leadership**: at most one established leader per epoch.
 //! - **PrimaryIntegrity**: a newly established leader holds every committed transaction.
 //! - **CommittedLogDurability**: a quorum of voters durably holds the last committed zxid.
+//! - **ProcessConsistency**: with no write pending, memory and disk hold the same history.
 //! - epochs never go backwards and accepted_epoch >= current_epoch on disk.
 
 use crate::ids::Sid;
@@ -14,6 +15,26 @@ use crate::storage::PersistedState;
 use crate::trace::TraceEvent;
 use crate::zxid::{Epoch, Zxid};
 use std::collections::BTreeMap;
+
+/// **ProcessConsistency**: once every write a peer issued is durable, the history it works
+/// from in memory is exactly the one on its disk (so a restart serves what it served).
+pub fn process_consistency(sid: Sid, memory: &crate::log::Log, disk: &PersistedState, v: &mut Vec<String>) {
+    let d = disk.history();
+    let same = d.base() == memory.base()
+        && d.len() == memory.len()
+        && d.entries().iter().zip(memory.entries()).all(|(a, b)| a.zxid == b.zxid);
+    if !same {
+        v.push(format!(
+            "ProcessConsistency: {sid} works from {} entries after {} up to {}, but its disk holds {} after {} up to {}",
+            memory.len(),
+            memory.base(),
+            memory.last_zxid(),
+            d.len(),
+            d.base(),
+            d.last_zxid()
+        ));
+    }
+}
 
 #[derive(Clone, Debug)]
 struct Committed {

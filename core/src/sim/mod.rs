@@ -456,8 +456,12 @@ impl Sim {
                 _ => None,
             });
         }
-        let durable = sp.storage.durable.clone();
-        self.checker.on_durable(sid, &durable, &mut self.violations);
+        let settled = sp.storage.pending.is_empty();
+        if let (true, Some(p)) = (settled, sp.peer.as_ref()) {
+            check::process_consistency(sid, p.log(), &sp.storage.durable, &mut self.violations);
+        }
+        let durable = &self.peers[&sid].storage.durable;
+        self.checker.on_durable(sid, durable, &mut self.violations);
         if let Some(pt) = point {
             if self.hit(sid, pt).is_some() {
                 self.crash(sid);

@@ -10,7 +10,7 @@
 //! advance 150ms | run 2s             let time pass (timers, deliveries, disk)
 //! deliver 2->1 [kind=Ack] [all]      manual network: deliver the head message(s)
 //! break 1-2 | partition 1,2 | 3 [silent] | stall 1->2 | heal
-//! crash 2 [at=after-fsync-before-ack] | restart 2 | slowdisk 2 5ms..40ms
+//! crash 2|leader [at=after-fsync-before-ack] | restart 2 | slowdisk 2 5ms..40ms
 //! config 3 [tick=100ms] [init_limit=10] [sync_limit=20]   timings, from the peer's next start
 //! client 1 create /a x | set /a y [v] | delete /a [v] | get /a | exists /a | ls /a | sync
 //! stabilize [10s]                    run until every peer serves at one committed zxid
@@ -320,7 +320,10 @@ impl Runner {
     }
 
     fn cmd_crash(&mut self, args: &[&str]) -> Result<(), String> {
-        let sid = parse_sid(args.first().ok_or("crash N")?)?;
+        let sid = match *args.first().ok_or("crash N")? {
+            "leader" => self.sim()?.leader().ok_or("no serving leader to crash")?,
+            s => parse_sid(s)?,
+        };
         match args.get(1).and_then(|a| a.strip_prefix("at=")) {
             Some(p) => {
                 let point = CrashPoint::parse(p).ok_or(format!("unknown crash point {p:?}"))?;
@@ -423,10 +426,13 @@ impl Runner {
     }
 }
 
+/// Every peer that is up serves under one live leader, at one committed zxid, and every client
+/// request has its answer.
 fn stable(sim: &Sim) -> bool {
     let st = sim.statuses();
+    let Some(leader) = sim.leader() else { return false };
     !st.is_empty()
-        && st.iter().all(|s| s.serving)
+        && st.iter().all(|s| s.serving && s.leader == Some(leader))
         && st.windows(2).all(|w| w[0].last_committed == w[1].last_committed)
         && sim.clients.iter().all(|c| c.outstanding.is_empty())
 }

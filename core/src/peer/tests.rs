@@ -1,0 +1,207 @@
+//! Handler tests in the openraft style: put one peer in an exact state, feed one input, and
+//! look at the whole list of outputs. Each cites the rule it checks (zab-notes.md).
+
+use super::*;
+use crate::config::Membership;
+use crate::message::{Message, ServerState, Vote};
+use crate::storage::PersistOp;
+use crate::time::Duration;
+
+struct H {
+    p: Peer,
+    now: Now,
+}
+
+fn now(ms: u64) -> Now {
+    Now { instant: Instant(ms * 1000), wall_ms: 1_000 + ms }
+}
+
+impl H {
+    fn new(sid: u64, state: PersistedState, mutants: &[Mutant]) -> H {
+        let mut cfg = Config::new(Sid(sid), Membership::numbered(3, 0));
+        cfg.mutants = mutants.iter().copied().collect();
+        let mut p = Peer::restore(cfg, state, now(0)).expect("valid");
+        p.take_outputs();
+        let mut h = H { p, now: now(0) };
+        for s in 1..=3 {
+            if s != sid {
+                h.feed(Input::Connected { peer: Sid(s) });
+            }
+        }
+        h
+    }
+
+    fn feed(&mut self, input: Input) -> Vec<Output> {
+        self.now.instant = self.now.instant + Duration(1);
+        self.p.step(self.now, input)
+    }
+
+    fn recv(&mut self, from: u64, msg: Message) -> Vec<Output> {
+        let env = Envelope { id: MsgId { from: Sid(from), seq: 1 }, msg };
+        self.feed(Input::Receive { from: Sid(from), env })
+    }
+
+    /// Run timers until the peer's deadline passes `ms` from now.
+    fn wait(&mut self, ms: u64) -> Vec<Output> {
+        let until = self.now.instant + Duration::from_millis(ms);
+        let mut out = Vec::new();
+        while let Some(d) = self.p.next_deadline().filter(|d| *d <= until) {
+            self.now.instant = d.max(self.now.instant);
+            out.extend(self.p.step(self.now, Input::Timeout));
+        }
+        out
+    }
+
+    /// Elect `leader` by votes from the other two peers in round 1, and settle the election.
+    fn elect(&mut self, leader: u64) {
+        let vote = Vote { leader: Sid(leader), zxid: self.p.log.last_zxid(), peer_epoch: self.p.current_epoch };
+        for s in 1..=3 {
+            if s != self.p.sid().0 {
+                self.recv(s, Message::Notification { state: ServerState::Looking, vote, round: 1 });
+            }
+        }
+        self.wait(60);
+    }
+
+    fn persist_all(&mut self, outs: &[Output]) -> Vec<Output> {
+        let last =
+            outs.iter().filter_map(|o| if let Output::Persist { token, .. } = o { Some(*token) } else { None }).max();
+        last.map(|t| self.feed(Input::Persisted(t))).unwrap_or_default()
+    }
+}
+
+fn sends(outs: &[Output]) -> Vec<(u64, Message)> {
+    outs.iter()
+        .filter_map(|o| if let Output::Send { to, env } = o { Some((to.0, env.msg.clone())) } else { None })
+        .collect()
+}
+
+fn persists(outs: &[Output]) -> Vec<PersistOp> {
+    outs.iter().filter_map(|o| if let Output::Persist { op, .. } = o { Some(op.clone()) } else { None }).collect()
+}
+
+fn epochs(accepted: u32, current: u32) -> PersistedState {
+    PersistedState { accepted_epoch: accepted, current_epoch: current, ..Default::default() }
+}
+
+/// A leader in discovery that has proposed epoch 1 with peer 1's FollowerInfo.
+fn leader_with_epoch(mutants: &[Mutant]) -> H {
+    let mut h = H::new(3, PersistedState::default(), mutants);
+    h.elect(3);
+    assert_eq!(h.p.status().state, ServerState::Leading);
+    let outs = h.recv(1, Message::FollowerInfo { accepted_epoch: 0, last_zxid: Zxid::ZERO });
+    assert_eq!(persists(&outs), vec![PersistOp::AcceptedEpoch(1)], "accepted_epoch is persisted first");
+    assert!(sends(&outs).is_empty(), "LeaderInfo waits until the new accepted_epoch is durable");
+    let outs = h.persist_all(&outs);
+    assert_eq!(sends(&outs), vec![(1, Message::LeaderInfo { epoch: 1 })]);
+    h
+}
+
+/// zab-notes Phase 1: an AckEpoch that says "not counted" (the learner already promised this
+/// epoch to another leader, ZOOKEEPER-335/1653) must not complete the epoch quorum.
+#[test]
+fn not_counted_ack_epoch_does_not_count() {
+    let mut h = leader_with_epoch(&[]);
+    h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
+    let outs = h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    assert_eq!(h.p.status().phase, Phase::Discovery, "{outs:?}");
+    assert!(persists(&outs).is_empty(), "no current_epoch without a quorum");
+    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    assert_eq!(h.p.status().phase, Phase::Synchronization);
+    assert_eq!(persists(&outs)[0], PersistOp::CurrentEpoch(1));
+}
+
+/// The same input under the mutant: the checker-level consequence (two leaders in one epoch)
+/// needs interleavings the simulator cannot force yet, so this handler test is its catch.
+#[test]
+fn mutant_counts_the_not_counted_ack() {
+    let mut h = leader_with_epoch(&[Mutant::CountNotCountedAckEpoch]);
+    h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
+    h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    assert_eq!(h.p.status().phase, Phase::Synchronization, "the mutant completes the quorum wrongly");
+}
+
+/// zab-notes Phase 1: the leader abdicates when a learner's (current_epoch, last zxid) is newer.
+#[test]
+fn leader_abdicates_for_a_learner_that_is_ahead() {
+    let mut h = leader_with_epoch(&[]);
+    h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::new(0, 5), counted: true });
+    assert_eq!(h.p.status().state, ServerState::Looking);
+}
+
+/// zab-notes Phase 1 (learner side): LeaderInfo(e) with e == accepted_epoch is answered
+/// "not counted" at once; e > accepted_epoch is persisted before AckEpoch leaves.
+#[test]
+fn learner_answers_leader_info_by_the_epoch_rules() {
+    let mut h = H::new(1, epochs(5, 4), &[]);
+    h.elect(3);
+    assert_eq!(h.p.status().state, ServerState::Following);
+    let outs = h.recv(3, Message::LeaderInfo { epoch: 5 });
+    assert!(persists(&outs).is_empty());
+    assert_eq!(sends(&outs), vec![(3, Message::AckEpoch { current_epoch: 4, last_zxid: Zxid::ZERO, counted: false })]);
+
+    let mut h = H::new(1, epochs(5, 4), &[]);
+    h.elect(3);
+    let outs = h.recv(3, Message::LeaderInfo { epoch: 6 });
+    assert_eq!(persists(&outs), vec![PersistOp::AcceptedEpoch(6)]);
+    assert!(sends(&outs).is_empty(), "AckEpoch only after accepted_epoch is durable");
+    let outs = h.persist_all(&outs);
+    assert_eq!(sends(&outs), vec![(3, Message::AckEpoch { current_epoch: 4, last_zxid: Zxid::ZERO, counted: true })]);
+
+    let mut h = H::new(1, epochs(5, 4), &[]);
+    h.elect(3);
+    h.recv(3, Message::LeaderInfo { epoch: 4 });
+    assert_eq!(h.p.status().state, ServerState::Looking, "a lower epoch than promised is refused");
+}
+
+/// A follower synced to epoch 1 and serving.
+fn synced_follower(mutants: &[Mutant]) -> H {
+    let mut h = H::new(1, PersistedState::default(), mutants);
+    h.elect(3);
+    let outs = h.recv(3, Message::LeaderInfo { epoch: 1 });
+    h.persist_all(&outs);
+    h.recv(3, Message::Diff { entries: Vec::new() });
+    let outs = h.recv(3, Message::NewLeader { epoch: 1, zxid: Zxid::ZERO });
+    assert_eq!(persists(&outs), vec![PersistOp::CurrentEpoch(1)]);
+    assert!(sends(&outs).is_empty(), "Ack(NewLeader) waits for current_epoch to be durable");
+    let outs = h.persist_all(&outs);
+    assert_eq!(sends(&outs), vec![(3, Message::AckNewLeader { epoch: 1 })]);
+    h.recv(3, Message::UpToDate { committed: Zxid::ZERO });
+    assert!(h.p.status().serving);
+    h
+}
+
+fn proposal(z: Zxid) -> Message {
+    let op = crate::txn::Op::Create { path: "/a".into(), data: vec![], mode: crate::txn::CreateMode::Persistent };
+    let txn = crate::txn::Txn { session: crate::ids::SessionId(1), time_ms: 5, op };
+    Message::Proposal { entry: crate::log::Entry { zxid: z, txn, origin: None } }
+}
+
+/// zab-notes Phase 3: a follower acks a proposal only once it is durable.
+#[test]
+fn follower_acks_after_durable() {
+    let mut h = synced_follower(&[]);
+    let outs = h.recv(3, proposal(Zxid::new(1, 1)));
+    assert!(matches!(persists(&outs)[..], [PersistOp::Append(_)]));
+    assert!(sends(&outs).is_empty());
+    let outs = h.persist_all(&outs);
+    assert_eq!(sends(&outs), vec![(3, Message::Ack { zxid: Zxid::new(1, 1) })]);
+    let outs = h.recv(3, Message::Commit { zxid: Zxid::new(1, 1) });
+    assert!(h.p.tree().exists("/a").unwrap().is_some(), "{outs:?}");
+}
+
+#[test]
+fn mutant_acks_before_durable() {
+    let mut h = synced_follower(&[Mutant::AckBeforeDurable]);
+    let outs = h.recv(3, proposal(Zxid::new(1, 1)));
+    assert_eq!(sends(&outs), vec![(3, Message::Ack { zxid: Zxid::new(1, 1) })]);
+}
+
+/// zab-notes Phase 2: a proposal with a gap means lost messages: resync, never accept it.
+#[test]
+fn follower_refuses_a_gap() {
+    let mut h = synced_follower(&[]);
+    h.recv(3, proposal(Zxid::new(1, 2)));
+    assert_eq!(h.p.status().state, ServerState::Looking);
+    assert_eq!(h.p.log().last_zxid(), Zxid::ZERO);
+}
