@@ -115,8 +115,8 @@ pub struct Sim {
     members: Membership,
     mutants: Vec<Mutant>,
     config_hook: Option<fn(&mut Config)>,
-    /// Per-peer timing overrides (scenario `config`): (tick ms, init limit, sync limit).
-    overrides: BTreeMap<Sid, (Option<u64>, Option<u64>, Option<u64>)>,
+    /// Per-peer timing overrides (scenario `config`).
+    overrides: BTreeMap<Sid, Timing>,
     peers: BTreeMap<Sid, SimPeer>,
     pub(crate) net: Network,
     queue: BTreeMap<(Instant, u64), Event>,
@@ -141,6 +141,9 @@ pub struct Sim {
     pub events: u64,
     pub violations: Vec<String>,
 }
+
+/// Timing overrides for one peer: tick in ms, init limit and sync limit in ticks.
+type Timing = (Option<u64>, Option<u64>, Option<u64>);
 
 fn sid_range(n: usize) -> impl Iterator<Item = Sid> {
     (1..=n as u64).map(Sid)
