@@ -47,6 +47,17 @@ pub enum TraceEvent {
         current_epoch: Epoch,
         last_zxid: Zxid,
     },
+    /// The driver saw a crash (no peer can report its own).
+    Crashed {
+        sid: Sid,
+        at: Instant,
+    },
+    /// A connection to another peer came up or went down.
+    Connection {
+        sid: Sid,
+        peer: Sid,
+        up: bool,
+    },
     RoleChanged {
         sid: Sid,
         at: Instant,
@@ -136,6 +147,11 @@ pub enum TraceEvent {
         sid: Sid,
         zxid: Zxid,
         op: String,
+    },
+    /// An entry joined this peer's in-memory history (leader proposal, follower proposal, sync).
+    Logged {
+        sid: Sid,
+        zxid: Zxid,
     },
     AckReceived {
         leader: Sid,

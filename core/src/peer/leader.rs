@@ -432,7 +432,7 @@ impl Peer {
         };
         let entry = self.make_entry(zxid, session, op, origin);
         self.trace(TraceEvent::Proposed { sid: self.cfg.sid, zxid, op: crate::describe::op(&entry.txn.op) });
-        self.log.append(entry.clone());
+        self.log_append(entry.clone());
         self.leader().outstanding.insert(zxid, BTreeSet::new());
         let t = self.persist(PersistOp::Append(vec![entry.clone()]));
         if self.mutant(Mutant::LeaderCountsBeforeDurable) {

@@ -194,7 +194,7 @@ impl Peer {
             return;
         }
         for e in &fresh {
-            self.log.append(e.clone());
+            self.log_append(e.clone());
         }
         self.persist_history(PersistOp::Append(fresh));
     }
@@ -276,7 +276,7 @@ impl Peer {
             self.become_looking();
             return;
         }
-        self.log.append(entry.clone());
+        self.log_append(entry.clone());
         let t = self.persist(PersistOp::Append(vec![entry]));
         let leader = self.learner().leader;
         if !self.learner().newleader_acked {
@@ -310,7 +310,7 @@ impl Peer {
                 self.become_looking();
                 return;
             }
-            self.log.append(entry.clone());
+            self.log_append(entry.clone());
             self.persist(PersistOp::Append(vec![entry]));
         }
         self.on_commit(z);

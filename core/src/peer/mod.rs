@@ -387,6 +387,7 @@ impl Peer {
 
     fn on_connected(&mut self, peer: Sid) {
         self.connected.insert(peer);
+        self.trace(TraceEvent::Connection { sid: self.cfg.sid, peer, up: true });
         match &self.role {
             Role::Looking(_) => self.election_connected(peer),
             Role::Following(_) | Role::Observing(_) => self.learner_connected(peer),
@@ -396,6 +397,7 @@ impl Peer {
 
     fn on_disconnected(&mut self, peer: Sid) {
         self.connected.remove(&peer);
+        self.trace(TraceEvent::Connection { sid: self.cfg.sid, peer, up: false });
         match &self.role {
             Role::Looking(_) => {}
             Role::Following(l) | Role::Observing(l) => {
@@ -485,6 +487,13 @@ impl Peer {
     }
 
     // ---- history -------------------------------------------------------------------------
+
+    /// Append to the in-memory history (the caller persists it).
+    pub(crate) fn log_append(&mut self, e: crate::log::Entry) {
+        let zxid = e.zxid;
+        self.log.append(e);
+        self.trace(TraceEvent::Logged { sid: self.cfg.sid, zxid });
+    }
 
     /// Apply every logged entry up to `z` in order (ZAB delivers in zxid order).
     pub(crate) fn commit_to(&mut self, z: Zxid) {

@@ -529,6 +529,8 @@ impl Sim {
             self.stats.other_crashes += 1;
         }
         self.note(format!("{sid} crashed{}", if was_leader { " (leader)" } else { "" }));
+        let at = self.now;
+        self.on_trace(TraceEvent::Crashed { sid, at });
         self.fail_clients_of(sid);
         for other in self.sids() {
             if other == sid {
