@@ -129,6 +129,8 @@ pub struct Sim {
     pub drop_notifications_permille: u64,
     /// Every peer's `Config::first_counter`.
     pub first_counter: u32,
+    /// Every peer's `Config::snapshot_every` (0: no periodic checkpoints).
+    pub snapshot_every: u64,
     pub clients: Vec<SimClient>,
     pub(crate) checker: Checker,
     pub(crate) history: History,
@@ -169,6 +171,7 @@ impl Sim {
             reconnect_after: (5_000, 30_000),
             drop_notifications_permille: 0,
             first_counter: 1,
+            snapshot_every: 0,
             clients: Vec::new(),
             checker: Checker::new(voters),
             history: History::default(),
@@ -213,6 +216,7 @@ impl Sim {
         c.mutants = self.mutants.iter().copied().collect();
         c.snap_threshold = 40;
         c.first_counter = self.first_counter;
+        c.snapshot_every = self.snapshot_every;
         if let Some(h) = self.config_hook {
             h(&mut c);
         }

@@ -37,6 +37,9 @@ pub fn run_seed(opts: &SimOptions) -> SeedReport {
             sim.set_fsync(sid, 1_000, hi);
         }
     }
+    if chaos.rng.chance(1, 3) {
+        sim.snapshot_every = chaos.rng.range(5, 40);
+    }
     sim.start_all();
     let n_clients = chaos.rng.range(2, 4) as usize;
     let sids = sim.sids();
