@@ -140,9 +140,14 @@ fn wasm_sim(ctx: &Ctx) -> Result {
     wasm::compare_with_native(ctx, WASM_SIM_SEED, WASM_SIM_NODES)
 }
 
-/// The same code path as `cargo xtask sim --seeds 300 --nodes 3,5`, in this process.
+/// The same code path as `cargo xtask sim --seeds 300 --nodes 3,5` (and 100 seeds of 3 nodes
+/// with an observer), in this process.
 fn sweep(ctx: &Ctx) -> Result {
-    sim::run_with(ctx, &SimArgs::sweep(SWEEP_SEEDS, &SWEEP_NODES))
+    sim::run_with(ctx, &SimArgs::sweep(SWEEP_SEEDS, &SWEEP_NODES))?;
+    // Observers take their own paths (ObserverInfo, Inform): sweep them too.
+    let mut with_observer = SimArgs::sweep(SWEEP_SEEDS / 3, &[3]);
+    with_observer.observers = 1;
+    sim::run_with(ctx, &with_observer)
 }
 
 fn demo_smoke(ctx: &Ctx) -> Result {

@@ -478,11 +478,12 @@ impl Peer {
             }
             self.leader().outstanding.remove(&z);
             self.trace(TraceEvent::QuorumReached { leader: self.cfg.sid, zxid: z });
+            // Taken before commit_to: a checkpoint there may compact it out of the log.
+            let entry = self.log.get(z).cloned();
             self.commit_to(z);
             for f in self.leader_ref().forward_followers() {
                 self.send(f, Message::Commit { zxid: z });
             }
-            let entry = self.log.get(z).cloned();
             for o in self.leader_ref().forward_observers() {
                 if let Some(entry) = entry.clone() {
                     self.send(o, Message::Inform { entry });
