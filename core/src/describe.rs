@@ -25,11 +25,20 @@ fn data(d: &[u8]) -> String {
     }
 }
 
-pub fn op(op: &Op) -> String {
-    match op {
-        Op::Create { path, data: d, .. } => format!("create {path} {}", data(d)),
+pub fn op(o: &Op) -> String {
+    match o {
+        Op::Create { path, data: d, mode, .. } => match mode {
+            crate::txn::CreateMode::Persistent => format!("create {path} {}", data(d)),
+            m => format!("create {path} {} {m:?}", data(d)),
+        },
         Op::Delete { path, version } => format!("delete {path} v{version}"),
         Op::SetData { path, data: d, version } => format!("set {path} {} v{version}", data(d)),
+        Op::SetAcl { path, acl, version } => format!("setAcl {path} {} entries v{version}", acl.len()),
+        Op::Check { path, version } => format!("check {path} v{version}"),
+        Op::Multi(ops) => format!("multi [{}]", ops.iter().map(|o| op(o)).collect::<Vec<_>>().join("; ")),
+        Op::CreateSession { timeout_ms, .. } => format!("createSession timeout={timeout_ms}ms"),
+        Op::CloseSession => "closeSession".into(),
+        Op::DeleteContainer { path } => format!("deleteContainer {path}"),
     }
 }
 
@@ -38,6 +47,11 @@ pub fn op_result(r: &OpResult) -> String {
         OpResult::Created { path, .. } => format!("created {path}"),
         OpResult::Deleted => "deleted".into(),
         OpResult::SetData { stat } => format!("set v{}", stat.version),
+        OpResult::SetAcl { stat } => format!("acl set av{}", stat.aversion),
+        OpResult::Checked => "checked".into(),
+        OpResult::Multi(rs) => format!("multi [{}]", rs.iter().map(op_result).collect::<Vec<_>>().join("; ")),
+        OpResult::SessionCreated => "session created".into(),
+        OpResult::SessionClosed => "session closed".into(),
         OpResult::Error(e) => format!("error {e:?}"),
     }
 }

@@ -6,6 +6,7 @@
 //! The core never touches a socket, file, clock, thread or OS random source: the driver
 //! feeds [`peer::Input`]s with the time, and performs the [`peer::Output`]s it gets back.
 
+pub mod acl;
 pub mod config;
 pub mod datatree;
 pub mod describe;

@@ -119,8 +119,17 @@ mod tests {
     use crate::txn::{CreateMode, Op};
 
     fn e(ep: u32, c: u32) -> Entry {
-        let op = Op::Create { path: format!("/{ep}-{c}"), data: vec![], mode: CreateMode::Persistent };
-        Entry { zxid: Zxid::new(ep, c), txn: Txn { session: SessionId(0), time_ms: 0, op }, origin: None }
+        let op = Op::Create {
+            path: format!("/{ep}-{c}"),
+            data: vec![],
+            acl: crate::acl::open_acl_unsafe(),
+            mode: CreateMode::Persistent,
+        };
+        Entry {
+            zxid: Zxid::new(ep, c),
+            txn: Txn { session: SessionId(0), time_ms: 0, auth: Vec::new(), op },
+            origin: None,
+        }
     }
 
     #[test]

@@ -124,8 +124,12 @@ pub mod conformance {
     use crate::txn::{CreateMode, Op, Txn};
 
     fn entry(e: u32, c: u32) -> Entry {
-        let op = Op::Create { path: format!("/n{e}-{c}"), data: vec![1, 2], mode: CreateMode::Persistent };
-        Entry { zxid: Zxid::new(e, c), txn: Txn { session: SessionId(1), time_ms: 5, op }, origin: None }
+        let op = Op::create(&format!("/n{e}-{c}"), &[1, 2], CreateMode::Persistent);
+        Entry {
+            zxid: Zxid::new(e, c),
+            txn: Txn { session: SessionId(1), time_ms: 5, auth: Vec::new(), op },
+            origin: None,
+        }
     }
 
     /// Runs every check against fresh backends made by `make`.

@@ -5,21 +5,61 @@
 //! Conditional operations (versions) are checked at apply time against the state at that
 //! zxid; a failed check is a deterministic error result, like ZooKeeper's error txn.
 
+use crate::acl::{Acl, Id};
 use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
 
-/// How a znode is created. Issue 3 adds ephemeral, sequential, container and TTL modes.
+/// How a znode is created (ZooKeeper's `CreateMode`, wire reference §8.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CreateMode {
     Persistent,
+    Ephemeral,
+    PersistentSequential,
+    EphemeralSequential,
+    /// Removed by the leader after its last child goes (once it has had one).
+    Container,
+    /// Removed by the leader once `ttl_ms` passed with no change and no children.
+    PersistentWithTtl {
+        ttl_ms: u64,
+    },
+    PersistentSequentialWithTtl {
+        ttl_ms: u64,
+    },
 }
 
-/// One state-changing client operation.
+impl CreateMode {
+    pub fn is_ephemeral(self) -> bool {
+        matches!(self, CreateMode::Ephemeral | CreateMode::EphemeralSequential)
+    }
+    pub fn is_sequential(self) -> bool {
+        matches!(
+            self,
+            CreateMode::PersistentSequential
+                | CreateMode::EphemeralSequential
+                | CreateMode::PersistentSequentialWithTtl { .. }
+        )
+    }
+    /// The wire flag (§8.1).
+    pub fn flag(self) -> i32 {
+        match self {
+            CreateMode::Persistent => 0,
+            CreateMode::Ephemeral => 1,
+            CreateMode::PersistentSequential => 2,
+            CreateMode::EphemeralSequential => 3,
+            CreateMode::Container => 4,
+            CreateMode::PersistentWithTtl { .. } => 5,
+            CreateMode::PersistentSequentialWithTtl { .. } => 6,
+        }
+    }
+}
+
+/// One state-changing client operation (or a session/cleanup operation of the servers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     Create {
         path: String,
         data: Vec<u8>,
+        acl: Vec<Acl>,
         mode: CreateMode,
     },
     /// `version == -1` matches any version (ZooKeeper's convention).
@@ -32,13 +72,48 @@ pub enum Op {
         data: Vec<u8>,
         version: i32,
     },
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: i32,
+    },
+    /// Only inside `Multi`: fails the whole multi unless the version matches.
+    Check {
+        path: String,
+        version: i32,
+    },
+    /// All or nothing (§7.13).
+    Multi(Vec<Op>),
+    /// `txn.session` is the new session; the password lets a client reattach anywhere.
+    CreateSession {
+        timeout_ms: u32,
+        password: Vec<u8>,
+    },
+    /// Ends `txn.session`: its ephemeral nodes go on every peer.
+    CloseSession,
+    /// Leader-initiated removal of an empty container or an expired TTL node (ZK op 20).
+    DeleteContainer {
+        path: String,
+    },
 }
 
 impl Op {
+    /// The path the op names ("" for session ops and multi).
     pub fn path(&self) -> &str {
         match self {
-            Op::Create { path, .. } | Op::Delete { path, .. } | Op::SetData { path, .. } => path,
+            Op::Create { path, .. }
+            | Op::Delete { path, .. }
+            | Op::SetData { path, .. }
+            | Op::SetAcl { path, .. }
+            | Op::Check { path, .. }
+            | Op::DeleteContainer { path } => path,
+            Op::Multi(_) | Op::CreateSession { .. } | Op::CloseSession => "",
         }
+    }
+
+    /// A create with the open ACL, as most callers want.
+    pub fn create(path: &str, data: &[u8], mode: CreateMode) -> Op {
+        Op::Create { path: path.to_string(), data: data.to_vec(), acl: crate::acl::open_acl_unsafe(), mode }
     }
 }
 
@@ -49,6 +124,10 @@ pub struct Txn {
     pub session: SessionId,
     /// Leader wall-clock milliseconds when it assigned the zxid (ctime/mtime come from here).
     pub time_ms: u64,
+    /// The requester's identities (from its connection and `addauth`), for ACL checks, which
+    /// happen where every peer computes the same answer: at apply time.
+    #[serde(default)]
+    pub auth: Vec<Id>,
     pub op: Op,
 }
 

@@ -29,9 +29,10 @@ impl DataTree {
         }
         let time = i64::try_from(txn.time_ms).unwrap_or(i64::MAX);
         match &txn.op {
-            Op::Create { path, data, mode } => self.on_create(zxid, time, path, data, *mode),
+            Op::Create { path, data, mode, .. } => self.on_create(zxid, time, path, data, *mode),
             Op::Delete { path, .. } => self.on_delete(zxid, path),
             Op::SetData { path, data, .. } => self.on_set_data(zxid, time, path, data),
+            _ => OpResult::Error(ErrorCode::Unimplemented),
         }
     }
 
@@ -44,6 +45,7 @@ impl DataTree {
             Op::Create { path, mode, .. } => self.check_create(path, *mode),
             Op::Delete { path, version } => self.check_delete(path, *version),
             Op::SetData { path, version, .. } => self.check_set_data(path, *version),
+            _ => Err(ErrorCode::Unimplemented),
         }
     }
 
@@ -61,6 +63,7 @@ impl DataTree {
         match mode {
             // Ephemeral parents (NoChildrenForEphemerals) arrive with ephemeral modes.
             CreateMode::Persistent => Ok(()),
+            _ => Err(ErrorCode::Unimplemented),
         }
     }
 
@@ -98,6 +101,7 @@ impl DataTree {
     fn on_create(&mut self, zxid: Zxid, time: i64, path: &str, data: &[u8], mode: CreateMode) -> OpResult {
         let owner = match mode {
             CreateMode::Persistent => 0,
+            _ => unreachable!("rejected by check_create until implemented"),
         };
         let (parent, _) = path::split_parent(path).expect("checked: path has a parent");
         self.update_node(parent, |p| {

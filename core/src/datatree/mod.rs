@@ -56,6 +56,32 @@ pub enum OpResult {
     SetData {
         stat: Stat,
     },
+    /// The node's stat after setACL.
+    SetAcl {
+        stat: Stat,
+    },
+    /// A `check` inside a multi passed.
+    Checked,
+    /// Per-op results of a multi, as ZooKeeper returns them (§7.13).
+    Multi(Vec<OpResult>),
+    SessionCreated,
+    SessionClosed,
     /// The op failed its checks and changed nothing.
     Error(ErrorCode),
+}
+
+/// What an applied transaction changed, in order: what watches fire from (§13.4). A created
+/// or deleted node also changes its parent's children.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Change {
+    Created(String),
+    Deleted(String),
+    DataChanged(String),
+}
+
+/// A session as every peer knows it (the replicated part; liveness is the leader's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub timeout_ms: u32,
+    pub password: Vec<u8>,
 }

@@ -147,6 +147,7 @@ impl Model {
             Op::Create { path, data, .. } => self.create(zxid, time, path, data),
             Op::Delete { path, version } => self.delete(zxid, path, *version),
             Op::SetData { path, data, version } => self.set(zxid, time, path, data, *version),
+            _ => OpResult::Error(ErrorCode::Unimplemented),
         }
     }
 }

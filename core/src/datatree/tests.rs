@@ -8,7 +8,12 @@ use crate::zxid::Zxid;
 use ErrorCode::*;
 
 pub(super) fn create(path: &str, data: &[u8]) -> Op {
-    Op::Create { path: path.into(), data: data.to_vec(), mode: CreateMode::Persistent }
+    Op::Create {
+        path: path.into(),
+        data: data.to_vec(),
+        acl: crate::acl::open_acl_unsafe(),
+        mode: CreateMode::Persistent,
+    }
 }
 pub(super) fn delete(path: &str, version: i32) -> Op {
     Op::Delete { path: path.into(), version }
@@ -17,7 +22,7 @@ pub(super) fn set(path: &str, data: &[u8], version: i32) -> Op {
     Op::SetData { path: path.into(), data: data.to_vec(), version }
 }
 pub(super) fn txn(op: Op, time_ms: u64) -> Txn {
-    Txn { session: SessionId(0x1000005f47a0000), time_ms, op }
+    Txn { session: SessionId(0x1000005f47a0000), time_ms, auth: Vec::new(), op }
 }
 fn z(counter: u32) -> Zxid {
     Zxid::new(0, counter)

@@ -231,7 +231,7 @@ impl Peer {
 
     /// Build the entry a leader proposes for a client op.
     pub(crate) fn make_entry(&self, zxid: Zxid, session: SessionId, op: Op, origin: Option<Origin>) -> Entry {
-        Entry { zxid, txn: Txn { session, time_ms: self.now.wall_ms, op }, origin }
+        Entry { zxid, txn: Txn { session, time_ms: self.now.wall_ms, auth: Vec::new(), op }, origin }
     }
 }
 

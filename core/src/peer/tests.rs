@@ -172,8 +172,13 @@ fn synced_follower(mutants: &[Mutant]) -> H {
 }
 
 fn proposal(z: Zxid) -> Message {
-    let op = crate::txn::Op::Create { path: "/a".into(), data: vec![], mode: crate::txn::CreateMode::Persistent };
-    let txn = crate::txn::Txn { session: crate::ids::SessionId(1), time_ms: 5, op };
+    let op = crate::txn::Op::Create {
+        path: "/a".into(),
+        data: vec![],
+        acl: crate::acl::open_acl_unsafe(),
+        mode: crate::txn::CreateMode::Persistent,
+    };
+    let txn = crate::txn::Txn { session: crate::ids::SessionId(1), time_ms: 5, auth: Vec::new(), op };
     Message::Proposal { entry: crate::log::Entry { zxid: z, txn, origin: None } }
 }
 

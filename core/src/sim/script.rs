@@ -119,8 +119,12 @@ fn parse_log(s: &str) -> Result<Vec<Zxid>, String> {
 /// The entry a scenario's `set` puts at a zxid: a create of a node named after it, so every
 /// peer given the same zxid holds the same transaction.
 fn seeded_entry(z: Zxid) -> Entry {
-    let op = Op::Create { path: format!("/e{}-{}", z.epoch, z.counter), data: vec![], mode: CreateMode::Persistent };
-    Entry { zxid: z, txn: Txn { session: SessionId(0), time_ms: 1_700_000_000_000, op }, origin: None }
+    let op = Op::create(&format!("/e{}-{}", z.epoch, z.counter), b"", CreateMode::Persistent);
+    Entry {
+        zxid: z,
+        txn: Txn { session: SessionId(0), time_ms: 1_700_000_000_000, auth: Vec::new(), op },
+        origin: None,
+    }
 }
 
 impl Runner {
@@ -469,7 +473,7 @@ fn parse_client_op(a: &[&str]) -> Result<ClientOp, String> {
     let data = || a.get(2).map(|s| s.as_bytes().to_vec()).unwrap_or_default();
     let version = |i: usize| a.get(i).map_or(Ok(-1), |v| v.parse::<i32>().map_err(|_| "bad version"));
     Ok(match *a.first().ok_or("client op needed")? {
-        "create" => ClientOp::Write(Op::Create { path: path()?, data: data(), mode: CreateMode::Persistent }),
+        "create" => ClientOp::Write(Op::create(&path()?, &data(), CreateMode::Persistent)),
         "set" => ClientOp::Write(Op::SetData { path: path()?, data: data(), version: version(3)? }),
         "delete" => ClientOp::Write(Op::Delete { path: path()?, version: version(2)? }),
         "get" => ClientOp::GetData { path: path()? },

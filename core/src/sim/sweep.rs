@@ -86,7 +86,7 @@ fn workload(sim: &mut Sim, rng: &mut SplitMix64, depth: usize) {
         let path = format!("/k{}", rng.range(0, 7));
         let data = format!("{}", rng.range(0, 999)).into_bytes();
         let op = match rng.range(0, 9) {
-            0 | 1 => ClientOp::Write(Op::Create { path, data, mode: CreateMode::Persistent }),
+            0 | 1 => ClientOp::Write(Op::create(&path, &data, CreateMode::Persistent)),
             2 | 3 => ClientOp::Write(Op::SetData { path, data, version: -1 }),
             4 => ClientOp::Write(Op::SetData { path, data, version: rng.range(0, 3) as i32 }),
             5 => ClientOp::Write(Op::Delete { path, version: -1 }),
@@ -227,10 +227,7 @@ fn liveness(sim: &mut Sim) {
     let mut xids = Vec::new();
     for c in 0..sim.clients.len() {
         let path = format!("/live-{c}");
-        xids.push(sim.client_request(
-            c,
-            ClientOp::Write(Op::Create { path, data: b"ok".to_vec(), mode: CreateMode::Persistent }),
-        ));
+        xids.push(sim.client_request(c, ClientOp::Write(Op::create(&path, b"ok", CreateMode::Persistent))));
     }
     while sim.now < deadline && sim.clients.iter().any(|c| !c.outstanding.is_empty()) {
         sim.run_for(Duration::from_millis(20));
