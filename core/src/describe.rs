@@ -35,7 +35,7 @@ pub fn op(o: &Op) -> String {
         Op::SetData { path, data: d, version } => format!("set {path} {} v{version}", data(d)),
         Op::SetAcl { path, acl, version } => format!("setAcl {path} {} entries v{version}", acl.len()),
         Op::Check { path, version } => format!("check {path} v{version}"),
-        Op::Multi(ops) => format!("multi [{}]", ops.iter().map(|o| op(o)).collect::<Vec<_>>().join("; ")),
+        Op::Multi(ops) => format!("multi [{}]", ops.iter().map(op).collect::<Vec<_>>().join("; ")),
         Op::CreateSession { timeout_ms, .. } => format!("createSession timeout={timeout_ms}ms"),
         Op::CloseSession => "closeSession".into(),
         Op::DeleteContainer { path } => format!("deleteContainer {path}"),
