@@ -115,6 +115,14 @@ pub struct Config {
     /// The counter of an epoch's first zxid (1). Scenarios start it near `u32::MAX` to show
     /// the rollover forcing a new epoch (ZOOKEEPER-1277).
     pub first_counter: u32,
+    /// Session timeouts are clamped into this range (ZooKeeper: 2 and 20 ticks of a 2 s tick;
+    /// here not tied to our short tick, so clients asking for 10 s get 10 s).
+    pub min_session_timeout: Duration,
+    pub max_session_timeout: Duration,
+    /// `user:base64(sha1(user:password))` of the super user, if any (§11.2).
+    pub super_digest: Option<String>,
+    /// How often the leader looks for empty containers and expired TTL nodes.
+    pub reap_interval: Duration,
     /// Seed for election jitter.
     pub seed: u64,
     pub mutants: BTreeSet<Mutant>,
@@ -135,6 +143,10 @@ impl Config {
             snap_threshold: 1000,
             snapshot_every: 0,
             first_counter: 1,
+            min_session_timeout: Duration::from_millis(4_000),
+            max_session_timeout: Duration::from_millis(40_000),
+            super_digest: None,
+            reap_interval: Duration::from_millis(1_000),
             seed: sid.0,
             mutants: BTreeSet::new(),
         }

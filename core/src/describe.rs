@@ -57,13 +57,35 @@ pub fn op_result(r: &OpResult) -> String {
 }
 
 pub fn client_op(o: &ClientOp) -> String {
+    let w = |watch: &bool| if *watch { " watch" } else { "" };
     match o {
-        ClientOp::Write(w) => op(w),
-        ClientOp::GetData { path } => format!("get {path}"),
-        ClientOp::Exists { path } => format!("exists {path}"),
-        ClientOp::GetChildren { path } => format!("ls {path}"),
+        ClientOp::Write(x) => op(x),
+        ClientOp::GetData { path, watch } => format!("get {path}{}", w(watch)),
+        ClientOp::Exists { path, watch } => format!("exists {path}{}", w(watch)),
+        ClientOp::GetChildren { path, watch } => format!("ls {path}{}", w(watch)),
+        ClientOp::GetAcl { path } => format!("getAcl {path}"),
+        ClientOp::GetEphemerals { prefix } => format!("getEphemerals {prefix}"),
+        ClientOp::GetAllChildrenNumber { path } => format!("getAllChildrenNumber {path}"),
+        ClientOp::MultiRead(ops) => format!("multiRead [{}]", ops.iter().map(client_op).collect::<Vec<_>>().join("; ")),
         ClientOp::Sync => "sync".into(),
+        ClientOp::AddWatch { path, mode } => format!("addWatch {path} {mode:?}"),
+        ClientOp::RemoveWatches { path, kind } => format!("removeWatches {path} {kind:?}"),
+        ClientOp::CheckWatches { path, kind } => format!("checkWatches {path} {kind:?}"),
+        ClientOp::SetWatches { relative_zxid, .. } => format!("setWatches since {relative_zxid}"),
+        ClientOp::AddAuth { scheme, .. } => format!("addauth {scheme}"),
+        ClientOp::WhoAmI => "whoami".into(),
+        ClientOp::Ping => "ping".into(),
     }
+}
+
+/// ZooKeeper's letters for permission bits (`crwda` order as zkCli prints them).
+fn perms(p: u32) -> String {
+    use crate::acl::*;
+    [(CREATE, 'c'), (DELETE, 'd'), (READ, 'r'), (WRITE, 'w'), (ADMIN, 'a')]
+        .iter()
+        .filter(|(b, _)| p & b != 0)
+        .map(|(_, c)| *c)
+        .collect()
 }
 
 pub fn client_result(r: &ClientResult) -> String {
@@ -72,8 +94,20 @@ pub fn client_result(r: &ClientResult) -> String {
         ClientResult::Data { data: d, stat } => format!("{} v{} mzxid={}", data(d), stat.version, stat.mzxid),
         ClientResult::Exists(Some(s)) => format!("exists v{}", s.version),
         ClientResult::Exists(None) => "no node".into(),
-        ClientResult::Children(c) => format!("[{}]", c.join(", ")),
+        ClientResult::Children { children, .. } => format!("[{}]", children.join(", ")),
+        ClientResult::Acl { acl, .. } => {
+            let e: Vec<String> =
+                acl.iter().map(|a| format!("{}:{}:{}", a.id.scheme, a.id.id, perms(a.perms))).collect();
+            format!("acl [{}]", e.join(", "))
+        }
+        ClientResult::Paths(p) => format!("[{}]", p.join(", ")),
+        ClientResult::Count(n) => format!("{n}"),
+        ClientResult::MultiRead(rs) => format!("[{}]", rs.iter().map(client_result).collect::<Vec<_>>().join("; ")),
+        ClientResult::Identities(ids) => {
+            format!("[{}]", ids.iter().map(|i| format!("{}:{}", i.scheme, i.id)).collect::<Vec<_>>().join(", "))
+        }
         ClientResult::Synced => "synced".into(),
+        ClientResult::Ok => "ok".into(),
         ClientResult::Error(e) => format!("error {e:?}"),
     }
 }
@@ -115,7 +149,7 @@ pub fn message(m: &Message) -> String {
         Message::Inform { entry } => format!("Inform {} {}", entry.zxid, op(&entry.txn.op)),
         Message::Ping { round } => format!("Ping round={round}"),
         Message::PingAck { round, .. } => format!("PingAck round={round}"),
-        Message::Request { session, xid, op: o } => format!("Request {session}#{xid} {}", op(o)),
+        Message::Request { session, xid, op: o, .. } => format!("Request {session}#{xid} {}", op(o)),
         Message::Sync { session, xid } => format!("Sync {session}#{xid}"),
         Message::SyncReply { session, xid, zxid } => format!("SyncReply {session}#{xid} zxid={zxid}"),
     }

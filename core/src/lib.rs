@@ -21,6 +21,7 @@ pub mod storage;
 pub mod time;
 pub mod trace;
 pub mod txn;
+pub mod watch;
 pub mod zxid;
 
 pub use ids::{ConnId, SessionId, Sid, Token};

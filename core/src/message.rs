@@ -108,7 +108,7 @@ pub enum Message {
     /// Phase 3, learner → leader: the answer to `Ping`, carrying the sessions it serves.
     PingAck { round: u64, sessions: Vec<SessionId> },
     /// Phase 3, follower → leader: a client write to propose.
-    Request { session: SessionId, xid: i64, op: Op },
+    Request { session: SessionId, xid: i64, op: Op, auth: Vec<crate::acl::Id> },
     /// Phase 3, follower → leader: a client `sync`.
     Sync { session: SessionId, xid: i64 },
     /// Phase 3, leader → follower: the sync is confirmed; everything up to `zxid` was sent.

@@ -174,8 +174,10 @@ pub enum TraceEvent {
         zxid: Zxid,
         digest: u64,
         path: String,
+        session: SessionId,
         origin: Option<Origin>,
         result: String,
+        changes: Vec<crate::datatree::Change>,
     },
     Truncated {
         sid: Sid,
@@ -219,6 +221,30 @@ pub enum TraceEvent {
         xid: i64,
         zxid: Zxid,
         result: String,
+    },
+    ClientConnected {
+        sid: Sid,
+        conn: crate::ids::ConnId,
+        result: String,
+    },
+    WatchFired {
+        sid: Sid,
+        session: SessionId,
+        zxid: Zxid,
+        event: String,
+    },
+    SessionEnded {
+        sid: Sid,
+        session: SessionId,
+        expired: bool,
+    },
+    SessionExpiring {
+        leader: Sid,
+        session: SessionId,
+    },
+    ContainerReaped {
+        leader: Sid,
+        path: String,
     },
     /// A message that does not fit the current phase (stale epoch, wrong phase): ignored.
     Anomaly {

@@ -11,10 +11,14 @@
 //! /zookeeper/quota = "" v0 cv0 children=0
 //! ```
 //!
-//! Versions are the ones clients see (`cv` is the visible cversion). Data is quoted with our
+//! Versions are the ones clients see (`cv` is the visible cversion). Nodes other than
+//! persistent ones end with their kind: ` eph=0x…` (the owner session), ` container` or
+//! ` ttl=…ms`. Sequential nodes are not marked: ZooKeeper does not record that a node was
+//! created sequential, only its name shows it. Data is quoted with our
 //! own escaping (printable ASCII as is, `"` and `\` escaped, other bytes as `\xNN`), which,
 //! unlike `{:?}`, cannot change between Rust versions and shows non-UTF-8 data exactly.
 
+use super::stat::Kind;
 use super::tree::DataTree;
 use std::fmt::Write;
 
@@ -28,9 +32,15 @@ impl DataTree {
                 continue;
             };
             let stat = node.client_stat();
+            let kind = match Kind::of(node.stat.ephemeral_owner) {
+                Kind::Persistent => String::new(),
+                Kind::Ephemeral(s) => format!(" eph=0x{s:x}"),
+                Kind::Container => " container".to_string(),
+                Kind::Ttl(ttl) => format!(" ttl={ttl}ms"),
+            };
             let _ = writeln!(
                 out,
-                "{path} = {} v{} cv{} children={}",
+                "{path} = {} v{} cv{} children={}{kind}",
                 quote(&node.data),
                 stat.version,
                 stat.cversion,

@@ -1,8 +1,9 @@
 //! The tree digest: ZooKeeper's `DigestCalculator` idea with a hash we pin ourselves.
 //!
-//! Each node hashes to a `u64` over its path, its data and its stored stat (the
+//! Each node hashes to a `u64` over its path, its data, its stored stat (the
 //! `StatPersisted` fields ZooKeeper's digest covers: no numChildren or dataLength, which follow
-//! from the other nodes and the data). The tree digest is the wrapping sum of the node hashes,
+//! from the other nodes and the data) and, unlike ZooKeeper, its ACL, so that peers whose
+//! ACLs diverged and snapshots with a corrupted ACL are caught too. The tree digest is the wrapping sum of the node hashes,
 //! so a change costs one subtraction and one addition, and the result does not depend on the
 //! order nodes were added in. Peers compare digests to detect divergence (ZOOKEEPER-3114).
 //!
@@ -15,6 +16,7 @@
 //! `DefaultHasher` promises none of that.
 
 use super::stat::NodeStat;
+use crate::acl::Acl;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -55,8 +57,9 @@ fn fmix64(mut k: u64) -> u64 {
     k
 }
 
-/// The hash of one node. Field order follows ZooKeeper's `DigestCalculator` (version 2).
-pub(crate) fn node_hash(path: &str, data: &[u8], stat: &NodeStat) -> u64 {
+/// The hash of one node. Field order follows ZooKeeper's `DigestCalculator` (version 2), then
+/// the ACL entries in their stored order.
+pub(crate) fn node_hash(path: &str, data: &[u8], acl: &[Acl], stat: &NodeStat) -> u64 {
     let mut h = Fnv1a::new();
     h.field(path.as_bytes());
     h.field(data);
@@ -69,6 +72,12 @@ pub(crate) fn node_hash(path: &str, data: &[u8], stat: &NodeStat) -> u64 {
     h.bytes(&stat.cversion.to_be_bytes());
     h.bytes(&stat.aversion.to_be_bytes());
     h.bytes(&stat.ephemeral_owner.to_be_bytes());
+    h.bytes(&(acl.len() as u64).to_be_bytes());
+    for a in acl {
+        h.bytes(&a.perms.to_be_bytes());
+        h.field(a.id.scheme.as_bytes());
+        h.field(a.id.id.as_bytes());
+    }
     h.finish()
 }
 
@@ -95,11 +104,14 @@ mod tests {
     #[test]
     fn node_hash_is_pinned() {
         let stat = NodeStat::created(Zxid::new(1, 2), 1_700_000_000_000, 0);
-        assert_eq!(node_hash("/a", b"x", &stat), node_hash("/a", b"x", &stat));
-        assert_ne!(node_hash("/a", b"x", &stat), node_hash("/a", b"y", &stat));
-        assert_ne!(node_hash("/ab", b"", &stat), node_hash("/a", b"b", &stat));
-        assert_eq!(node_hash("/a", b"x", &stat), PINNED);
+        let open = crate::acl::open_acl_unsafe();
+        assert_eq!(node_hash("/a", b"x", &open, &stat), node_hash("/a", b"x", &open, &stat));
+        assert_ne!(node_hash("/a", b"x", &open, &stat), node_hash("/a", b"y", &open, &stat));
+        assert_ne!(node_hash("/ab", b"", &open, &stat), node_hash("/a", b"b", &open, &stat));
+        assert_ne!(node_hash("/a", b"x", &open, &stat), node_hash("/a", b"x", &crate::acl::read_acl_unsafe(), &stat));
+        assert_ne!(node_hash("/a", b"x", &open, &stat), node_hash("/a", b"x", &[], &stat));
+        assert_eq!(node_hash("/a", b"x", &open, &stat), PINNED);
     }
 
-    const PINNED: u64 = 0x413b_bd97_6b5f_d441;
+    const PINNED: u64 = 0x44c2_5748_1654_9456;
 }

@@ -1,42 +1,56 @@
 //! The replicated znode tree: ZooKeeper's `DataTree`, driven only by committed transactions.
 //!
 //! ```text
-//!  committed (zxid, Txn) ──► DataTree::apply ──► OpResult (path + Stat, or an ErrorCode)
-//!  reads (get_data, exists, get_children) ──► local state, possibly stale until sync (§14.5)
-//!  DataTree ◄──► serde (snapshot: nodes + digest, verified on restore)
+//!  committed (zxid, Txn) ──► DataTree::apply_with_changes ──► OpResult + [Change] (for watches)
+//!  reads (get_data, exists, get_children, get_acl, …) ──► local state, stale until sync (§14.5)
+//!  leader: reapable(now) ──► DeleteContainer txns;  validate(txn) ──► early errors
+//!  DataTree ◄──► serde (snapshot: nodes + sessions + digest, verified on restore)
 //! ```
 //!
 //! One entry point changes the tree, so every peer that applies the same transactions in zxid
 //! order holds an equal tree and an equal [`DataTree::digest`]. Semantics follow ZooKeeper
 //! 3.8 as the project's ZooKeeper wire reference (`zk-wire-protocol.md`, with its captures in
-//! `zk-wire/`) describes it: check order and error codes from §7.1, §7.2, §7.5, paths from §9,
-//! `Stat` from §3.2 and §8.3. Section numbers in this module's docs refer to that file.
+//! `zk-wire/`) describes it: check order and error codes from §7, node kinds and the sequence
+//! suffix from §8, paths from §9, ACLs from §11, sessions from §15, `Stat` from §3.2 and §8.3.
+//! Section numbers in this module's docs refer to that file.
 //!
-//! Only persistent nodes exist so far. Ephemeral, sequential, container and TTL nodes, ACLs
-//! and watches come later: `NodeStat` already keeps ZooKeeper's raw child-create counter (the
-//! sequence suffix) and the stored ephemeral owner, and `CreateMode` is matched exhaustively
-//! so each new mode must say what it does.
+//! The whole data model is here: persistent, ephemeral (owned by a session of the replicated
+//! session table), sequential, container and TTL nodes; ACLs checked at apply time against the
+//! requester's identities in the txn; multi; sessions. Watches are the serving peer's
+//! (`crate::watch`), fed by the [`Change`] list. Data size is not limited here: the limit is
+//! the frame limit of §17, which the node enforces on the wire.
 //!
-//! Files: `stat` (Stat and the stored stat), `path` (validation), `tree` (the value, reads,
-//! digest upkeep), `apply` (checks and effects), `digest` (the node hash), `snapshot` (serde
-//! form), `describe` (canonical text).
+//! Files: `stat` (Stat, the stored stat, node kinds), `path` (validation), `tree` (the value,
+//! reads, digest and index upkeep), `apply` (entry points and effects), `checks` (each write's
+//! checks, reaping), `multi`, `sessions`, `digest` (the node hash), `snapshot` (serde form),
+//! `describe` (canonical text).
 
 mod apply;
+mod checks;
 mod describe;
 mod digest;
+mod multi;
 mod path;
+mod sessions;
 mod snapshot;
 mod stat;
 mod tree;
 
+#[cfg(test)]
+mod acl_multi_tests;
+#[cfg(test)]
+mod kinds_tests;
+#[cfg(test)]
+mod model;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod tests;
 
 pub use describe::quote;
+pub use multi::multi_failure;
 pub use path::{validate_path, CONFIG, QUOTA, ROOT, ZOOKEEPER};
-pub use stat::Stat;
+pub use stat::{Stat, MAX_TTL_MS};
 pub use tree::DataTree;
 
 use crate::txn::ErrorCode;
@@ -62,7 +76,10 @@ pub enum OpResult {
     },
     /// A `check` inside a multi passed.
     Checked,
-    /// Per-op results of a multi, as ZooKeeper returns them (§7.13).
+    /// Per-op results of a multi, as ZooKeeper returns them (§7.13). A multi failed (and
+    /// changed nothing) iff some result is an `Error`: then the first `Error` is the failing
+    /// sub-op's code, later ones are `RuntimeInconsistency`, and the earlier non-error results
+    /// stand for ZooKeeper's "rolled back" (code 0) results; see [`multi_failure`].
     Multi(Vec<OpResult>),
     SessionCreated,
     SessionClosed,

@@ -1,21 +1,26 @@
-//! The serialized form of a `DataTree`: every node with its data and stored stat, in path
-//! order, plus the digest.
+//! The serialized form of a `DataTree`: every node with its data, ACL and stored stat, in
+//! path order, the session table, and the digest.
 //!
 //! Children lists are not stored: they follow from the paths, so a snapshot cannot disagree
 //! with itself about them. Restoring checks that the node set is a well-formed tree and that
 //! the recomputed digest equals the recorded one, so a corrupted or truncated snapshot is
 //! refused instead of silently diverging (ZooKeeper checks its snapshot digest the same way,
 //! ZOOKEEPER-3114). The digest is a hex string, since JavaScript numbers lose 64-bit values.
+//! The ephemeral, container and TTL indexes are rebuilt from the nodes, never stored.
 
 use super::path::{self, validate_path, ROOT};
 use super::stat::NodeStat;
 use super::tree::{compute_digest, DataTree, Node};
+use super::SessionInfo;
+use crate::acl::Acl;
+use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct TreeSnapshot {
     nodes: Vec<NodeSnapshot>,
+    sessions: Vec<SessionSnapshot>,
     digest: String,
 }
 
@@ -23,14 +28,27 @@ pub(crate) struct TreeSnapshot {
 struct NodeSnapshot {
     path: String,
     data: Vec<u8>,
+    acl: Vec<Acl>,
     stat: NodeStat,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SessionSnapshot {
+    id: SessionId,
+    #[serde(flatten)]
+    info: SessionInfo,
 }
 
 impl From<DataTree> for TreeSnapshot {
     fn from(tree: DataTree) -> Self {
         let digest = format!("{:x}", tree.digest);
-        let nodes = tree.nodes.into_iter().map(|(path, n)| NodeSnapshot { path, data: n.data, stat: n.stat }).collect();
-        TreeSnapshot { nodes, digest }
+        let nodes = tree
+            .nodes
+            .into_iter()
+            .map(|(path, n)| NodeSnapshot { path, data: n.data, acl: n.acl, stat: n.stat })
+            .collect();
+        let sessions = tree.sessions.into_iter().map(|(id, info)| SessionSnapshot { id, info }).collect();
+        TreeSnapshot { nodes, sessions, digest }
     }
 }
 
@@ -43,7 +61,7 @@ impl TryFrom<TreeSnapshot> for DataTree {
         let mut nodes = BTreeMap::new();
         for n in snap.nodes {
             validate_path(&n.path).map_err(|_| format!("invalid path {:?}", n.path))?;
-            let node = Node::new(n.data, n.stat);
+            let node = Node::new(n.data, n.acl, n.stat);
             if nodes.insert(n.path.clone(), node).is_some() {
                 return Err(format!("duplicate node {:?}", n.path));
             }
@@ -53,7 +71,17 @@ impl TryFrom<TreeSnapshot> for DataTree {
         if computed != recorded {
             return Err(format!("digest mismatch: recorded {recorded:x}, computed {computed:x}"));
         }
-        Ok(DataTree { nodes, digest: computed })
+        let mut tree = DataTree::empty();
+        // Parents come before children in path order, so each insert finds its parent.
+        for (path, node) in nodes {
+            tree.insert_node(&path, node);
+        }
+        for s in snap.sessions {
+            if tree.sessions.insert(s.id, s.info).is_some() {
+                return Err(format!("duplicate session {:?}", s.id));
+            }
+        }
+        Ok(tree)
     }
 }
 

@@ -41,8 +41,10 @@ pub(crate) struct NodeStat {
     /// (`DataTree.createNode` / `deleteNode`). It is the next sequence suffix.
     pub cversion: i32,
     pub aversion: i32,
-    /// The stored owner; container and TTL nodes will keep a marker here that clients see
-    /// as 0 (§8.2), which is why `to_stat` is the one place that maps it.
+    /// The stored owner, ZooKeeper's `EphemeralType` encoding (§8.2): 0 persistent, the
+    /// session id for an ephemeral, [`CONTAINER_OWNER`] for a container, `TTL_MARK | ttl` for
+    /// a TTL node. Clients see 0 for containers and TTL nodes; `to_stat` is the one place that
+    /// maps it.
     #[serde(with = "hex_i64")]
     pub ephemeral_owner: i64,
     pub pzxid: Zxid,
@@ -75,11 +77,64 @@ impl NodeStat {
             version: self.version,
             cversion: self.cversion.wrapping_mul(2).wrapping_sub(num_children),
             aversion: self.aversion,
-            ephemeral_owner: self.ephemeral_owner,
+            ephemeral_owner: client_owner(self.ephemeral_owner),
             data_length: saturating_i32(data_len),
             num_children,
             pzxid: self.pzxid,
         }
+    }
+}
+
+/// The stored owner of a container (`EphemeralType.CONTAINER_EPHEMERAL_OWNER`, `Long.MIN_VALUE`).
+pub(crate) const CONTAINER_OWNER: i64 = i64::MIN;
+/// The top byte that marks an extended type (`EphemeralType.EXTENDED_MASK`); with bits 40–55
+/// zero it is a TTL node whose ttl is in bits 0–39.
+const EXTENDED_MASK: u64 = 0xFF00_0000_0000_0000;
+const EXTENDED_TYPE_BITS: u64 = 0x00FF_FF00_0000_0000;
+/// The largest TTL (`EphemeralType.TTL.maxValue()`, about 34.8 years of milliseconds).
+pub const MAX_TTL_MS: u64 = 0xFF_FFFF_FFFF;
+
+/// What kind of node a stored ephemeralOwner means (`EphemeralType.get`, extended types on).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Persistent,
+    /// Owned by this session id.
+    Ephemeral(u64),
+    Container,
+    Ttl(u64),
+}
+
+impl Kind {
+    pub fn of(owner: i64) -> Kind {
+        let raw = owner as u64;
+        if raw & EXTENDED_MASK == EXTENDED_MASK && raw & EXTENDED_TYPE_BITS == 0 {
+            Kind::Ttl(raw & MAX_TTL_MS)
+        } else if owner == CONTAINER_OWNER {
+            Kind::Container
+        } else if owner == 0 {
+            Kind::Persistent
+        } else {
+            Kind::Ephemeral(raw)
+        }
+    }
+
+    /// The stored owner of a TTL node (`EphemeralType.TTL.toEphemeralOwner`).
+    pub fn ttl_owner(ttl_ms: u64) -> i64 {
+        (EXTENDED_MASK | (ttl_ms & MAX_TTL_MS)) as i64
+    }
+
+    /// Whether a session id can own ephemerals without being read back as another kind (ZooKeeper
+    /// forbids server id 255 with extended types for the same reason, ZOOKEEPER-2901).
+    pub fn is_session_id(id: u64) -> bool {
+        Kind::of(id as i64) == Kind::Ephemeral(id)
+    }
+}
+
+/// `DataNode.getClientEphemeralOwner`: containers and TTL nodes show 0.
+fn client_owner(owner: i64) -> i64 {
+    match Kind::of(owner) {
+        Kind::Ephemeral(_) => owner,
+        Kind::Persistent | Kind::Container | Kind::Ttl(_) => 0,
     }
 }
 

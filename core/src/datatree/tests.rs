@@ -35,6 +35,11 @@ fn run(tree: &mut DataTree, counter: u32, op: Op) -> OpResult {
     r
 }
 
+/// `DataTree::validate` of `op` sent by the default session with no identities.
+fn check(tree: &DataTree, op: Op) -> Result<(), ErrorCode> {
+    tree.validate(&txn(op, 0))
+}
+
 fn stat(tree: &DataTree, path: &str) -> Stat {
     tree.exists(path).unwrap().unwrap_or_else(|| panic!("{path} exists"))
 }
@@ -115,17 +120,17 @@ fn create_sets_stat_and_touches_parent() {
 #[test]
 fn create_errors_in_zookeeper_order() {
     let mut t = DataTree::new();
-    assert_eq!(t.validate(&create("e", b"")), Err(BadArguments));
-    assert_eq!(t.validate(&create("/a\0", b"")), Err(BadArguments));
-    assert_eq!(t.validate(&create("/.", b"")), Err(BadArguments));
-    assert_eq!(t.validate(&create("/e/", b"")), Err(NoNode));
-    assert_eq!(t.validate(&create("/x/y", b"")), Err(NoNode));
-    assert_eq!(t.validate(&create("/a//b", b"")), Err(NoNode));
+    assert_eq!(check(&t, create("e", b"")), Err(BadArguments));
+    assert_eq!(check(&t, create("/a\0", b"")), Err(BadArguments));
+    assert_eq!(check(&t, create("/.", b"")), Err(BadArguments));
+    assert_eq!(check(&t, create("/e/", b"")), Err(NoNode));
+    assert_eq!(check(&t, create("/x/y", b"")), Err(NoNode));
+    assert_eq!(check(&t, create("/a//b", b"")), Err(NoNode));
     run(&mut t, 1, create("/e", b""));
-    assert_eq!(t.validate(&create("/e/", b"")), Err(BadArguments));
-    assert_eq!(t.validate(&create("/e", b"")), Err(NodeExists));
-    assert_eq!(t.validate(&create("/zookeeper", b"")), Err(NodeExists));
-    assert_eq!(t.validate(&create("/zookeeper/x", b"")), Ok(()));
+    assert_eq!(check(&t, create("/e/", b"")), Err(BadArguments));
+    assert_eq!(check(&t, create("/e", b"")), Err(NodeExists));
+    assert_eq!(check(&t, create("/zookeeper", b"")), Err(NodeExists));
+    assert_eq!(check(&t, create("/zookeeper/x", b"")), Ok(()));
 }
 
 /// Creating `/`: its parent is the root alias `""`, which exists, `/` is a valid path, and it
@@ -133,7 +138,7 @@ fn create_errors_in_zookeeper_order() {
 #[test]
 fn create_root_is_node_exists() {
     let t = DataTree::new();
-    assert_eq!(t.validate(&create("/", b"")), Err(NodeExists));
+    assert_eq!(check(&t, create("/", b"")), Err(NodeExists));
 }
 
 /// §7.2 step 1: `/` and ZooKeeper's own nodes cannot be deleted (✔wire for `/` and
@@ -142,7 +147,7 @@ fn create_root_is_node_exists() {
 fn delete_special_paths_is_bad_arguments() {
     let t = DataTree::new();
     for p in ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config", "a", "/a\0"] {
-        assert_eq!(t.validate(&delete(p, -1)), Err(BadArguments), "{p:?}");
+        assert_eq!(check(&t, delete(p, -1)), Err(BadArguments), "{p:?}");
     }
 }
 
@@ -151,15 +156,15 @@ fn delete_special_paths_is_bad_arguments() {
 #[test]
 fn delete_errors_in_zookeeper_order() {
     let mut t = DataTree::new();
-    assert_eq!(t.validate(&delete("/x/y", -1)), Err(NoNode));
-    assert_eq!(t.validate(&delete("/x", -1)), Err(NoNode));
+    assert_eq!(check(&t, delete("/x/y", -1)), Err(NoNode));
+    assert_eq!(check(&t, delete("/x", -1)), Err(NoNode));
     run(&mut t, 1, create("/a", b""));
     run(&mut t, 2, create("/a/b", b""));
     run(&mut t, 3, set("/a", b"1", -1));
-    assert_eq!(t.validate(&delete("/a", 0)), Err(BadVersion));
-    assert_eq!(t.validate(&delete("/a", 1)), Err(NotEmpty));
-    assert_eq!(t.validate(&delete("/a", -1)), Err(NotEmpty));
-    assert_eq!(t.validate(&delete("/a/", -1)), Err(NoNode));
+    assert_eq!(check(&t, delete("/a", 0)), Err(BadVersion));
+    assert_eq!(check(&t, delete("/a", 1)), Err(NotEmpty));
+    assert_eq!(check(&t, delete("/a", -1)), Err(NotEmpty));
+    assert_eq!(check(&t, delete("/a/", -1)), Err(NoNode));
     assert_eq!(run(&mut t, 4, delete("/a/b", 0)), OpResult::Deleted);
     assert_eq!(run(&mut t, 5, delete("/a", 1)), OpResult::Deleted);
     assert_eq!(t.exists("/a"), Ok(None));
@@ -186,12 +191,12 @@ fn delete_updates_parent_and_cversion_counts_changes() {
 #[test]
 fn set_data_checks_and_effects() {
     let mut t = DataTree::new();
-    assert_eq!(t.validate(&set("/a/", b"", -1)), Err(BadArguments));
-    assert_eq!(t.validate(&set("a", b"", -1)), Err(BadArguments));
-    assert_eq!(t.validate(&set("/a", b"", -1)), Err(NoNode));
+    assert_eq!(check(&t, set("/a/", b"", -1)), Err(BadArguments));
+    assert_eq!(check(&t, set("a", b"", -1)), Err(BadArguments));
+    assert_eq!(check(&t, set("/a", b"", -1)), Err(NoNode));
     run(&mut t, 1, create("/a", b"x"));
     let root = stat(&t, "/");
-    assert_eq!(t.validate(&set("/a", b"", 1)), Err(BadVersion));
+    assert_eq!(check(&t, set("/a", b"", 1)), Err(BadVersion));
     let OpResult::SetData { stat: s } = run(&mut t, 7, set("/a", b"four", 0)) else { panic!("setData failed") };
     assert_eq!((s.version, s.mzxid, s.mtime, s.data_length), (1, z(7), 1007, 4));
     assert_eq!((s.czxid, s.ctime, s.pzxid), (z(1), 1001, z(1)));
@@ -316,8 +321,8 @@ fn digest_depends_on_content_not_history() {
     let mut b = DataTree::new();
     b.update_node("/", |n| n.stat.cversion = 2);
     b.update_node("/", |n| n.stat.pzxid = z(2));
-    b.insert_node("/y", super::tree::Node::new(vec![], a.nodes["/y"].stat));
-    b.insert_node("/x", super::tree::Node::new(vec![], a.nodes["/x"].stat));
+    b.insert_node("/y", super::tree::Node::new(vec![], crate::acl::open_acl_unsafe(), a.nodes["/y"].stat));
+    b.insert_node("/x", super::tree::Node::new(vec![], crate::acl::open_acl_unsafe(), a.nodes["/x"].stat));
     assert_eq!(a, b);
     assert_eq!(a.digest(), b.digest());
     run(&mut a, 3, set("/x", b"", -1));

@@ -4,15 +4,20 @@
 use super::digest::node_hash;
 use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::snapshot::TreeSnapshot;
-use super::stat::{NodeStat, Stat};
+use super::stat::{Kind, NodeStat, Stat};
+use super::SessionInfo;
+use crate::acl::{self, Acl, Id};
+use crate::ids::SessionId;
 use crate::txn::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One znode as stored: data, `StatPersisted`, and the names of its children.
+/// One znode as stored: data, ACL (already fixed up), `StatPersisted`, and the names of its
+/// children.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Node {
     pub data: Vec<u8>,
+    pub acl: Vec<Acl>,
     pub stat: NodeStat,
     /// Kept beside the flat path map, as ZooKeeper's `DataNode.children` is, so
     /// getChildren and the NotEmpty check cost O(children), not O(tree).
@@ -20,8 +25,12 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub fn new(data: Vec<u8>, stat: NodeStat) -> Self {
-        Node { data, stat, children: BTreeSet::new() }
+    pub fn new(data: Vec<u8>, acl: Vec<Acl>, stat: NodeStat) -> Self {
+        Node { data, acl, stat, children: BTreeSet::new() }
+    }
+
+    pub fn hash(&self, path: &str) -> u64 {
+        node_hash(path, &self.data, &self.acl, &self.stat)
     }
 
     pub fn client_stat(&self) -> Stat {
@@ -36,13 +45,25 @@ impl Node {
 /// check that cheaply. Nodes live in a `BTreeMap` keyed by full path so iteration, JSON and
 /// `describe` output are deterministic.
 ///
-/// It serializes as a snapshot (`snapshot.rs`): a flat node list plus the digest, from which
-/// deserialization rebuilds the children and which it verifies.
+/// It also holds the session table (ids, timeouts, passwords), which is replicated state like
+/// the nodes: part of the snapshot and of equality, but not of the digest, which stays a hash
+/// of the nodes as in ZooKeeper (a session difference shows in the digest as soon as it owns
+/// an ephemeral).
+///
+/// It serializes as a snapshot (`snapshot.rs`): a flat node list, the sessions and the
+/// digest, from which deserialization rebuilds the children and indexes and which it verifies.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "TreeSnapshot", into = "TreeSnapshot")]
 pub struct DataTree {
     pub(crate) nodes: BTreeMap<String, Node>,
     pub(crate) digest: u64,
+    pub(crate) sessions: BTreeMap<SessionId, SessionInfo>,
+    /// Derived from the nodes (kept by `insert_node`/`remove_node`), never serialized:
+    /// ephemeral paths by owner, and the container and TTL paths (ZooKeeper's `ephemerals`,
+    /// `containers` and `ttls`). Empty sets are removed, so equal trees have equal indexes.
+    pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
+    pub(crate) containers: BTreeSet<String>,
+    pub(crate) ttls: BTreeSet<String>,
 }
 
 impl Default for DataTree {
@@ -56,18 +77,33 @@ impl DataTree {
     /// `/zookeeper`, `/zookeeper/quota` and `/zookeeper/config`, all with empty data and
     /// zeroed stats. They are linked with `addChild`, which leaves the child-create counters at
     /// 0, so clients see `cversion -1` on `/` and `-2` on `/zookeeper` (`2·0 − numChildren`).
-    /// The config node gets `aversion -1` from the `setACL(…, -1)` that makes it read-only
-    /// (✔wire: getConfig in `zk-wire/probe_ops.txt`).
+    /// The config node gets `aversion -1` and `world:anyone` READ from the `setACL(…, -1)` that
+    /// makes it read-only (✔wire: getConfig in `zk-wire/probe_ops.txt`); the others have the
+    /// open ACL.
     pub fn new() -> Self {
-        let mut tree = DataTree { nodes: BTreeMap::new(), digest: 0 };
+        let mut tree = DataTree::empty();
         for p in [ROOT, ZOOKEEPER, QUOTA, CONFIG] {
             let mut stat = NodeStat::default();
+            let mut acl = acl::open_acl_unsafe();
             if p == CONFIG {
                 stat.aversion = -1;
+                acl = acl::read_acl_unsafe();
             }
-            tree.insert_node(p, Node::new(Vec::new(), stat));
+            tree.insert_node(p, Node::new(Vec::new(), acl, stat));
         }
         tree
+    }
+
+    /// No nodes and no sessions (the start of a snapshot restore).
+    pub(crate) fn empty() -> Self {
+        DataTree {
+            nodes: BTreeMap::new(),
+            digest: 0,
+            sessions: BTreeMap::new(),
+            ephemerals: BTreeMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+        }
     }
 
     /// getData: `NoNode` if missing. No path validation, as in ZooKeeper's
@@ -91,6 +127,46 @@ impl DataTree {
     pub fn get_children(&self, path: &str) -> Result<(Vec<String>, Stat), ErrorCode> {
         let node = self.node(path)?;
         Ok((node.children.iter().cloned().collect(), node.client_stat()))
+    }
+
+    /// getACL: the stored (fixed-up) ACL and the stat; `NoNode` if missing. The READ-or-ADMIN
+    /// check and the digest masking of §7.6 are the serving peer's (see [`DataTree::check_perm`]).
+    pub fn get_acl(&self, path: &str) -> Result<(Vec<Acl>, Stat), ErrorCode> {
+        let node = self.node(path)?;
+        Ok((node.acl.clone(), node.client_stat()))
+    }
+
+    /// The permission check reads need (§11.4): `NoNode` if the node is missing, `NoAuth` if
+    /// none of `auth` holds `perm` on it (an empty ACL or a `super` identity allows everything).
+    pub fn check_perm(&self, path: &str, perm: u32, auth: &[Id]) -> Result<(), ErrorCode> {
+        acl::check_acl(&self.node(path)?.acl, perm, auth)
+    }
+
+    /// getAllChildrenNumber (§7.18): every descendant, not only the children; `NoNode` if the
+    /// node is missing. For `/` that is every other node (✔wire: 6 with six other nodes).
+    pub fn all_children_number(&self, path: &str) -> Result<usize, ErrorCode> {
+        self.node(path)?;
+        if path == ROOT {
+            return Ok(self.nodes.len() - 1);
+        }
+        let prefix = format!("{path}/");
+        Ok(self.nodes.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).count())
+    }
+
+    /// A session of the replicated session table.
+    pub fn session(&self, id: SessionId) -> Option<&SessionInfo> {
+        self.sessions.get(&id)
+    }
+
+    /// Every session, by id.
+    pub fn sessions(&self) -> impl Iterator<Item = (SessionId, &SessionInfo)> {
+        self.sessions.iter().map(|(id, s)| (*id, s))
+    }
+
+    /// The full paths of the ephemeral nodes `session` owns, sorted (getEphemerals without a
+    /// prefix; the serving peer filters by prefix, §7.18).
+    pub fn ephemerals(&self, session: SessionId) -> Vec<String> {
+        self.ephemerals.get(&session).map(|s| s.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Number of znodes, `/` included. ZooKeeper's "Node count" (4lw `srvr`, `mntr`) is one
@@ -119,43 +195,71 @@ impl DataTree {
         self.nodes.get(path).ok_or(ErrorCode::NoNode)
     }
 
-    /// Adds a node and its hash, and links it under its parent.
+    /// Adds a node and its hash, links it under its parent and indexes its kind.
     pub(crate) fn insert_node(&mut self, path: &str, node: Node) {
-        let h = node_hash(path, &node.data, &node.stat);
-        self.digest = self.digest.wrapping_add(h);
+        self.digest = self.digest.wrapping_add(node.hash(path));
         if let Some((parent, name)) = path::split_parent(path).filter(|_| path != ROOT) {
             if let Some(p) = self.nodes.get_mut(parent) {
                 p.children.insert(name.to_string());
             }
         }
+        match Kind::of(node.stat.ephemeral_owner) {
+            Kind::Persistent => {}
+            Kind::Ephemeral(s) => {
+                self.ephemerals.entry(SessionId(s)).or_default().insert(path.to_string());
+            }
+            Kind::Container => {
+                self.containers.insert(path.to_string());
+            }
+            Kind::Ttl(_) => {
+                self.ttls.insert(path.to_string());
+            }
+        }
         self.nodes.insert(path.to_string(), node);
     }
 
-    /// Removes a node and its hash, and unlinks it from its parent.
+    /// Removes a node and its hash, unlinks it from its parent and from the kind indexes.
     pub(crate) fn remove_node(&mut self, path: &str) -> Option<Node> {
         let node = self.nodes.remove(path)?;
-        let h = node_hash(path, &node.data, &node.stat);
-        self.digest = self.digest.wrapping_sub(h);
+        self.digest = self.digest.wrapping_sub(node.hash(path));
         if let Some((parent, name)) = path::split_parent(path) {
             if let Some(p) = self.nodes.get_mut(parent) {
                 p.children.remove(name);
             }
         }
+        match Kind::of(node.stat.ephemeral_owner) {
+            Kind::Persistent => {}
+            Kind::Ephemeral(s) => {
+                if let Some(set) = self.ephemerals.get_mut(&SessionId(s)) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&SessionId(s));
+                    }
+                }
+            }
+            Kind::Container => {
+                self.containers.remove(path);
+            }
+            Kind::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+        }
         Some(node)
     }
 
-    /// Changes a node's data or stat in place, keeping the digest current: the old hash
+    /// Changes a node's data, ACL or stat in place, keeping the digest current: the old hash
     /// goes out and the new one comes in (ZooKeeper's `NodeHashMap.preChange`/`postChange`).
+    /// The ephemeral owner never changes after creation, so the indexes stay valid.
     pub(crate) fn update_node<R>(&mut self, path: &str, f: impl FnOnce(&mut Node) -> R) -> R {
         let node = self.nodes.get_mut(path).expect("update_node: checked before");
-        let before = node_hash(path, &node.data, &node.stat);
+        let before = node.hash(path);
         let r = f(node);
-        let after = node_hash(path, &node.data, &node.stat);
+        let after = node.hash(path);
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
         r
     }
 }
 
 pub(crate) fn compute_digest(nodes: &BTreeMap<String, Node>) -> u64 {
-    nodes.iter().map(|(p, n)| node_hash(p, &n.data, &n.stat)).fold(0, u64::wrapping_add)
+    nodes.iter().map(|(p, n)| n.hash(p)).fold(0, u64::wrapping_add)
 }

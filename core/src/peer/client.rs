@@ -4,33 +4,79 @@
 //! order sent. Writes (and `sync`) are forwarded to the leader; reads are served from the
 //! local committed tree, but only once every earlier request of the same session is done,
 //! and a write is never submitted while an earlier read of its session is unanswered (it
-//! could otherwise be applied before that read is served).
+//! could otherwise be applied before that read is served). Watch events for a change are
+//! emitted when the change is applied, so they precede any later reply (§14.2).
 
 use super::{Peer, Phase, Role};
+use crate::acl::{self, Acl, Id};
 use crate::datatree::{OpResult, Stat};
 use crate::ids::SessionId;
 use crate::log::{Entry, Origin};
 use crate::message::Message;
 use crate::trace::TraceEvent;
 use crate::txn::{ErrorCode, Op, Txn};
+use crate::watch::{AddWatchMode, WatcherType};
 use crate::zxid::Zxid;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientOp {
+    /// create, delete, setData, setACL, multi (check only inside multi), closeSession.
     Write(Op),
     GetData {
         path: String,
+        watch: bool,
     },
     Exists {
         path: String,
+        watch: bool,
     },
+    /// getChildren2: the children and the node's stat.
     GetChildren {
         path: String,
+        watch: bool,
     },
+    GetAcl {
+        path: String,
+    },
+    GetEphemerals {
+        prefix: String,
+    },
+    GetAllChildrenNumber {
+        path: String,
+    },
+    /// Reads only; each answered on its own (§7.13).
+    MultiRead(Vec<ClientOp>),
     /// Catch up with the leader: later reads see every write acknowledged before the sync.
     Sync,
+    AddWatch {
+        path: String,
+        mode: AddWatchMode,
+    },
+    RemoveWatches {
+        path: String,
+        kind: WatcherType,
+    },
+    CheckWatches {
+        path: String,
+        kind: WatcherType,
+    },
+    /// Re-register watches after a reconnect (§7.15).
+    SetWatches {
+        relative_zxid: Zxid,
+        data: Vec<String>,
+        exist: Vec<String>,
+        child: Vec<String>,
+        persistent: Vec<String>,
+        recursive: Vec<String>,
+    },
+    AddAuth {
+        scheme: String,
+        auth: Vec<u8>,
+    },
+    WhoAmI,
+    Ping,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,10 +89,26 @@ pub struct ClientRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientResult {
     Write(OpResult),
-    Data { data: Vec<u8>, stat: Stat },
+    Data {
+        data: Vec<u8>,
+        stat: Stat,
+    },
     Exists(Option<Stat>),
-    Children(Vec<String>),
+    Children {
+        children: Vec<String>,
+        stat: Stat,
+    },
+    Acl {
+        acl: Vec<Acl>,
+        stat: Stat,
+    },
+    Paths(Vec<String>),
+    Count(usize),
+    MultiRead(Vec<ClientResult>),
+    Identities(Vec<Id>),
     Synced,
+    /// Done, with no body (addWatch, removeWatches, setWatches, addAuth, ping).
+    Ok,
     Error(ErrorCode),
 }
 
@@ -91,12 +153,16 @@ impl Peer {
             self.reply(req.session, req.xid, ClientResult::Error(ErrorCode::ConnectionLoss));
             return;
         }
+        if let Err(e) = self.session_request(req.session) {
+            self.reply(req.session, req.xid, ClientResult::Error(e));
+            return;
+        }
         let p = Pending { xid: req.xid, op: req.op, submitted: false, sync_until: None, result: None };
         self.clients.sessions.entry(req.session).or_default().push_back(p);
         self.pump(req.session);
     }
 
-    fn reply(&mut self, session: SessionId, xid: i64, result: ClientResult) {
+    pub(crate) fn reply(&mut self, session: SessionId, xid: i64, result: ClientResult) {
         let zxid = self.last_committed;
         let summary = crate::describe::client_result(&result);
         self.trace(TraceEvent::ClientReply { sid: self.cfg.sid, session, xid, zxid, result: summary });
@@ -111,17 +177,21 @@ impl Peer {
                 self.clients.sessions.remove(&session);
                 return;
             };
-            if front.result.is_none() && is_read(&front.op) {
-                let r = self.read(&front.op);
+            if front.result.is_none() && is_local(&front.op) {
+                let op = front.op.clone();
+                let r = self.local_op(session, &op);
                 self.clients.sessions.get_mut(&session).and_then(|q| q.front_mut()).expect("front").result = Some(r);
             }
             let q = self.clients.sessions.get_mut(&session).expect("session");
-            let front = q.front().expect("front exists");
-            if front.result.is_none() {
+            if q.front().expect("front exists").result.is_none() {
                 break;
             }
             let p = q.pop_front().expect("front exists");
+            let closed = matches!(p.op, ClientOp::Write(Op::CloseSession));
             self.reply(session, p.xid, p.result.expect("answered"));
+            if closed {
+                self.session_ended(session, false);
+            }
         }
         self.submit_writes(session);
     }
@@ -130,7 +200,7 @@ impl Peer {
         let mut to_submit = Vec::new();
         if let Some(q) = self.clients.sessions.get_mut(&session) {
             for p in q.iter_mut() {
-                if is_read(&p.op) {
+                if is_local(&p.op) {
                     break;
                 }
                 if !p.submitted {
@@ -144,32 +214,95 @@ impl Peer {
         }
     }
 
-    fn submit(&mut self, session: SessionId, xid: i64, op: ClientOp) {
+    pub(crate) fn submit(&mut self, session: SessionId, xid: i64, op: ClientOp) {
         let leader = match &self.role {
             Role::Following(l) | Role::Observing(l) => l.leader,
             Role::Leading(_) => self.cfg.sid,
             Role::Looking(_) => return,
         };
+        let auth = self.session_auth(session);
         match op {
             ClientOp::Write(op) if leader == self.cfg.sid => {
                 let origin = Origin { sid: self.cfg.sid, session, xid };
-                self.leader_propose(session, op, Some(origin));
+                self.leader_propose(session, op, auth, Some(origin));
             }
-            ClientOp::Write(op) => self.send(leader, Message::Request { session, xid, op }),
+            ClientOp::Write(op) => self.send(leader, Message::Request { session, xid, op, auth }),
             ClientOp::Sync if leader == self.cfg.sid => self.leader_sync(self.cfg.sid, session, xid),
             ClientOp::Sync => self.send(leader, Message::Sync { session, xid }),
-            _ => unreachable!("reads are not submitted"),
+            _ => unreachable!("local ops are not submitted"),
         }
     }
 
-    fn read(&self, op: &ClientOp) -> ClientResult {
-        let r = match op {
-            ClientOp::GetData { path } => {
-                self.tree.get_data(path).map(|(data, stat)| ClientResult::Data { data, stat })
+    /// Serve an op from local state: reads, watch bookkeeping, auth, ping.
+    fn local_op(&mut self, session: SessionId, op: &ClientOp) -> ClientResult {
+        let auth = self.session_auth(session);
+        match op {
+            ClientOp::AddWatch { path, mode } => {
+                self.watches.add_persistent(path, session, *mode);
+                ClientResult::Ok
             }
-            ClientOp::Exists { path } => self.tree.exists(path).map(ClientResult::Exists),
-            ClientOp::GetChildren { path } => self.tree.get_children(path).map(|(c, _)| ClientResult::Children(c)),
-            _ => unreachable!("only reads"),
+            ClientOp::RemoveWatches { path, kind } | ClientOp::CheckWatches { path, kind } => {
+                let dry = matches!(op, ClientOp::CheckWatches { .. });
+                match self.watches.remove(path, session, *kind, dry) {
+                    true => ClientResult::Ok,
+                    false => ClientResult::Error(ErrorCode::NoWatcher),
+                }
+            }
+            ClientOp::SetWatches { relative_zxid, data, exist, child, persistent, recursive } => {
+                self.set_watches(session, *relative_zxid, [data, exist, child, persistent, recursive]);
+                ClientResult::Ok
+            }
+            ClientOp::AddAuth { scheme, auth: a } => self.add_auth(session, scheme, a),
+            ClientOp::WhoAmI => ClientResult::Identities(auth),
+            ClientOp::Ping => ClientResult::Ok,
+            ClientOp::MultiRead(ops) => {
+                ClientResult::MultiRead(ops.iter().map(|o| self.read(session, o, &auth)).collect())
+            }
+            read => self.read(session, read, &auth),
+        }
+    }
+
+    fn read(&mut self, session: SessionId, op: &ClientOp, auth: &[Id]) -> ClientResult {
+        let t = &self.tree;
+        let r = match op {
+            ClientOp::GetData { path, watch } => t.check_perm(path, acl::READ, auth).and_then(|_| {
+                let (data, stat) = t.get_data(path)?;
+                if *watch {
+                    self.watches.add_data(path, session);
+                }
+                Ok(ClientResult::Data { data, stat })
+            }),
+            ClientOp::Exists { path, watch } => t.exists(path).and_then(|stat| {
+                if stat.is_some() {
+                    t.check_perm(path, acl::READ, auth)?;
+                }
+                if *watch {
+                    self.watches.add_data(path, session);
+                }
+                Ok(ClientResult::Exists(stat))
+            }),
+            ClientOp::GetChildren { path, watch } => t.check_perm(path, acl::READ, auth).and_then(|_| {
+                let (children, stat) = t.get_children(path)?;
+                if *watch {
+                    self.watches.add_child(path, session);
+                }
+                Ok(ClientResult::Children { children, stat })
+            }),
+            ClientOp::GetAcl { path } => t
+                .check_perm(path, acl::READ, auth)
+                .or_else(|_| t.check_perm(path, acl::ADMIN, auth))
+                .and_then(|_| t.get_acl(path))
+                .map(|(acl, stat)| ClientResult::Acl { acl, stat }),
+            ClientOp::GetEphemerals { prefix } => {
+                let all = t.ephemerals(session);
+                let p = prefix.trim();
+                let keep = |e: &String| p.is_empty() || p == "/" || e.starts_with(p);
+                Ok(ClientResult::Paths(all.into_iter().filter(keep).collect()))
+            }
+            ClientOp::GetAllChildrenNumber { path } => {
+                t.check_perm(path, acl::READ, auth).and_then(|_| t.all_children_number(path)).map(ClientResult::Count)
+            }
+            _ => Err(ErrorCode::BadArguments),
         };
         r.unwrap_or_else(ClientResult::Error)
     }
@@ -180,6 +313,10 @@ impl Peer {
 
     /// A transaction this peer submitted was applied.
     pub(crate) fn client_write_done(&mut self, session: SessionId, xid: i64, result: OpResult) {
+        if xid == super::session::CONNECT_XID {
+            self.connect_done(session, result);
+            return;
+        }
         if let Some(p) = self.find(session, xid) {
             p.result = Some(ClientResult::Write(result));
             self.pump(session);
@@ -227,14 +364,28 @@ impl Peer {
                 self.reply(s, p.xid, r);
             }
         }
+        self.sessions_lost_service();
+    }
+
+    /// Forget a session's queued requests (its connection is gone; replies would go nowhere).
+    pub(crate) fn drop_requests(&mut self, session: SessionId) {
+        self.clients.sessions.remove(&session);
     }
 
     /// Build the entry a leader proposes for a client op.
-    pub(crate) fn make_entry(&self, zxid: Zxid, session: SessionId, op: Op, origin: Option<Origin>) -> Entry {
-        Entry { zxid, txn: Txn { session, time_ms: self.now.wall_ms, auth: Vec::new(), op }, origin }
+    pub(crate) fn make_entry(
+        &self,
+        zxid: Zxid,
+        session: SessionId,
+        op: Op,
+        auth: Vec<Id>,
+        origin: Option<Origin>,
+    ) -> Entry {
+        Entry { zxid, txn: Txn { session, time_ms: self.now.wall_ms, auth, op }, origin }
     }
 }
 
-fn is_read(op: &ClientOp) -> bool {
+/// Served by the peer itself, in session order (everything but writes and sync).
+fn is_local(op: &ClientOp) -> bool {
     !matches!(op, ClientOp::Write(_) | ClientOp::Sync)
 }

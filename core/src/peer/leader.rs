@@ -69,6 +69,8 @@ pub(crate) struct Leader {
     round: u64,
     next_ping: Instant,
     pending_syncs: Vec<PendingSync>,
+    pub(crate) tracker: super::session::SessionTracker,
+    pub(crate) next_reap: Instant,
 }
 
 impl Leader {
@@ -84,6 +86,8 @@ impl Leader {
             round: 0,
             next_ping: now,
             pending_syncs: Vec::new(),
+            tracker: Default::default(),
+            next_reap: now,
         }
     }
 
@@ -151,8 +155,11 @@ impl Peer {
             }
             Message::AckNewLeader { epoch } => self.on_ack_new_leader(from, epoch),
             Message::Ack { zxid } => self.on_ack(from, zxid),
-            Message::PingAck { round, .. } => self.on_ping_ack(from, round),
-            Message::Request { session, xid, op } => self.on_request(from, session, xid, op),
+            Message::PingAck { round, sessions } => {
+                self.leader_touch_all(&sessions);
+                self.on_ping_ack(from, round)
+            }
+            Message::Request { session, xid, op, auth } => self.on_request(from, session, xid, op, auth),
             Message::Sync { session, xid } => self.leader_sync(from, session, xid),
             other => self.anomaly(format!("{:?} from {from} while LEADING", other.kind())),
         }
@@ -401,6 +408,7 @@ impl Peer {
         let last = self.log.last_zxid();
         self.commit_to(last);
         self.trace(TraceEvent::EpochEstablished { sid: me, epoch: e, committed: self.last_committed });
+        self.leader_track_all();
         let synced: Vec<Sid> =
             self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::Synced).map(|(s, _)| *s).collect();
         let committed = self.last_committed;
@@ -411,16 +419,22 @@ impl Peer {
 
     // ---- broadcast -------------------------------------------------------------------------
 
-    fn on_request(&mut self, from: Sid, session: SessionId, xid: i64, op: Op) {
+    fn on_request(&mut self, from: Sid, session: SessionId, xid: i64, op: Op, auth: Vec<crate::acl::Id>) {
         if self.leader_ref().phase != Phase::Broadcast {
             self.anomaly(format!("request from {from} before the epoch is established"));
             return;
         }
-        self.leader_propose(session, op, Some(Origin { sid: from, session, xid }));
+        self.leader_propose(session, op, auth, Some(Origin { sid: from, session, xid }));
     }
 
     /// Assign the next zxid, log it, and send it to every follower in the broadcast set.
-    pub(super) fn leader_propose(&mut self, session: SessionId, op: Op, origin: Option<Origin>) {
+    pub(super) fn leader_propose(
+        &mut self,
+        session: SessionId,
+        op: Op,
+        auth: Vec<crate::acl::Id>,
+        origin: Option<Origin>,
+    ) {
         let e = self.leader_ref().epoch.expect("epoch decided");
         let last = self.log.last_zxid();
         let next = if last.epoch == e { last.next() } else { Some(Zxid::new(e, self.cfg.first_counter)) };
@@ -430,7 +444,7 @@ impl Peer {
             self.become_looking();
             return;
         };
-        let entry = self.make_entry(zxid, session, op, origin);
+        let entry = self.make_entry(zxid, session, op, auth, origin);
         self.trace(TraceEvent::Proposed { sid: self.cfg.sid, zxid, op: crate::describe::op(&entry.txn.op) });
         self.log_append(entry.clone());
         self.leader().outstanding.insert(zxid, BTreeSet::new());
@@ -588,6 +602,8 @@ impl Peer {
         }
         if self.leader_ref().phase == Phase::Broadcast && self.keeps_quorum() {
             self.start_round();
+            self.leader_expire_sessions();
+            self.leader_reap_containers();
         }
     }
 

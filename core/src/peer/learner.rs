@@ -149,7 +149,10 @@ impl Peer {
             (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Proposal { entry }) => self.on_proposal(entry),
             (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Commit { zxid }) => self.on_commit(zxid),
             (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Inform { entry }) => self.on_inform(entry),
-            (_, Message::Ping { round }) => self.send(from, Message::PingAck { round, sessions: Vec::new() }),
+            (_, Message::Ping { round }) => {
+                let sessions = self.take_touched();
+                self.send(from, Message::PingAck { round, sessions })
+            }
             (LearnerPhase::Broadcast, Message::SyncReply { session, xid, zxid }) => {
                 self.client_sync_done(session, xid, zxid)
             }

@@ -24,18 +24,22 @@ mod client;
 mod election;
 mod leader;
 mod learner;
+mod session;
 
 pub use client::{ClientOp, ClientRequest, ClientResult, Reply};
+pub use session::{ConnectRequest, SessionGrant, CONNECT_XID};
 
 use crate::config::{Config, ConfigError, Mutant};
 use crate::datatree::DataTree;
-use crate::ids::{Sid, Token};
+use crate::ids::{ConnId, SessionId, Sid, Token};
 use crate::log::Log;
 use crate::message::{Envelope, Message, MsgId, ServerState, Snapshot, Vote};
 use crate::rng::SplitMix64;
 use crate::storage::{PersistOp, PersistedState};
 use crate::time::Instant;
 use crate::trace::TraceEvent;
+use crate::txn::ErrorCode;
+use crate::watch::{WatchedEvent, Watches};
 use crate::zxid::{Epoch, Zxid};
 use election::Election;
 use leader::Leader;
@@ -64,6 +68,15 @@ pub enum Input {
     Disconnected {
         peer: Sid,
     },
+    /// A client connection sent its ConnectRequest (§4.1).
+    ClientConnected {
+        conn: ConnId,
+        req: ConnectRequest,
+    },
+    /// A client connection closed (its session lives on until it expires or reattaches).
+    ClientClosed {
+        conn: ConnId,
+    },
     Client(ClientRequest),
     /// Every persist op up to and including this token is durable.
     Persisted(Token),
@@ -71,10 +84,34 @@ pub enum Input {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Output {
-    Send { to: Sid, env: Envelope },
-    Disconnect { peer: Sid },
-    Persist { token: Token, op: PersistOp },
+    Send {
+        to: Sid,
+        env: Envelope,
+    },
+    Disconnect {
+        peer: Sid,
+    },
+    Persist {
+        token: Token,
+        op: PersistOp,
+    },
     Reply(Reply),
+    /// The answer to `ClientConnected`. `Err(SessionExpired)`: send the invalid-session
+    /// response and close; `Err(ConnectionLoss)`: close without a response (§4.3).
+    Connected {
+        conn: ConnId,
+        result: Result<SessionGrant, ErrorCode>,
+    },
+    /// Close this client connection (session ended, replaced by a reattach, or service lost).
+    CloseClient {
+        conn: ConnId,
+    },
+    /// A watch notification for a session connected here; `zxid` is the change's.
+    Watch {
+        session: SessionId,
+        zxid: Zxid,
+        event: WatchedEvent,
+    },
     Trace(TraceEvent),
 }
 
@@ -149,6 +186,8 @@ pub struct Peer {
     pub(crate) connected: BTreeSet<Sid>,
     seq: BTreeMap<Sid, u64>,
     pub(crate) clients: client::Clients,
+    pub(crate) sessions: session::Sessions,
+    pub(crate) watches: Watches,
     /// FollowerInfo/ObserverInfo that arrived while we were still LOOKING: a learner may
     /// decide before its leader does (ZooKeeper's learner keeps retrying its connection).
     early_infos: BTreeMap<Sid, Message>,
@@ -189,6 +228,8 @@ impl Peer {
             connected: BTreeSet::new(),
             seq: BTreeMap::new(),
             clients: client::Clients::default(),
+            sessions: session::Sessions::default(),
+            watches: Watches::default(),
             early_infos: BTreeMap::new(),
             commits_since_checkpoint: 0,
             out: Vec::new(),
@@ -236,6 +277,8 @@ impl Peer {
             Input::Connected { peer } => self.on_connected(peer),
             Input::Disconnected { peer } => self.on_disconnected(peer),
             Input::Client(req) => self.on_client(req),
+            Input::ClientConnected { conn, req } => self.on_client_connected(conn, req),
+            Input::ClientClosed { conn } => self.on_client_closed(conn),
             Input::Persisted(t) => self.on_persisted(t),
         }
         std::mem::take(&mut self.out)
@@ -501,21 +544,28 @@ impl Peer {
             return;
         }
         while let Some(entry) = self.log.after(self.last_committed).first().filter(|e| e.zxid <= z).cloned() {
-            let result = self.tree.apply(entry.zxid, &entry.txn);
+            let (result, changes) = self.tree.apply_with_changes(entry.zxid, &entry.txn);
             self.last_committed = entry.zxid;
             let digest = self.tree.digest();
             let summary = crate::describe::op_result(&result);
             let path = entry.txn.op.path().to_string();
             let origin = entry.origin;
-            self.trace(TraceEvent::Applied {
+            let session = entry.txn.session;
+            let applied = TraceEvent::Applied {
                 sid: self.cfg.sid,
                 zxid: entry.zxid,
                 digest,
                 path,
+                session,
                 origin,
                 result: summary,
-            });
-            if let Some(o) = entry.origin.filter(|o| o.sid == self.cfg.sid) {
+                changes: changes.clone(),
+            };
+            self.trace(applied);
+            let mine = origin.filter(|o| o.sid == self.cfg.sid);
+            // Watch events first: they must precede any reply that shows the change (§14.2).
+            self.after_apply(entry.zxid, &entry.txn, mine.is_some(), &result, &changes);
+            if let Some(o) = mine {
                 self.client_write_done(o.session, o.xid, result);
             }
             self.commits_since_checkpoint += 1;

@@ -47,7 +47,8 @@ struct Committed {
 #[derive(Clone, Debug)]
 pub struct CommitRecord {
     pub zxid: Zxid,
-    pub path: String,
+    pub session: crate::ids::SessionId,
+    pub changes: Vec<crate::datatree::Change>,
     pub origin: Option<Origin>,
     pub result: String,
 }
@@ -105,8 +106,14 @@ impl Checker {
 
     pub fn on_trace(&mut self, e: &TraceEvent, v: &mut Vec<String>) {
         match e {
-            TraceEvent::Applied { sid, zxid, digest, path, origin, result } => {
-                let rec = CommitRecord { zxid: *zxid, path: path.clone(), origin: *origin, result: result.clone() };
+            TraceEvent::Applied { sid, zxid, digest, origin, result, session, changes, .. } => {
+                let rec = CommitRecord {
+                    zxid: *zxid,
+                    session: *session,
+                    changes: changes.clone(),
+                    origin: *origin,
+                    result: result.clone(),
+                };
                 self.on_applied(*sid, rec, *digest, v)
             }
             TraceEvent::SnapshotInstalled { sid, zxid } => {

@@ -8,10 +8,13 @@
 //! at a zxid covering every write acknowledged before the sync began.
 
 use super::check::CommitRecord;
-use crate::ids::{SessionId, Sid};
+use super::watchcheck::{Stream, StreamItem};
+use crate::datatree::Change;
+use crate::ids::SessionId;
 use crate::peer::{ClientOp, ClientResult, Reply};
 use crate::time::Instant;
 use crate::txn::ErrorCode;
+use crate::watch::WatchedEvent;
 use crate::zxid::Zxid;
 use std::collections::BTreeMap;
 
@@ -28,10 +31,14 @@ pub struct History {
     commits: Vec<CommitRecord>,
     /// Replies in the order each session received them.
     order: BTreeMap<SessionId, Vec<i64>>,
+    /// What each session received (replies and watch events), by connection.
+    pub(super) streams: BTreeMap<SessionId, Stream>,
+    /// Sessions a client was told had expired.
+    pub(super) expired: Vec<SessionId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Change {
+enum Seen {
     Set(Zxid),
     Gone,
 }
@@ -41,13 +48,38 @@ impl History {
         self.calls.insert((session, xid), Call { op: op.clone(), invoked: now, reply: None });
     }
 
-    pub fn on_reply(&mut self, _sid: Sid, r: &Reply, now: Instant) {
-        if let Some(c) = self.calls.get_mut(&(r.session, r.xid)) {
+    pub fn on_reply(&mut self, session: SessionId, r: &Reply, now: Instant) {
+        if let Some(c) = self.calls.get_mut(&(session, r.xid)) {
             if c.reply.is_none() {
                 c.reply = Some((now, r.zxid, r.result.clone()));
-                self.order.entry(r.session).or_default().push(r.xid);
+                self.order.entry(session).or_default().push(r.xid);
+                let lost = matches!(r.result, ClientResult::Error(ErrorCode::ConnectionLoss));
+                if !lost {
+                    let op = c.op.clone();
+                    self.streams.entry(session).or_default().push(StreamItem::Reply {
+                        zxid: r.zxid,
+                        op,
+                        result: r.result.clone(),
+                    });
+                }
             }
         }
+    }
+
+    pub fn on_connect(&mut self, session: SessionId, _now: Instant) {
+        self.streams.entry(session).or_default().push(StreamItem::Connected);
+    }
+
+    pub fn on_disconnect(&mut self, session: SessionId) {
+        self.streams.entry(session).or_default().push(StreamItem::Disconnected);
+    }
+
+    pub fn on_expired(&mut self, session: SessionId) {
+        self.expired.push(session);
+    }
+
+    pub fn on_watch(&mut self, session: SessionId, zxid: Zxid, event: &WatchedEvent, _now: Instant) {
+        self.streams.entry(session).or_default().push(StreamItem::Event { zxid, event: event.clone() });
     }
 
     pub fn write_acked(&self, session: SessionId, xid: i64) -> bool {
@@ -74,14 +106,42 @@ impl History {
         self.check_sessions(&mut v);
         let reads = self.check_reads(&mut v);
         let syncs = self.check_syncs(&by_origin, &mut v);
+        super::watchcheck::check(&self.streams, &self.commits, &mut v);
+        self.check_closes(&mut v);
         v.truncate(10);
         (v, reads, syncs)
+    }
+
+    /// A session is closed (on every peer) exactly once: one successful closeSession.
+    fn check_closes(&self, v: &mut Vec<String>) {
+        let mut closed: BTreeMap<SessionId, Zxid> = BTreeMap::new();
+        for c in &self.commits {
+            if c.result == "session closed" {
+                if let Some(z) = closed.insert(c.session, c.zxid) {
+                    v.push(format!("session {} closed twice: at {z} and {}", c.session, c.zxid));
+                }
+            }
+        }
+    }
+
+    /// closeSession transactions the leader made itself (expiry), committed.
+    pub fn expirations(&self) -> u64 {
+        self.commits.iter().filter(|c| c.result == "session closed" && c.origin.is_none()).count() as u64
+    }
+
+    pub fn watch_events(&self) -> u64 {
+        self.streams.values().flatten().filter(|i| matches!(i, StreamItem::Event { .. })).count() as u64
+    }
+
+    /// Sessions closed in the committed history.
+    pub fn closed_sessions(&self) -> Vec<SessionId> {
+        self.commits.iter().filter(|c| c.result == "session closed").map(|c| c.session).collect()
     }
 
     fn check_writes(&self, v: &mut Vec<String>) -> BTreeMap<(SessionId, i64), Zxid> {
         let mut by_origin = BTreeMap::new();
         for c in &self.commits {
-            let Some(o) = c.origin else { continue };
+            let Some(o) = c.origin.filter(|o| o.xid != crate::peer::CONNECT_XID) else { continue };
             if let Some(z) = by_origin.insert((o.session, o.xid), c.zxid) {
                 v.push(format!("write {}#{} applied twice: at {z} and {}", o.session, o.xid, c.zxid));
             }
@@ -155,17 +215,16 @@ impl History {
         }
     }
 
-    fn changes(&self) -> BTreeMap<&str, Vec<(Zxid, Change)>> {
-        let mut m: BTreeMap<&str, Vec<(Zxid, Change)>> = BTreeMap::new();
+    fn changes(&self) -> BTreeMap<&str, Vec<(Zxid, Seen)>> {
+        let mut m: BTreeMap<&str, Vec<(Zxid, Seen)>> = BTreeMap::new();
         for c in &self.commits {
-            let ch = if c.result.starts_with("created") || c.result.starts_with("set") {
-                Change::Set(c.zxid)
-            } else if c.result == "deleted" {
-                Change::Gone
-            } else {
-                continue;
-            };
-            m.entry(c.path.as_str()).or_default().push((c.zxid, ch));
+            for ch in &c.changes {
+                let (p, seen) = match ch {
+                    Change::Created(p) | Change::DataChanged(p) => (p, Seen::Set(c.zxid)),
+                    Change::Deleted(p) => (p, Seen::Gone),
+                };
+                m.entry(p.as_str()).or_default().push((c.zxid, seen));
+            }
         }
         m
     }
@@ -175,19 +234,19 @@ impl History {
         let mut n = 0;
         for ((s, x), c) in &self.calls {
             let path = match &c.op {
-                ClientOp::GetData { path } | ClientOp::Exists { path } => path.as_str(),
+                ClientOp::GetData { path, .. } | ClientOp::Exists { path, .. } => path.as_str(),
                 _ => continue,
             };
             let Some((_, k, r)) = &c.reply else { continue };
             let seen = match r {
-                ClientResult::Data { stat, .. } | ClientResult::Exists(Some(stat)) => Change::Set(stat.mzxid),
-                ClientResult::Exists(None) | ClientResult::Error(ErrorCode::NoNode) => Change::Gone,
+                ClientResult::Data { stat, .. } | ClientResult::Exists(Some(stat)) => Seen::Set(stat.mzxid),
+                ClientResult::Exists(None) | ClientResult::Error(ErrorCode::NoNode) => Seen::Gone,
                 _ => continue,
             };
             let at_k = changes
                 .get(path)
                 .and_then(|cs| cs.iter().rev().find(|(z, _)| z <= k))
-                .map_or(Change::Gone, |(_, ch)| *ch);
+                .map_or(Seen::Gone, |(_, ch)| *ch);
             n += 1;
             if seen != at_k {
                 v.push(format!(

@@ -6,19 +6,23 @@
 //! iterate in order, and time is virtual.
 
 mod check;
+mod clients;
 mod history;
 mod net;
 mod report;
 pub mod script;
+mod script_client;
 mod sweep;
+mod watchcheck;
 
+pub use clients::SimClient;
 pub use report::{FaultStats, SeedReport, SimOptions};
 pub use sweep::run_seed;
 
 use crate::config::{Config, Membership, Mutant};
 use crate::ids::{SessionId, Sid, Token};
 use crate::message::{Envelope, MsgKind};
-use crate::peer::{ClientOp, ClientRequest, Input, Now, Output, Peer, Reply, Status};
+use crate::peer::{Input, Now, Output, Peer, Status};
 use crate::rng::SplitMix64;
 use crate::storage::{PersistOp, PersistedState};
 use crate::time::{Duration, Instant};
@@ -99,15 +103,6 @@ struct SimPeer {
     sync_tokens: Vec<Token>,
 }
 
-/// A simulated client session, bound to one peer.
-#[derive(Debug)]
-pub struct SimClient {
-    pub session: SessionId,
-    pub peer: Sid,
-    pub next_xid: i64,
-    pub outstanding: BTreeMap<i64, ClientOp>,
-}
-
 pub struct Sim {
     pub now: Instant,
     pub wall_ms: u64,
@@ -132,6 +127,7 @@ pub struct Sim {
     /// Every peer's `Config::snapshot_every` (0: no periodic checkpoints).
     pub snapshot_every: u64,
     pub clients: Vec<SimClient>,
+    next_conn: u64,
     pub(crate) checker: Checker,
     pub(crate) history: History,
     pub record: bool,
@@ -173,6 +169,7 @@ impl Sim {
             first_counter: 1,
             snapshot_every: 0,
             clients: Vec::new(),
+            next_conn: 0,
             checker: Checker::new(voters),
             history: History::default(),
             record: false,
@@ -216,6 +213,9 @@ impl Sim {
         c.mutants = self.mutants.iter().copied().collect();
         c.snap_threshold = 40;
         c.first_counter = self.first_counter;
+        // Short sessions, so that crashes and partitions make some of them expire.
+        c.min_session_timeout = Duration::from_millis(400);
+        c.reap_interval = Duration::from_millis(200);
         c.snapshot_every = self.snapshot_every;
         if let Some(h) = self.config_hook {
             h(&mut c);
@@ -362,6 +362,9 @@ impl Sim {
                     }
                 }
                 Output::Reply(r) => self.on_reply(sid, r),
+                Output::Connected { conn, result } => self.on_connected(sid, conn, result),
+                Output::CloseClient { conn } => self.on_close_client(conn),
+                Output::Watch { session, zxid, event } => self.on_watch(sid, session, zxid, event),
                 Output::Trace(e) => self.on_trace(e),
             }
         }
@@ -478,14 +481,6 @@ impl Sim {
         self.step_peer(sid, Input::Persisted(token));
     }
 
-    fn on_reply(&mut self, sid: Sid, r: Reply) {
-        let now = self.now;
-        self.history.on_reply(sid, &r, now);
-        if let Some(c) = self.clients.iter_mut().find(|c| c.session == r.session) {
-            c.outstanding.remove(&r.xid);
-        }
-    }
-
     fn on_trace(&mut self, e: TraceEvent) {
         self.checker.on_trace(&e, &mut self.violations);
         if let TraceEvent::Applied { .. } = &e {
@@ -535,7 +530,7 @@ impl Sim {
         self.note(format!("{sid} crashed{}", if was_leader { " (leader)" } else { "" }));
         let at = self.now;
         self.on_trace(TraceEvent::Crashed { sid, at });
-        self.fail_clients_of(sid);
+        self.disconnect_clients_of(sid);
         for other in self.sids() {
             if other == sid {
                 continue;
@@ -550,18 +545,6 @@ impl Sim {
             let last = l.dirs[net::dir(sid, other)].last_at.max(now);
             if was_up {
                 self.schedule(last + Duration(1), Event::Closed { to: other, peer: sid, conn });
-            }
-        }
-    }
-
-    /// Clients of a crashed peer see their connection drop: every request in flight ends with
-    /// ConnectionLoss (its outcome unknown).
-    fn fail_clients_of(&mut self, sid: Sid) {
-        let now = self.now;
-        for c in self.clients.iter_mut().filter(|c| c.peer == sid) {
-            for xid in std::mem::take(&mut c.outstanding).into_keys() {
-                let result = crate::peer::ClientResult::Error(crate::txn::ErrorCode::ConnectionLoss);
-                self.history.on_reply(sid, &Reply { session: c.session, xid, zxid: Default::default(), result }, now);
             }
         }
     }
@@ -671,42 +654,6 @@ impl Sim {
         }
     }
 
-    // ---- clients ----------------------------------------------------------------------------
-
-    pub fn add_client(&mut self, peer: Sid) -> usize {
-        let id = self.clients.len();
-        let session = SessionId(0x1000 + id as u64);
-        self.clients.push(SimClient { session, peer, next_xid: 1, outstanding: BTreeMap::new() });
-        id
-    }
-
-    /// Send one request from a client to its peer; returns the xid.
-    pub fn client_request(&mut self, client: usize, op: ClientOp) -> i64 {
-        let c = &mut self.clients[client];
-        let xid = c.next_xid;
-        c.next_xid += 1;
-        c.outstanding.insert(xid, op.clone());
-        let (session, peer) = (c.session, c.peer);
-        let now = self.now;
-        self.history.on_invoke(session, xid, &op, now);
-        if !self.is_up(peer) {
-            self.history.on_reply(
-                peer,
-                &Reply {
-                    session,
-                    xid,
-                    zxid: Default::default(),
-                    result: crate::peer::ClientResult::Error(crate::txn::ErrorCode::ConnectionLoss),
-                },
-                now,
-            );
-            self.clients[client].outstanding.remove(&xid);
-            return xid;
-        }
-        self.step_peer(peer, Input::Client(ClientRequest { session, xid, op }));
-        xid
-    }
-
     // ---- the event loop ---------------------------------------------------------------------
 
     fn next_timer(&self) -> Option<(Instant, Sid)> {
@@ -747,10 +694,15 @@ impl Sim {
         }
     }
 
-    /// Run every event up to `until`, then set the clock there.
+    /// Run every event up to `until`, then set the clock there. Clients get a turn every
+    /// 10 ms of virtual time (to ping and reconnect).
     pub fn run_until(&mut self, until: Instant) {
-        while self.violations.is_empty() && self.step(until) {}
-        self.advance_clock(until);
+        while self.violations.is_empty() && self.now < until {
+            let slice = (self.now + Duration::from_millis(10)).min(until);
+            while self.violations.is_empty() && self.step(slice) {}
+            self.advance_clock(slice);
+            self.clients_tick();
+        }
     }
 
     pub fn run_for(&mut self, d: Duration) {
@@ -862,6 +814,16 @@ fn narrate(e: &TraceEvent) -> Option<String> {
         Abdicated { sid, because } => format!("{sid} abdicates: {because} is ahead"),
         Timeout { sid, kind } => format!("{sid} timeout: {kind:?}"),
         ClientReply { sid, session, xid, result, .. } => format!("{sid} answers {session}#{xid}: {result}"),
+        ClientConnected { sid, result, .. } => format!("{sid} connects a client: {result}"),
+        WatchFired { sid, session, event, .. } => format!("{sid} notifies {session}: {event}"),
+        SessionEnded { sid, session, expired } => {
+            format!(
+                "{sid} closes the connection of {session} ({})",
+                if *expired { "session expired" } else { "session closed" }
+            )
+        }
+        SessionExpiring { leader, session } => format!("{leader} expires session {session}"),
+        ContainerReaped { leader, path } => format!("{leader} reaps {path}"),
         _ => return None,
     })
 }

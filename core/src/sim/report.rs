@@ -37,6 +37,10 @@ pub struct FaultStats {
     pub writes_committed: u64,
     pub reads_checked: u64,
     pub syncs_checked: u64,
+    /// Sessions the leader expired (closeSession it proposed itself).
+    pub sessions_expired: u64,
+    /// Watch events delivered to clients (each checked against the model).
+    pub watch_events: u64,
     /// Seeds whose final healed phase committed fresh writes.
     pub healed_and_live: u64,
 }
@@ -55,6 +59,8 @@ impl FaultStats {
         self.writes_committed += o.writes_committed;
         self.reads_checked += o.reads_checked;
         self.syncs_checked += o.syncs_checked;
+        self.sessions_expired += o.sessions_expired;
+        self.watch_events += o.watch_events;
         self.healed_and_live += o.healed_and_live;
     }
 
@@ -78,8 +84,13 @@ impl FaultStats {
         }
         let _ = write!(
             s,
-            "], client writes committed {}, reads checked {}, syncs checked {}, healed+live {}",
-            self.writes_committed, self.reads_checked, self.syncs_checked, self.healed_and_live
+            "], client writes committed {}, reads checked {}, syncs checked {}, sessions expired {}, watch events {}, healed+live {}",
+            self.writes_committed,
+            self.reads_checked,
+            self.syncs_checked,
+            self.sessions_expired,
+            self.watch_events,
+            self.healed_and_live
         );
         s
     }

@@ -12,7 +12,7 @@
 //! break 1-2 | partition 1,2 | 3 [silent] | stall 1->2 | heal
 //! crash 2|leader [at=after-fsync-before-ack] | restart 2 | slowdisk 2 5ms..40ms
 //! config 3 [tick=100ms] [init_limit=10] [sync_limit=20]   timings, from the peer's next start
-//! client 1 create /a x | set /a y [v] | delete /a [v] | get /a | exists /a | ls /a | sync
+//! client 1 create [-e] [-s] [-c] [-t MS] /a x | set /a y [v] | get /a [watch] ... (see script_client.rs)
 //! stabilize [10s]                    run until every peer serves at one committed zxid
 //! status | log 1 | tree 2 | check | expect-violation SUBSTRING
 //! ```
@@ -22,7 +22,6 @@ use crate::config::Mutant;
 use crate::ids::{SessionId, Sid};
 use crate::log::Entry;
 use crate::message::MsgKind;
-use crate::peer::ClientOp;
 use crate::storage::PersistedState;
 use crate::time::Duration;
 use crate::txn::{CreateMode, Op, Txn};
@@ -40,21 +39,30 @@ struct Runner {
 pub fn run_script(text: &str) -> Result<String, String> {
     let mut r = Runner { sim: None, clients: BTreeMap::new(), out: String::new() };
     let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        let line = line.trim_end();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_end();
+        i += 1;
         if line.trim().is_empty() || line.starts_with('#') {
             r.out.push_str(line);
             r.out.push('\n');
             continue;
         }
         let _ = writeln!(r.out, "> {line}");
-        r.command(line).map_err(|e| format!("line {}: {line}: {e}", i + 1))?;
+        r.command(line).map_err(|e| format!("line {i}: {line}: {e}"))?;
         r.flush();
-        let next = lines[i + 1..].iter().map(|l| l.trim()).find(|l| !l.is_empty() && !l.starts_with('#'));
-        let expected = next.is_some_and(|l| l.starts_with("expect-violation"));
-        if let Some(sim) = &r.sim {
-            if !sim.violations.is_empty() && !expected {
-                for v in &sim.violations {
+        if r.sim.as_ref().is_none_or(|s| s.violations.is_empty()) || line.starts_with("expect-violation") {
+            continue;
+        }
+        // A violation: a script that expects one goes on at its `expect-violation` line (the
+        // simulation stops at the first violation, so the commands in between have no effect).
+        match lines[i..].iter().position(|l| l.trim_start().starts_with("expect-violation")) {
+            Some(j) => {
+                let _ = writeln!(r.out, "(violation found: skipping to the expect-violation line)");
+                i += j;
+            }
+            None => {
+                for v in &r.sim.as_ref().expect("sim").violations {
                     let _ = writeln!(r.out, "VIOLATION: {v}");
                 }
                 return Ok(r.out);
@@ -341,7 +349,6 @@ impl Runner {
 
     fn cmd_client(&mut self, args: &[&str]) -> Result<(), String> {
         let sid = parse_sid(args.first().ok_or("client N OP ...")?)?;
-        let op = parse_client_op(&args[1..])?;
         let c = match self.clients.get(&sid) {
             Some(c) => *c,
             None => {
@@ -350,7 +357,33 @@ impl Runner {
                 c
             }
         };
-        self.sim()?.client_request(c, op);
+        match args.get(1).copied() {
+            Some("disconnect") => {
+                self.sim()?.client_disconnect(c);
+                return Ok(());
+            }
+            Some("move") => {
+                let to = parse_sid(args.get(2).ok_or("client N move M")?)?;
+                self.sim()?.client_move(c, to);
+                return Ok(());
+            }
+            Some("vanish") => {
+                let d = parse_ms(args.get(2).ok_or("client N vanish DURATION")?)?;
+                self.sim()?.client_vanish(c, d.as_micros());
+                return Ok(());
+            }
+            _ => {}
+        }
+        let op = super::script_client::parse_client_op(&args[1..])?;
+        // A new client (or one reconnecting) first needs its session: let time pass for it.
+        let sim = self.sim()?;
+        let deadline = sim.now + Duration::from_millis(5_000);
+        while !sim.clients[c].connected && sim.now < deadline && sim.violations.is_empty() {
+            sim.run_for(Duration::from_millis(1));
+        }
+        if sim.client_request(c, op).is_none() {
+            return Err(format!("client {sid} could not connect"));
+        }
         Ok(())
     }
 
@@ -466,20 +499,4 @@ fn parse_kind(k: &str) -> Result<MsgKind, String> {
         SyncReply,
     ];
     all.into_iter().find(|x| format!("{x:?}").eq_ignore_ascii_case(k)).ok_or(format!("unknown message kind {k:?}"))
-}
-
-fn parse_client_op(a: &[&str]) -> Result<ClientOp, String> {
-    let path = || a.get(1).map(|s| s.to_string()).ok_or("path needed");
-    let data = || a.get(2).map(|s| s.as_bytes().to_vec()).unwrap_or_default();
-    let version = |i: usize| a.get(i).map_or(Ok(-1), |v| v.parse::<i32>().map_err(|_| "bad version"));
-    Ok(match *a.first().ok_or("client op needed")? {
-        "create" => ClientOp::Write(Op::create(&path()?, &data(), CreateMode::Persistent)),
-        "set" => ClientOp::Write(Op::SetData { path: path()?, data: data(), version: version(3)? }),
-        "delete" => ClientOp::Write(Op::Delete { path: path()?, version: version(2)? }),
-        "get" => ClientOp::GetData { path: path()? },
-        "exists" => ClientOp::Exists { path: path()? },
-        "ls" => ClientOp::GetChildren { path: path()? },
-        "sync" => ClientOp::Sync,
-        other => return Err(format!("unknown client op {other:?}")),
-    })
 }

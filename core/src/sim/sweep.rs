@@ -9,6 +9,7 @@ use crate::peer::ClientOp;
 use crate::rng::SplitMix64;
 use crate::time::{Duration, Instant};
 use crate::txn::{CreateMode, Op};
+use crate::watch::AddWatchMode;
 use std::collections::BTreeMap;
 
 const SLICE: Duration = Duration::from_millis(10);
@@ -67,6 +68,8 @@ fn finish(mut sim: Sim, opts: &SimOptions) -> SeedReport {
     sim.stats.reads_checked = reads;
     sim.stats.syncs_checked = syncs;
     sim.stats.writes_committed = sim.history.acked_writes();
+    sim.stats.sessions_expired = sim.history.expirations();
+    sim.stats.watch_events = sim.history.watch_events();
     SeedReport {
         seed: opts.seed,
         nodes: opts.nodes,
@@ -77,24 +80,65 @@ fn finish(mut sim: Sim, opts: &SimOptions) -> SeedReport {
     }
 }
 
-/// Each client keeps up to `depth` requests in flight, chosen at random.
+/// Each client keeps up to `depth` requests in flight, chosen at random from every kind of
+/// operation: node kinds, conditional writes, multi, ACLs, watches, sync, session close.
 fn workload(sim: &mut Sim, rng: &mut SplitMix64, depth: usize) {
     for c in 0..sim.clients.len() {
-        if sim.clients[c].outstanding.len() >= depth || !rng.chance(1, 3) {
+        let cl = &sim.clients[c];
+        if !cl.connected || cl.outstanding.len() >= depth || !rng.chance(1, 3) {
             continue;
         }
-        let path = format!("/k{}", rng.range(0, 7));
-        let data = format!("{}", rng.range(0, 999)).into_bytes();
-        let op = match rng.range(0, 9) {
-            0 | 1 => ClientOp::Write(Op::create(&path, &data, CreateMode::Persistent)),
-            2 | 3 => ClientOp::Write(Op::SetData { path, data, version: -1 }),
-            4 => ClientOp::Write(Op::SetData { path, data, version: rng.range(0, 3) as i32 }),
-            5 => ClientOp::Write(Op::Delete { path, version: -1 }),
-            6 | 7 => ClientOp::GetData { path },
-            8 => ClientOp::Exists { path },
-            _ => ClientOp::Sync,
-        };
+        if rng.chance(1, 400) {
+            sim.client_disconnect(c);
+            continue;
+        }
+        if rng.chance(1, 600) {
+            let silent = rng.range(200_000, 3_000_000);
+            sim.client_vanish(c, silent);
+            continue;
+        }
+        let op = random_op(rng);
         sim.client_request(c, op);
+    }
+}
+
+fn random_op(rng: &mut SplitMix64) -> ClientOp {
+    let n = rng.range(0, 7);
+    let path = format!("/k{n}");
+    let data = format!("{}", rng.range(0, 999)).into_bytes();
+    let watch = rng.chance(1, 2);
+    let create = |p: &str, m| ClientOp::Write(Op::create(p, &data, m));
+    match rng.range(0, 29) {
+        0..=2 => create(&path, CreateMode::Persistent),
+        3 => create(&format!("/e{n}"), CreateMode::Ephemeral),
+        4 => create("/q/n-", CreateMode::EphemeralSequential),
+        5 => create("/q/p-", CreateMode::PersistentSequential),
+        6 => create("/q", CreateMode::Persistent),
+        7 => create(&format!("/c{}", n % 2), CreateMode::Container),
+        8 => create(&format!("/c{}/x{n}", n % 2), CreateMode::Persistent),
+        9 => create(&format!("/t{}", n % 3), CreateMode::PersistentWithTtl { ttl_ms: rng.range(50, 400) }),
+        10..=12 => ClientOp::Write(Op::SetData { path, data, version: -1 }),
+        13 => ClientOp::Write(Op::SetData { path, data, version: rng.range(0, 3) as i32 }),
+        14 => ClientOp::Write(Op::Delete { path, version: -1 }),
+        15 => ClientOp::Write(Op::Delete { path: format!("/c{}/x{n}", n % 2), version: -1 }),
+        16 => ClientOp::Write(Op::Multi(vec![
+            Op::Check { path: path.clone(), version: rng.range(0, 2) as i32 },
+            Op::create(&format!("/m{n}"), b"", CreateMode::Persistent),
+            Op::SetData { path, data, version: -1 },
+        ])),
+        17 => {
+            let perms = if rng.chance(1, 2) { crate::acl::ALL } else { crate::acl::ALL & !crate::acl::WRITE };
+            let acl = vec![crate::acl::Acl { perms, id: crate::acl::Id::new("world", "anyone") }];
+            ClientOp::Write(Op::SetAcl { path, acl, version: -1 })
+        }
+        18..=20 => ClientOp::GetData { path, watch },
+        21 | 22 => ClientOp::Exists { path, watch },
+        23 => ClientOp::GetChildren { path: if rng.chance(1, 2) { "/".into() } else { "/q".into() }, watch },
+        24 => ClientOp::AddWatch { path: "/q".into(), mode: AddWatchMode::Persistent },
+        25 => ClientOp::AddWatch { path: format!("/c{}", n % 2), mode: AddWatchMode::PersistentRecursive },
+        26 => ClientOp::GetEphemerals { prefix: "/".into() },
+        27 if rng.chance(1, 10) => ClientOp::Write(Op::CloseSession),
+        _ => ClientOp::Sync,
     }
 }
 
@@ -224,6 +268,9 @@ fn liveness(sim: &mut Sim) {
         sim.violation(format!("liveness: the healed cluster did not elect a serving leader: {s:?}"));
         return;
     }
+    while sim.now < deadline && sim.clients.iter().any(|c| !c.connected) {
+        sim.run_for(Duration::from_millis(20));
+    }
     let mut xids = Vec::new();
     for c in 0..sim.clients.len() {
         let path = format!("/live-{c}");
@@ -233,7 +280,8 @@ fn liveness(sim: &mut Sim) {
         sim.run_for(Duration::from_millis(20));
     }
     let committed = sim.checker.committed_count();
-    let all_acked = sim.clients.iter().zip(&xids).all(|(c, x)| sim.history_write_acked(c.session, *x));
+    let all_acked =
+        sim.clients.iter().zip(&xids).all(|(c, x)| x.is_some_and(|x| sim.history_write_acked(c.session, x)));
     sim.run_for(Duration::from_millis(500));
     let st = sim.statuses();
     let same = st.windows(2).all(|w| w[0].last_committed == w[1].last_committed && w[0].digest == w[1].digest);
@@ -243,6 +291,22 @@ fn liveness(sim: &mut Sim) {
     } else {
         sim.stats.healed_and_live += 1;
     }
+    closed_sessions_left_nothing(sim);
+}
+
+/// A closed or expired session's ephemerals are gone on every peer, and so is the session.
+fn closed_sessions_left_nothing(sim: &mut Sim) {
+    let closed = sim.history.closed_sessions();
+    let mut v = Vec::new();
+    for s in sim.statuses().iter().map(|s| s.sid) {
+        let tree = sim.peer(s).expect("up").tree();
+        for c in &closed {
+            if !tree.ephemerals(*c).is_empty() || tree.session(*c).is_some() {
+                v.push(format!("session {c} was closed, but peer {s} still holds it or its ephemerals"));
+            }
+        }
+    }
+    sim.violations.extend(v.into_iter().take(3));
 }
 
 fn all_serving(sim: &Sim) -> bool {

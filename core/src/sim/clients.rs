@@ -1,0 +1,212 @@
+//! Simulated ZooKeeper clients: each holds one session over one connection to one peer at a
+//! time, pings so the session stays alive, reconnects (reattaching its session, possibly to
+//! another peer) when the connection drops, and starts a new session when told its session
+//! expired. Everything they see goes into the history the checkers read.
+
+use super::Sim;
+use crate::ids::{ConnId, SessionId, Sid};
+use crate::peer::{ClientOp, ClientRequest, ClientResult, ConnectRequest, Input, Reply, SessionGrant};
+use crate::time::{Duration, Instant};
+use crate::txn::ErrorCode;
+use crate::watch::WatchedEvent;
+use crate::zxid::Zxid;
+use std::collections::BTreeMap;
+
+#[derive(Debug)]
+pub struct SimClient {
+    /// The session, once a peer granted one.
+    pub session: SessionId,
+    pub password: Vec<u8>,
+    pub peer: Sid,
+    pub conn: ConnId,
+    pub connected: bool,
+    pub next_xid: i64,
+    pub outstanding: BTreeMap<i64, ClientOp>,
+    /// The highest zxid this client has seen (sent on reconnect, §4.3).
+    pub last_zxid: Zxid,
+    pub timeout_ms: u32,
+    /// When to try connecting again, if not connected.
+    pub retry_at: Option<Instant>,
+    pub last_sent: Instant,
+    /// Sessions this client had that expired.
+    pub expired: u64,
+}
+
+impl Sim {
+    /// A client that connects to `peer` with a new session.
+    pub fn add_client(&mut self, peer: Sid) -> usize {
+        let id = self.clients.len();
+        self.next_conn += 1;
+        let conn = ConnId(self.next_conn);
+        self.clients.push(SimClient {
+            session: SessionId(0),
+            password: Vec::new(),
+            peer,
+            conn,
+            connected: false,
+            next_xid: 1,
+            outstanding: BTreeMap::new(),
+            last_zxid: Zxid::ZERO,
+            timeout_ms: 600 + 200 * (id as u32 % 5),
+            retry_at: None,
+            last_sent: self.now,
+            expired: 0,
+        });
+        self.connect_client(id);
+        id
+    }
+
+    fn connect_client(&mut self, c: usize) {
+        self.next_conn += 1;
+        let conn = ConnId(self.next_conn);
+        let cl = &mut self.clients[c];
+        cl.conn = conn;
+        cl.connected = false;
+        cl.retry_at = None;
+        let session = (cl.session.0 != 0).then(|| (cl.session, cl.password.clone()));
+        let req = ConnectRequest {
+            session,
+            timeout_ms: cl.timeout_ms,
+            last_zxid_seen: cl.last_zxid,
+            addr: Some(format!("10.0.0.{}", c + 1)),
+        };
+        let peer = cl.peer;
+        if !self.is_up(peer) {
+            self.client_lost(c);
+            return;
+        }
+        self.step_peer(peer, Input::ClientConnected { conn, req });
+    }
+
+    pub(super) fn on_connected(&mut self, _sid: Sid, conn: ConnId, result: Result<SessionGrant, ErrorCode>) {
+        let Some(c) = self.clients.iter().position(|c| c.conn == conn) else { return };
+        match result {
+            Ok(g) => {
+                let cl = &mut self.clients[c];
+                cl.session = g.session;
+                cl.password = g.password;
+                cl.timeout_ms = g.timeout_ms;
+                cl.connected = true;
+                cl.last_sent = self.now;
+                self.history.on_connect(g.session, self.now);
+            }
+            Err(ErrorCode::SessionExpired) => {
+                let cl = &mut self.clients[c];
+                self.history.on_expired(cl.session);
+                cl.session = SessionId(0);
+                cl.password.clear();
+                cl.expired += 1;
+                self.client_lost(c);
+            }
+            Err(_) => self.client_lost(c),
+        }
+    }
+
+    pub(super) fn on_close_client(&mut self, conn: ConnId) {
+        if let Some(c) = self.clients.iter().position(|c| c.conn == conn) {
+            self.client_lost(c);
+        }
+    }
+
+    /// The connection is gone: requests in flight end with ConnectionLoss (outcome unknown);
+    /// try again soon, at a random peer.
+    fn client_lost(&mut self, c: usize) {
+        let now = self.now;
+        let cl = &mut self.clients[c];
+        let was = cl.connected;
+        cl.connected = false;
+        self.next_conn += 1;
+        cl.conn = ConnId(self.next_conn); // late answers to the old connection are ignored
+        let (session, lost) = (cl.session, std::mem::take(&mut cl.outstanding));
+        for xid in lost.into_keys() {
+            let result = ClientResult::Error(ErrorCode::ConnectionLoss);
+            self.history.on_reply(session, &Reply { session, xid, zxid: Zxid::ZERO, result }, now);
+        }
+        if was {
+            self.history.on_disconnect(session);
+        }
+        let sids = self.sids();
+        let wait = self.rng.range(5_000, 60_000);
+        let peer = sids[self.rng.index(sids.len())];
+        let cl = &mut self.clients[c];
+        cl.peer = peer;
+        cl.retry_at = Some(now + Duration(wait));
+    }
+
+    pub(super) fn disconnect_clients_of(&mut self, sid: Sid) {
+        let ids: Vec<usize> = (0..self.clients.len()).filter(|c| self.clients[*c].peer == sid).collect();
+        for c in ids {
+            self.client_lost(c);
+        }
+    }
+
+    pub(super) fn on_reply(&mut self, _sid: Sid, r: Reply) {
+        let now = self.now;
+        let Some(c) = self.clients.iter_mut().find(|c| c.session == r.session && c.connected) else { return };
+        if c.outstanding.remove(&r.xid).is_none() {
+            return;
+        }
+        c.last_zxid = c.last_zxid.max(r.zxid);
+        self.history.on_reply(r.session, &r, now);
+    }
+
+    pub(super) fn on_watch(&mut self, _sid: Sid, session: SessionId, zxid: Zxid, event: WatchedEvent) {
+        let now = self.now;
+        if self.clients.iter().any(|c| c.session == session && c.connected) {
+            self.history.on_watch(session, zxid, &event, now);
+        }
+    }
+
+    /// Send one request; returns its xid, or None when the client is not connected.
+    pub fn client_request(&mut self, client: usize, op: ClientOp) -> Option<i64> {
+        let now = self.now;
+        let c = &mut self.clients[client];
+        if !c.connected {
+            return None;
+        }
+        let xid = c.next_xid;
+        c.next_xid += 1;
+        c.last_sent = now;
+        c.outstanding.insert(xid, op.clone());
+        let (session, peer) = (c.session, c.peer);
+        self.history.on_invoke(session, xid, &op, now);
+        self.step_peer(peer, Input::Client(ClientRequest { session, xid, op }));
+        Some(xid)
+    }
+
+    /// Client housekeeping: reconnect when due, ping when idle for a third of the timeout.
+    pub fn clients_tick(&mut self) {
+        let now = self.now;
+        for c in 0..self.clients.len() {
+            let cl = &self.clients[c];
+            if !cl.connected && cl.retry_at.is_some_and(|t| t <= now) {
+                self.connect_client(c);
+            } else if cl.connected && now >= cl.last_sent + Duration::from_millis(cl.timeout_ms as u64 / 3) {
+                self.client_request(c, ClientOp::Ping);
+            }
+        }
+    }
+
+    /// Close a client's connection from its side (the session lives on).
+    pub fn client_disconnect(&mut self, c: usize) {
+        let (conn, peer) = (self.clients[c].conn, self.clients[c].peer);
+        if self.clients[c].connected {
+            self.step_peer(peer, Input::ClientClosed { conn });
+            self.client_lost(c);
+        }
+    }
+
+    /// Move a client to `peer`: close its connection and reattach its session there.
+    pub fn client_move(&mut self, c: usize, peer: Sid) {
+        self.client_disconnect(c);
+        self.clients[c].peer = peer;
+        self.connect_client(c);
+    }
+
+    /// The client drops off the network for `silent_us`: its session may expire meanwhile.
+    pub fn client_vanish(&mut self, c: usize, silent_us: u64) {
+        self.client_disconnect(c);
+        let now = self.now;
+        self.clients[c].retry_at = Some(now + Duration(silent_us));
+    }
+}
