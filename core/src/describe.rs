@@ -49,6 +49,7 @@ pub fn op_result(r: &OpResult) -> String {
         OpResult::SetData { stat } => format!("set v{}", stat.version),
         OpResult::SetAcl { stat } => format!("acl set av{}", stat.aversion),
         OpResult::Checked => "checked".into(),
+        OpResult::RolledBack => "rolled back".into(),
         OpResult::Multi(rs) => format!("multi [{}]", rs.iter().map(op_result).collect::<Vec<_>>().join("; ")),
         OpResult::SessionCreated => "session created".into(),
         OpResult::SessionClosed => "session closed".into(),

@@ -77,10 +77,12 @@ pub enum OpResult {
     /// A `check` inside a multi passed.
     Checked,
     /// Per-op results of a multi, as ZooKeeper returns them (§7.13). A multi failed (and
-    /// changed nothing) iff some result is an `Error`: then the first `Error` is the failing
-    /// sub-op's code, later ones are `RuntimeInconsistency`, and the earlier non-error results
-    /// stand for ZooKeeper's "rolled back" (code 0) results; see [`multi_failure`].
+    /// changed nothing) iff some result is an `Error`: then the sub-ops before the failing one
+    /// are `RolledBack`, the failing one has its code, and later ones `RuntimeInconsistency`.
     Multi(Vec<OpResult>),
+    /// A sub-op of a failed multi that had succeeded before the rollback (ZooKeeper's error
+    /// result with code 0, kazoo's `RolledBackError`).
+    RolledBack,
     SessionCreated,
     SessionClosed,
     /// The op failed its checks and changed nothing.

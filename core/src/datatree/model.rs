@@ -232,6 +232,7 @@ impl Model {
                 Ok(r) => results.push(r),
                 Err(e) => {
                     *self = before;
+                    results = vec![OpResult::RolledBack; results.len()];
                     results.push(OpResult::Error(e));
                     while results.len() < ops.len() {
                         results.push(OpResult::Error(RuntimeInconsistency));

@@ -36,10 +36,8 @@ impl DataTree {
     /// On success: `Multi` with each sub-op's own result. On the first failing sub-op the tree
     /// is left untouched, no change is listed, and the results are as ZooKeeper's
     /// (✔wire, §20.10): the failing sub-op gets `Error(its code)`, every later one
-    /// `Error(RuntimeInconsistency)` (not attempted), and every earlier one keeps the result it
-    /// had before the rollback. ZooKeeper sends those earlier ones as an error result with code
-    /// 0 ("rolled back", kazoo's `RolledBackError`): an encoder must send every non-error
-    /// result of a multi that holds an `Error` that way (see [`multi_failure`]).
+    /// `Error(RuntimeInconsistency)` (not attempted), and every earlier one `RolledBack`
+    /// (ZooKeeper's error result with code 0, kazoo's `RolledBackError`).
     pub(super) fn apply_multi(
         &mut self,
         zxid: Zxid,
@@ -68,6 +66,7 @@ impl DataTree {
                 }
                 Err(e) => {
                     self.roll_back(undo);
+                    results.iter_mut().for_each(|r| *r = OpResult::RolledBack);
                     results.push(OpResult::Error(e));
                     results.resize(ops.len(), OpResult::Error(ErrorCode::RuntimeInconsistency));
                     debug_assert_eq!(results.len(), ops.len(), "sub-op {i}");
@@ -130,8 +129,7 @@ impl DataTree {
 }
 
 /// The error of a failed multi's results, if it failed: the first `Error` (the failing
-/// sub-op's code). When it is `Some`, nothing was applied and every non-error result in the
-/// list stands for ZooKeeper's "rolled back" (an error result with code 0).
+/// sub-op's code). When it is `Some`, nothing was applied.
 pub fn multi_failure(results: &[OpResult]) -> Option<ErrorCode> {
     results.iter().find_map(|r| match r {
         OpResult::Error(e) => Some(*e),

@@ -134,6 +134,8 @@ pub struct Sim {
     pub trace: Vec<TraceEvent>,
     /// Human-readable log lines of protocol steps, for `cargo xtask demo` and scripts.
     pub narrate: bool,
+    /// Narrate only what clients see (replies, notifications, sessions), not the protocol.
+    pub narrate_clients_only: bool,
     pub narration: Vec<String>,
     pub stats: FaultStats,
     pub events: u64,
@@ -175,6 +177,7 @@ impl Sim {
             record: false,
             trace: Vec::new(),
             narrate: false,
+            narrate_clients_only: false,
             narration: Vec::new(),
             stats: FaultStats::default(),
             events: 0,
@@ -489,7 +492,7 @@ impl Sim {
             }
         }
         if self.narrate {
-            if let Some(line) = narrate(&e) {
+            if let Some(line) = narrate(&e).filter(|_| !self.narrate_clients_only || client_facing(&e)) {
                 let t = self.now;
                 self.narration.push(format!("{t:>12}  {line}"));
             }
@@ -790,6 +793,19 @@ impl Sim {
     pub fn in_flight(&self) -> usize {
         self.net.in_flight()
     }
+}
+
+fn client_facing(e: &TraceEvent) -> bool {
+    use TraceEvent::*;
+    matches!(
+        e,
+        ClientReply { .. }
+            | ClientConnected { .. }
+            | WatchFired { .. }
+            | SessionEnded { .. }
+            | SessionExpiring { .. }
+            | ContainerReaped { .. }
+    )
 }
 
 /// One readable line for the protocol steps a person wants to follow (not every message).

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! # comment                          echoed
-//! cluster 3 [observers=1] [seed=7] [manual] [mutant=NAME] [counter=0xfffffff0] [quiet]
+//! cluster 3 [observers=1] [seed=7] [manual] [mutant=NAME] [counter=0xfffffff0] [quiet: only what clients see]
 //! set 1 accepted=7 current=7 log=(7,1)..(7,4) [committed=(7,3)]
 //! start [1,2]                        start peers (all by default) from their storage
 //! advance 150ms | run 2s             let time pass (timers, deliveries, disk)
@@ -238,7 +238,8 @@ impl Runner {
         let mut sim = Sim::new(seed, n, observers, mutants);
         sim.manual_network = manual;
         sim.first_counter = counter;
-        sim.narrate = !quiet;
+        sim.narrate = true;
+        sim.narrate_clients_only = quiet;
         self.sim = Some(sim);
         self.clients.clear();
         Ok(())

@@ -268,26 +268,46 @@ fn liveness(sim: &mut Sim) {
         sim.violation(format!("liveness: the healed cluster did not elect a serving leader: {s:?}"));
         return;
     }
-    while sim.now < deadline && sim.clients.iter().any(|c| !c.connected) {
-        sim.run_for(Duration::from_millis(20));
-    }
-    let mut xids = Vec::new();
-    for c in 0..sim.clients.len() {
-        let path = format!("/live-{c}");
-        xids.push(sim.client_request(c, ClientOp::Write(Op::create(&path, b"ok", CreateMode::Persistent))));
-    }
-    while sim.now < deadline && sim.clients.iter().any(|c| !c.outstanding.is_empty()) {
+    // Each client writes once its session is up, and again if that write was lost (its
+    // connection dropped, or its session expired in a race with its reconnect).
+    let n = sim.clients.len();
+    let mut sent: Vec<Option<(crate::ids::SessionId, i64)>> = vec![None; n];
+    let acked =
+        |sim: &Sim, s: &Option<(crate::ids::SessionId, i64)>| s.is_some_and(|(se, x)| sim.history_write_acked(se, x));
+    while sim.now < deadline && !sent.iter().all(|s| acked(sim, s)) {
+        for (c, slot) in sent.iter_mut().enumerate() {
+            let cl = &sim.clients[c];
+            let pending = slot.is_some_and(|(se, x)| cl.session == se && cl.outstanding.contains_key(&x));
+            if !acked(sim, slot) && !pending && cl.connected {
+                let op = ClientOp::Write(Op::create(&format!("/live-{c}"), b"ok", CreateMode::Persistent));
+                let session = cl.session;
+                *slot = sim.client_request(c, op).map(|x| (session, x));
+            }
+        }
         sim.run_for(Duration::from_millis(20));
     }
     let committed = sim.checker.committed_count();
-    let all_acked =
-        sim.clients.iter().zip(&xids).all(|(c, x)| x.is_some_and(|x| sim.history_write_acked(c.session, x)));
+    let all_acked = sent.iter().all(|s| acked(sim, s));
     sim.run_for(Duration::from_millis(500));
     let st = sim.statuses();
     let same = st.windows(2).all(|w| w[0].last_committed == w[1].last_committed && w[0].digest == w[1].digest);
     if !all_acked || committed == 0 || !same {
         let s: Vec<String> = st.iter().map(crate::describe::status).collect();
-        sim.violation(format!("liveness: fresh writes acked={all_acked}, converged={same}: {s:?}"));
+        let cs: Vec<String> = sim
+            .clients
+            .iter()
+            .zip(&sent)
+            .map(|(c, x)| {
+                format!(
+                    "{}@{} connected={} sent={x:?} outstanding={:?}",
+                    c.session,
+                    c.peer,
+                    c.connected,
+                    c.outstanding.keys()
+                )
+            })
+            .collect();
+        sim.violation(format!("liveness: fresh writes acked={all_acked}, converged={same}: {s:?} clients {cs:?}"));
     } else {
         sim.stats.healed_and_live += 1;
     }
