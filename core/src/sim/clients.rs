@@ -143,10 +143,13 @@ impl Sim {
     pub(super) fn on_reply(&mut self, _sid: Sid, r: Reply) {
         let now = self.now;
         let Some(c) = self.clients.iter_mut().find(|c| c.session == r.session && c.connected) else { return };
-        if c.outstanding.remove(&r.xid).is_none() {
-            return;
-        }
+        let Some(op) = c.outstanding.remove(&r.xid) else { return };
         c.last_zxid = c.last_zxid.max(r.zxid);
+        if matches!((&op, &r.result), (ClientOp::Write(crate::txn::Op::CloseSession), ClientResult::Write(_))) {
+            // Closed by the client itself: its next connection starts a new session.
+            c.session = SessionId(0);
+            c.password.clear();
+        }
         self.history.on_reply(r.session, &r, now);
     }
 
