@@ -22,6 +22,7 @@ use crate::config::Mutant;
 use crate::ids::{SessionId, Sid};
 use crate::log::Entry;
 use crate::message::MsgKind;
+use crate::peer::ClientOp;
 use crate::storage::PersistedState;
 use crate::time::Duration;
 use crate::txn::{CreateMode, Op, Txn};
@@ -375,7 +376,10 @@ impl Runner {
             }
             _ => {}
         }
-        let op = super::script_client::parse_client_op(&args[1..])?;
+        let mut op = super::script_client::parse_client_op(&args[1..])?;
+        if let ClientOp::SetWatches { relative_zxid, .. } = &mut op {
+            *relative_zxid = self.sim()?.clients[c].last_zxid;
+        }
         // A new client (or one reconnecting) first needs its session: let time pass for it.
         let sim = self.sim()?;
         let deadline = sim.now + Duration::from_millis(5_000);

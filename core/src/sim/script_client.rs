@@ -10,6 +10,9 @@
 //! client 1 ephemerals [/prefix] | count /path | sync | ping | close
 //! client 1 disconnect | move 2 (reattach the session at peer 2) | vanish 5s (session may expire)
 //! client 1 multi create /a x ; set /b y 0 ; check /c 1 ; delete /d
+//! client 1 multiread get /a ; ls /b
+//! client 1 setwatches data=/a exist=/b child=/c persistent=/d recursive=/e   (since the
+//!   client's last seen zxid, as clients do after reconnecting)
 //! ```
 
 use crate::acl::{Acl, Id};
@@ -131,6 +134,29 @@ pub fn parse_client_op(a: &[&str]) -> Result<ClientOp, String> {
             ClientOp::AddWatch { path: path()?, mode }
         }
         "removewatches" => ClientOp::RemoveWatches { path: path()?, kind: watcher_type(a.get(2))? },
+        "multiread" => {
+            let text = a[1..].join(" ");
+            let ops = text.split(';').map(|o| parse_client_op(&o.split_whitespace().collect::<Vec<_>>()));
+            ClientOp::MultiRead(ops.collect::<Result<_, _>>()?)
+        }
+        "setwatches" => {
+            // setwatches data=/a,/b exist=/c child=/d persistent=/e recursive=/f
+            let list = |k: &str| -> Vec<String> {
+                a[1..]
+                    .iter()
+                    .filter_map(|w| w.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+                    .flat_map(|v| v.split(',').map(str::to_string))
+                    .collect()
+            };
+            ClientOp::SetWatches {
+                relative_zxid: crate::zxid::Zxid::ZERO,
+                data: list("data"),
+                exist: list("exist"),
+                child: list("child"),
+                persistent: list("persistent"),
+                recursive: list("recursive"),
+            }
+        }
         "multi" => {
             let text = a[1..].join(" ");
             let ops = text.split(';').map(|o| parse_write(&o.split_whitespace().collect::<Vec<_>>()));

@@ -97,7 +97,10 @@ fn workload(sim: &mut Sim, rng: &mut SplitMix64, depth: usize) {
             sim.client_vanish(c, silent);
             continue;
         }
-        let op = random_op(rng);
+        let mut op = random_op(rng);
+        if let ClientOp::SetWatches { relative_zxid, .. } = &mut op {
+            *relative_zxid = sim.clients[c].last_zxid;
+        }
         sim.client_request(c, op);
     }
 }
@@ -137,6 +140,14 @@ fn random_op(rng: &mut SplitMix64) -> ClientOp {
         24 => ClientOp::AddWatch { path: "/q".into(), mode: AddWatchMode::Persistent },
         25 => ClientOp::AddWatch { path: format!("/c{}", n % 2), mode: AddWatchMode::PersistentRecursive },
         26 => ClientOp::GetEphemerals { prefix: "/".into() },
+        28 => ClientOp::SetWatches {
+            relative_zxid: crate::zxid::Zxid::ZERO,
+            data: vec![path],
+            exist: vec![format!("/e{n}")],
+            child: vec!["/q".into()],
+            persistent: vec![],
+            recursive: vec![],
+        },
         27 if rng.chance(1, 10) => ClientOp::Write(Op::CloseSession),
         _ => ClientOp::Sync,
     }

@@ -107,11 +107,49 @@ struct Conn<'a> {
     changes: &'a [(Zxid, Change)],
     next: usize,
     regs: Vec<Reg>,
+    /// Events setWatches sent at once (zxid 0), awaiting its reply.
+    now: Vec<WatchedEvent>,
     /// Events the model says are due and the session has not seen yet.
     due: VecDeque<(Zxid, WatchedEvent)>,
 }
 
 impl Conn<'_> {
+    /// setWatches (§7.15): the events it sent at once must precede its reply and name listed
+    /// paths with a fitting type; every listed watch not fired at once is registered.
+    fn set_watches(&mut self, op: &ClientOp) -> Result<(), String> {
+        let now = std::mem::take(&mut self.now);
+        let ClientOp::SetWatches { data, exist, child, persistent, recursive, .. } = op else {
+            return match now.first() {
+                Some(e) => Err(format!("event {:?} {} with no zxid outside setWatches", e.kind, e.path)),
+                None => Ok(()),
+            };
+        };
+        use EventType::*;
+        let fits =
+            |e: &WatchedEvent, list: &[String], kinds: &[EventType]| list.contains(&e.path) && kinds.contains(&e.kind);
+        for e in &now {
+            let ok = fits(e, data, &[NodeDeleted, NodeDataChanged])
+                || fits(e, exist, &[NodeCreated])
+                || fits(e, child, &[NodeDeleted, NodeChildrenChanged]);
+            if !ok {
+                return Err(format!("setWatches sent {:?} {}, which no listed watch allows", e.kind, e.path));
+            }
+        }
+        let fired = |p: &String, kinds: &[EventType]| now.iter().any(|e| e.path == *p && kinds.contains(&e.kind));
+        for (list, kind, kinds) in [
+            (data, Kind::Data, &[NodeDeleted, NodeDataChanged][..]),
+            (exist, Kind::Exist, &[NodeCreated][..]),
+            (child, Kind::Child, &[NodeDeleted, NodeChildrenChanged][..]),
+            (persistent, Kind::Persistent, &[][..]),
+            (recursive, Kind::Recursive, &[][..]),
+        ] {
+            for p in list.iter().filter(|p| !fired(p, kinds)) {
+                self.regs.push(Reg { kind, path: p.clone() });
+            }
+        }
+        Ok(())
+    }
+
     fn simulate_to(&mut self, z: Zxid) {
         while let Some((cz, c)) = self.changes.get(self.next).filter(|(cz, _)| *cz <= z) {
             for e in fire(&mut self.regs, c) {
@@ -130,7 +168,13 @@ pub fn check(streams: &BTreeMap<crate::ids::SessionId, Stream>, commits: &[Commi
         for item in stream {
             match item {
                 StreamItem::Connected => {
-                    conn = Some(Conn { changes: &changes, next: changes.len(), regs: Vec::new(), due: VecDeque::new() })
+                    conn = Some(Conn {
+                        changes: &changes,
+                        next: changes.len(),
+                        regs: Vec::new(),
+                        now: Vec::new(),
+                        due: VecDeque::new(),
+                    })
                 }
                 StreamItem::Disconnected => conn = None,
                 StreamItem::Reply { zxid, op, result } => {
@@ -146,8 +190,17 @@ pub fn check(streams: &BTreeMap<crate::ids::SessionId, Stream>, commits: &[Commi
                         ));
                         return;
                     }
+                    if let Err(e) = c.set_watches(op) {
+                        v.push(format!("watch: session {s}: {e}"));
+                        return;
+                    }
                     if let Some(r) = registration(op, result) {
                         c.regs.push(r);
+                    }
+                }
+                StreamItem::Event { zxid, event } if *zxid == Zxid::ZERO => {
+                    if let Some(c) = conn.as_mut() {
+                        c.now.push(event.clone());
                     }
                 }
                 StreamItem::Event { zxid, event } => {
