@@ -1,30 +1,57 @@
-//! `zabra`: the native node (tokio driver, WebSocket peers, disk storage, the ZooKeeper
-//! client port, HTTP API and CLI — DESIGN.md, "Native node").
-//!
-//! Placeholder until the native-node issue: it answers `--version` and `--help`, and says
-//! that everything else comes later.
+//! `zabra`: the native Zabra node, its local cluster supervisor, a zkCli-like shell and a
+//! benchmark (DESIGN.md, "Native node").
 
+mod cluster;
+mod clients;
+mod config;
+mod http;
+mod node;
+mod serve;
+mod transport;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-const LATER: &str = "zabra: the native node arrives with a later issue; \
-                     for now run the simulated demo with `cargo xtask demo`";
+#[derive(Parser)]
+#[command(name = "zabra", version, about = "A ZooKeeper-style coordination service (ZAB in Rust)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one node.
+    Serve {
+        /// The node's TOML config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Start a local cluster under one folder and supervise it (Ctrl-C stops it).
+    Cluster(cluster::ClusterArgs),
+}
 
 fn main() -> ExitCode {
-    let arg = std::env::args().nth(1);
-    match arg.as_deref() {
-        Some("--version" | "-V") => {
-            println!("zabra {}", env!("CARGO_PKG_VERSION"));
-            println!("{LATER}");
-            ExitCode::SUCCESS
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ZABRA_LOG").unwrap_or_else(|_| "info".into());
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve { config } => {
+                let cfg = config::NodeConfig::load(&config).map_err(|e| e.to_string())?;
+                serve::serve(cfg).await
+            }
+            Command::Cluster(a) => cluster::run(a).await,
         }
-        Some("--help" | "-h") => {
-            println!("usage: zabra --version");
-            println!("{LATER}");
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprintln!("{LATER}");
-            ExitCode::from(2)
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zabra: {e}");
+            ExitCode::FAILURE
         }
     }
 }

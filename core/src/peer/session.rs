@@ -374,4 +374,9 @@ impl Peer {
     pub fn local_sessions(&self) -> Vec<SessionId> {
         self.sessions.local.keys().copied().collect()
     }
+
+    /// Watch entries held here (`wchs`, `/metrics`).
+    pub fn watch_count(&self) -> usize {
+        self.watches.count()
+    }
 }

@@ -1,0 +1,173 @@
+//! `zabra cluster`: a local cluster under one folder. The supervisor writes each node's
+//! config, starts the node processes and owns them: it prints the client connect string,
+//! offers kill (SIGKILL), restart, pause (SIGSTOP) and resume (SIGCONT) on its own HTTP port
+//! (with the admin token), and stops every node on Ctrl-C.
+
+use crate::config::{Member, NodeConfig};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::process::{Child, Command};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Voting members.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: u64,
+    /// Observers, numbered after the voters.
+    #[arg(long, default_value_t = 0)]
+    pub observers: u64,
+    /// Where every node keeps its data (a folder per node).
+    #[arg(long, default_value = "zabra-data")]
+    pub data_dir: PathBuf,
+    /// Shift every port by this much (to run two clusters side by side).
+    #[arg(long, default_value_t = 0)]
+    pub port_offset: u16,
+    /// Admin token for control actions (kill, restart, pause, partition); random if absent.
+    #[arg(long)]
+    pub admin_token: Option<String>,
+    /// The supervisor's own HTTP port (control of the node processes).
+    #[arg(long, default_value_t = 8080)]
+    pub http_port: u16,
+    /// Tick in milliseconds (timeouts scale with it).
+    #[arg(long, default_value_t = 100)]
+    pub tick_ms: u64,
+}
+
+struct Supervisor {
+    dir: PathBuf,
+    token: String,
+    children: BTreeMap<u64, Option<Child>>,
+}
+
+type Shared = Arc<Mutex<Supervisor>>;
+
+fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> NodeConfig {
+    NodeConfig {
+        id,
+        cluster: "zabra-local".into(),
+        data_dir: a.data_dir.join(format!("node-{id}")),
+        tick_ms: a.tick_ms,
+        init_limit: 10,
+        sync_limit: 5,
+        min_session_timeout_ms: 4_000,
+        max_session_timeout_ms: 40_000,
+        snapshot_every: 10_000,
+        max_frame: 0xFFFFF,
+        admin_token: Some(token.to_string()),
+        control: true,
+        super_digest: None,
+        members: members.to_vec(),
+    }
+}
+
+fn spawn_node(dir: &std::path::Path, id: u64) -> std::io::Result<Child> {
+    let exe = std::env::current_exe()?;
+    let log = std::fs::File::create(dir.join(format!("node-{id}.log")))?;
+    Command::new(exe)
+        .arg("serve")
+        .arg("--config")
+        .arg(dir.join(format!("node-{id}.toml")))
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+}
+
+pub async fn run(a: ClusterArgs) -> Result<(), String> {
+    let token = a.admin_token.clone().unwrap_or_else(|| format!("{:016x}", std::process::id() as u64 * 0x9e37_79b9_7f4a));
+    std::fs::create_dir_all(&a.data_dir).map_err(|e| format!("{}: {e}", a.data_dir.display()))?;
+    let mut members: Vec<Member> = (1..=a.nodes + a.observers).map(|i| NodeConfig::local_member(i, a.port_offset)).collect();
+    for m in members.iter_mut().skip(a.nodes as usize) {
+        m.observer = true;
+    }
+    let mut children = BTreeMap::new();
+    for m in &members {
+        let cfg = node_config(&a, &members, m.id, &token);
+        cfg.validate().map_err(|e| e.to_string())?;
+        let path = a.data_dir.join(format!("node-{}.toml", m.id));
+        std::fs::write(&path, toml::to_string(&cfg).expect("config serializes")).map_err(|e| e.to_string())?;
+        children.insert(m.id, Some(spawn_node(&a.data_dir, m.id).map_err(|e| format!("starting node {}: {e}", m.id))?));
+    }
+    let connect: Vec<String> = members.iter().map(|m| m.client.to_string()).collect();
+    println!("zabra cluster: {} nodes ({} observers), data in {}", members.len(), a.observers, a.data_dir.display());
+    println!("connect string: {}", connect.join(","));
+    for m in &members {
+        println!("  node {}: client {} peer {} http http://{}  log {}", m.id, m.client, m.peer, m.http, a.data_dir.join(format!("node-{}.log", m.id)).display());
+    }
+    let sup: Shared = Arc::new(Mutex::new(Supervisor { dir: a.data_dir.clone(), token: token.clone(), children }));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.http_port + a.port_offset));
+    println!("supervisor: http://{addr}/nodes  (control: POST /nodes/ID/kill|restart|pause|resume?token={token})");
+    println!("Ctrl-C stops every node.");
+    let router = Router::new()
+        .route("/nodes", get(list))
+        .route("/nodes/{id}/{action}", post(control))
+        .with_state(sup.clone());
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("supervisor port {addr}: {e}"))?;
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    println!("stopping every node");
+    let mut s = sup.lock().expect("not poisoned");
+    for c in s.children.values_mut().flatten() {
+        let _ = c.start_kill();
+    }
+    Ok(())
+}
+
+async fn list(State(sup): State<Shared>) -> Response {
+    let mut s = sup.lock().expect("not poisoned");
+    let mut out = BTreeMap::new();
+    for (id, c) in s.children.iter_mut() {
+        let state = match c {
+            Some(ch) => match ch.try_wait() {
+                Ok(None) => format!("running pid {}", ch.id().unwrap_or(0)),
+                Ok(Some(st)) => format!("exited: {st}"),
+                Err(e) => format!("unknown: {e}"),
+            },
+            None => "killed".into(),
+        };
+        out.insert(*id, state);
+    }
+    Json(out).into_response()
+}
+
+fn signal(c: &Child, sig: nix::sys::signal::Signal) -> Result<(), String> {
+    let pid = c.id().ok_or("the process has exited")?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).map_err(|e| e.to_string())
+}
+
+async fn control(State(sup): State<Shared>, Path((id, action)): Path<(u64, String)>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+    use nix::sys::signal::Signal;
+    let mut s = sup.lock().expect("not poisoned");
+    if q.get("token") != Some(&s.token) {
+        return (StatusCode::UNAUTHORIZED, "admin token missing or wrong\n").into_response();
+    }
+    let dir = s.dir.clone();
+    let Some(slot) = s.children.get_mut(&id) else { return (StatusCode::NOT_FOUND, "no such node\n").into_response() };
+    let result = match (action.as_str(), slot.as_mut()) {
+        ("kill", Some(c)) => signal(c, Signal::SIGKILL).map(|_| *slot = None),
+        ("pause", Some(c)) => signal(c, Signal::SIGSTOP),
+        ("resume", Some(c)) => signal(c, Signal::SIGCONT),
+        ("restart", _) => {
+            if let Some(c) = slot.as_mut() {
+                let _ = signal(c, Signal::SIGKILL);
+            }
+            spawn_node(&dir, id).map(|c| *slot = Some(c)).map_err(|e| e.to_string())
+        }
+        (a, None) if a != "restart" => Err("the node is not running".into()),
+        _ => Err(format!("unknown action {action:?} (kill, restart, pause, resume)")),
+    };
+    match result {
+        Ok(()) => (StatusCode::OK, format!("node {id}: {action} done\n")).into_response(),
+        Err(e) => (StatusCode::BAD_REQUEST, format!("node {id}: {e}\n")).into_response(),
+    }
+}

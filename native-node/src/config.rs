@@ -1,0 +1,218 @@
+//! Node configuration: a TOML file and/or flags, validated with errors that name the field.
+//!
+//! ```toml
+//! id = 1
+//! data_dir = "data/1"
+//! tick_ms = 100          # init_limit / sync_limit are in ticks
+//! admin_token = "secret" # control actions need it, and `control = true`
+//! [[members]]
+//! id = 1
+//! peer = "127.0.0.1:2891"
+//! client = "127.0.0.1:2181"
+//! http = "127.0.0.1:8081"
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use zabra_core::config::{Config, Membership};
+use zabra_core::{Duration, Sid};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: u64,
+    pub peer: SocketAddr,
+    pub client: SocketAddr,
+    pub http: SocketAddr,
+    #[serde(default)]
+    pub observer: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    pub id: u64,
+    #[serde(default = "default_cluster")]
+    pub cluster: String,
+    pub data_dir: PathBuf,
+    #[serde(default = "default_tick")]
+    pub tick_ms: u64,
+    #[serde(default = "default_init")]
+    pub init_limit: u64,
+    #[serde(default = "default_sync")]
+    pub sync_limit: u64,
+    #[serde(default = "default_min_session")]
+    pub min_session_timeout_ms: u64,
+    #[serde(default = "default_max_session")]
+    pub max_session_timeout_ms: u64,
+    /// Take a snapshot every this many commits.
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: u64,
+    /// Largest client frame accepted (ZooKeeper's jute.maxbuffer).
+    #[serde(default = "default_max_frame")]
+    pub max_frame: usize,
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// Accept control actions (partition, heal) with the admin token.
+    #[serde(default)]
+    pub control: bool,
+    /// `user:base64(sha1(user:password))` of the super user.
+    #[serde(default)]
+    pub super_digest: Option<String>,
+    pub members: Vec<Member>,
+}
+
+fn default_cluster() -> String {
+    "zabra".into()
+}
+fn default_tick() -> u64 {
+    100
+}
+fn default_init() -> u64 {
+    10
+}
+fn default_sync() -> u64 {
+    5
+}
+fn default_min_session() -> u64 {
+    4_000
+}
+fn default_max_session() -> u64 {
+    40_000
+}
+fn default_snapshot_every() -> u64 {
+    10_000
+}
+fn default_max_frame() -> usize {
+    0xFFFFF
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("config file {0}: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    #[error("config field `{field}`: {problem}")]
+    Invalid { field: &'static str, problem: String },
+}
+
+fn invalid(field: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { field, problem: problem.into() }
+}
+
+impl NodeConfig {
+    pub fn load(path: &std::path::Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
+        let cfg: NodeConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_path_buf(), e))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// A local cluster member `i` (from 1) with DESIGN's ports: client 2180+i, peer 2890+i,
+    /// HTTP 8080+i (each shifted by `base_offset`).
+    pub fn local_member(i: u64, base_offset: u16) -> Member {
+        let at = |p: u64| SocketAddr::from(([127, 0, 0, 1], (p + i) as u16 + base_offset));
+        Member { id: i, peer: at(2890), client: at(2180), http: at(8080), observer: false }
+    }
+
+    pub fn me(&self) -> &Member {
+        self.members.iter().find(|m| m.id == self.id).expect("validated: id is a member")
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.id == 0 || self.id > 254 {
+            return Err(invalid("id", "must be between 1 and 254"));
+        }
+        if !self.members.iter().any(|m| m.id == self.id) {
+            return Err(invalid("members", format!("no member with id {} (this node's id)", self.id)));
+        }
+        let mut ids: Vec<u64> = self.members.iter().map(|m| m.id).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err(invalid("members", "two members share an id"));
+        }
+        if !self.members.iter().any(|m| !m.observer) {
+            return Err(invalid("members", "at least one voting member is needed"));
+        }
+        if self.tick_ms == 0 {
+            return Err(invalid("tick_ms", "must be positive"));
+        }
+        if self.init_limit == 0 || self.sync_limit == 0 {
+            return Err(invalid("init_limit/sync_limit", "must be at least 1 tick"));
+        }
+        if self.min_session_timeout_ms > self.max_session_timeout_ms {
+            return Err(invalid("min_session_timeout_ms", "is above max_session_timeout_ms"));
+        }
+        if self.control && self.admin_token.as_deref().is_none_or(str::is_empty) {
+            return Err(invalid("admin_token", "control actions need an admin token"));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.max_frame) {
+            return Err(invalid("max_frame", "must be between 1 KiB and 64 MiB"));
+        }
+        self.peer_config().validate().map_err(|e| invalid("members", e.to_string()))
+    }
+
+    /// The core's configuration (mutants are never set: `zabra serve` refuses them).
+    pub fn peer_config(&self) -> Config {
+        let voters = self.members.iter().filter(|m| !m.observer).map(|m| Sid(m.id)).collect();
+        let observers = self.members.iter().filter(|m| m.observer).map(|m| Sid(m.id)).collect();
+        let mut c = Config::new(Sid(self.id), Membership { voters, observers });
+        c.tick = Duration::from_millis(self.tick_ms);
+        c.init_limit = self.init_limit;
+        c.sync_limit = self.sync_limit;
+        c.min_session_timeout = Duration::from_millis(self.min_session_timeout_ms);
+        c.max_session_timeout = Duration::from_millis(self.max_session_timeout_ms);
+        c.snapshot_every = self.snapshot_every;
+        c.super_digest = self.super_digest.clone();
+        c.seed = self.id.wrapping_mul(0x9e37_79b9) ^ std::process::id() as u64;
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> NodeConfig {
+        NodeConfig {
+            id: 1,
+            cluster: "t".into(),
+            data_dir: "d".into(),
+            tick_ms: 100,
+            init_limit: 10,
+            sync_limit: 5,
+            min_session_timeout_ms: 4000,
+            max_session_timeout_ms: 40000,
+            snapshot_every: 100,
+            max_frame: 0xFFFFF,
+            admin_token: None,
+            control: false,
+            super_digest: None,
+            members: (1..=3).map(|i| NodeConfig::local_member(i, 0)).collect(),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert!(cfg().validate().is_ok());
+        let mut c = cfg();
+        c.id = 9;
+        assert!(c.validate().unwrap_err().to_string().contains("`members`"));
+        let mut c = cfg();
+        c.control = true;
+        assert!(c.validate().unwrap_err().to_string().contains("`admin_token`"));
+        let mut c = cfg();
+        c.tick_ms = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("`tick_ms`"));
+    }
+
+    #[test]
+    fn toml_round_trip_and_unknown_fields() {
+        let text = toml::to_string(&cfg()).unwrap();
+        let back: NodeConfig = toml::from_str(&text).unwrap();
+        assert_eq!(back, cfg());
+        let err = toml::from_str::<NodeConfig>(&format!("{text}\nbogus = 1\n")).unwrap_err().to_string();
+        assert!(err.contains("bogus"), "{err}");
+    }
+}

@@ -1,0 +1,282 @@
+//! The node task: one task owns the core `Peer`, selects over peer links, client
+//! connections, the deadline timer and storage completions, and performs `Output`s in order.
+//!
+//! Durability: `Persist` ops go to a storage thread that writes every op queued so far, makes
+//! them durable with one fsync (group commit) and reports the last token; only then does the
+//! core hear `Persisted` and let acks out.
+
+use crate::transport::PeerLink;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Instant as StdInstant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+use zabra_core::message::Envelope;
+use zabra_core::peer::{ClientRequest, ConnectRequest, Input, Now, Output, Peer, Reply, SessionGrant, Status};
+use zabra_core::storage::PersistOp;
+use zabra_core::trace::TraceEvent;
+use zabra_core::txn::ErrorCode;
+use zabra_core::watch::WatchedEvent;
+use zabra_core::{ConnId, Instant, SessionId, Sid, Token, Zxid};
+
+/// What the node task sends one client connection.
+#[derive(Debug)]
+pub enum ClientOut {
+    Connected(Result<SessionGrant, ErrorCode>),
+    Reply(Reply),
+    Watch { zxid: Zxid, event: WatchedEvent },
+    Close,
+}
+
+pub enum Event {
+    PeerUp { sid: Sid, link: PeerLink },
+    PeerDown { sid: Sid, link: u64 },
+    PeerMessage { sid: Sid, link: u64, env: Envelope },
+    ClientConnect { conn: ConnId, req: ConnectRequest, out: mpsc::UnboundedSender<ClientOut> },
+    ClientRequest { conn: ConnId, req: ClientRequest },
+    ClientClosed { conn: ConnId },
+    Persisted(Token),
+    StorageFailed(String),
+    Status(oneshot::Sender<NodeView>),
+    Observe(mpsc::Sender<String>),
+    /// In-node partition control: cut these peers off (or heal all, with an empty list).
+    Block(Vec<u64>),
+}
+
+/// What `/healthz`, `/metrics`, `/cluster` and the four-letter words read.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NodeView {
+    pub status: Status,
+    pub node_count: usize,
+    pub sessions: usize,
+    pub connections: usize,
+    pub watches: usize,
+    pub ephemerals: usize,
+    pub peers_connected: Vec<u64>,
+    pub requests: u64,
+    pub replies: u64,
+    pub commits: u64,
+    pub observers: usize,
+    pub dropped_observers: u64,
+}
+
+pub struct Node {
+    peer: Peer,
+    start: StdInstant,
+    links: BTreeMap<Sid, PeerLink>,
+    clients: BTreeMap<ConnId, mpsc::UnboundedSender<ClientOut>>,
+    session_conn: BTreeMap<SessionId, ConnId>,
+    store: std::sync::mpsc::Sender<(Token, PersistOp)>,
+    observers: Vec<mpsc::Sender<String>>,
+    dropped_observers: u64,
+    requests: u64,
+    replies: u64,
+    commits: u64,
+    inputs: VecDeque<Input>,
+    transport: crate::transport::Transport,
+}
+
+pub fn now(start: StdInstant) -> Now {
+    let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    Now { instant: Instant(start.elapsed().as_micros() as u64), wall_ms }
+}
+
+impl Node {
+    pub fn new(
+        peer: Peer,
+        start: StdInstant,
+        store: std::sync::mpsc::Sender<(Token, PersistOp)>,
+        transport: crate::transport::Transport,
+    ) -> Node {
+        Node {
+            peer,
+            start,
+            links: BTreeMap::new(),
+            clients: BTreeMap::new(),
+            session_conn: BTreeMap::new(),
+            store,
+            observers: Vec::new(),
+            dropped_observers: 0,
+            requests: 0,
+            replies: 0,
+            commits: 0,
+            inputs: VecDeque::new(),
+            transport,
+        }
+    }
+
+    pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
+        let outs = self.peer.take_outputs();
+        self.perform(outs);
+        loop {
+            let deadline = self.peer.next_deadline().map(|d| {
+                let at = self.start + std::time::Duration::from_micros(d.0);
+                tokio::time::Instant::from_std(at)
+            });
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_event(ev),
+                    None => return,
+                },
+                _ = sleep => self.step(Input::Timeout),
+            }
+        }
+    }
+
+    fn step(&mut self, input: Input) {
+        self.inputs.push_back(input);
+        while let Some(i) = self.inputs.pop_front() {
+            let outs = self.peer.step(now(self.start), i);
+            self.perform(outs);
+        }
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::PeerUp { sid, link } => {
+                if self.links.insert(sid, link).is_some() {
+                    self.step(Input::Disconnected { peer: sid });
+                }
+                self.step(Input::Connected { peer: sid });
+            }
+            Event::PeerDown { sid, link } => {
+                if self.links.get(&sid).is_some_and(|l| l.id == link) {
+                    self.links.remove(&sid);
+                    self.step(Input::Disconnected { peer: sid });
+                }
+            }
+            Event::PeerMessage { sid, link, env } => {
+                if self.links.get(&sid).is_some_and(|l| l.id == link) {
+                    self.step(Input::Receive { from: sid, env });
+                }
+            }
+            Event::ClientConnect { conn, req, out } => {
+                self.clients.insert(conn, out);
+                self.step(Input::ClientConnected { conn, req });
+            }
+            Event::ClientRequest { conn: _, req } => {
+                self.requests += 1;
+                self.step(Input::Client(req));
+            }
+            Event::ClientClosed { conn } => {
+                self.clients.remove(&conn);
+                self.session_conn.retain(|_, c| *c != conn);
+                self.step(Input::ClientClosed { conn });
+            }
+            Event::Persisted(t) => self.step(Input::Persisted(t)),
+            Event::StorageFailed(e) => {
+                tracing::error!("storage failed: {e}; stopping this node");
+                std::process::exit(3);
+            }
+            Event::Status(reply) => {
+                let _ = reply.send(self.view());
+            }
+            Event::Observe(tx) => self.observers.push(tx),
+            Event::Block(sids) => self.block(sids),
+        }
+    }
+
+    fn block(&mut self, sids: Vec<u64>) {
+        *self.transport.blocked.lock().expect("not poisoned") = sids.iter().copied().collect();
+        for s in sids {
+            if self.links.remove(&Sid(s)).is_some() {
+                self.step(Input::Disconnected { peer: Sid(s) });
+            }
+        }
+    }
+
+    fn perform(&mut self, outs: Vec<Output>) {
+        for o in outs {
+            match o {
+                Output::Send { to, env } => {
+                    if let Some(l) = self.links.get(&to) {
+                        let _ = l.tx.send(env);
+                    }
+                }
+                Output::Disconnect { peer } => {
+                    if self.links.remove(&peer).is_some() {
+                        self.inputs.push_back(Input::Disconnected { peer });
+                    }
+                }
+                Output::Persist { token, op } => {
+                    if self.store.send((token, op)).is_err() {
+                        tracing::error!("the storage thread is gone; stopping");
+                        std::process::exit(3);
+                    }
+                }
+                Output::Reply(r) => {
+                    self.replies += 1;
+                    let conn = self.session_conn.get(&r.session).copied();
+                    self.to_client(conn, ClientOut::Reply(r));
+                }
+                Output::Connected { conn, result } => {
+                    if let Ok(g) = &result {
+                        self.session_conn.insert(g.session, conn);
+                    }
+                    self.to_client(Some(conn), ClientOut::Connected(result));
+                }
+                Output::CloseClient { conn } => {
+                    self.to_client(Some(conn), ClientOut::Close);
+                    self.clients.remove(&conn);
+                    self.session_conn.retain(|_, c| *c != conn);
+                }
+                Output::Watch { session, zxid, event } => {
+                    let conn = self.session_conn.get(&session).copied();
+                    self.to_client(conn, ClientOut::Watch { zxid, event });
+                }
+                Output::Trace(e) => self.on_trace(e),
+            }
+        }
+    }
+
+    fn to_client(&mut self, conn: Option<ConnId>, out: ClientOut) {
+        if let Some(tx) = conn.and_then(|c| self.clients.get(&c)) {
+            let _ = tx.send(out);
+        }
+    }
+
+    fn on_trace(&mut self, e: TraceEvent) {
+        match &e {
+            TraceEvent::RoleChanged { to, leader, .. } => {
+                tracing::info!("now {to}{}", leader.map_or(String::new(), |l| format!(" (leader {l})")))
+            }
+            TraceEvent::EpochEstablished { epoch, committed, .. } => {
+                tracing::info!("established epoch {epoch}, committed up to {committed}")
+            }
+            TraceEvent::SyncModeChosen { learner, mode, .. } => tracing::info!("syncing {learner} by {mode:?}"),
+            TraceEvent::Committed { .. } => self.commits += 1,
+            TraceEvent::Anomaly { what, .. } => tracing::debug!("{what}"),
+            _ => {}
+        }
+        if self.observers.is_empty() {
+            return;
+        }
+        let line = serde_json::to_string(&e).expect("trace events serialize");
+        let before = self.observers.len();
+        // A slow viewer is dropped, never waited for: the node must not slow down.
+        self.observers.retain(|o| o.try_send(line.clone()).is_ok());
+        self.dropped_observers += (before - self.observers.len()) as u64;
+    }
+
+    fn view(&self) -> NodeView {
+        let tree = self.peer.tree();
+        NodeView {
+            status: self.peer.status(),
+            node_count: tree.node_count(),
+            sessions: tree.sessions().count(),
+            connections: self.clients.len(),
+            watches: self.peer.watch_count(),
+            ephemerals: tree.sessions().map(|(s, _)| tree.ephemerals(s).len()).sum(),
+            peers_connected: self.links.keys().map(|s| s.0).collect(),
+            requests: self.requests,
+            replies: self.replies,
+            commits: self.commits,
+            observers: self.observers.len(),
+            dropped_observers: self.dropped_observers,
+        }
+    }
+}

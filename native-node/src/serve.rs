@@ -1,0 +1,65 @@
+//! `zabra serve`: start one node: open storage, build the peer, start the peer, client and
+//! HTTP listeners, and run the node task.
+
+use crate::config::NodeConfig;
+use crate::node::{Event, Node};
+use crate::transport::{Hello, Transport, PROTOCOL_VERSION};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use zabra_core::peer::Peer;
+use zabra_core::storage::{Backend, PersistOp};
+use zabra_core::Token;
+
+/// Group commit: take every op queued so far, write them all, one sync, report the last token.
+fn storage_thread<B: Backend>(
+    mut store: B,
+    rx: std::sync::mpsc::Receiver<(Token, PersistOp)>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+        }
+        let last = batch.last().expect("non-empty").0;
+        let ops: Vec<PersistOp> = batch.into_iter().map(|(_, op)| op).collect();
+        store.apply(&ops);
+        store.sync();
+        if events.send(Event::Persisted(last)).is_err() {
+            return;
+        }
+    }
+}
+
+pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    let (store, state) = (zabra_core::storage::MemoryBackend::default(), Default::default()); // TEMP until DiskStore
+    let peer = Peer::restore(cfg.peer_config(), state, crate::node::now(start)).map_err(|e| e.to_string())?;
+    let me = cfg.me().clone();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (store_tx, store_rx) = std::sync::mpsc::channel();
+    let ev = events_tx.clone();
+    std::thread::Builder::new()
+        .name("storage".into())
+        .spawn(move || storage_thread(store, store_rx, ev))
+        .map_err(|e| e.to_string())?;
+    let role = if me.observer { "observer" } else { "voter" };
+    let hello = Hello { cluster: cfg.cluster.clone(), sid: cfg.id, role: role.into(), protocol_version: PROTOCOL_VERSION };
+    let transport = Transport { me: hello, events: events_tx.clone(), blocked: Default::default() };
+    let bind = |addr| async move { TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}")) };
+    let peer_l = bind(me.peer).await?;
+    let client_l = bind(me.client).await?;
+    let http_l = bind(me.http).await?;
+    tokio::spawn(transport.clone().listen(peer_l));
+    for m in cfg.members.iter().filter(|m| m.id < cfg.id) {
+        tokio::spawn(transport.clone().dial(m.id, m.peer));
+    }
+    let cfg = Arc::new(cfg);
+    tokio::spawn(crate::clients::listen(client_l, events_tx.clone(), cfg.clone()));
+    let router = crate::http::router(crate::http::Http { cfg: cfg.clone(), events: events_tx.clone() });
+    tokio::spawn(async move { axum::serve(http_l, router).await });
+    tracing::info!("node {} serving clients on {}, peers on {}, HTTP on {}", cfg.id, me.client, me.peer, me.http);
+    Node::new(peer, start, store_tx, transport).run(events_rx).await;
+    Ok(())
+}
