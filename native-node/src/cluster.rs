@@ -80,9 +80,11 @@ fn spawn_node(dir: &std::path::Path, id: u64) -> std::io::Result<Child> {
 }
 
 pub async fn run(a: ClusterArgs) -> Result<(), String> {
-    let token = a.admin_token.clone().unwrap_or_else(|| format!("{:016x}", std::process::id() as u64 * 0x9e37_79b9_7f4a));
+    let token =
+        a.admin_token.clone().unwrap_or_else(|| format!("{:016x}", std::process::id() as u64 * 0x9e37_79b9_7f4a));
     std::fs::create_dir_all(&a.data_dir).map_err(|e| format!("{}: {e}", a.data_dir.display()))?;
-    let mut members: Vec<Member> = (1..=a.nodes + a.observers).map(|i| NodeConfig::local_member(i, a.port_offset)).collect();
+    let mut members: Vec<Member> =
+        (1..=a.nodes + a.observers).map(|i| NodeConfig::local_member(i, a.port_offset)).collect();
     for m in members.iter_mut().skip(a.nodes as usize) {
         m.observer = true;
     }
@@ -98,19 +100,25 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
     println!("zabra cluster: {} nodes ({} observers), data in {}", members.len(), a.observers, a.data_dir.display());
     println!("connect string: {}", connect.join(","));
     for m in &members {
-        println!("  node {}: client {} peer {} http http://{}  log {}", m.id, m.client, m.peer, m.http, a.data_dir.join(format!("node-{}.log", m.id)).display());
+        println!(
+            "  node {}: client {} peer {} http http://{}  log {}",
+            m.id,
+            m.client,
+            m.peer,
+            m.http,
+            a.data_dir.join(format!("node-{}.log", m.id)).display()
+        );
     }
     let sup: Shared = Arc::new(Mutex::new(Supervisor { dir: a.data_dir.clone(), token: token.clone(), children }));
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.http_port + a.port_offset));
     println!("supervisor: http://{addr}/nodes  (control: POST /nodes/ID/kill|restart|pause|resume?token={token})");
     println!("Ctrl-C stops every node.");
-    let router = Router::new()
-        .route("/nodes", get(list))
-        .route("/nodes/{id}/{action}", post(control))
-        .with_state(sup.clone());
+    let router =
+        Router::new().route("/nodes", get(list)).route("/nodes/{id}/{action}", post(control)).with_state(sup.clone());
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("supervisor port {addr}: {e}"))?;
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut term =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
@@ -145,7 +153,11 @@ fn signal(c: &Child, sig: nix::sys::signal::Signal) -> Result<(), String> {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).map_err(|e| e.to_string())
 }
 
-async fn control(State(sup): State<Shared>, Path((id, action)): Path<(u64, String)>, Query(q): Query<BTreeMap<String, String>>) -> Response {
+async fn control(
+    State(sup): State<Shared>,
+    Path((id, action)): Path<(u64, String)>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     use nix::sys::signal::Signal;
     let mut s = sup.lock().expect("not poisoned");
     if q.get("token") != Some(&s.token) {

@@ -28,6 +28,7 @@ pub fn router(h: Http) -> Router {
         .route("/metrics", get(metrics))
         .route("/cluster", get(cluster))
         .route("/observe", get(observe))
+        .route("/api", get(api))
         .route("/control/partition", post(partition))
         .route("/control/heal", post(heal))
         .with_state(h)
@@ -88,6 +89,10 @@ async fn cluster(State(h): State<Http>) -> Response {
     Json(body).into_response()
 }
 
+async fn api(State(h): State<Http>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| crate::api::serve_socket(socket, h.events))
+}
+
 async fn observe(State(h): State<Http>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| stream_trace(socket, h))
 }
@@ -104,20 +109,20 @@ async fn stream_trace(mut socket: WebSocket, h: Http) {
     }
 }
 
-fn authorized(h: &Http, q: &BTreeMap<String, String>) -> Result<(), Response> {
+fn authorized(h: &Http, q: &BTreeMap<String, String>) -> Result<(), (StatusCode, &'static str)> {
     if !h.cfg.control {
-        return Err((StatusCode::FORBIDDEN, "control actions are disabled on this node\n").into_response());
+        return Err((StatusCode::FORBIDDEN, "control actions are disabled on this node\n"));
     }
     match (&h.cfg.admin_token, q.get("token")) {
         (Some(t), Some(given)) if t == given => Ok(()),
-        _ => Err((StatusCode::UNAUTHORIZED, "admin token missing or wrong\n").into_response()),
+        _ => Err((StatusCode::UNAUTHORIZED, "admin token missing or wrong\n")),
     }
 }
 
 /// `POST /control/partition?token=T&peers=2,3`: stop talking to those peers.
 async fn partition(State(h): State<Http>, Query(q): Query<BTreeMap<String, String>>) -> Response {
     if let Err(r) = authorized(&h, &q) {
-        return r;
+        return r.into_response();
     }
     let peers: Result<Vec<u64>, _> =
         q.get("peers").map(String::as_str).unwrap_or("").split(',').filter(|s| !s.is_empty()).map(str::parse).collect();
@@ -132,7 +137,7 @@ async fn partition(State(h): State<Http>, Query(q): Query<BTreeMap<String, Strin
 
 async fn heal(State(h): State<Http>, Query(q): Query<BTreeMap<String, String>>) -> Response {
     if let Err(r) = authorized(&h, &q) {
-        return r;
+        return r.into_response();
     }
     let _ = h.events.send(Event::Block(Vec::new()));
     (StatusCode::OK, "healed\n").into_response()

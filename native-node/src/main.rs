@@ -1,8 +1,9 @@
 //! `zabra`: the native Zabra node, its local cluster supervisor, a zkCli-like shell and a
 //! benchmark (DESIGN.md, "Native node").
 
-mod cluster;
+mod api;
 mod clients;
+mod cluster;
 mod config;
 mod http;
 mod node;

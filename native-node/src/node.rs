@@ -27,14 +27,31 @@ pub enum ClientOut {
 }
 
 pub enum Event {
-    PeerUp { sid: Sid, link: PeerLink },
-    PeerDown { sid: Sid, link: u64 },
-    PeerMessage { sid: Sid, link: u64, env: Envelope },
-    ClientConnect { conn: ConnId, req: ConnectRequest, out: mpsc::UnboundedSender<ClientOut> },
-    ClientRequest { conn: ConnId, req: ClientRequest },
-    ClientClosed { conn: ConnId },
+    PeerUp {
+        sid: Sid,
+        link: PeerLink,
+    },
+    PeerDown {
+        sid: Sid,
+        link: u64,
+    },
+    PeerMessage {
+        sid: Sid,
+        link: u64,
+        env: Envelope,
+    },
+    ClientConnect {
+        conn: ConnId,
+        req: ConnectRequest,
+        out: mpsc::UnboundedSender<ClientOut>,
+    },
+    ClientRequest {
+        req: ClientRequest,
+    },
+    ClientClosed {
+        conn: ConnId,
+    },
     Persisted(Token),
-    StorageFailed(String),
     Status(oneshot::Sender<NodeView>),
     Observe(mpsc::Sender<String>),
     /// In-node partition control: cut these peers off (or heal all, with an empty list).
@@ -158,7 +175,7 @@ impl Node {
                 self.clients.insert(conn, out);
                 self.step(Input::ClientConnected { conn, req });
             }
-            Event::ClientRequest { conn: _, req } => {
+            Event::ClientRequest { req } => {
                 self.requests += 1;
                 self.step(Input::Client(req));
             }
@@ -168,10 +185,6 @@ impl Node {
                 self.step(Input::ClientClosed { conn });
             }
             Event::Persisted(t) => self.step(Input::Persisted(t)),
-            Event::StorageFailed(e) => {
-                tracing::error!("storage failed: {e}; stopping this node");
-                std::process::exit(3);
-            }
             Event::Status(reply) => {
                 let _ = reply.send(self.view());
             }
@@ -211,29 +224,29 @@ impl Node {
                 Output::Reply(r) => {
                     self.replies += 1;
                     let conn = self.session_conn.get(&r.session).copied();
-                    self.to_client(conn, ClientOut::Reply(r));
+                    self.send_client(conn, ClientOut::Reply(r));
                 }
                 Output::Connected { conn, result } => {
                     if let Ok(g) = &result {
                         self.session_conn.insert(g.session, conn);
                     }
-                    self.to_client(Some(conn), ClientOut::Connected(result));
+                    self.send_client(Some(conn), ClientOut::Connected(result));
                 }
                 Output::CloseClient { conn } => {
-                    self.to_client(Some(conn), ClientOut::Close);
+                    self.send_client(Some(conn), ClientOut::Close);
                     self.clients.remove(&conn);
                     self.session_conn.retain(|_, c| *c != conn);
                 }
                 Output::Watch { session, zxid, event } => {
                     let conn = self.session_conn.get(&session).copied();
-                    self.to_client(conn, ClientOut::Watch { zxid, event });
+                    self.send_client(conn, ClientOut::Watch { zxid, event });
                 }
                 Output::Trace(e) => self.on_trace(e),
             }
         }
     }
 
-    fn to_client(&mut self, conn: Option<ConnId>, out: ClientOut) {
+    fn send_client(&mut self, conn: Option<ConnId>, out: ClientOut) {
         if let Some(tx) = conn.and_then(|c| self.clients.get(&c)) {
             let _ = tx.send(out);
         }

@@ -45,7 +45,8 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
         .spawn(move || storage_thread(store, store_rx, ev))
         .map_err(|e| e.to_string())?;
     let role = if me.observer { "observer" } else { "voter" };
-    let hello = Hello { cluster: cfg.cluster.clone(), sid: cfg.id, role: role.into(), protocol_version: PROTOCOL_VERSION };
+    let hello =
+        Hello { cluster: cfg.cluster.clone(), sid: cfg.id, role: role.into(), protocol_version: PROTOCOL_VERSION };
     let transport = Transport { me: hello, events: events_tx.clone(), blocked: Default::default() };
     let bind = |addr| async move { TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}")) };
     let peer_l = bind(me.peer).await?;

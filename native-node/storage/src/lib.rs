@@ -1,1 +1,102 @@
-//! (being written)
+//! # zabra-storage: the disk backend of a native node
+//!
+//! The core never touches storage: it emits `Output::Persist { token, op }` and waits for
+//! `Input::Persisted(token)` before anything that depends on the write leaves the peer
+//! (ZOOKEEPER-3911, -4643, -4646, -4785). [`DiskStore`] is what the native driver performs those
+//! ops on. Ops become durable in the order they were written; a crash loses at most the
+//! appends written after the last [`DiskStore::sync`].
+//!
+//! ```text
+//!  Persist ops ──► DiskStore::write ──► Append: framed records into the page cache (no fsync)
+//!                        │             └─► epochs / truncate / snapshot: sync first, then durable
+//!  queue drained ──► DiskStore::sync ──► one fsync covers every append since the last one
+//!                                        (group commit) ──► driver reports Persisted(token)
+//!  start-up ──► DiskStore::open ──► PersistedState + OpenReport (what recovery did)
+//! ```
+//!
+//! ## Layout of the data directory
+//!
+//! | file | content |
+//! | --- | --- |
+//! | `epochs` | accepted and current epoch, text with a CRC line; replaced atomically |
+//! | `log.<zxid>` | a log segment; `<zxid>` (16 hex digits) is its first record's zxid |
+//! | `snapshot.<zxid>` | one framed record: serde_json of `Snapshot` |
+//! | `install` | an InstallSnapshot in progress (its commit point), redone at open |
+//! | `snapshot.<zxid>.install` | the snapshot of that install, staged before the commit point |
+//! | `*.tmp` | a write that had not been renamed into place: removed at open |
+//! | `lock` | held with `flock` while a store is open |
+//!
+//! ## Record format (little-endian)
+//!
+//! ```text
+//!  0  u32  payload length n          segment header (20 bytes):
+//!  4  u64  zxid                        0  8 bytes  magic "ZBLOG001"
+//! 12  u32  CRC32 of the payload        8  u64      zxid of the record before this segment
+//! 16  u32  CRC32 of bytes 0..16       16  u32      CRC32 of bytes 8..16
+//! 20  n    payload (serde_json of log::Entry)
+//! ```
+//!
+//! The header carries its own CRC so recovery can tell a torn tail from corruption in the
+//! middle: it looks for any intact record after a bad one, cheaply, by header checksum. The
+//! segment header records the zxid before the segment so a missing segment file is a detected
+//! gap, not silently lost history.
+//!
+//! ## Recovery rules (see `open`)
+//!
+//! - A bad last record of the last segment with no intact record after it is a torn tail: the
+//!   file is cut to the last good record and the [`OpenReport`] says so.
+//! - A bad record anywhere else, a gap between segments or between the snapshot and the log,
+//!   an unreadable epochs file or an unreadable snapshot with nothing to fall back on:
+//!   [`StoreError::Corrupt`] naming the file and byte offset.
+//! - The newest intact snapshot that the log continues wins; log records at or below its zxid
+//!   are ignored.
+
+mod epochs;
+mod error;
+mod fsutil;
+mod install;
+mod open;
+mod record;
+mod report;
+mod segment;
+mod snapfile;
+mod store;
+
+pub use error::StoreError;
+pub use report::{OpenReport, RecoveryEvent};
+pub use store::DiskStore;
+
+/// Tunables of a [`DiskStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// A segment rolls over once it would grow past this many bytes, so covered history can be
+    /// deleted a file at a time (a record larger than this gets a segment of its own).
+    pub segment_bytes: u64,
+    /// Snapshots kept after a checkpoint; more than one leaves a fallback if the newest is
+    /// damaged, at the cost of keeping the log from the oldest one (ZooKeeper's
+    /// `autopurge.snapRetainCount`, default 3, plays the same role).
+    pub keep_snapshots: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { segment_bytes: 64 << 20, keep_snapshots: 2 }
+    }
+}
+
+/// Counters and gauges for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes written to any file since open (counter).
+    pub bytes_written: u64,
+    /// fsync/fdatasync calls on files and directories since open (counter).
+    pub fsyncs: u64,
+    /// Log records appended since open (counter).
+    pub records_written: u64,
+    /// Records in the log segments on disk, including those a snapshot covers (gauge).
+    pub records: u64,
+    /// Log segment files (gauge).
+    pub segments: u64,
+    /// Snapshot files (gauge).
+    pub snapshots: u64,
+}
