@@ -1,84 +1,130 @@
 //! `cargo xtask demo`: the project's main job, shown to a person.
 //!
-//! Until the native node and the UI exist, the demo is the scenario script
-//! `core/testdata/demo.txt` run in the deterministic simulator: a 3-peer cluster elects a
-//! leader, takes some writes, loses its leader and recovers. Its `describe` output is the
-//! readable trace printed here.
-//!
-//! The command is shaped as start / check that it answers / stop, which is what `--smoke`
-//! does, so that a later issue can make `Demo::start` launch `zabra cluster` and the UI and
-//! `Demo::stop` end them, without changing the callers.
+//! It builds the `zabra` binary and starts a local 3-node cluster with `zabra cluster` (each
+//! node a real process, talking WebSocket to its peers, serving ZooKeeper clients), prints
+//! how to use it and how to kill the leader, and runs until Ctrl-C. `--smoke` starts the same
+//! cluster on other ports, checks that a leader serves and that a write through the JSON API
+//! works, and stops it. `--sim` prints the simulated walkthrough (`core/testdata/demo.txt`).
 
 use crate::util::{secs, Ctx};
 use crate::Result;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-/// The scenario the simulated demo runs, relative to the workspace root.
 const DEMO_SCRIPT: &str = "core/testdata/demo.txt";
+/// The smoke test's port shift, so it never meets a demo a person left running.
+const SMOKE_OFFSET: u16 = 700;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
-    /// Start the demo, check that it answers (a leader is elected), stop; exit 0 or 1.
+    /// Start the cluster, check that it answers, stop; exit 0 or 1.
     #[arg(long)]
     pub smoke: bool,
+    /// Print the simulated walkthrough instead of starting real processes.
+    #[arg(long)]
+    pub sim: bool,
 }
 
 pub fn run(args: &DemoArgs) -> Result {
     run_with(&Ctx::new()?, args)
 }
 
-/// `cargo xtask demo` with a given context (the `test` command's smoke stage calls this).
 pub fn run_with(ctx: &Ctx, args: &DemoArgs) -> Result {
-    let demo = Demo::start(ctx)?;
+    if args.sim {
+        return simulated(ctx);
+    }
+    let zabra = build(ctx)?;
     if args.smoke {
-        let answered = demo.check_answers();
-        demo.stop();
-        answered?;
-        println!("demo smoke: ok (a leader was elected)");
-    } else {
-        demo.show();
-        demo.stop();
+        return smoke(ctx, &zabra);
+    }
+    let data = ctx.root.join("target").join("demo-data");
+    println!("Zabra demo: a local 3-node cluster (Ctrl-C stops it)");
+    println!("  kill the leader:  curl -X POST 'http://127.0.0.1:8080/nodes/<id>/kill?token=demo'");
+    println!("  bring it back:    curl -X POST 'http://127.0.0.1:8080/nodes/<id>/restart?token=demo'");
+    println!("  who leads:        curl -s http://127.0.0.1:8081/healthz");
+    println!("  trace stream:     ws://127.0.0.1:8081/observe   (the UI arrives with a later issue)\n");
+    let status = Command::new(&zabra)
+        .args(["cluster", "--nodes", "3", "--admin-token", "demo", "--data-dir"])
+        .arg(&data)
+        .status()?;
+    if !status.success() {
+        return Err(format!("zabra cluster ended with {status}").into());
     }
     Ok(())
 }
 
-/// A started demo. Today: a simulated cluster that has already run its script to the end.
-struct Demo {
-    script: PathBuf,
-    transcript: String,
-    took: std::time::Duration,
+fn build(ctx: &Ctx) -> Result<PathBuf> {
+    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
+    if !status.success() {
+        return Err("building zabra failed".into());
+    }
+    Ok(ctx.target_dir()?.join("debug").join("zabra"))
 }
 
-impl Demo {
-    fn start(ctx: &Ctx) -> Result<Demo> {
-        let script = ctx.root.join(DEMO_SCRIPT);
-        let text = std::fs::read_to_string(&script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
-        let start = Instant::now();
-        let transcript = zabra_core::sim::script::run_script(&text)
-            .map_err(|e| format!("the demo scenario {DEMO_SCRIPT} failed: {e}"))?;
-        Ok(Demo { script, transcript, took: start.elapsed() })
-    }
+struct Running(Child);
 
-    /// The demo answers when some peer reports itself `LEADING`.
-    fn check_answers(&self) -> Result {
-        if self.transcript.lines().any(|l| l.contains("LEADING")) {
-            Ok(())
-        } else {
-            Err(format!("demo smoke: no line with LEADING in the output of {}", self.script.display()).into())
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SIGTERM: the supervisor stops its nodes; then make sure it is gone.
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until && matches!(self.0.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
+}
 
-    fn show(&self) {
-        println!("Zabra demo: a simulated 3-peer cluster running {DEMO_SCRIPT}");
-        println!("(an election, some writes, a leader crash and the recovery)\n");
-        print!("{}", self.transcript);
-        if !self.transcript.ends_with('\n') {
-            println!();
+fn smoke(ctx: &Ctx, zabra: &PathBuf) -> Result {
+    let data = ctx.root.join("target").join("demo-smoke-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let started = Instant::now();
+    let child = Command::new(zabra)
+        .args(["cluster", "--nodes", "3", "--admin-token", "smoke", "--port-offset", &SMOKE_OFFSET.to_string()])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .spawn()?;
+    let _running = Running(child);
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let leaders = (1..=3u16).filter(|i| leading(8080 + i + SMOKE_OFFSET)).count();
+        if leaders == 1 {
+            break;
         }
-        println!("\nsimulated in {}; the native cluster and the UI arrive with later issues", secs(self.took));
+        if Instant::now() > until {
+            return Err("demo smoke: no serving leader within 60 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
+    println!("demo smoke: ok (3 processes, a serving leader after {})", secs(started.elapsed()));
+    Ok(())
+}
 
-    /// Nothing to stop while the demo is a finished simulation; a live cluster ends here.
-    fn stop(self) {}
+/// True when the node on this HTTP port reports itself leading and serving.
+fn leading(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    body.contains("\"state\":\"Leading\"") && body.contains("\"serving\":true")
+}
+
+fn simulated(ctx: &Ctx) -> Result {
+    let script = ctx.root.join(DEMO_SCRIPT);
+    let text = std::fs::read_to_string(&script).map_err(|e| format!("cannot read {}: {e}", script.display()))?;
+    let start = Instant::now();
+    let transcript = zabra_core::sim::script::run_script(&text).map_err(|e| format!("{DEMO_SCRIPT} failed: {e}"))?;
+    println!("Zabra, simulated: {DEMO_SCRIPT} (an election, writes, a leader crash, the recovery)\n");
+    print!("{transcript}");
+    println!("\nsimulated in {}", secs(start.elapsed()));
+    Ok(())
 }

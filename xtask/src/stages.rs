@@ -151,5 +151,5 @@ fn sweep(ctx: &Ctx) -> Result {
 }
 
 fn demo_smoke(ctx: &Ctx) -> Result {
-    demo::run_with(ctx, &DemoArgs { smoke: true })
+    demo::run_with(ctx, &DemoArgs { smoke: true, sim: false })
 }
