@@ -2,6 +2,9 @@
 //! benchmark (DESIGN.md, "Native node").
 
 mod api;
+mod apiclient;
+mod bench;
+mod cli;
 mod clients;
 mod cluster;
 mod config;
@@ -31,6 +34,10 @@ enum Command {
     },
     /// Start a local cluster under one folder and supervise it (Ctrl-C stops it).
     Cluster(cluster::ClusterArgs),
+    /// A zkCli-like shell, or one command.
+    Cli(cli::CliArgs),
+    /// Measure write and read throughput, latency and leader failover on a local cluster.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +53,8 @@ fn main() -> ExitCode {
                 serve::serve(cfg).await
             }
             Command::Cluster(a) => cluster::run(a).await,
+            Command::Cli(a) => cli::run(a).await,
+            Command::Bench(a) => bench::run(a).await,
         }
     });
     match result {

@@ -182,6 +182,8 @@ pub struct ServerConf {
 pub struct ConnStats {
     /// `ip:port` of the client.
     pub addr: String,
+    /// Selector interest: 1 (read) for a normal connection, 0 for the one asking.
+    pub interest_ops: u32,
     pub queued: u64,
     pub received: u64,
     pub sent: u64,

@@ -65,6 +65,19 @@ impl ReplyKind {
     }
 }
 
+/// The error with wire code `code` (the inverse of `ErrorCode::code`), if it is one.
+pub fn error_from_code(code: i32) -> Option<ErrorCode> {
+    use ErrorCode::*;
+    const ALL: [ErrorCode; 30] = [
+        SystemError, RuntimeInconsistency, DataInconsistency, ConnectionLoss, MarshallingError, Unimplemented,
+        OperationTimeout, BadArguments, NewConfigNoQuorum, ReconfigInProgress, UnknownSession, NoNode, NoAuth,
+        BadVersion, NoChildrenForEphemerals, NodeExists, NotEmpty, SessionExpired, InvalidCallback, InvalidAcl,
+        AuthFailed, SessionMoved, NotReadOnly, EphemeralOnLocalSession, NoWatcher, RequestTimeout,
+        ReconfigDisabled, SessionClosedRequireSaslAuth, QuotaExceeded, Throttled,
+    ];
+    ALL.into_iter().find(|e| e.code() == code)
+}
+
 /// The `ReplyHeader.err` of a result: 0 on success (and for a failed multi, whose body
 /// carries the codes), else the error's code. `Exists(None)` is NONODE.
 pub fn result_code(result: &ClientResult) -> i32 {

@@ -1,0 +1,192 @@
+//! `zabra cli`: a zkCli-like shell (interactive, or one command from the arguments), over
+//! a node's JSON API (`--server` takes HTTP addresses, e.g. 127.0.0.1:8081,127.0.0.1:8082).
+//!
+//! Commands: ls [-w] PATH | get [-w] PATH | stat PATH | set PATH DATA [VERSION] |
+//! create [-e] [-s] [-c] [-t TTL] PATH [DATA] | delete PATH [VERSION] | deleteall PATH |
+//! getAcl PATH | setAcl PATH scheme:id:perms[,..] [VERSION] | addauth SCHEME AUTH | sync PATH |
+//! addWatch [-m persistent|persistent_recursive] PATH | whoami | quit
+
+use crate::apiclient::ApiClient;
+use zabra_core::acl::{Acl, Id};
+use zabra_core::peer::{ClientOp, ClientResult};
+use zabra_core::txn::{CreateMode, Op};
+use zabra_core::watch::AddWatchMode;
+
+#[derive(clap::Args, Debug)]
+pub struct CliArgs {
+    /// HTTP addresses of nodes (comma-separated); the first that answers is used.
+    #[arg(long, default_value = "127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083")]
+    pub server: String,
+    /// One command to run (otherwise: an interactive shell on stdin).
+    pub command: Vec<String>,
+}
+
+pub async fn run(a: CliArgs) -> Result<(), String> {
+    let mut c = ApiClient::connect(&a.server, 30_000).await?;
+    if !a.command.is_empty() {
+        let words: Vec<&str> = a.command.iter().map(String::as_str).collect();
+        return exec(&mut c, &words).await.map(|out| print!("{out}"));
+    }
+    println!("Connected to {} (session {}). Type help.", c.server, c.session["session"]);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        eprint!("[zabra: {}] ", c.server);
+        if std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+            return Ok(());
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.first().copied() {
+            None => {}
+            Some("quit" | "exit") => return Ok(()),
+            Some("help") => println!("{}", HELP),
+            Some(_) => match exec(&mut c, &words).await {
+                Ok(out) => print!("{out}"),
+                Err(e) => println!("{e}"),
+            },
+        }
+        for e in c.events.drain(..) {
+            println!("WATCHER:: {e}");
+        }
+    }
+}
+
+const HELP: &str =
+    "ls [-w] PATH | get [-w] PATH | stat PATH | set PATH DATA [V] | create [-e] [-s] [-c] [-t TTL] PATH [DATA]
+delete PATH [V] | deleteall PATH | getAcl PATH | setAcl PATH scheme:id:perms[,...] [V] | addauth SCHEME AUTH
+sync PATH | addWatch [-m persistent|persistent_recursive] PATH | whoami | quit";
+
+fn perms(s: &str) -> Result<u32, String> {
+    s.chars().try_fold(0u32, |acc, c| {
+        let bit = match c {
+            'r' => zabra_core::acl::READ,
+            'w' => zabra_core::acl::WRITE,
+            'c' => zabra_core::acl::CREATE,
+            'd' => zabra_core::acl::DELETE,
+            'a' => zabra_core::acl::ADMIN,
+            _ => return Err(format!("bad permission {c:?} (use crwda)")),
+        };
+        Ok(acc | bit)
+    })
+}
+
+fn parse_acl(s: &str) -> Result<Vec<Acl>, String> {
+    s.split(',')
+        .map(|e| {
+            let (rest, p) = e.rsplit_once(':').ok_or(format!("bad acl {e:?}"))?;
+            let (scheme, id) = rest.split_once(':').ok_or(format!("bad acl {e:?}"))?;
+            Ok(Acl { perms: perms(p)?, id: Id::new(scheme, id) })
+        })
+        .collect()
+}
+
+fn create_op(args: &[&str]) -> Result<ClientOp, String> {
+    let (mut e, mut s, mut c, mut ttl, mut rest) = (false, false, false, None, Vec::new());
+    let mut it = args.iter();
+    while let Some(w) = it.next() {
+        match *w {
+            "-e" => e = true,
+            "-s" => s = true,
+            "-c" => c = true,
+            "-t" => ttl = Some(it.next().and_then(|t| t.parse().ok()).ok_or("-t needs milliseconds")?),
+            other => rest.push(other),
+        }
+    }
+    let path = rest.first().ok_or("create needs a path")?;
+    let data = rest.get(1).map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+    let mode = match (e, s, c, ttl) {
+        (false, false, false, None) => CreateMode::Persistent,
+        (true, false, false, None) => CreateMode::Ephemeral,
+        (false, true, false, None) => CreateMode::PersistentSequential,
+        (true, true, false, None) => CreateMode::EphemeralSequential,
+        (false, false, true, None) => CreateMode::Container,
+        (false, false, false, Some(ttl_ms)) => CreateMode::PersistentWithTtl { ttl_ms },
+        (false, true, false, Some(ttl_ms)) => CreateMode::PersistentSequentialWithTtl { ttl_ms },
+        _ => return Err("those create flags do not combine".into()),
+    };
+    Ok(ClientOp::Write(Op::Create { path: path.to_string(), data, acl: zabra_core::acl::open_acl_unsafe(), mode }))
+}
+
+fn version(v: Option<&&str>) -> Result<i32, String> {
+    v.map_or(Ok(-1), |v| v.parse().map_err(|_| format!("bad version {v:?}")))
+}
+
+fn op_for(words: &[&str]) -> Result<ClientOp, String> {
+    let watch = words.contains(&"-w");
+    let args: Vec<&str> = words[1..].iter().copied().filter(|w| *w != "-w").collect();
+    let path = || args.first().map(|p| p.to_string()).ok_or_else(|| format!("{} needs a path", words[0]));
+    Ok(match words[0] {
+        "ls" => ClientOp::GetChildren { path: path()?, watch },
+        "get" => ClientOp::GetData { path: path()?, watch },
+        "stat" => ClientOp::Exists { path: path()?, watch },
+        "set" => ClientOp::Write(Op::SetData {
+            path: path()?,
+            data: args.get(1).map(|d| d.as_bytes().to_vec()).unwrap_or_default(),
+            version: version(args.get(2))?,
+        }),
+        "create" => create_op(&words[1..])?,
+        "delete" => ClientOp::Write(Op::Delete { path: path()?, version: version(args.get(1))? }),
+        "getAcl" => ClientOp::GetAcl { path: path()? },
+        "setAcl" => ClientOp::Write(Op::SetAcl {
+            path: path()?,
+            acl: parse_acl(args.get(1).ok_or("setAcl needs an acl")?)?,
+            version: version(args.get(2))?,
+        }),
+        "addauth" => ClientOp::AddAuth {
+            scheme: args.first().ok_or("addauth needs a scheme")?.to_string(),
+            auth: args.get(1).ok_or("addauth needs credentials")?.as_bytes().to_vec(),
+        },
+        "sync" => ClientOp::Sync,
+        "whoami" => ClientOp::WhoAmI,
+        "addWatch" => {
+            let recursive = words.windows(2).any(|w| w == ["-m", "persistent_recursive"]);
+            let p = args.iter().rev().find(|a| a.starts_with('/')).ok_or("addWatch needs a path")?;
+            let mode = if recursive { AddWatchMode::PersistentRecursive } else { AddWatchMode::Persistent };
+            ClientOp::AddWatch { path: p.to_string(), mode }
+        }
+        other => return Err(format!("unknown command {other:?}; try help")),
+    })
+}
+
+/// Run one command; the text zkCli would print.
+pub async fn exec(c: &mut ApiClient, words: &[&str]) -> Result<String, String> {
+    if words.first() == Some(&"deleteall") {
+        let path = words.get(1).ok_or("deleteall needs a path")?;
+        return delete_all(c, path).await.map(|_| String::new());
+    }
+    let op = op_for(words)?;
+    Ok(show(&c.result(&op).await?))
+}
+
+async fn delete_all(c: &mut ApiClient, path: &str) -> Result<(), String> {
+    if let ClientResult::Children { children, .. } =
+        c.result(&ClientOp::GetChildren { path: path.into(), watch: false }).await?
+    {
+        for child in children {
+            let p = if path == "/" { format!("/{child}") } else { format!("{path}/{child}") };
+            Box::pin(delete_all(c, &p)).await?;
+        }
+    }
+    match c.result(&ClientOp::Write(Op::Delete { path: path.into(), version: -1 })).await? {
+        ClientResult::Error(e) => Err(format!("{e:?}: {path}")),
+        _ => Ok(()),
+    }
+}
+
+fn show(r: &ClientResult) -> String {
+    match r {
+        ClientResult::Children { children, .. } => format!("[{}]\n", children.join(", ")),
+        ClientResult::Data { data, stat } => format!("{}\n{}", String::from_utf8_lossy(data), stat_text(stat)),
+        ClientResult::Exists(Some(stat)) => stat_text(stat),
+        ClientResult::Exists(None) => "Node does not exist\n".into(),
+        ClientResult::Error(e) => format!("Error: {e:?} ({})\n", e.code()),
+        other => format!("{}\n", zabra_core::describe::client_result(other)),
+    }
+}
+
+fn stat_text(s: &zabra_core::datatree::Stat) -> String {
+    format!(
+        "cZxid = {}\nctime = {}\nmZxid = {}\nmtime = {}\npZxid = {}\ncversion = {}\ndataVersion = {}\naclVersion = {}\nephemeralOwner = 0x{:x}\ndataLength = {}\nnumChildren = {}\n",
+        s.czxid, s.ctime, s.mzxid, s.mtime, s.pzxid, s.cversion, s.version, s.aversion, s.ephemeral_owner, s.data_length, s.num_children
+    )
+}

@@ -1,0 +1,90 @@
+//! InstallSnapshot (a SNAP from the leader), atomic with respect to a crash (ZK-3642/5094).
+//!
+//! ```text
+//!  1. snapshot.<z>.install   written atomically      crash here: old history (staged file removed)
+//!  2. install                written atomically      ── commit point ──
+//!  3. delete log.*, other snapshots; rename staged → snapshot.<z>; write the new segment
+//!  4. remove install                                  crash in 3–4: open redoes 3–4
+//! ```
+//!
+//! The marker holds the entries after the snapshot, so step 3 can always be redone from it.
+
+use crate::error::StoreError;
+use crate::fsutil::{self, INSTALL};
+use crate::record;
+use crate::segment::{self, SegmentInfo};
+use crate::snapfile::{self, InstallMarker, INSTALL_MAGIC};
+use crate::Stats;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+use zabra_core::log::Entry;
+use zabra_core::message::Snapshot;
+use zabra_core::Zxid;
+
+/// Performs the whole install; returns the new log's segment, if it has entries.
+pub fn install(dir: &Path, s: &Snapshot, entries: &[Entry], stats: &mut Stats) -> Result<Option<SegmentInfo>, StoreError> {
+    let staged = fsutil::staged_snapshot_name(s.zxid);
+    snapfile::write_snapshot(dir, &staged, s, stats)?;
+    let kept: Vec<Entry> = entries.iter().filter(|e| e.zxid > s.zxid).cloned().collect();
+    let marker = InstallMarker { snapshot: s.zxid, entries: kept };
+    let json = serde_json::to_vec(&marker).expect("entries serialize");
+    fsutil::atomic_write(dir, INSTALL, &snapfile::frame(INSTALL_MAGIC, s.zxid, &json), stats)?;
+    finish(dir, marker, stats)
+}
+
+/// Finishes an install whose marker is on disk (at open, after a crash in steps 3–4).
+pub fn resume(dir: &Path, stats: &mut Stats) -> Result<(Zxid, Option<SegmentInfo>), StoreError> {
+    let path = dir.join(INSTALL);
+    let bytes = fsutil::read(&path)?;
+    let zxid = match record::decode(&bytes, INSTALL_MAGIC.len()) {
+        Ok(raw) => raw.zxid,
+        Err(d) => return Err(StoreError::corrupt(&path, INSTALL_MAGIC.len() as u64, d.to_string())),
+    };
+    let marker: InstallMarker = snapfile::read_framed(&path, INSTALL_MAGIC, zxid)?;
+    if marker.snapshot != zxid {
+        return Err(StoreError::corrupt(&path, 0, "marker names two different snapshots"));
+    }
+    Ok((zxid, finish(dir, marker, stats)?))
+}
+
+fn finish(dir: &Path, marker: InstallMarker, stats: &mut Stats) -> Result<Option<SegmentInfo>, StoreError> {
+    let z = marker.snapshot;
+    let listing = fsutil::list(dir)?;
+    for path in listing.segments.values().rev() {
+        fsutil::remove(path)?;
+    }
+    for (_, path) in listing.snapshots.iter().filter(|(sz, _)| **sz != z) {
+        fsutil::remove(path)?;
+    }
+    let staged = dir.join(fsutil::staged_snapshot_name(z));
+    let snapshot = dir.join(fsutil::snapshot_name(z));
+    if staged.exists() {
+        fs::rename(&staged, &snapshot).map_err(StoreError::io("rename", &staged))?;
+    } else if !snapshot.exists() {
+        let why = format!("the snapshot it installs ({}) is missing", snapshot.display());
+        return Err(StoreError::corrupt(&dir.join(INSTALL), 0, why));
+    }
+    let seg = write_segment(dir, z, &marker.entries, stats)?;
+    fsutil::fsync_dir(dir, stats)?;
+    fsutil::remove(&dir.join(INSTALL))?;
+    fsutil::fsync_dir(dir, stats)?;
+    Ok(seg)
+}
+
+/// Writes a whole segment holding `entries` (all after `prev`), durably.
+fn write_segment(dir: &Path, prev: Zxid, entries: &[Entry], stats: &mut Stats) -> Result<Option<SegmentInfo>, StoreError> {
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(None) };
+    let path = dir.join(fsutil::segment_name(first.zxid));
+    let mut bytes = segment::header(prev);
+    for e in entries {
+        record::encode(e.zxid, &serde_json::to_vec(e).expect("an entry serializes"), &mut bytes);
+    }
+    let mut f = File::create(&path).map_err(StoreError::io("create", &path))?;
+    f.write_all(&bytes).map_err(StoreError::io("write", &path))?;
+    stats.bytes_written += bytes.len() as u64;
+    stats.records_written += entries.len() as u64;
+    fsutil::fsync_file(&f, &path, stats)?;
+    let len = bytes.len() as u64;
+    Ok(Some(SegmentInfo { path, prev, first: first.zxid, last: last.zxid, records: entries.len() as u64, len }))
+}

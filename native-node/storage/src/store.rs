@@ -1,0 +1,332 @@
+//! `DiskStore`: performs the core's `PersistOp`s on disk, in order, with group commit.
+//!
+//! Only `Append` is buffered: it goes to the page cache and waits for [`DiskStore::sync`], so
+//! one fsync covers every proposal that arrived while the previous one ran. Every other op is
+//! rare and durable when `write` returns; it first syncs the appends written before it, because
+//! an epoch or snapshot must never be durable ahead of history it follows (ZOOKEEPER-4643: a
+//! current_epoch persisted before the synced txns let a peer win with a short log).
+
+use crate::epochs::{self, Epochs};
+use crate::error::StoreError;
+use crate::fsutil::{self, EPOCHS};
+use crate::segment::{self, SegmentInfo};
+use crate::{install, record, snapfile, OpenReport, Stats, StoreOptions};
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zabra_core::log::Entry;
+use zabra_core::message::Snapshot;
+use zabra_core::storage::{Backend, PersistOp, PersistedState};
+use zabra_core::{Epoch, Zxid};
+
+/// The open handle on the last segment, which takes appends.
+#[derive(Debug)]
+pub(crate) struct Active {
+    pub file: File,
+    pub written: u64,
+    pub synced: u64,
+}
+
+/// The disk backend of a native node. Dropping it without [`DiskStore::sync`] is a crash:
+/// appends written since the last sync may be lost.
+#[derive(Debug)]
+pub struct DiskStore {
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: StoreOptions,
+    pub(crate) _lock: File,
+    pub(crate) epochs: Epochs,
+    pub(crate) epochs_dirty: bool,
+    /// Oldest first; the last one is `active` when it is open for appends.
+    pub(crate) segments: Vec<SegmentInfo>,
+    pub(crate) active: Option<Active>,
+    /// Records encoded by the current `write` call, written to `active` before it returns.
+    pub(crate) buf: Vec<u8>,
+    pub(crate) snapshots: BTreeSet<Zxid>,
+    pub(crate) snapshot_zxid: Zxid,
+    pub(crate) last_zxid: Zxid,
+    pub(crate) stats: Stats,
+    pub(crate) failed: Option<String>,
+}
+
+impl DiskStore {
+    /// Opens (or creates) the store in `dir` and loads what a peer starts from; see the crate
+    /// docs for the recovery rules and `OpenReport` for what was repaired.
+    pub fn open(dir: &Path, opts: StoreOptions) -> Result<(DiskStore, PersistedState, OpenReport), StoreError> {
+        crate::open::open(dir, opts)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Performs `ops` in order. Appends are written but not fsynced (call [`Self::sync`]);
+    /// epoch writes, truncations and snapshots are durable on return, as is everything written
+    /// before them. After an error the store refuses further work (see `StoreError::Failed`).
+    pub fn write(&mut self, ops: &[PersistOp]) -> Result<(), StoreError> {
+        self.guard(|s| {
+            for op in ops {
+                s.on_op(op)?;
+            }
+            s.flush_epochs()?;
+            s.flush_buf()
+        })
+    }
+
+    /// Makes every op written so far durable: one fsync for all appends since the last sync.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        self.guard(|s| s.sync_log())
+    }
+
+    /// `write` then `sync`.
+    pub fn apply_and_sync(&mut self, ops: &[PersistOp]) -> Result<(), StoreError> {
+        self.write(ops)?;
+        self.sync()
+    }
+
+    /// True when appends were written since the last sync.
+    pub fn needs_sync(&self) -> bool {
+        !self.buf.is_empty() || self.active.as_ref().is_some_and(|a| a.written > a.synced)
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            records: self.segments.iter().map(|s| s.records).sum(),
+            segments: self.segments.len() as u64,
+            snapshots: self.snapshots.len() as u64,
+            ..self.stats
+        }
+    }
+
+    pub fn last_zxid(&self) -> Zxid {
+        self.last_zxid
+    }
+
+    /// Simulates power loss for tests: drops the store after cutting the active segment back
+    /// to its last synced length, plus `torn_bytes` of what followed (a partly written record).
+    #[doc(hidden)]
+    pub fn simulate_power_loss(mut self, torn_bytes: u64) -> Result<(), StoreError> {
+        self.flush_buf()?;
+        if let (Some(a), Some(seg)) = (&self.active, self.segments.last()) {
+            let keep = a.synced + torn_bytes.min(a.written - a.synced);
+            a.file.set_len(keep).map_err(StoreError::io("truncate", &seg.path))?;
+        }
+        Ok(())
+    }
+
+    fn guard(&mut self, f: impl FnOnce(&mut Self) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        if let Some(why) = &self.failed {
+            return Err(StoreError::Failed(why.clone()));
+        }
+        let r = f(self);
+        if let Err(e) = &r {
+            self.failed = Some(e.to_string());
+        }
+        r
+    }
+
+    fn on_op(&mut self, op: &PersistOp) -> Result<(), StoreError> {
+        match op {
+            PersistOp::AcceptedEpoch(e) => self.on_epoch(|ep| ep.accepted = *e),
+            PersistOp::CurrentEpoch(e) => self.on_epoch(|ep| ep.current = *e),
+            PersistOp::Append(entries) => {
+                self.flush_epochs()?;
+                entries.iter().try_for_each(|e| self.on_append(e))
+            }
+            PersistOp::Truncate(z) => self.on_truncate(*z),
+            PersistOp::InstallSnapshot(s, entries) => self.on_install(s, entries),
+            PersistOp::Checkpoint(s) => self.on_checkpoint(s),
+        }
+    }
+
+    /// Consecutive epoch ops (AcceptedEpoch then CurrentEpoch in one batch) share one file write.
+    fn on_epoch(&mut self, set: impl FnOnce(&mut Epochs)) -> Result<(), StoreError> {
+        self.sync_log()?;
+        set(&mut self.epochs);
+        self.epochs_dirty = true;
+        Ok(())
+    }
+
+    fn flush_epochs(&mut self) -> Result<(), StoreError> {
+        if self.epochs_dirty {
+            fsutil::atomic_write(&self.dir, EPOCHS, epochs::encode(self.epochs).as_bytes(), &mut self.stats)?;
+            self.epochs_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Skips entries at or below the last zxid, as `PersistedState::apply` does.
+    fn on_append(&mut self, e: &Entry) -> Result<(), StoreError> {
+        if e.zxid <= self.last_zxid {
+            return Ok(());
+        }
+        let payload = serde_json::to_vec(e).expect("an entry serializes");
+        let size = (record::HEADER_LEN + payload.len()) as u64;
+        let full = self.segments.last().is_some_and(|s| s.records > 0 && s.len + size > self.opts.segment_bytes);
+        if full {
+            self.roll()?;
+        }
+        if self.active.is_none() {
+            self.create_segment(e.zxid)?;
+        }
+        record::encode(e.zxid, &payload, &mut self.buf);
+        let seg = self.segments.last_mut().expect("an active segment");
+        seg.last = e.zxid;
+        seg.records += 1;
+        seg.len += size;
+        self.last_zxid = e.zxid;
+        self.stats.records_written += 1;
+        Ok(())
+    }
+
+    /// Starts `log.<first>`. The directory is fsynced now, so `sync` needs one fsync only.
+    fn create_segment(&mut self, first: Zxid) -> Result<(), StoreError> {
+        let path = self.dir.join(fsutil::segment_name(first));
+        let file = File::options().create_new(true).append(true).open(&path).map_err(StoreError::io("create", &path))?;
+        fsutil::fsync_dir(&self.dir, &mut self.stats)?;
+        let header = segment::header(self.last_zxid);
+        self.buf.extend_from_slice(&header);
+        let len = header.len() as u64;
+        self.segments.push(SegmentInfo { path, prev: self.last_zxid, first, last: self.last_zxid, records: 0, len });
+        self.active = Some(Active { file, written: 0, synced: 0 });
+        Ok(())
+    }
+
+    /// Closes the active segment durably, so a later segment never outlives an earlier one.
+    fn roll(&mut self) -> Result<(), StoreError> {
+        self.sync_log()?;
+        self.active = None;
+        Ok(())
+    }
+
+    fn flush_buf(&mut self) -> Result<(), StoreError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let (a, seg) = (self.active.as_mut().expect("buffered records have a segment"), self.segments.last());
+        let path = &seg.expect("an active segment").path;
+        a.file.write_all(&self.buf).map_err(StoreError::io("write", path))?;
+        a.written += self.buf.len() as u64;
+        self.stats.bytes_written += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    pub(crate) fn sync_log(&mut self) -> Result<(), StoreError> {
+        self.flush_buf()?;
+        if let (Some(a), Some(seg)) = (self.active.as_mut(), self.segments.last()) {
+            if a.written > a.synced {
+                self.stats.fsyncs += 1;
+                a.file.sync_data().map_err(StoreError::io("fsync", &seg.path))?;
+                a.synced = a.written;
+            }
+        }
+        Ok(())
+    }
+
+    /// TRUNC: later segments go first (newest first, then a directory fsync), so a crash never
+    /// leaves a later segment behind a cut one; then the containing segment is cut and fsynced.
+    fn on_truncate(&mut self, z: Zxid) -> Result<(), StoreError> {
+        self.sync_log()?;
+        let keep = self.segments.partition_point(|s| s.first <= z);
+        if keep < self.segments.len() {
+            self.active = None;
+            for seg in self.segments.drain(keep..).rev() {
+                fsutil::remove(&seg.path)?;
+            }
+            fsutil::fsync_dir(&self.dir, &mut self.stats)?;
+        }
+        if let Some(seg) = self.segments.last_mut() {
+            if seg.last > z {
+                let cut = segment::info_up_to(seg, z)?;
+                self.active = None;
+                segment::cut(&cut.path, cut.len, &mut self.stats)?;
+                *seg = cut;
+            }
+            if self.active.is_none() {
+                let file = fsutil::open_append(&seg.path)?;
+                self.active = Some(Active { file, written: seg.len, synced: seg.len });
+            }
+        }
+        self.last_zxid = self.snapshot_zxid.max(self.segments.last().map_or(Zxid::ZERO, |s| s.last));
+        Ok(())
+    }
+
+    fn on_install(&mut self, s: &Snapshot, entries: &[Entry]) -> Result<(), StoreError> {
+        self.sync_log()?;
+        self.active = None;
+        let seg = install::install(&self.dir, s, entries, &mut self.stats)?;
+        self.segments.clear();
+        self.snapshots = BTreeSet::from([s.zxid]);
+        self.snapshot_zxid = s.zxid;
+        self.last_zxid = seg.as_ref().map_or(s.zxid, |g| g.last);
+        if let Some(seg) = seg {
+            let file = fsutil::open_append(&seg.path)?;
+            self.active = Some(Active { file, written: seg.len, synced: seg.len });
+            self.segments.push(seg);
+        }
+        Ok(())
+    }
+
+    /// Like ZooKeeper, a snapshot rolls the log, so the history it covers sits in closed
+    /// segments that cleanup can delete whole.
+    fn on_checkpoint(&mut self, s: &Snapshot) -> Result<(), StoreError> {
+        self.roll()?;
+        snapfile::write_snapshot(&self.dir, &fsutil::snapshot_name(s.zxid), s, &mut self.stats)?;
+        self.snapshots.insert(s.zxid);
+        self.snapshot_zxid = s.zxid;
+        self.last_zxid = self.last_zxid.max(s.zxid);
+        self.clean_up()
+    }
+
+    /// Keeps the newest `keep_snapshots` snapshots and the log from the oldest of them on, so
+    /// each kept snapshot can still be the starting point if a newer one is damaged.
+    fn clean_up(&mut self) -> Result<(), StoreError> {
+        let mut removed = false;
+        while self.snapshots.len() > self.opts.keep_snapshots.max(1) {
+            let z = self.snapshots.pop_first().expect("more than one snapshot");
+            fsutil::remove(&self.dir.join(fsutil::snapshot_name(z)))?;
+            removed = true;
+        }
+        let oldest = *self.snapshots.first().expect("a snapshot was just written");
+        let covered = self.segments.partition_point(|s| s.last <= oldest);
+        let covered = if self.active.is_some() { covered.min(self.segments.len() - 1) } else { covered };
+        for seg in self.segments.drain(..covered) {
+            fsutil::remove(&seg.path)?;
+            removed = true;
+        }
+        if removed {
+            fsutil::fsync_dir(&self.dir, &mut self.stats)?;
+        }
+        Ok(())
+    }
+
+    pub fn accepted_epoch(&self) -> Epoch {
+        self.epochs.accepted
+    }
+
+    pub fn current_epoch(&self) -> Epoch {
+        self.epochs.current
+    }
+}
+
+/// For the conformance suite. `reopen` is a power loss, not a clean shutdown: unsynced appends
+/// are cut before the store is opened again, as the trait's "drop everything not durable" asks.
+impl Backend for DiskStore {
+    fn apply(&mut self, ops: &[PersistOp]) {
+        self.write(ops).expect("disk store write");
+    }
+
+    fn sync(&mut self) {
+        DiskStore::sync(self).expect("disk store sync");
+    }
+
+    fn reopen(&mut self) -> PersistedState {
+        let (dir, opts) = (self.dir.clone(), self.opts);
+        let placeholder = self.replace_with_lockless();
+        placeholder.simulate_power_loss(0).expect("simulated power loss");
+        let (store, state, _) = DiskStore::open(&dir, opts).expect("reopen disk store");
+        *self = store;
+        state
+    }
+}
