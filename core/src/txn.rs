@@ -181,7 +181,7 @@ impl ErrorCode {
             BadArguments => -8,
             NewConfigNoQuorum => -13,
             ReconfigInProgress => -14,
-            UnknownSession => -99,
+            UnknownSession => -12,
             NoNode => -101,
             NoAuth => -102,
             BadVersion => -103,

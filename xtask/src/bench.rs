@@ -42,9 +42,24 @@ impl BenchArgs {
 pub fn run(args: &BenchArgs) -> Result {
     match args.target {
         Target::Sim => bench_sim(args.seeds, args.nodes),
-        Target::Node => later("node", "the native node"),
+        Target::Node => bench_node(),
         Target::Ui => later("ui", "the UI"),
     }
+}
+
+/// `zabra bench` from an optimized build, against a local 3-node cluster it starts itself.
+fn bench_node() -> Result {
+    let ctx = crate::util::Ctx::new()?;
+    let status = ctx.cargo(["build", "--release", "--quiet", "-p", "zabra-node"]).status()?;
+    if !status.success() {
+        return Err("building zabra failed".into());
+    }
+    let zabra = ctx.target_dir()?.join("release").join("zabra");
+    let status = std::process::Command::new(zabra).args(["bench", "--ops", "8000", "--failovers", "5"]).status()?;
+    if !status.success() {
+        return Err("zabra bench failed".into());
+    }
+    Ok(())
 }
 
 fn later(name: &str, what: &str) -> Result {

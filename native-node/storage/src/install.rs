@@ -23,10 +23,22 @@ use zabra_core::message::Snapshot;
 use zabra_core::Zxid;
 
 /// Performs the whole install; returns the new log's segment, if it has entries.
-pub fn install(dir: &Path, s: &Snapshot, entries: &[Entry], stats: &mut Stats) -> Result<Option<SegmentInfo>, StoreError> {
+pub fn install(
+    dir: &Path,
+    s: &Snapshot,
+    entries: &[Entry],
+    stats: &mut Stats,
+) -> Result<Option<SegmentInfo>, StoreError> {
     let staged = fsutil::staged_snapshot_name(s.zxid);
     snapfile::write_snapshot(dir, &staged, s, stats)?;
-    let kept: Vec<Entry> = entries.iter().filter(|e| e.zxid > s.zxid).cloned().collect();
+    let mut kept: Vec<Entry> = Vec::with_capacity(entries.len());
+    for e in entries.iter().filter(|e| e.zxid > s.zxid) {
+        // Out-of-order entries would make the new segment unreadable at open.
+        match kept.last() {
+            Some(k) if k.zxid >= e.zxid => {}
+            _ => kept.push(e.clone()),
+        }
+    }
     let marker = InstallMarker { snapshot: s.zxid, entries: kept };
     let json = serde_json::to_vec(&marker).expect("entries serialize");
     fsutil::atomic_write(dir, INSTALL, &snapfile::frame(INSTALL_MAGIC, s.zxid, &json), stats)?;
@@ -73,7 +85,12 @@ fn finish(dir: &Path, marker: InstallMarker, stats: &mut Stats) -> Result<Option
 }
 
 /// Writes a whole segment holding `entries` (all after `prev`), durably.
-fn write_segment(dir: &Path, prev: Zxid, entries: &[Entry], stats: &mut Stats) -> Result<Option<SegmentInfo>, StoreError> {
+fn write_segment(
+    dir: &Path,
+    prev: Zxid,
+    entries: &[Entry],
+    stats: &mut Stats,
+) -> Result<Option<SegmentInfo>, StoreError> {
     let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(None) };
     let path = dir.join(fsutil::segment_name(first.zxid));
     let mut bytes = segment::header(prev);

@@ -50,6 +50,9 @@
 //!   [`StoreError::Corrupt`] naming the file and byte offset.
 //! - The newest intact snapshot that the log continues wins; log records at or below its zxid
 //!   are ignored.
+//! - Known limit: the kernel may write back unsynced pages out of order, so a power loss can
+//!   leave a torn record with an intact *unsynced* one after it. That is refused as corruption
+//!   (the safe side: the operator moves the file away and the node resyncs from its peers).
 
 mod epochs;
 mod error;

@@ -13,14 +13,27 @@ pub enum RecoveryEvent {
     /// history stays.
     RemovedStagedSnapshot(PathBuf),
     /// An InstallSnapshot that crashed after its commit point was finished.
-    CompletedInstall { snapshot: Zxid },
+    CompletedInstall {
+        snapshot: Zxid,
+    },
     /// The last segment ended in a write the crash interrupted; its bytes were cut.
-    TornTail { file: PathBuf, offset: u64, bytes: u64, reason: String },
+    TornTail {
+        file: PathBuf,
+        offset: u64,
+        bytes: u64,
+        reason: String,
+    },
     /// The last segment held no intact record (the crash hit just after it was created).
-    RemovedEmptySegment { file: PathBuf, bytes: u64 },
+    RemovedEmptySegment {
+        file: PathBuf,
+        bytes: u64,
+    },
     /// A damaged snapshot was passed over for an older one plus the log, which hold at least
     /// as much history. The file is left in place for inspection.
-    SkippedSnapshot { file: PathBuf, reason: String },
+    SkippedSnapshot {
+        file: PathBuf,
+        reason: String,
+    },
 }
 
 impl fmt::Display for RecoveryEvent {

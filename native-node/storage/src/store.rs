@@ -34,7 +34,8 @@ pub(crate) struct Active {
 pub struct DiskStore {
     pub(crate) dir: PathBuf,
     pub(crate) opts: StoreOptions,
-    pub(crate) _lock: File,
+    /// Held for the store's life; `None` only while `Backend::reopen` swaps stores.
+    pub(crate) lock: Option<File>,
     pub(crate) epochs: Epochs,
     pub(crate) epochs_dirty: bool,
     /// Oldest first; the last one is `active` when it is open for appends.
@@ -84,6 +85,11 @@ impl DiskStore {
         self.sync()
     }
 
+    /// A clean shutdown: syncs, then releases the directory.
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.sync()
+    }
+
     /// True when appends were written since the last sync.
     pub fn needs_sync(&self) -> bool {
         !self.buf.is_empty() || self.active.as_ref().is_some_and(|a| a.written > a.synced)
@@ -106,6 +112,10 @@ impl DiskStore {
     /// to its last synced length, plus `torn_bytes` of what followed (a partly written record).
     #[doc(hidden)]
     pub fn simulate_power_loss(mut self, torn_bytes: u64) -> Result<(), StoreError> {
+        self.cut_unsynced(torn_bytes)
+    }
+
+    fn cut_unsynced(&mut self, torn_bytes: u64) -> Result<(), StoreError> {
         self.flush_buf()?;
         if let (Some(a), Some(seg)) = (&self.active, self.segments.last()) {
             let keep = a.synced + torn_bytes.min(a.written - a.synced);
@@ -126,13 +136,13 @@ impl DiskStore {
     }
 
     fn on_op(&mut self, op: &PersistOp) -> Result<(), StoreError> {
+        if !matches!(op, PersistOp::AcceptedEpoch(_) | PersistOp::CurrentEpoch(_)) {
+            self.flush_epochs()?;
+        }
         match op {
             PersistOp::AcceptedEpoch(e) => self.on_epoch(|ep| ep.accepted = *e),
             PersistOp::CurrentEpoch(e) => self.on_epoch(|ep| ep.current = *e),
-            PersistOp::Append(entries) => {
-                self.flush_epochs()?;
-                entries.iter().try_for_each(|e| self.on_append(e))
-            }
+            PersistOp::Append(entries) => entries.iter().try_for_each(|e| self.on_append(e)),
             PersistOp::Truncate(z) => self.on_truncate(*z),
             PersistOp::InstallSnapshot(s, entries) => self.on_install(s, entries),
             PersistOp::Checkpoint(s) => self.on_checkpoint(s),
@@ -182,7 +192,8 @@ impl DiskStore {
     /// Starts `log.<first>`. The directory is fsynced now, so `sync` needs one fsync only.
     fn create_segment(&mut self, first: Zxid) -> Result<(), StoreError> {
         let path = self.dir.join(fsutil::segment_name(first));
-        let file = File::options().create_new(true).append(true).open(&path).map_err(StoreError::io("create", &path))?;
+        let file =
+            File::options().create_new(true).append(true).open(&path).map_err(StoreError::io("create", &path))?;
         fsutil::fsync_dir(&self.dir, &mut self.stats)?;
         let header = segment::header(self.last_zxid);
         self.buf.extend_from_slice(&header);
@@ -274,7 +285,8 @@ impl DiskStore {
         self.roll()?;
         snapfile::write_snapshot(&self.dir, &fsutil::snapshot_name(s.zxid), s, &mut self.stats)?;
         self.snapshots.insert(s.zxid);
-        self.snapshot_zxid = s.zxid;
+        // Open loads the newest snapshot, so an older checkpoint does not move the base back.
+        self.snapshot_zxid = self.snapshot_zxid.max(s.zxid);
         self.last_zxid = self.last_zxid.max(s.zxid);
         self.clean_up()
     }
@@ -323,8 +335,9 @@ impl Backend for DiskStore {
 
     fn reopen(&mut self) -> PersistedState {
         let (dir, opts) = (self.dir.clone(), self.opts);
-        let placeholder = self.replace_with_lockless();
-        placeholder.simulate_power_loss(0).expect("simulated power loss");
+        self.cut_unsynced(0).expect("simulated power loss");
+        self.active = None;
+        self.lock = None;
         let (store, state, _) = DiskStore::open(&dir, opts).expect("reopen disk store");
         *self = store;
         state

@@ -34,7 +34,9 @@ pub fn render_four_letter(cmd: FourLetter, info: &FourLetterInfo) -> String {
         FourLetter::Envi => envi(info),
         FourLetter::Dump => dump(info),
         FourLetter::Isro => isro(s).into(),
-        FourLetter::Dirs => format!("datadir_size: {}\nlogdir_size: {}\n", info.conf.data_dir_size, info.conf.data_log_size),
+        FourLetter::Dirs => {
+            format!("datadir_size: {}\nlogdir_size: {}\n", info.conf.data_dir_size, info.conf.data_log_size)
+        }
         FourLetter::Crst => "Connection stats reset.\n".into(),
         FourLetter::Srst => "Server stats reset.\n".into(),
         FourLetter::Gtmk | FourLetter::Stmk => info.trace_mask.to_string(),
@@ -242,7 +244,13 @@ fn dump(info: &FourLetterInfo) -> String {
 /// decimals): `0.0`, `1.5`, `0.4845`; scientific outside [1e-3, 1e7).
 pub fn java_double(v: f64) -> String {
     if !v.is_finite() {
-        return if v.is_nan() { "NaN".into() } else if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if v.is_nan() {
+            "NaN".into()
+        } else if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let a = v.abs();
     if v == 0.0 || (1e-3..1e7).contains(&a) {

@@ -13,7 +13,8 @@
 //!          first frame:  decode_connect ─► WireConnect::to_core ─► core
 //!                        core's grant/refusal ─► encode_connect_response (refusal: then close)
 //!          later frames: decode_request ─► Request { xid, body, kind }
-//!                        RequestBody::Op(op)        ─► core; its Reply ─► encode_reply(xid, zxid, &kind, &result)
+//!                        RequestBody::Op(op)        ─► core; its Reply ─► kind.disposition(&result):
+//!                             Send / SendAndClose ─► encode_reply(xid, zxid, &kind, &result) / CloseSilently
 //!                        RequestBody::Immediate(r)  ─► encode_reply(xid, last zxid, &kind, &r), in order
 //!                        RequestBody::Unimplemented ─► encode_unimplemented(xid), close
 //!  core's watch event ─► encode_watch_event(&event, None)
@@ -39,5 +40,8 @@ pub use fourlw::{
 };
 pub use fourlw_text::{java_date, java_double, not_whitelisted, render_four_letter, NOT_SERVING};
 pub use frame::{frame, FrameReader, Incoming, DEFAULT_MAX_FRAME};
-pub use reply::{encode_error, encode_reply, encode_unimplemented, encode_watch_event, error_from_code, result_code, ReplyKind};
+pub use reply::{
+    encode_error, encode_reply, encode_unimplemented, encode_watch_event, error_from_code, result_code, Disposition,
+    ReplyKind,
+};
 pub use request::{decode_request, Request, RequestBody};

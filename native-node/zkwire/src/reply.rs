@@ -53,14 +53,30 @@ pub enum ReplyKind {
     CloseSession,
 }
 
+/// What the node does with a reply once the request's result is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Send it; the connection carries on.
+    Send,
+    /// Send it, then close the connection: after closeSession (§7.11) and after a failed
+    /// auth (§7.14).
+    SendAndClose,
+    /// Send nothing and close: SESSIONMOVED, which ZooKeeper answers by dropping the
+    /// connection (§7, §15).
+    CloseSilently,
+}
+
 impl ReplyKind {
-    /// Whether the node closes the connection right after sending this reply: after
-    /// closeSession, and after a failed auth (§7.14).
-    pub fn closes_connection(&self, result: &ClientResult) -> bool {
+    /// What to do with the reply carrying `result`.
+    pub fn disposition(&self, result: &ClientResult) -> Disposition {
+        let code = result_code(result);
+        if code == ErrorCode::SessionMoved.code() {
+            return Disposition::CloseSilently;
+        }
         match self {
-            ReplyKind::CloseSession => true,
-            ReplyKind::Auth => result_code(result) != 0,
-            _ => false,
+            ReplyKind::CloseSession => Disposition::SendAndClose,
+            ReplyKind::Auth if code != 0 => Disposition::SendAndClose,
+            _ => Disposition::Send,
         }
     }
 }
@@ -69,11 +85,36 @@ impl ReplyKind {
 pub fn error_from_code(code: i32) -> Option<ErrorCode> {
     use ErrorCode::*;
     const ALL: [ErrorCode; 30] = [
-        SystemError, RuntimeInconsistency, DataInconsistency, ConnectionLoss, MarshallingError, Unimplemented,
-        OperationTimeout, BadArguments, NewConfigNoQuorum, ReconfigInProgress, UnknownSession, NoNode, NoAuth,
-        BadVersion, NoChildrenForEphemerals, NodeExists, NotEmpty, SessionExpired, InvalidCallback, InvalidAcl,
-        AuthFailed, SessionMoved, NotReadOnly, EphemeralOnLocalSession, NoWatcher, RequestTimeout,
-        ReconfigDisabled, SessionClosedRequireSaslAuth, QuotaExceeded, Throttled,
+        SystemError,
+        RuntimeInconsistency,
+        DataInconsistency,
+        ConnectionLoss,
+        MarshallingError,
+        Unimplemented,
+        OperationTimeout,
+        BadArguments,
+        NewConfigNoQuorum,
+        ReconfigInProgress,
+        UnknownSession,
+        NoNode,
+        NoAuth,
+        BadVersion,
+        NoChildrenForEphemerals,
+        NodeExists,
+        NotEmpty,
+        SessionExpired,
+        InvalidCallback,
+        InvalidAcl,
+        AuthFailed,
+        SessionMoved,
+        NotReadOnly,
+        EphemeralOnLocalSession,
+        NoWatcher,
+        RequestTimeout,
+        ReconfigDisabled,
+        SessionClosedRequireSaslAuth,
+        QuotaExceeded,
+        Throttled,
     ];
     ALL.into_iter().find(|e| e.code() == code)
 }

@@ -112,7 +112,8 @@ fn decode_session_op(opcode: i32, r: &mut Reader) -> Result<Decoded, DecodeError
         }
         SET_WATCHES | SET_WATCHES2 => {
             let relative_zxid = Zxid::from_u64(r.i64("relativeZxid")?.max(0) as u64);
-            let (data, exist, child) = (r.strings("dataWatches")?, r.strings("existWatches")?, r.strings("childWatches")?);
+            let (data, exist, child) =
+                (r.strings("dataWatches")?, r.strings("existWatches")?, r.strings("childWatches")?);
             let (persistent, recursive) = match opcode {
                 SET_WATCHES2 => (r.strings("persistentWatches")?, r.strings("persistentRecursiveWatches")?),
                 _ => (Vec::new(), Vec::new()),

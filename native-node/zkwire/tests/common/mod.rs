@@ -90,9 +90,7 @@ pub fn decode_reply(p: &[u8], opcode: i32, kind: &ReplyKind) -> (i32, i64, Clien
     let mut r = R(p);
     let (xid, zxid, err) = (r.i32(), r.i64(), r.i32());
     if err != 0 {
-        let e = error_from_code(err).expect("known code");
-        let res = if opcode == EXISTS { ClientResult::Error(e) } else { ClientResult::Error(e) };
-        return (xid, zxid, res);
+        return (xid, zxid, ClientResult::Error(error_from_code(err).expect("known code")));
     }
     let res = match (opcode, kind) {
         (CREATE, _) => ClientResult::Write(OpResult::Created { path: r.s(), stat: Stat::default() }),
@@ -116,6 +114,7 @@ pub fn decode_reply(p: &[u8], opcode: i32, kind: &ReplyKind) -> (i32, i64, Clien
             ClientResult::Synced
         }
         (MULTI, ReplyKind::Multi(_)) => ClientResult::Write(OpResult::Multi(multi(&mut r))),
+        (MULTI_READ, _) => ClientResult::MultiRead(multi_read(&mut r)),
         (CLOSE_SESSION, _) => ClientResult::Write(OpResult::SessionClosed),
         (GET_EPHEMERALS, _) => ClientResult::Paths(r.strings()),
         (GET_ALL_CHILDREN_NUMBER, _) => ClientResult::Count(r.i32() as usize),
@@ -152,6 +151,24 @@ fn multi(r: &mut R) -> Vec<OpResult> {
     }
 }
 
+fn multi_read(r: &mut R) -> Vec<ClientResult> {
+    let mut out = Vec::new();
+    loop {
+        let (t, done, err) = (r.i32(), r.u8(), r.i32());
+        if done != 0 {
+            return out;
+        }
+        out.push(match t {
+            GET_DATA => ClientResult::Data { data: r.buf(), stat: r.stat() },
+            GET_CHILDREN => ClientResult::Children { children: r.strings(), stat: Stat::default() },
+            _ => {
+                assert_eq!(r.i32(), err);
+                ClientResult::Error(error_from_code(err).unwrap())
+            }
+        });
+    }
+}
+
 /// One recorded frame: connection, direction (true = client to server), framed bytes.
 pub struct Rec {
     pub conn: u64,
@@ -171,9 +188,8 @@ fn field<'a>(line: &'a str, key: &str) -> &'a str {
 /// The frames of a capture log (`zk-wire/*.jsonl`), or `None` if the reference folder is
 /// not next to the workspace.
 pub fn capture(name: &str) -> Option<Vec<Rec>> {
-    let dir = std::env::var("ZK_WIRE_DIR").unwrap_or_else(|_| {
-        format!("{}/../../../shared/zk-wire", env!("CARGO_MANIFEST_DIR"))
-    });
+    let dir = std::env::var("ZK_WIRE_DIR")
+        .unwrap_or_else(|_| format!("{}/../../../shared/zk-wire", env!("CARGO_MANIFEST_DIR")));
     let text = std::fs::read_to_string(format!("{dir}/{name}")).ok()?;
     let mut out = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {

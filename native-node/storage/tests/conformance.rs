@@ -1,0 +1,40 @@
+//! The core's storage conformance suite, run against the disk store (one temp dir per store).
+
+use tempfile::TempDir;
+use zabra_core::storage::{conformance, Backend, PersistOp, PersistedState};
+use zabra_storage::{DiskStore, StoreOptions};
+
+/// A store that owns its directory, so the suite's `make` can hand out fresh ones.
+struct InTempDir {
+    store: DiskStore,
+    _dir: TempDir,
+}
+
+impl Backend for InTempDir {
+    fn apply(&mut self, ops: &[PersistOp]) {
+        self.store.apply(ops)
+    }
+    fn sync(&mut self) {
+        Backend::sync(&mut self.store)
+    }
+    fn reopen(&mut self) -> PersistedState {
+        self.store.reopen()
+    }
+}
+
+fn fresh(opts: StoreOptions) -> InTempDir {
+    let dir = TempDir::new().unwrap();
+    let (store, state, _) = DiskStore::open(dir.path(), opts).unwrap();
+    assert_eq!(state, PersistedState::default());
+    InTempDir { store, _dir: dir }
+}
+
+#[test]
+fn disk_store_conforms() {
+    conformance::run(|| fresh(StoreOptions::default()));
+}
+
+#[test]
+fn disk_store_conforms_with_tiny_segments() {
+    conformance::run(|| fresh(StoreOptions { segment_bytes: 1, keep_snapshots: 1 }));
+}
