@@ -53,10 +53,24 @@ enum Next {
 }
 
 impl Conn {
-    async fn serve(stream: TcpStream, addr: SocketAddr, events: mpsc::UnboundedSender<Event>, cfg: Arc<NodeConfig>) -> Result<(), String> {
+    async fn serve(
+        stream: TcpStream,
+        addr: SocketAddr,
+        events: mpsc::UnboundedSender<Event>,
+        cfg: Arc<NodeConfig>,
+    ) -> Result<(), String> {
         let conn = crate::api::next_conn();
         let reader = wire::FrameReader::with_max(cfg.max_frame);
-        let mut c = Conn { stream, addr, reader, events, conn, session: SessionId(0), pending: VecDeque::new(), last_zxid: Zxid::ZERO };
+        let mut c = Conn {
+            stream,
+            addr,
+            reader,
+            events,
+            conn,
+            session: SessionId(0),
+            pending: VecDeque::new(),
+            last_zxid: Zxid::ZERO,
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let result = c.run(tx, rx, &cfg).await;
         if c.session.0 != 0 {
@@ -79,11 +93,18 @@ impl Conn {
         }
     }
 
-    async fn run(&mut self, tx: mpsc::UnboundedSender<ClientOut>, mut rx: mpsc::UnboundedReceiver<ClientOut>, cfg: &NodeConfig) -> Result<(), String> {
+    async fn run(
+        &mut self,
+        tx: mpsc::UnboundedSender<ClientOut>,
+        mut rx: mpsc::UnboundedReceiver<ClientOut>,
+        cfg: &NodeConfig,
+    ) -> Result<(), String> {
         let wc = match self.read_item().await? {
             None => return Ok(()),
             Some(wire::Incoming::FourLetter(cmd, _)) => return self.four_letter(cmd, cfg).await,
-            Some(wire::Incoming::Frame(p)) => wire::decode_connect(&p).map_err(|e| format!("bad ConnectRequest: {e}"))?,
+            Some(wire::Incoming::Frame(p)) => {
+                wire::decode_connect(&p).map_err(|e| format!("bad ConnectRequest: {e}"))?
+            }
         };
         let req = wc.to_core(Some(self.addr.ip().to_string()));
         let _ = self.events.send(Event::ClientConnect { conn: self.conn, req, out: tx });

@@ -19,6 +19,7 @@ use zabra_core::config::{Config, Membership};
 use zabra_core::{Duration, Sid};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Member {
     pub id: u64,
     pub peer: SocketAddr,
@@ -212,7 +213,7 @@ mod tests {
         let text = toml::to_string(&cfg()).unwrap();
         let back: NodeConfig = toml::from_str(&text).unwrap();
         assert_eq!(back, cfg());
-        let err = toml::from_str::<NodeConfig>(&format!("{text}\nbogus = 1\n")).unwrap_err().to_string();
+        let err = toml::from_str::<NodeConfig>(&format!("bogus = 1\n{text}")).unwrap_err().to_string();
         assert!(err.contains("bogus"), "{err}");
     }
 }

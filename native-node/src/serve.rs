@@ -8,12 +8,13 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use zabra_core::peer::Peer;
-use zabra_core::storage::{Backend, PersistOp};
+use zabra_core::storage::PersistOp;
 use zabra_core::Token;
 
-/// Group commit: take every op queued so far, write them all, one sync, report the last token.
-fn storage_thread<B: Backend>(
-    mut store: B,
+/// Group commit: take every op queued so far, write them all, one fsync, report the last
+/// token. A storage error stops the node: nothing may be acknowledged past a failed write.
+fn storage_thread(
+    mut store: zabra_storage::DiskStore,
     rx: std::sync::mpsc::Receiver<(Token, PersistOp)>,
     events: mpsc::UnboundedSender<Event>,
 ) {
@@ -24,8 +25,10 @@ fn storage_thread<B: Backend>(
         }
         let last = batch.last().expect("non-empty").0;
         let ops: Vec<PersistOp> = batch.into_iter().map(|(_, op)| op).collect();
-        store.apply(&ops);
-        store.sync();
+        if let Err(e) = store.write(&ops).and_then(|_| store.sync()) {
+            tracing::error!("storage failed: {e}; stopping this node");
+            std::process::exit(3);
+        }
         if events.send(Event::Persisted(last)).is_err() {
             return;
         }
@@ -34,7 +37,13 @@ fn storage_thread<B: Backend>(
 
 pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let start = std::time::Instant::now();
-    let (store, state) = (zabra_core::storage::MemoryBackend::default(), Default::default()); // TEMP until DiskStore
+    let (store, state, report) = zabra_storage::DiskStore::open(&cfg.data_dir, Default::default())
+        .map_err(|e| format!("storage at {}: {e}", cfg.data_dir.display()))?;
+    if !report.is_clean() {
+        for line in report.to_string().lines() {
+            tracing::warn!("storage recovery: {line}");
+        }
+    }
     let peer = Peer::restore(cfg.peer_config(), state, crate::node::now(start)).map_err(|e| e.to_string())?;
     let me = cfg.me().clone();
     let (events_tx, events_rx) = mpsc::unbounded_channel();

@@ -13,6 +13,7 @@
 //! it starts is the one in `$CARGO`, i.e. the toolchain that runs xtask.
 
 mod bench;
+mod clients;
 mod demo;
 mod sim;
 mod stages;

@@ -25,7 +25,7 @@ struct Stage {
 }
 
 /// In order: cheap checks first, so a formatting slip fails in seconds.
-const STAGES: [Stage; 9] = [
+const STAGES: [Stage; 10] = [
     Stage { name: "toolchain", run: toolchain },
     Stage { name: "fmt", run: fmt },
     Stage { name: "clippy", run: clippy },
@@ -35,12 +35,13 @@ const STAGES: [Stage; 9] = [
     Stage { name: "wasm-sim", run: wasm_sim },
     Stage { name: "sweep", run: sweep },
     Stage { name: "demo-smoke", run: demo_smoke },
+    Stage { name: "clients", run: crate::clients::run },
 ];
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
     /// Run only these stages (comma-separated): toolchain, fmt, clippy, test, wasm-build,
-    /// wasm-imports, wasm-sim, sweep, demo-smoke.
+    /// wasm-imports, wasm-sim, sweep, demo-smoke, clients.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Skip these stages (comma-separated).

@@ -267,7 +267,8 @@ impl Peer {
             for (s, event) in self.watches.trigger(c) {
                 // ZOOKEEPER-4799 (3.8.4, 3.9.2): only a session that may READ the changed node
                 // hears of it. A deleted node has no ACL left to check: its event goes out.
-                let denied = self.tree.check_perm(&event.path, acl::READ, &self.session_auth(s)) == Err(ErrorCode::NoAuth);
+                let denied =
+                    self.tree.check_perm(&event.path, acl::READ, &self.session_auth(s)) == Err(ErrorCode::NoAuth);
                 if !denied {
                     self.emit_watch(s, zxid, event);
                 }

@@ -1,0 +1,160 @@
+//! The `clients` stage of `cargo xtask test`: real ZooKeeper clients against a real local
+//! `zabra` cluster. It installs what it needs by itself: kazoo 2.11 in a virtual environment
+//! (`target/venv`), and Debian's `zookeeper` package for `zkCli.sh` (apt-get, as root).
+//! kazoo runs its recipes and a write across a leader failover; zkCli runs a scripted session
+//! against a follower. Loopback only; every wait is bounded.
+
+use crate::util::Ctx;
+use crate::Result;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const OFFSET: u16 = 600;
+const TOKEN: &str = "clients-test";
+const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
+
+pub fn run(ctx: &Ctx) -> Result {
+    let python = venv(ctx)?;
+    let zkcli = zookeeper_package()?;
+    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
+    if !status.success() {
+        return Err("building zabra failed".into());
+    }
+    let zabra = ctx.target_dir()?.join("debug").join("zabra");
+    let data = ctx.target_dir()?.join("clients-test-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let _cluster = Cluster(
+        Command::new(&zabra)
+            .args([
+                "cluster",
+                "--nodes",
+                "3",
+                "--admin-token",
+                TOKEN,
+                "--port-offset",
+                &OFFSET.to_string(),
+                "--data-dir",
+            ])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let leader = wait_leader(Duration::from_secs(60))?;
+    let hosts: Vec<String> = (1..=3u16).map(|i| format!("127.0.0.1:{}", 2180 + i + OFFSET)).collect();
+    let follower = (1..=3u16).find(|i| *i != leader).expect("a follower");
+    if let Some(zkcli) = zkcli {
+        zkcli_session(&zkcli, &hosts[follower as usize - 1])?;
+    }
+    let kill = format!("http://127.0.0.1:{}/nodes/{leader}/kill?token={TOKEN}", 8080 + OFFSET);
+    let script = ctx.root.join("tests/clients/kazoo_recipes.py");
+    let status = Command::new(&python).arg(script).arg(hosts.join(",")).arg(kill).status()?;
+    if !status.success() {
+        return Err("kazoo recipes failed".into());
+    }
+    Ok(())
+}
+
+/// `target/venv` with kazoo 2.11.0.
+fn venv(ctx: &Ctx) -> Result<PathBuf> {
+    let dir = ctx.target_dir()?.join("venv");
+    let python = dir.join("bin").join("python");
+    let has_kazoo = python.is_file()
+        && Command::new(&python).args(["-c", "import kazoo"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !has_kazoo {
+        run_checked(Command::new("python3").args(["-m", "venv"]).arg(&dir), "python3 -m venv")?;
+        run_checked(
+            Command::new(&python).args(["-m", "pip", "install", "--quiet", "kazoo==2.11.0"]),
+            "pip install kazoo",
+        )?;
+    }
+    Ok(python)
+}
+
+/// Debian's zookeeper package provides zkCli.sh; install it when missing (CI runs as root).
+fn zookeeper_package() -> Result<Option<PathBuf>> {
+    if Path::new(ZKCLI).is_file() {
+        return Ok(Some(ZKCLI.into()));
+    }
+    let env = [("DEBIAN_FRONTEND", "noninteractive")];
+    run_checked(Command::new("apt-get").args(["update", "-qq"]).envs(env), "apt-get update")?;
+    run_checked(
+        Command::new("apt-get").args(["install", "-y", "-qq", "zookeeper"]).envs(env),
+        "apt-get install zookeeper",
+    )?;
+    Ok(Some(ZKCLI.into()))
+}
+
+fn run_checked(cmd: &mut Command, what: &str) -> Result {
+    let status = cmd.status().map_err(|e| format!("{what}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{what} failed ({status})").into());
+    }
+    Ok(())
+}
+
+struct Cluster(Child);
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until && matches!(self.0.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn healthz(port: u16) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let _ = write!(s, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    body
+}
+
+fn wait_leader(limit: Duration) -> Result<u16> {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        let bodies: Vec<String> = (1..=3u16).map(|i| healthz(8080 + i + OFFSET)).collect();
+        let serving = bodies.iter().filter(|b| b.contains("\"serving\":true")).count();
+        if let (3, Some(i)) = (serving, bodies.iter().position(|b| b.contains("\"state\":\"Leading\""))) {
+            return Ok(i as u16 + 1);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err("no serving leader within the limit".into())
+}
+
+/// A scripted zkCli session against one server; checks what it prints.
+fn zkcli_session(zkcli: &Path, server: &str) -> Result {
+    let script = "create /zkcli hello\ncreate -e /zkcli/eph e\ncreate -s /zkcli/seq- s\nset /zkcli world\nget /zkcli\nls /zkcli\nstat /zkcli\nsetAcl /zkcli world:anyone:cdrwa\ngetAcl /zkcli\nsync /zkcli\ndeleteall /zkcli\nls /\nquit\n";
+    let mut child = Command::new(zkcli)
+        .args(["-server", server])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", zkcli.display()))?;
+    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), script.as_bytes())?;
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until && matches!(child.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let expect =
+        ["Created /zkcli", "world", "[eph, seq-0000000001]", "dataVersion = 1", "'world,'anyone", "[zookeeper]"];
+    let missing: Vec<&&str> = expect.iter().filter(|e| !text.contains(**e)).collect();
+    if !missing.is_empty() {
+        return Err(format!("zkCli session: missing {missing:?} in its output:\n{text}").into());
+    }
+    println!("zkCli session against {server}: ok ({} checks)", expect.len());
+    Ok(())
+}
