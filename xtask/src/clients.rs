@@ -149,8 +149,16 @@ fn zkcli_session(zkcli: &Path, server: &str) -> Result {
     let _ = child.kill();
     let out = child.wait_with_output()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let expect =
-        ["Created /zkcli", "world", "[eph, seq-0000000001]", "dataVersion = 1", "'world,'anyone", "[zookeeper]"];
+    // (zkCli prints "Created ..." to its log, not stdout.)
+    let expect = [
+        "world",
+        "[eph, seq-0000000001]",
+        "dataVersion = 1",
+        "numChildren = 2",
+        "'world,'anyone",
+        "Sync is OK",
+        "[zookeeper]",
+    ];
     let missing: Vec<&&str> = expect.iter().filter(|e| !text.contains(**e)).collect();
     if !missing.is_empty() {
         return Err(format!("zkCli session: missing {missing:?} in its output:\n{text}").into());
