@@ -53,7 +53,7 @@ async fn three_nodes_survive_kill_pause_restart() {
     let mut acked = Vec::new();
     write_some(&c, "a", 30, &mut acked).await;
     for round in 0..2 {
-        let leader = c.leader().expect("a leader");
+        let leader = c.wait_leader(Duration::from_secs(30));
         c.control(leader, "kill");
         write_some(&c, &format!("k{round}"), 20, &mut acked).await;
         c.control(leader, "restart");
@@ -62,10 +62,34 @@ async fn three_nodes_survive_kill_pause_restart() {
         write_some(&c, &format!("f{round}"), 10, &mut acked).await;
         c.control(follower, "restart");
     }
-    let paused = c.leader().expect("a leader");
+    let paused = c.wait_leader(Duration::from_secs(30));
     c.control(paused, "pause");
     write_some(&c, "p", 20, &mut acked).await;
     c.control(paused, "resume");
     assert!(acked.len() >= 60, "the cluster stayed available: {} writes acknowledged", acked.len());
+    check_everywhere(&c, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_survive_two_failures_at_a_time() {
+    let c = Cluster::start(5, 200);
+    let all = [1, 2, 3, 4, 5];
+    assert_eq!(c.wait_converged(&all, Duration::from_secs(30)).len(), 5, "cluster up");
+    let mut acked = Vec::new();
+    write_some(&c, "a", 20, &mut acked).await;
+    for round in 0..2 {
+        let leader = c.wait_leader(Duration::from_secs(30));
+        let other = all.iter().copied().find(|i| *i != leader).expect("another node");
+        c.control(leader, "kill");
+        c.control(other, "kill");
+        write_some(&c, &format!("k{round}"), 20, &mut acked).await;
+        c.control(leader, "restart");
+        c.control(other, "restart");
+    }
+    let paused = c.wait_leader(Duration::from_secs(30));
+    c.control(paused, "pause");
+    write_some(&c, "p", 10, &mut acked).await;
+    c.control(paused, "resume");
+    assert!(acked.len() >= 40, "the cluster stayed available: {} writes acknowledged", acked.len());
     check_everywhere(&c, &acked).await;
 }

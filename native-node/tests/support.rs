@@ -59,6 +59,18 @@ impl Cluster {
         })
     }
 
+    /// Wait (bounded) for a serving leader.
+    pub fn wait_leader(&self, limit: Duration) -> u64 {
+        let until = Instant::now() + limit;
+        loop {
+            if let Some(l) = self.leader() {
+                return l;
+            }
+            assert!(Instant::now() < until, "no serving leader within {limit:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Wait (bounded) until every listed node serves at one committed zxid.
     pub fn wait_converged(&self, ids: &[u64], limit: Duration) -> Vec<Value> {
         let until = Instant::now() + limit;
