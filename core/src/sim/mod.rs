@@ -32,6 +32,20 @@ use history::History;
 use net::Network;
 use std::collections::{BTreeMap, VecDeque};
 
+/// A message on the wire, as a viewer draws it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct InFlight {
+    pub from: Sid,
+    pub to: Sid,
+    pub id: crate::message::MsgId,
+    pub kind: MsgKind,
+    pub detail: String,
+    pub deliver_at: Instant,
+    /// 0 for the head of its connection (the only one that may be delivered next).
+    pub position: usize,
+    pub stalled: bool,
+}
+
 /// The named crash points of zab-notes.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum CrashPoint {
@@ -792,6 +806,47 @@ impl Sim {
 
     pub fn in_flight(&self) -> usize {
         self.net.in_flight()
+    }
+
+    /// Every message on the wire, per connection in delivery order (for viewers).
+    pub fn in_flight_messages(&self) -> Vec<InFlight> {
+        let mut out = Vec::new();
+        for ((a, b), link) in &self.net.links {
+            for (i, (from, to)) in [(*a, *b), (*b, *a)].into_iter().enumerate() {
+                let d = &link.dirs[i];
+                for (pos, (at, env)) in d.queue.iter().enumerate() {
+                    out.push(InFlight {
+                        from,
+                        to,
+                        id: env.id,
+                        kind: env.msg.kind(),
+                        detail: crate::describe::message(&env.msg),
+                        deliver_at: *at,
+                        position: pos,
+                        stalled: d.stalled,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// When the next event (message, disk, timer) happens, if any.
+    pub fn next_event_at(&self) -> Option<Instant> {
+        let queued = self.queue.first_key_value().map(|(k, _)| k.0);
+        let timer = self.next_timer().map(|t| t.0);
+        match (queued, timer) {
+            (Some(q), Some(t)) => Some(q.min(t)),
+            (q, t) => q.or(t),
+        }
+    }
+
+    /// Process exactly the next event, whenever it is; false if there is none.
+    pub fn step_one(&mut self) -> bool {
+        match self.next_event_at() {
+            Some(at) => self.step(at),
+            None => false,
+        }
     }
 }
 
