@@ -117,6 +117,26 @@ impl NodeConfig {
         Member { id: i, peer: at(2890), client: at(2180), http: at(8080), observer: false }
     }
 
+    /// Member `id` of a local cluster of `nodes` with the default settings.
+    pub fn local(id: u64, nodes: u64) -> NodeConfig {
+        NodeConfig {
+            id,
+            cluster: default_cluster(),
+            data_dir: format!("zabra-data/node-{id}").into(),
+            tick_ms: default_tick(),
+            init_limit: default_init(),
+            sync_limit: default_sync(),
+            min_session_timeout_ms: default_min_session(),
+            max_session_timeout_ms: default_max_session(),
+            snapshot_every: default_snapshot_every(),
+            max_frame: default_max_frame(),
+            admin_token: None,
+            control: false,
+            super_digest: None,
+            members: (1..=nodes).map(|i| NodeConfig::local_member(i, 0)).collect(),
+        }
+    }
+
     pub fn me(&self) -> &Member {
         self.members.iter().find(|m| m.id == self.id).expect("validated: id is a member")
     }

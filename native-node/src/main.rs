@@ -27,17 +27,53 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run one node.
-    Serve {
-        /// The node's TOML config file.
-        #[arg(long)]
-        config: PathBuf,
-    },
+    Serve(ServeArgs),
     /// Start a local cluster under one folder and supervise it (Ctrl-C stops it).
     Cluster(cluster::ClusterArgs),
     /// A zkCli-like shell, or one command.
     Cli(cli::CliArgs),
     /// Measure write and read throughput, latency and leader failover on a local cluster.
     Bench(bench::BenchArgs),
+}
+
+/// A node from a config file, from flags (a local cluster's member `id` of `nodes`), or a
+/// file with flags overriding it.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// The node's TOML config file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// This node's id (overrides the file).
+    #[arg(long)]
+    id: Option<u64>,
+    /// Without a file: members 1..=NODES on the local ports (client 2180+i, peer 2890+i, HTTP 8080+i).
+    #[arg(long)]
+    nodes: Option<u64>,
+    /// Where this node keeps its data (overrides the file).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Tick in milliseconds (overrides the file).
+    #[arg(long)]
+    tick_ms: Option<u64>,
+}
+
+fn serve_config(a: ServeArgs) -> Result<config::NodeConfig, String> {
+    let mut cfg = match (&a.config, a.nodes) {
+        (Some(path), _) => config::NodeConfig::load(path).map_err(|e| e.to_string())?,
+        (None, Some(n)) => config::NodeConfig::local(a.id.unwrap_or(1), n),
+        (None, None) => return Err("give --config FILE, or --nodes N --id I --data-dir DIR".into()),
+    };
+    if let Some(id) = a.id {
+        cfg.id = id;
+    }
+    if let Some(d) = a.data_dir {
+        cfg.data_dir = d;
+    }
+    if let Some(t) = a.tick_ms {
+        cfg.tick_ms = t;
+    }
+    cfg.validate().map_err(|e| e.to_string())?;
+    Ok(cfg)
 }
 
 fn main() -> ExitCode {
@@ -48,10 +84,7 @@ fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let result = rt.block_on(async move {
         match cli.command {
-            Command::Serve { config } => {
-                let cfg = config::NodeConfig::load(&config).map_err(|e| e.to_string())?;
-                serve::serve(cfg).await
-            }
+            Command::Serve(a) => serve::serve(serve_config(a)?).await,
             Command::Cluster(a) => cluster::run(a).await,
             Command::Cli(a) => cli::run(a).await,
             Command::Bench(a) => bench::run(a).await,
