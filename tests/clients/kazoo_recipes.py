@@ -100,6 +100,7 @@ def queues(zk, other):
     q = Queue(zk, "/queue")
     for i in range(5):
         q.put(f"m{i}".encode())
+    other.sync("/queue")  # another server may lag: sync makes it catch up (ZooKeeper semantics)
     got = [Queue(other, "/queue").get() for _ in range(5)]
     check("Queue FIFO", got == [f"m{i}".encode() for i in range(5)], got)
     lq = LockingQueue(zk, "/lqueue")
@@ -132,10 +133,12 @@ def barriers_counter_party(zk, other):
     c += 5
     c2 = Counter(other, "/counter")
     c2 += 2
+    zk.sync("/counter")
     check("Counter", Counter(zk, "/counter").value == 7)
     p = Party(zk, "/party", "alice")
     p.join()
     Party(other, "/party", "bob").join()
+    zk.sync("/party")
     check("Party", sorted(Party(zk, "/party")) == ["alice", "bob"], list(Party(zk, "/party")))
 
 
