@@ -629,6 +629,10 @@ impl Peer {
         if self.leader().learners.remove(&s).is_none() {
             return;
         }
+        // Its acks no longer count: it may have moved on to another leader (and epoch) since.
+        let l = self.leader();
+        l.epoch_acks.remove(&s);
+        l.newleader_acks.remove(&s);
         self.trace(TraceEvent::LearnerDropped { leader: me, learner: s, why: why.to_string() });
         if self.leader_ref().phase == Phase::Broadcast {
             self.keeps_quorum();
