@@ -1,10 +1,35 @@
 //! # zabra-www
 //!
-//! The Yew UI that draws what ZAB does — votes, epochs, proposals, ACK quorums, commits,
-//! recovery, the znode tree — for a simulated cluster, a cluster of tabs, or a live native
-//! cluster (DESIGN.md, "Browser").
+//! The Yew UI that makes ZAB visible (DESIGN.md, "Browser"). Classroom mode runs the real
+//! simulator of `zabra-core` in the tab: no server, no separate model.
 //!
-//! Placeholder until the UI issue: it only proves that the core links into a wasm32 crate.
+//! - [`model`]: the classroom (seed, setup, action list) and deterministic replay;
+//! - [`view`]: view-models computed from the simulator and its trace;
+//! - [`lessons`]: guided scenarios with narration;
+//! - [`state`]: the one reducer (`UiState` + `UiAction`) and the shareable URL;
+//! - `app`, `components` (wasm32 only): Yew components that take props and callbacks.
+//!
+//! Everything but `app` and `components` compiles natively and is unit-tested there.
+
+pub mod lessons;
+pub mod model;
+pub mod state;
+pub mod view;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;
+#[cfg(target_arch = "wasm32")]
+mod components;
+#[cfg(target_arch = "wasm32")]
+mod panels;
 
 /// The core crate the UI draws, re-exported so UI code has one import path.
 pub use zabra_core as core;
+
+/// Mounts the app on page load (not in wasm-bindgen-test pages, which mount it themselves).
+#[cfg(all(target_arch = "wasm32", not(test)))]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    app::mount();
+}

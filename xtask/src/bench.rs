@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: benchmarks. Speed is measured here, never asserted in tests.
 //!
 //! `bench sim` runs a fixed set of seeds on one thread, so its figures compare across
-//! machines and commits: simulator events per second and seeds per second.
+//! machines and commits: simulator events per second and seeds per second. `bench ui` opens
+//! the release UI in headless Chromium with 7 peers and times `window.zabraBench(steps)`
+//! (simulator steps, each rendered): rendered events per second and frame time per event.
 
 use crate::sim::per_sec;
 use crate::util::secs;
@@ -15,7 +17,7 @@ pub enum Target {
     Sim,
     /// A native cluster (arrives with the native node).
     Node,
-    /// The browser UI (arrives with the UI).
+    /// The browser UI: rendered events per second with 7 peers, in headless Chromium.
     Ui,
 }
 
@@ -27,9 +29,12 @@ pub struct BenchArgs {
     /// Seeds to run (`sim`), from seed 0.
     #[arg(long, default_value_t = 200)]
     seeds: u64,
-    /// Voting peers per cluster (`sim`).
-    #[arg(long, default_value_t = 3)]
-    nodes: usize,
+    /// Voting peers per cluster (default: 3 for `sim`, 7 for `ui`).
+    #[arg(long)]
+    nodes: Option<usize>,
+    /// Simulator steps to run and render (`ui`).
+    #[arg(long, default_value_t = 2000)]
+    steps: u64,
 }
 
 impl BenchArgs {
@@ -41,9 +46,9 @@ impl BenchArgs {
 
 pub fn run(args: &BenchArgs) -> Result {
     match args.target {
-        Target::Sim => bench_sim(args.seeds, args.nodes),
+        Target::Sim => bench_sim(args.seeds, args.nodes.unwrap_or(3)),
         Target::Node => bench_node(),
-        Target::Ui => later("ui", "the UI"),
+        Target::Ui => crate::e2e::bench_ui(args.steps, args.nodes.unwrap_or(7)),
     }
 }
 
@@ -59,11 +64,6 @@ fn bench_node() -> Result {
     if !status.success() {
         return Err("zabra bench failed".into());
     }
-    Ok(())
-}
-
-fn later(name: &str, what: &str) -> Result {
-    println!("bench {name}: arrives with a later issue, together with {what}");
     Ok(())
 }
 

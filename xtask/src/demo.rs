@@ -1,11 +1,14 @@
 //! `cargo xtask demo`: the project's main job, shown to a person.
 //!
-//! It builds the `zabra` binary and starts a local 3-node cluster with `zabra cluster` (each
-//! node a real process, talking WebSocket to its peers, serving ZooKeeper clients), prints
-//! how to use it and how to kill the leader, and runs until Ctrl-C. `--smoke` starts the same
-//! cluster on other ports, checks that a leader serves and that a write through the JSON API
-//! works, and stops it. `--sim` prints the simulated walkthrough (`core/testdata/demo.txt`).
+//! It builds the UI (release wasm) and serves it on http://127.0.0.1:8000/ from a static
+//! server thread, builds the `zabra` binary and starts a local 3-node cluster with
+//! `zabra cluster` (each node a real process, talking WebSocket to its peers, serving
+//! ZooKeeper clients), prints how to use it and how to kill the leader, and runs until Ctrl-C.
+//! `--smoke` serves the UI on a free port and checks that it answers index.html (and its
+//! wasm), starts the same cluster on other ports, checks that a leader serves, and stops both.
+//! `--sim` prints the simulated walkthrough (`core/testdata/demo.txt`).
 
+use crate::e2e::{self, StaticServer};
 use crate::util::{secs, Ctx};
 use crate::Result;
 use std::path::PathBuf;
@@ -15,6 +18,8 @@ use std::time::{Duration, Instant};
 const DEMO_SCRIPT: &str = "core/testdata/demo.txt";
 /// The smoke test's port shift, so it never meets a demo a person left running.
 const SMOKE_OFFSET: u16 = 700;
+/// Where the demo serves the UI (loopback only).
+pub const UI_PORT: u16 = 8000;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -24,6 +29,9 @@ pub struct DemoArgs {
     /// Print the simulated walkthrough instead of starting real processes.
     #[arg(long)]
     pub sim: bool,
+    /// The loopback port the UI is served on (`--smoke` takes any free port).
+    #[arg(long, default_value_t = UI_PORT)]
+    pub ui_port: u16,
 }
 
 pub fn run(args: &DemoArgs) -> Result {
@@ -34,20 +42,28 @@ pub fn run_with(ctx: &Ctx, args: &DemoArgs) -> Result {
     if args.sim {
         return simulated(ctx);
     }
+    let dist = e2e::dist(ctx)?;
     let zabra = build(ctx)?;
     if args.smoke {
+        let ui = StaticServer::start(&dist, 0)?;
+        e2e::check_ui_server(&ui, &dist)?;
         return smoke(ctx, &zabra);
     }
+    // The UI server thread lives as long as this process (the cluster runs in the foreground).
+    let ui = StaticServer::start(&dist, args.ui_port)
+        .map_err(|e| format!("{e} (is a demo running already? pick another port with --ui-port)"))?;
     let data = ctx.root.join("target").join("demo-data");
-    println!("Zabra demo: a local 3-node cluster (Ctrl-C stops it)");
+    println!("Zabra demo: a local 3-node cluster and the UI (Ctrl-C stops both)");
+    println!("  the UI:           {}", ui.url());
     println!("  kill the leader:  curl -X POST 'http://127.0.0.1:8080/nodes/<id>/kill?token=demo'");
     println!("  bring it back:    curl -X POST 'http://127.0.0.1:8080/nodes/<id>/restart?token=demo'");
     println!("  who leads:        curl -s http://127.0.0.1:8081/healthz");
-    println!("  trace stream:     ws://127.0.0.1:8081/observe   (the UI arrives with a later issue)\n");
+    println!("  trace stream:     ws://127.0.0.1:8081/observe\n");
     let status = Command::new(&zabra)
         .args(["cluster", "--nodes", "3", "--admin-token", "demo", "--data-dir"])
         .arg(&data)
         .status()?;
+    drop(ui);
     if !status.success() {
         return Err(format!("zabra cluster ended with {status}").into());
     }

@@ -5,7 +5,7 @@
 //!   starts what the demo starts, checks that it answers, and stops.
 //! - `test`: every check CI runs, stage by stage, with the time each took.
 //! - `sim`: a seeded chaos sweep of the simulator, in parallel.
-//! - `bench`: benchmarks (`bench sim` for now).
+//! - `bench`: benchmarks (`bench sim`, `bench node`, `bench ui`).
 //!
 //! `sim` and `bench sim` re-run themselves from an optimized build of xtask.
 //!
@@ -15,8 +15,10 @@
 mod bench;
 mod clients;
 mod demo;
+mod e2e;
 mod sim;
 mod stages;
+mod ui;
 mod util;
 mod wasm;
 

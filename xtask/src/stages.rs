@@ -5,6 +5,7 @@
 //! this command. Stages can be picked with `--only` / `--skip` while working on one of them.
 
 use crate::demo::{self, DemoArgs};
+use crate::e2e;
 use crate::sim::{self, SimArgs};
 use crate::util::{self, secs, Ctx};
 use crate::wasm::{self, WASM_TARGET};
@@ -25,7 +26,7 @@ struct Stage {
 }
 
 /// In order: cheap checks first, so a formatting slip fails in seconds.
-const STAGES: [Stage; 10] = [
+const STAGES: [Stage; 13] = [
     Stage { name: "toolchain", run: toolchain },
     Stage { name: "fmt", run: fmt },
     Stage { name: "clippy", run: clippy },
@@ -36,12 +37,15 @@ const STAGES: [Stage; 10] = [
     Stage { name: "sweep", run: sweep },
     Stage { name: "demo-smoke", run: demo_smoke },
     Stage { name: "clients", run: crate::clients::run },
+    Stage { name: "ui-build", run: e2e::ui_build },
+    Stage { name: "ui-wasm-test", run: e2e::ui_wasm_test },
+    Stage { name: "ui-e2e", run: e2e::ui_e2e },
 ];
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
     /// Run only these stages (comma-separated): toolchain, fmt, clippy, test, wasm-build,
-    /// wasm-imports, wasm-sim, sweep, demo-smoke, clients.
+    /// wasm-imports, wasm-sim, sweep, demo-smoke, clients, ui-build, ui-wasm-test, ui-e2e.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Skip these stages (comma-separated).
@@ -152,5 +156,5 @@ fn sweep(ctx: &Ctx) -> Result {
 }
 
 fn demo_smoke(ctx: &Ctx) -> Result {
-    demo::run_with(ctx, &DemoArgs { smoke: true, sim: false })
+    demo::run_with(ctx, &DemoArgs { smoke: true, sim: false, ui_port: demo::UI_PORT })
 }

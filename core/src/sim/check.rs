@@ -131,7 +131,9 @@ impl Checker {
                 // Everything committed in earlier epochs must be in the new leader's history.
                 let earlier = self.committed.iter().rev().find(|c| c.zxid.epoch < *epoch).map(|c| c.zxid);
                 if let Some(z) = earlier.filter(|z| committed < z) {
-                    v.push(format!("PrimaryIntegrity: {sid} established epoch {epoch} at {committed}, missing committed {z}"));
+                    v.push(format!(
+                        "PrimaryIntegrity: {sid} established epoch {epoch} at {committed}, missing committed {z}"
+                    ));
                 }
             }
             TraceEvent::Truncated { sid, to } if self.applied.get(sid).is_some_and(|a| a > to) => {

@@ -1,0 +1,184 @@
+// End-to-end tests of the built Zabra UI in headless Debian Chromium.
+//
+//   node www/e2e/run.mjs http://127.0.0.1:PORT/ OUTDIR
+//
+// `cargo xtask test` (stage ui-e2e) builds the page, serves it on loopback and runs this.
+// Every wait is bounded; the browser is closed whatever happens; screenshots go to OUTDIR.
+// Ends with "N passed, M failed" and exits non-zero on any failure.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { launch, newPage, open, settle, snapshot, step, stepUntil, waitFor, leaders, epochOf, watchdog } from './lib.mjs';
+
+const [base, outDir] = process.argv.slice(2);
+if (!base || !outDir) {
+  console.error('usage: node run.mjs http://127.0.0.1:PORT/ OUTDIR');
+  process.exit(2);
+}
+fs.mkdirSync(outDir, { recursive: true });
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function shot(page, name) {
+  const file = path.resolve(outDir, name);
+  await page.screenshot({ path: file, fullPage: true, timeout: 15_000 });
+  console.log(`  screenshot ${file}`);
+}
+
+const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+/// Steps a fresh page until exactly one peer leads; returns [sid, peer, snap].
+async function electLeader(page) {
+  const { snap, steps } = await stepUntil(page, (s) => leaders(s).length === 1, {
+    maxSteps: 3000,
+    timeoutMs: 60_000,
+    what: 'a leader elected',
+  });
+  const [[sid, peer]] = leaders(snap);
+  console.log(`  peer ${sid} LEADING in epoch ${peer.epoch} after ${steps} steps (step-index ${snap.step})`);
+  return [sid, peer, snap];
+}
+
+test('a leader gets elected', async (page) => {
+  await open(page, base);
+  const first = await snapshot(page);
+  const n = Object.keys(first.peers).length;
+  assert(n >= 3, `expected at least 3 peers, found ${n}`);
+  for (const [sid, p] of Object.entries(first.peers)) {
+    assert(['LOOKING', 'FOLLOWING', 'LEADING', 'OBSERVING', 'DOWN'].includes(p.role), `peer ${sid}: role ${p.role}`);
+  }
+  const [, , snap] = await electLeader(page);
+  const followers = Object.values(snap.peers).filter((p) => p.role === 'FOLLOWING').length;
+  console.log(`  ${n} peers, ${followers} FOLLOWING`);
+  await shot(page, 'e2e-1-leader-elected.png');
+});
+
+test('crashing the leader leads to a new election with a higher epoch', async (page) => {
+  await open(page, base);
+  const [sid, peer] = await electLeader(page);
+  const oldEpoch = epochOf(peer);
+  assert(oldEpoch >= 0n, `leader ${sid} shows no epoch (${peer.epoch})`);
+  await byTestId(page, `btn-crash-${sid}`).click();
+  await settle(page);
+  await waitFor(page, (s) => s.peers[sid]?.role === 'DOWN', { what: `peer ${sid} DOWN after btn-crash-${sid}` });
+  const { snap, steps } = await stepUntil(
+    page,
+    (s) => leaders(s).some(([other, p]) => other !== sid && epochOf(p) > oldEpoch),
+    { maxSteps: 5000, timeoutMs: 90_000, what: `a new leader with an epoch above ${oldEpoch}` },
+  );
+  const [[newSid, newPeer]] = leaders(snap);
+  console.log(`  crashed ${sid} (epoch ${oldEpoch}); peer ${newSid} LEADING in epoch ${newPeer.epoch} after ${steps} steps`);
+  assert(snap.peers[sid].role === 'DOWN', `crashed peer ${sid} is ${snap.peers[sid].role}, not DOWN`);
+  await shot(page, 'e2e-2-new-leader-after-crash.png');
+});
+
+test('a lesson steps forward and back', async (page) => {
+  await open(page, base);
+  const select = byTestId(page, 'lesson-select');
+  const values = await select.locator('option').evaluateAll((os) => os.map((o) => o.value));
+  for (const want of ['first-election', 'leader-crash']) {
+    assert(values.includes(want), `lesson-select has no option ${want} (has ${values.join(', ')})`);
+  }
+  await select.selectOption('first-election');
+  const lessonText = async () => (await byTestId(page, 'lesson-text').textContent({ timeout: 10_000 })).trim();
+  const state = async () => {
+    await settle(page);
+    const s = await snapshot(page);
+    return { step: Number(s.step), text: await lessonText() };
+  };
+  const s0 = await waitFor(page, (s) => (s.lesson ?? '') !== '', { what: 'lesson-text after choosing first-election' })
+    .then(() => state());
+  assert(await page.evaluate(() => location.href.includes('first-election')), 'the URL does not name the lesson');
+
+  await byTestId(page, 'lesson-next').click();
+  const s1 = await state();
+  await byTestId(page, 'lesson-next').click();
+  const s2 = await state();
+  await byTestId(page, 'lesson-prev').click();
+  const s3 = await state();
+  const show = (s) => `step ${s.step} "${s.text.slice(0, 60)}"`;
+  console.log(`  start ${show(s0)}\n  next  ${show(s1)}\n  next  ${show(s2)}\n  prev  ${show(s3)}`);
+  for (const s of [s0, s1, s2, s3]) assert(Number.isFinite(s.step), `step-index is not a number: ${JSON.stringify(s)}`);
+  assert(s1.step > s0.step || s1.text !== s0.text, 'lesson-next changed neither step-index nor lesson-text');
+  assert(s2.step > s1.step || s2.text !== s1.text, 'the second lesson-next changed neither step-index nor lesson-text');
+  assert(s1.step >= s0.step && s2.step >= s1.step, 'lesson-next went backwards');
+  assert(s3.step <= s2.step, 'lesson-prev went forwards');
+  assert(s3.step === s1.step && s3.text === s1.text, `lesson-prev did not return to ${show(s1)}: ${show(s3)}`);
+  await shot(page, 'e2e-3-lesson.png');
+});
+
+test('a shared URL restores the same step', async (page, browser, log) => {
+  await open(page, base);
+  const [sid] = await electLeader(page);
+  // A student action (crash the leader) and more steps, so the URL must carry actions too.
+  await byTestId(page, `btn-crash-${sid}`).click();
+  await settle(page);
+  await stepUntil(page, (s) => s.peers[sid]?.role === 'DOWN', { maxSteps: 10, what: 'crash shown' });
+  const last = await step(page, 15);
+  await byTestId(page, 'btn-share').click(); // may also copy the URL to the clipboard
+  await settle(page);
+  const shared = await waitFor(page, (s) => s.step === last.step, { what: 'a stable step' });
+  const url = await page.evaluate(() => location.href);
+  console.log(`  shared at step-index ${shared.step}: ${url}`);
+  assert(url !== base && url.length > base.length, `the URL holds nothing: ${url}`);
+
+  const again = await newPage(browser, log);
+  try {
+    await open(again, url);
+    const restored = await waitFor(again, (s) => s.step === shared.step, {
+      timeoutMs: 20_000,
+      what: `step-index ${shared.step} restored`,
+    });
+    for (const [p, want] of Object.entries(shared.peers)) {
+      const got = restored.peers[p];
+      assert(got, `peer ${p} missing after restore`);
+      assert(got.role === want.role && got.epoch === want.epoch && got.committed === want.committed,
+        `peer ${p}: ${JSON.stringify(got)} after restore, ${JSON.stringify(want)} before`);
+    }
+    assert(Object.keys(restored.peers).length === Object.keys(shared.peers).length, 'a different number of peers');
+    console.log(`  restored step-index ${restored.step} with the same ${Object.keys(restored.peers).length} peers`);
+    await shot(again, 'e2e-4-shared-url-restored.png');
+  } finally {
+    await again.context().close();
+  }
+});
+
+const browserRef = {};
+watchdog(Number(process.env.E2E_TIMEOUT_MS || 300_000), browserRef);
+let passed = 0;
+let failed = 0;
+try {
+  const browser = await launch();
+  browserRef.browser = browser;
+  console.log(`chromium ${browser.version()}, page ${base}`);
+  for (const t of tests) {
+    const log = [];
+    const page = await newPage(browser, log);
+    const began = Date.now();
+    try {
+      console.log(`test: ${t.name}`);
+      await t.fn(page, browser, log);
+      passed++;
+      console.log(`ok: ${t.name} (${((Date.now() - began) / 1000).toFixed(1)}s)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAILED: ${t.name}: ${e.message}`);
+      for (const line of log) console.log(`  ${line}`);
+      await shot(page, `e2e-failed-${tests.indexOf(t) + 1}.png`).catch(() => {});
+    } finally {
+      await page.context().close().catch(() => {});
+    }
+  }
+} catch (e) {
+  failed++;
+  console.log(`FAILED: ${e.stack || e.message}`);
+} finally {
+  await browserRef.browser?.close().catch(() => {});
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed === tests.length ? 0 : 1);

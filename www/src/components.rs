@@ -1,0 +1,196 @@
+//! The cluster diagram and the controls. Components take props and callbacks only; every
+//! change goes through the reducer as a `UiAction`.
+
+use crate::model::Action;
+use crate::state::UiAction;
+use crate::view::{MsgView, PeerView};
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+const SIZE: f64 = 420.0;
+const RADIUS: f64 = 150.0;
+
+/// Where peer `i` of `n` sits on the circle (the first at the top, clockwise).
+fn spot(i: usize, n: usize) -> (f64, f64) {
+    let a = std::f64::consts::TAU * i as f64 / n.max(1) as f64 - std::f64::consts::FRAC_PI_2;
+    (SIZE / 2.0 + RADIUS * a.cos(), SIZE / 2.0 + RADIUS * a.sin())
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ClusterProps {
+    pub peers: Vec<PeerView>,
+    pub msgs: Vec<MsgView>,
+    pub selected: u64,
+    pub on: Callback<UiAction>,
+}
+
+/// Peers on a circle coloured by role; messages as labelled dots on the way to their target
+/// (the head of a connection is nearest to the receiver).
+#[function_component(Cluster)]
+pub fn cluster(p: &ClusterProps) -> Html {
+    let n = p.peers.len();
+    let at = |sid: u64| spot(sid.saturating_sub(1) as usize, n);
+    let mut links = Vec::new();
+    for a in 1..=n as u64 {
+        for b in a + 1..=n as u64 {
+            let ((x1, y1), (x2, y2)) = (at(a), at(b));
+            links.push(html! { <line class="link" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} /> });
+        }
+    }
+    let msgs = p.msgs.iter().map(|m| message_dot(m, at(m.from), at(m.to)));
+    let peers = p.peers.iter().map(|peer| peer_node(peer, at(peer.sid), p.selected, &p.on));
+    html! {
+        <svg class="cluster" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img" aria-label="the cluster">
+            { for links }
+            { for msgs }
+            { for peers }
+        </svg>
+    }
+}
+
+fn message_dot(m: &MsgView, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> Html {
+    let t = (0.78 - 0.11 * m.position as f64).max(0.25);
+    let (dx, dy) = (x2 - x1, y2 - y1);
+    let len = (dx * dx + dy * dy).sqrt().max(1.0);
+    // Each direction of a connection gets its own lane.
+    let (ox, oy) = (-dy / len * 9.0, dx / len * 9.0);
+    let (x, y) = (x1 + dx * t + ox, y1 + dy * t + oy);
+    let class = classes!("dot", format!("k-{}", m.kind.to_lowercase()), m.stalled.then_some("stalled"));
+    html! {
+        <g key={m.id.clone()} class={class} style={format!("transform: translate({x:.1}px, {y:.1}px)")}>
+            <title>{ format!("{} → {}: {}", m.from, m.to, m.detail) }</title>
+            <circle r="5" />
+            <text y="-8">{ &m.label }</text>
+        </g>
+    }
+}
+
+fn peer_node(peer: &PeerView, (x, y): (f64, f64), selected: u64, on: &Callback<UiAction>) -> Html {
+    let sid = peer.sid;
+    let onclick = on.reform(move |_| UiAction::SelectPeer(sid));
+    let class = classes!("peer", format!("role-{}", peer.role.to_lowercase()), (selected == sid).then_some("selected"));
+    html! {
+        <g class={class} data-testid={format!("peer-{sid}")} data-role={peer.role}
+            data-epoch={peer.current_epoch.to_string()} data-committed={peer.last_committed.clone()}
+            transform={format!("translate({x:.1},{y:.1})")} {onclick}>
+            <circle r="40" />
+            <text class="sid" y="-18">{ format!("peer {sid}") }</text>
+            <text class="role" y="-3">{ peer.role }</text>
+            <text class="epoch" y="12">{ format!("epoch {}/{}", peer.accepted_epoch, peer.current_epoch) }</text>
+            <text class="zxid" y="26">{ format!("c {}", peer.last_committed) }</text>
+        </g>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct TransportProps {
+    pub playing: bool,
+    pub speed: u32,
+    pub cursor: usize,
+    pub len: usize,
+    pub on: Callback<UiAction>,
+    pub on_share: Callback<()>,
+    pub shared: bool,
+}
+
+/// Play, pause, step, back, speed and the timeline.
+#[function_component(Transport)]
+pub fn transport(p: &TransportProps) -> Html {
+    let on = &p.on;
+    let scrub = on.reform(|e: InputEvent| {
+        let v = e.target_unchecked_into::<HtmlInputElement>().value();
+        UiAction::ScrubTo(v.parse().unwrap_or(0))
+    });
+    let speed = on.reform(|e: Event| {
+        let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+        UiAction::SetSpeed(v.parse().unwrap_or(5))
+    });
+    let speeds = [1u32, 2, 5, 10, 30, 60].map(|s| {
+        html! { <option value={s.to_string()} selected={s == p.speed}>{ format!("{s}/s") }</option> }
+    });
+    html! {
+        <div class="transport">
+            if p.playing {
+                <button data-testid="btn-pause" onclick={on.reform(|_| UiAction::Pause)}>{ "❚❚ pause" }</button>
+            } else {
+                <button data-testid="btn-play" onclick={on.reform(|_| UiAction::Play)}>{ "▶ play" }</button>
+            }
+            <button data-testid="btn-back" onclick={on.reform(|_| UiAction::StepBack)} disabled={p.cursor == 0}>{ "◀ back" }</button>
+            <button data-testid="btn-step" onclick={on.reform(|_| UiAction::StepForward)}>{ "step ▶" }</button>
+            <label>{ "speed " }<select onchange={speed}>{ for speeds }</select></label>
+            <input data-testid="timeline" type="range" min="0" max={p.len.to_string()}
+                value={p.cursor.to_string()} oninput={scrub} />
+            <span class="step">{ "step " }<b data-testid="step-index">{ p.cursor }</b>{ format!(" / {}", p.len) }</span>
+            <button data-testid="btn-share" onclick={p.on_share.reform(|_| ())}>
+                { if p.shared { "link copied ✓" } else { "share this moment" } }
+            </button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct FaultProps {
+    pub peers: Vec<PeerView>,
+    pub on: Callback<UiAction>,
+}
+
+/// Crash and restart each peer; isolate one peer from the rest; heal.
+#[function_component(Faults)]
+pub fn faults(p: &FaultProps) -> Html {
+    let n = p.peers.len() as u64;
+    let rows = p.peers.iter().map(|peer| {
+        let sid = peer.sid;
+        let rest: Vec<u64> = (1..=n).filter(|s| *s != sid).collect();
+        let isolate = p.on.reform(move |_| UiAction::Do(Action::Partition { groups: vec![vec![sid], rest.clone()] }));
+        html! {
+            <div class="fault-row">
+                <span class={classes!("badge", format!("role-{}", peer.role.to_lowercase()))}>{ sid }</span>
+                <button data-testid={format!("btn-crash-{sid}")} disabled={!peer.up()}
+                    onclick={p.on.reform(move |_| UiAction::Do(Action::Crash { sid }))}>{ "crash" }</button>
+                <button data-testid={format!("btn-restart-{sid}")} disabled={peer.up()}
+                    onclick={p.on.reform(move |_| UiAction::Do(Action::Restart { sid }))}>{ "restart" }</button>
+                <button data-testid={format!("btn-isolate-{sid}")} onclick={isolate}>{ "isolate" }</button>
+            </div>
+        }
+    });
+    html! {
+        <div class="faults">
+            { for rows }
+            <button data-testid="btn-heal" onclick={p.on.reform(|_| UiAction::Do(Action::Heal))}>{ "heal all links" }</button>
+            <button data-testid="btn-stabilize" onclick={p.on.reform(|_| UiAction::Do(Action::Stabilize))}>{ "run until stable" }</button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ClientProps {
+    pub nodes: usize,
+    pub selected: u64,
+    pub on: Callback<UiAction>,
+}
+
+/// A client of the selected peer writes or reads a znode.
+#[function_component(ClientForm)]
+pub fn client_form(p: &ClientProps) -> Html {
+    let path = use_node_ref();
+    let data = use_node_ref();
+    let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+    let sid = p.selected;
+    let write = {
+        let (path, data) = (path.clone(), data.clone());
+        p.on.reform(move |_| UiAction::Do(Action::ClientWrite { sid, path: value(&path), data: value(&data) }))
+    };
+    let read = {
+        let path = path.clone();
+        p.on.reform(move |_| UiAction::Do(Action::ClientRead { sid, path: value(&path) }))
+    };
+    html! {
+        <div class="client">
+            <span>{ format!("client of peer {sid}:") }</span>
+            <input ref={path} data-testid="write-path" value="/app" size="8" />
+            <input ref={data} data-testid="write-data" value="hello" size="8" />
+            <button data-testid="btn-write" onclick={write}>{ "write" }</button>
+            <button data-testid="btn-read" onclick={read}>{ "read" }</button>
+        </div>
+    }
+}

@@ -1,0 +1,476 @@
+//! The classroom model, outside Yew: a seed, a cluster size, an optional buggy mode and the
+//! list of what the student (or a lesson) did. The view at step `k` is always the real
+//! simulator of `zabra-core` replayed from the seed with `actions[..k]`, so scrubbing back and
+//! forth, reloading a shared URL and running a lesson all show the same, deterministic cluster.
+//!
+//! Moving forward applies only the new actions to the live simulator; moving back replays from
+//! the seed (the simulator cannot be cloned, and a replay of a few thousand events is fast).
+
+use std::collections::BTreeMap;
+use zabra_core::config::Mutant;
+use zabra_core::ids::{SessionId, Sid};
+use zabra_core::log::Entry;
+use zabra_core::message::ServerState;
+use zabra_core::peer::ClientOp;
+use zabra_core::sim::{CrashPoint, Sim};
+use zabra_core::txn::{CreateMode, Op, Txn};
+use zabra_core::{Duration, Zxid};
+
+/// One thing a student (or a lesson) does to the cluster. Every action is deterministic given
+/// the simulator state it is applied to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Process the next simulator event (a delivery, a disk write finishing, a timer).
+    Step,
+    /// "You are the network": deliver the head message of `from → to` (FIFO, as over TCP).
+    Deliver {
+        from: u64,
+        to: u64,
+    },
+    /// Break the connection `a – b`: what was in flight is lost and both ends see it close
+    /// (in ZAB a lost message means a broken connection).
+    Break {
+        a: u64,
+        b: u64,
+    },
+    Crash {
+        sid: u64,
+    },
+    /// Start a stopped peer from what it had made durable (a restart after a crash).
+    Restart {
+        sid: u64,
+    },
+    /// Start every peer that is not running.
+    StartAll,
+    Partition {
+        groups: Vec<Vec<u64>>,
+    },
+    /// A one-way cut: messages `from → to` wait (as on a stalled TCP stream) until healed.
+    Stall {
+        from: u64,
+        to: u64,
+    },
+    Heal,
+    /// Arm a named crash point (core `CrashPoint`): the peer crashes when it gets there.
+    CrashAt {
+        sid: u64,
+        point: String,
+    },
+    /// A client of peer `sid` writes `data` at `path` (create, or setData if it exists there).
+    ClientWrite {
+        sid: u64,
+        path: String,
+        data: String,
+    },
+    ClientRead {
+        sid: u64,
+        path: String,
+    },
+    /// Let virtual time pass, processing every event on the way.
+    RunFor {
+        ms: u64,
+    },
+    /// Run until every running peer serves one leader at one committed zxid (at most 10 s).
+    Stabilize,
+    /// Give a peer a slow disk (fsync latency range in ms), to make write orders visible.
+    SlowDisk {
+        sid: u64,
+        lo_ms: u64,
+        hi_ms: u64,
+    },
+    /// Set a stopped peer's durable state (lessons start from known failure histories). The
+    /// log holds one create per zxid, named after it, as the core's scenario `set` does.
+    SetStorage {
+        sid: u64,
+        accepted: u32,
+        current: u32,
+        log: Vec<(u32, u32, u32)>,
+    },
+}
+
+impl Action {
+    /// The compact, URL-safe text of an action (the inverse of [`Action::decode`]).
+    pub fn encode(&self) -> String {
+        match self {
+            Action::Step => "s".into(),
+            Action::Deliver { from, to } => format!("d{from}-{to}"),
+            Action::Break { a, b } => format!("x{a}-{b}"),
+            Action::Crash { sid } => format!("c{sid}"),
+            Action::Restart { sid } => format!("r{sid}"),
+            Action::StartAll => "u".into(),
+            Action::Partition { groups } => format!("p{}", groups_text(groups)),
+            Action::Heal => "h".into(),
+            Action::Stall { from, to } => format!("y{from}-{to}"),
+            Action::CrashAt { sid, point } => format!("a{sid}:{point}"),
+            Action::ClientWrite { sid, path, data } => format!("w{sid}:{path}={data}"),
+            Action::ClientRead { sid, path } => format!("g{sid}:{path}"),
+            Action::RunFor { ms } => format!("t{ms}"),
+            Action::Stabilize => "z".into(),
+            Action::SlowDisk { sid, lo_ms, hi_ms } => format!("k{sid}:{lo_ms}-{hi_ms}"),
+            Action::SetStorage { sid, accepted, current, log } => {
+                let ranges: Vec<String> = log.iter().map(|(e, a, b)| format!("{e}.{a}-{b}")).collect();
+                format!("e{sid}:{accepted}:{current}:{}", ranges.join(","))
+            }
+        }
+    }
+
+    pub fn decode(s: &str) -> Option<Action> {
+        let (tag, rest) = s.split_at(s.char_indices().nth(1).map_or(s.len(), |(i, _)| i));
+        let pair = |r: &str| -> Option<(u64, u64)> {
+            let (a, b) = r.split_once('-')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        };
+        Some(match tag {
+            "s" => Action::Step,
+            "d" => pair(rest).map(|(from, to)| Action::Deliver { from, to })?,
+            "x" => pair(rest).map(|(a, b)| Action::Break { a, b })?,
+            "c" => Action::Crash { sid: rest.parse().ok()? },
+            "r" => Action::Restart { sid: rest.parse().ok()? },
+            "u" => Action::StartAll,
+            "p" => Action::Partition { groups: parse_groups(rest)? },
+            "h" => Action::Heal,
+            "y" => pair(rest).map(|(from, to)| Action::Stall { from, to })?,
+            "a" => {
+                let (sid, point) = rest.split_once(':')?;
+                CrashPoint::parse(point)?;
+                Action::CrashAt { sid: sid.parse().ok()?, point: point.into() }
+            }
+            "w" => {
+                let (sid, pd) = rest.split_once(':')?;
+                let (path, data) = pd.split_once('=')?;
+                Action::ClientWrite { sid: sid.parse().ok()?, path: path.into(), data: data.into() }
+            }
+            "g" => {
+                let (sid, path) = rest.split_once(':')?;
+                Action::ClientRead { sid: sid.parse().ok()?, path: path.into() }
+            }
+            "t" => Action::RunFor { ms: rest.parse().ok()? },
+            "z" => Action::Stabilize,
+            "k" => {
+                let (sid, r) = rest.split_once(':')?;
+                let (lo_ms, hi_ms) = pair(r)?;
+                Action::SlowDisk { sid: sid.parse().ok()?, lo_ms, hi_ms }
+            }
+            "e" => decode_storage(rest)?,
+            _ => return None,
+        })
+    }
+
+    /// A short label for the timeline and the action list.
+    pub fn label(&self) -> String {
+        match self {
+            Action::Step => "step".into(),
+            Action::Deliver { from, to } => format!("deliver {from}→{to}"),
+            Action::Break { a, b } => format!("break {a}–{b}"),
+            Action::Crash { sid } => format!("crash {sid}"),
+            Action::Restart { sid } => format!("restart {sid}"),
+            Action::StartAll => "start all".into(),
+            Action::Partition { groups } => format!("partition {}", groups_text(groups)),
+            Action::Heal => "heal".into(),
+            Action::Stall { from, to } => format!("cut {from}→{to}"),
+            Action::CrashAt { sid, point } => format!("{sid} will crash at {point}"),
+            Action::ClientWrite { sid, path, data } => format!("write {path}={data} via {sid}"),
+            Action::ClientRead { sid, path } => format!("read {path} via {sid}"),
+            Action::RunFor { ms } => format!("run {ms} ms"),
+            Action::Stabilize => "run until stable".into(),
+            Action::SlowDisk { sid, lo_ms, hi_ms } => format!("slow disk on {sid} ({lo_ms}–{hi_ms} ms)"),
+            Action::SetStorage { sid, .. } => format!("set the disk of {sid}"),
+        }
+    }
+}
+
+fn groups_text(groups: &[Vec<u64>]) -> String {
+    let gs: Vec<String> = groups.iter().map(|g| g.iter().map(u64::to_string).collect::<Vec<_>>().join(",")).collect();
+    gs.join("|")
+}
+
+fn parse_groups(s: &str) -> Option<Vec<Vec<u64>>> {
+    s.split('|').map(|g| g.split(',').map(|x| x.parse().ok()).collect()).collect()
+}
+
+fn decode_storage(s: &str) -> Option<Action> {
+    let mut it = s.splitn(4, ':');
+    let sid = it.next()?.parse().ok()?;
+    let accepted = it.next()?.parse().ok()?;
+    let current = it.next()?.parse().ok()?;
+    let mut log = Vec::new();
+    for r in it.next()?.split(',').filter(|r| !r.is_empty()) {
+        let (e, ab) = r.split_once('.')?;
+        let (a, b) = ab.split_once('-')?;
+        log.push((e.parse().ok()?, a.parse().ok()?, b.parse().ok()?));
+    }
+    Some(Action::SetStorage { sid, accepted, current, log })
+}
+
+/// Actions joined by `~` (none of the action texts contain it).
+pub fn encode_actions(actions: &[Action]) -> String {
+    actions.iter().map(Action::encode).collect::<Vec<_>>().join("~")
+}
+
+pub fn decode_actions(s: &str) -> Option<Vec<Action>> {
+    s.split('~').filter(|a| !a.is_empty()).map(Action::decode).collect()
+}
+
+/// Keeps client paths and data URL-safe and readable: letters, digits, `/ _ - .` only.
+pub fn sanitize(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || "/_-.".contains(*c)).collect()
+}
+
+/// What defines a run: change any of these and the cluster starts again from the seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setup {
+    pub seed: u64,
+    pub nodes: usize,
+    pub mutant: Option<Mutant>,
+    /// "You are the network": messages wait until the student delivers them.
+    pub manual: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup { seed: 7, nodes: 3, mutant: None, manual: false }
+    }
+}
+
+/// The classroom: a setup, the actions taken, the cursor, and the simulator at the cursor.
+pub struct Classroom {
+    pub setup: Setup,
+    /// Applied before any action: start every peer, or a lesson's stored histories.
+    pub prelude: Vec<Action>,
+    pub actions: Vec<Action>,
+    cursor: usize,
+    sim: Sim,
+    clients: BTreeMap<u64, usize>,
+}
+
+impl Classroom {
+    pub fn new(setup: Setup, prelude: Vec<Action>, actions: Vec<Action>) -> Classroom {
+        let (sim, clients) = fresh(&setup, &prelude);
+        Classroom { setup, prelude, actions, cursor: 0, sim, clients }
+    }
+
+    pub fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// Show the cluster after `actions[..k]` (clamped to the list).
+    pub fn seek(&mut self, k: usize) {
+        let k = k.min(self.actions.len());
+        if k < self.cursor {
+            let (sim, clients) = fresh(&self.setup, &self.prelude);
+            self.sim = sim;
+            self.clients = clients;
+            self.cursor = 0;
+        }
+        while self.cursor < k {
+            let a = self.actions[self.cursor].clone();
+            apply(&mut self.sim, &mut self.clients, &a);
+            self.cursor += 1;
+        }
+    }
+
+    /// Do something new at the cursor: what came after it is forgotten (a new branch).
+    pub fn push(&mut self, a: Action) {
+        self.actions.truncate(self.cursor);
+        self.actions.push(a);
+        self.seek(self.cursor + 1);
+    }
+}
+
+fn fresh(setup: &Setup, prelude: &[Action]) -> (Sim, BTreeMap<u64, usize>) {
+    let mut sim = Sim::new(setup.seed, setup.nodes, 0, setup.mutant.into_iter().collect());
+    sim.record = true;
+    sim.narrate = true;
+    sim.manual_network = setup.manual;
+    let mut clients = BTreeMap::new();
+    for a in prelude {
+        apply(&mut sim, &mut clients, a);
+    }
+    (sim, clients)
+}
+
+/// Apply one action. The simulator stops at the first safety violation (the checkers have
+/// spoken); a student may still crash, restart and look around.
+pub fn apply(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, a: &Action) {
+    let known = |s: u64| s >= 1 && s <= sim.sids().len() as u64;
+    match a {
+        Action::Step if sim.violations.is_empty() => {
+            sim.step_one();
+        }
+        Action::Deliver { from, to } => {
+            sim.deliver_one(Sid(*from), Sid(*to), None);
+        }
+        Action::Break { a, b } => sim.break_link(Sid(*a), Sid(*b), true),
+        Action::Crash { sid } if known(*sid) => sim.crash(Sid(*sid)),
+        Action::Restart { sid } if known(*sid) => sim.start(Sid(*sid)),
+        Action::StartAll => sim.start_all(),
+        Action::Partition { groups } => {
+            let gs: Vec<Vec<Sid>> = groups.iter().map(|g| g.iter().map(|s| Sid(*s)).collect()).collect();
+            sim.partition(&gs);
+        }
+        Action::Heal => sim.heal(),
+        Action::Stall { from, to } => sim.stall(Sid(*from), Sid(*to)),
+        Action::CrashAt { sid, point } if known(*sid) => {
+            if let Some(p) = CrashPoint::parse(point) {
+                sim.arm(Sid(*sid), p);
+            }
+        }
+        Action::ClientWrite { sid, path, data } if known(*sid) => on_write(sim, clients, *sid, path, data),
+        Action::ClientRead { sid, path } if known(*sid) => {
+            let c = client_of(sim, clients, *sid);
+            sim.client_request(c, ClientOp::GetData { path: path.clone(), watch: true });
+        }
+        Action::RunFor { ms } => sim.run_for(Duration::from_millis(*ms)),
+        Action::Stabilize => stabilize(sim),
+        Action::SlowDisk { sid, lo_ms, hi_ms } => sim.set_fsync(Sid(*sid), lo_ms * 1000, hi_ms * 1000),
+        Action::SetStorage { sid, accepted, current, log } => on_set_storage(sim, *sid, *accepted, *current, log),
+        _ => {}
+    }
+}
+
+fn client_of(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, sid: u64) -> usize {
+    *clients.entry(sid).or_insert_with(|| {
+        let c = sim.add_client(Sid(sid));
+        // Let the session be granted before the first request.
+        if !sim.manual_network {
+            sim.run_for(Duration::from_millis(50));
+        }
+        c
+    })
+}
+
+fn on_write(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, sid: u64, path: &str, data: &str) {
+    let c = client_of(sim, clients, sid);
+    let exists = sim.peer(Sid(sid)).is_some_and(|p| p.tree().exists(path).ok().flatten().is_some());
+    let op = if exists {
+        Op::SetData { path: path.to_string(), data: data.as_bytes().to_vec(), version: -1 }
+    } else {
+        Op::create(path, data.as_bytes(), CreateMode::Persistent)
+    };
+    sim.client_request(c, ClientOp::Write(op));
+}
+
+fn on_set_storage(sim: &mut Sim, sid: u64, accepted: u32, current: u32, log: &[(u32, u32, u32)]) {
+    let Some(mut st) = sim.storage(Sid(sid)).cloned() else { return };
+    st.accepted_epoch = accepted;
+    st.current_epoch = current;
+    st.log = log.iter().flat_map(|(e, a, b)| (*a..=*b).map(move |c| seeded_entry(Zxid::new(*e, c)))).collect();
+    sim.set_storage(Sid(sid), st);
+}
+
+/// The entry the core's scenario `set` writes at a zxid: a create named after it, so peers
+/// given the same zxid hold the same transaction.
+fn seeded_entry(z: Zxid) -> Entry {
+    let op = Op::create(&format!("/e{}-{}", z.epoch, z.counter), b"", CreateMode::Persistent);
+    Entry {
+        zxid: z,
+        txn: Txn { session: SessionId(0), time_ms: 1_700_000_000_000, auth: Vec::new(), op },
+        origin: None,
+    }
+}
+
+/// As the core's scenario `stabilize`: one live leader, everyone serving it at one committed
+/// zxid, no client request pending. Gives up after 10 s of virtual time.
+pub fn stable(sim: &Sim) -> bool {
+    let st = sim.statuses();
+    let Some(leader) = sim.leader() else { return false };
+    !st.is_empty()
+        && st.iter().all(|s| s.serving && s.leader == Some(leader))
+        && st.windows(2).all(|w| w[0].last_committed == w[1].last_committed)
+        && sim.clients.iter().all(|c| c.outstanding.is_empty())
+}
+
+fn stabilize(sim: &mut Sim) {
+    if sim.manual_network {
+        return;
+    }
+    let deadline = sim.now + Duration::from_millis(10_000);
+    while sim.now < deadline && !stable(sim) && sim.violations.is_empty() {
+        sim.run_for(Duration::from_millis(10));
+    }
+}
+
+/// The role as the page shows it (and as `data-role` reports it).
+pub fn role_name(state: Option<ServerState>) -> &'static str {
+    match state {
+        None => "DOWN",
+        Some(ServerState::Looking) => "LOOKING",
+        Some(ServerState::Following) => "FOLLOWING",
+        Some(ServerState::Leading) => "LEADING",
+        Some(ServerState::Observing) => "OBSERVING",
+    }
+}
+
+pub fn mutant_by_name(name: &str) -> Option<Mutant> {
+    Mutant::ALL.into_iter().find(|m| m.name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_through_text() {
+        let all = vec![
+            Action::Step,
+            Action::Deliver { from: 1, to: 3 },
+            Action::Break { a: 2, b: 3 },
+            Action::Crash { sid: 2 },
+            Action::Restart { sid: 2 },
+            Action::StartAll,
+            Action::Partition { groups: vec![vec![1, 2], vec![3]] },
+            Action::Stall { from: 3, to: 1 },
+            Action::Heal,
+            Action::CrashAt { sid: 2, point: "after-current-epoch".into() },
+            Action::ClientWrite { sid: 1, path: "/a/b".into(), data: "x1".into() },
+            Action::ClientRead { sid: 3, path: "/a".into() },
+            Action::RunFor { ms: 250 },
+            Action::Stabilize,
+            Action::SlowDisk { sid: 1, lo_ms: 80, hi_ms: 90 },
+            Action::SetStorage { sid: 1, accepted: 7, current: 7, log: vec![(7, 1, 4), (8, 1, 1)] },
+        ];
+        let text = encode_actions(&all);
+        assert_eq!(decode_actions(&text), Some(all));
+        assert_eq!(decode_actions("s~q9"), None);
+    }
+
+    #[test]
+    fn replay_is_deterministic_and_seek_back_matches() {
+        let actions: Vec<Action> = std::iter::repeat_n(Action::Step, 60).collect();
+        let mut a = Classroom::new(Setup::default(), vec![Action::StartAll], actions.clone());
+        a.seek(60);
+        let at60 = a.sim().statuses();
+        a.seek(20);
+        let at20 = a.sim().statuses();
+        let mut b = Classroom::new(Setup::default(), vec![Action::StartAll], actions);
+        b.seek(20);
+        assert_eq!(format!("{at20:?}"), format!("{:?}", b.sim().statuses()));
+        b.seek(60);
+        assert_eq!(format!("{at60:?}"), format!("{:?}", b.sim().statuses()));
+    }
+
+    #[test]
+    fn stabilize_elects_a_leader_and_a_write_commits() {
+        let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+        c.push(Action::Stabilize);
+        assert!(c.sim().leader().is_some());
+        c.push(Action::ClientWrite { sid: 1, path: "/a".into(), data: "x".into() });
+        c.push(Action::Stabilize);
+        let t = c.sim().peer(Sid(2)).expect("up").tree().get_data("/a").expect("committed");
+        assert_eq!(t.0, b"x");
+    }
+
+    #[test]
+    fn push_after_seek_back_forgets_the_future() {
+        let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![Action::Step; 5]);
+        c.seek(2);
+        c.push(Action::Crash { sid: 1 });
+        assert_eq!(c.actions.len(), 3);
+        assert_eq!(c.cursor(), 3);
+        assert!(!c.sim().is_up(Sid(1)));
+    }
+}

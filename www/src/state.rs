@@ -1,0 +1,352 @@
+//! The one reducer of the page (yew's function_todomvc habit): `UiState` + `UiAction`.
+//! Yew-free, so it is unit-tested natively; `app.rs` only wraps it in `Reducible`.
+//!
+//! The simulator sits behind `Rc<RefCell<_>>`: it cannot be cloned, and cloning the state for
+//! each action must stay cheap. `rev` changes on every action so Yew sees a new state.
+
+use crate::lessons::{classroom_for, lesson};
+use crate::model::{decode_actions, encode_actions, mutant_by_name, sanitize, Action, Classroom, Setup};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiAction {
+    Play,
+    Pause,
+    /// One beat of the play timer: the same as a step forward.
+    Tick,
+    StepForward,
+    StepBack,
+    /// Play speed in steps per second.
+    SetSpeed(u32),
+    ScrubTo(usize),
+    Do(Action),
+    SelectPeer(u64),
+    LoadLesson(Option<String>),
+    NextLessonStep,
+    PrevLessonStep,
+    ToggleManualNetwork,
+    SetNodes(usize),
+    SetSeed(u64),
+    SetMutant(Option<String>),
+}
+
+#[derive(Clone)]
+pub struct UiState {
+    pub model: Rc<RefCell<Classroom>>,
+    pub rev: u64,
+    pub playing: bool,
+    pub speed: u32,
+    pub selected: u64,
+    pub lesson: Option<&'static str>,
+    pub lesson_step: usize,
+}
+
+impl PartialEq for UiState {
+    fn eq(&self, o: &Self) -> bool {
+        self.rev == o.rev && Rc::ptr_eq(&self.model, &o.model)
+    }
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState::free(Setup::default())
+    }
+}
+
+impl UiState {
+    /// A free classroom: every peer started, nothing done yet.
+    pub fn free(setup: Setup) -> UiState {
+        UiState::with(Classroom::new(setup, vec![Action::StartAll], Vec::new()), None)
+    }
+
+    fn with(c: Classroom, lesson: Option<&'static str>) -> UiState {
+        UiState {
+            model: Rc::new(RefCell::new(c)),
+            rev: 0,
+            playing: false,
+            speed: 5,
+            selected: 1,
+            lesson,
+            lesson_step: 0,
+        }
+    }
+
+    pub fn cursor(&self) -> usize {
+        self.model.borrow().cursor()
+    }
+
+    pub fn len(&self) -> usize {
+        self.model.borrow().actions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn setup(&self) -> Setup {
+        self.model.borrow().setup.clone()
+    }
+
+    /// Where each step of the loaded lesson ends in the action list.
+    pub fn lesson_ends(&self) -> Vec<usize> {
+        self.lesson.and_then(lesson).map(|l| l.actions().1).unwrap_or_default()
+    }
+
+    pub fn lesson_text(&self) -> &'static str {
+        match self.lesson.and_then(lesson) {
+            Some(l) => l.steps.get(self.lesson_step).map_or("", |s| s.1),
+            None => "Free play: pick a lesson above, or step, crash, partition and write yourself.",
+        }
+    }
+
+    /// The reducer. Every arm hands off to a named handler.
+    pub fn apply(&mut self, a: UiAction) {
+        self.rev += 1;
+        match a {
+            UiAction::Play => self.playing = true,
+            UiAction::Pause => self.playing = false,
+            UiAction::Tick | UiAction::StepForward => self.on_step_forward(),
+            UiAction::StepBack => self.on_scrub(self.cursor().saturating_sub(1)),
+            UiAction::SetSpeed(s) => self.speed = s.clamp(1, 100),
+            UiAction::ScrubTo(k) => self.on_scrub(k),
+            UiAction::Do(action) => self.on_do(action),
+            UiAction::SelectPeer(sid) => self.selected = sid,
+            UiAction::LoadLesson(id) => self.on_load_lesson(id.as_deref()),
+            UiAction::NextLessonStep => self.on_lesson_step(1),
+            UiAction::PrevLessonStep => self.on_lesson_step(-1),
+            UiAction::ToggleManualNetwork => {
+                let s = self.setup();
+                self.restart(Setup { manual: !s.manual, ..s });
+            }
+            UiAction::SetNodes(n) => self.restart(Setup { nodes: n.clamp(1, 7), ..self.setup() }),
+            UiAction::SetSeed(seed) => self.restart(Setup { seed, ..self.setup() }),
+            UiAction::SetMutant(m) => {
+                self.restart(Setup { mutant: m.as_deref().and_then(mutant_by_name), ..self.setup() });
+            }
+        }
+    }
+
+    fn restart(&mut self, setup: Setup) {
+        let keep = (self.speed, self.rev);
+        *self = UiState::free(setup);
+        (self.speed, self.rev) = keep;
+    }
+
+    fn on_step_forward(&mut self) {
+        let mut m = self.model.borrow_mut();
+        if m.cursor() < m.actions.len() {
+            let k = m.cursor() + 1;
+            m.seek(k);
+        } else {
+            m.push(Action::Step);
+        }
+        drop(m);
+        self.sync_lesson_step();
+    }
+
+    fn on_scrub(&mut self, k: usize) {
+        self.model.borrow_mut().seek(k);
+        self.sync_lesson_step();
+    }
+
+    fn on_do(&mut self, a: Action) {
+        let a = match a {
+            Action::ClientWrite { sid, path, data } => {
+                Action::ClientWrite { sid, path: sanitize(&path), data: sanitize(&data) }
+            }
+            Action::ClientRead { sid, path } => Action::ClientRead { sid, path: sanitize(&path) },
+            other => other,
+        };
+        self.model.borrow_mut().push(a);
+        self.sync_lesson_step();
+    }
+
+    fn on_load_lesson(&mut self, id: Option<&str>) {
+        let base = self.setup();
+        let speed = self.speed;
+        let rev = self.rev;
+        match id.and_then(|id| Some((lesson(id)?, classroom_for(id, &base)?))) {
+            Some((l, c)) => {
+                *self = UiState::with(c, Some(l.id));
+                let first = self.lesson_ends().first().copied().unwrap_or(0);
+                self.on_scrub(first);
+            }
+            None => *self = UiState::free(Setup { mutant: None, ..Setup::default() }),
+        }
+        (self.speed, self.rev) = (speed, rev);
+    }
+
+    /// Move to the end of the next (or previous) lesson step. If the student changed the
+    /// lesson's actions, the lesson's own actions come back first.
+    fn on_lesson_step(&mut self, delta: isize) {
+        let Some(l) = self.lesson.and_then(lesson) else { return };
+        let (actions, ends) = l.actions();
+        if self.model.borrow().actions != actions {
+            let cursor = self.cursor();
+            if let Some(c) = classroom_for(l.id, &self.setup()) {
+                self.model = Rc::new(RefCell::new(c));
+                self.model.borrow_mut().seek(cursor.min(actions.len()));
+            }
+        }
+        let step = self.lesson_step.saturating_add_signed(delta).min(ends.len().saturating_sub(1));
+        self.model.borrow_mut().seek(ends[step]);
+        self.lesson_step = step;
+    }
+
+    /// The lesson step shown is the last one whose end the cursor has reached.
+    fn sync_lesson_step(&mut self) {
+        let k = self.cursor();
+        let ends = self.lesson_ends();
+        self.lesson_step = ends.iter().rposition(|e| *e <= k).unwrap_or(0);
+    }
+
+    /// The shareable state: setup, lesson, and the actions up to the cursor.
+    pub fn to_query(&self) -> String {
+        let m = self.model.borrow();
+        let s = &m.setup;
+        let mut q = format!("seed={}&nodes={}", s.seed, s.nodes);
+        if let Some(mu) = s.mutant {
+            q.push_str(&format!("&mutant={}", mu.name()));
+        }
+        if s.manual {
+            q.push_str("&manual=1");
+        }
+        if let Some(l) = self.lesson {
+            q.push_str(&format!("&lesson={l}"));
+        }
+        q.push_str(&format!("&a={}", encode_actions(&m.actions[..m.cursor()])));
+        q
+    }
+
+    /// Restore a shared state (unknown or broken parts fall back to the defaults).
+    pub fn from_query(q: &str) -> UiState {
+        let q = q.trim_start_matches(['?', '#']);
+        let get = |k: &str| q.split('&').find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='));
+        let actions = get("a").and_then(decode_actions).unwrap_or_default();
+        if let Some(id) = get("lesson") {
+            let mut st = UiState::default();
+            st.on_load_lesson(Some(id));
+            if st.lesson.is_some() {
+                let own = st.model.borrow().actions.clone();
+                if own.starts_with(&actions) {
+                    st.on_scrub(actions.len());
+                } else {
+                    let prelude = st.model.borrow().prelude.clone();
+                    let setup = st.setup();
+                    st.model = Rc::new(RefCell::new(Classroom::new(setup, prelude, actions)));
+                    let n = st.len();
+                    st.on_scrub(n);
+                }
+                return st;
+            }
+        }
+        let d = Setup::default();
+        let setup = Setup {
+            seed: get("seed").and_then(|s| s.parse().ok()).unwrap_or(d.seed),
+            nodes: get("nodes").and_then(|s| s.parse().ok()).filter(|n| [3, 5, 7].contains(n)).unwrap_or(d.nodes),
+            mutant: get("mutant").and_then(mutant_by_name),
+            manual: get("manual") == Some("1"),
+        };
+        let mut st = UiState::with(Classroom::new(setup, vec![Action::StartAll], actions), None);
+        let n = st.len();
+        st.on_scrub(n);
+        st
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::peers;
+
+    #[test]
+    fn step_forward_appends_and_back_replays() {
+        let mut s = UiState::default();
+        for _ in 0..10 {
+            s.apply(UiAction::StepForward);
+        }
+        assert_eq!((s.cursor(), s.len()), (10, 10));
+        let at10 = peers(s.model.borrow().sim());
+        s.apply(UiAction::StepBack);
+        assert_eq!((s.cursor(), s.len()), (9, 10));
+        s.apply(UiAction::StepForward);
+        assert_eq!(peers(s.model.borrow().sim()), at10, "forward again replays the same action");
+        s.apply(UiAction::ScrubTo(3));
+        s.apply(UiAction::Do(Action::Crash { sid: 1 }));
+        assert_eq!((s.cursor(), s.len()), (4, 4), "a new action forgets the future");
+    }
+
+    #[test]
+    fn play_pause_speed_and_select() {
+        let mut s = UiState::default();
+        s.apply(UiAction::Play);
+        assert!(s.playing);
+        s.apply(UiAction::Tick);
+        assert_eq!(s.cursor(), 1);
+        s.apply(UiAction::Pause);
+        assert!(!s.playing);
+        s.apply(UiAction::SetSpeed(1000));
+        assert_eq!(s.speed, 100);
+        s.apply(UiAction::SelectPeer(3));
+        assert_eq!(s.selected, 3);
+    }
+
+    #[test]
+    fn lessons_step_forward_and_back() {
+        let mut s = UiState::default();
+        s.apply(UiAction::LoadLesson(Some("first-election".into())));
+        assert_eq!((s.lesson, s.lesson_step, s.cursor()), (Some("first-election"), 0, 0));
+        let t0 = s.lesson_text();
+        s.apply(UiAction::NextLessonStep);
+        assert_eq!(s.lesson_step, 1);
+        assert_eq!(s.cursor(), s.lesson_ends()[1]);
+        assert_ne!(s.lesson_text(), t0);
+        s.apply(UiAction::PrevLessonStep);
+        assert_eq!((s.lesson_step, s.cursor()), (0, 0));
+        s.apply(UiAction::PrevLessonStep);
+        assert_eq!(s.lesson_step, 0);
+        s.apply(UiAction::LoadLesson(None));
+        assert_eq!(s.lesson, None);
+    }
+
+    #[test]
+    fn the_url_restores_the_same_view() {
+        let mut s = UiState::default();
+        s.apply(UiAction::SetNodes(5));
+        s.apply(UiAction::Do(Action::Stabilize));
+        s.apply(UiAction::Do(Action::ClientWrite { sid: 2, path: "/a".into(), data: "x y".into() }));
+        s.apply(UiAction::StepForward);
+        s.apply(UiAction::StepForward);
+        s.apply(UiAction::StepBack);
+        let q = s.to_query();
+        assert!(q.contains("nodes=5") && q.contains("a=z~w2:/a=xy~s"), "{q}");
+        let r = UiState::from_query(&format!("#{q}"));
+        assert_eq!(r.cursor(), 3);
+        assert_eq!(peers(r.model.borrow().sim()), peers(s.model.borrow().sim()));
+    }
+
+    #[test]
+    fn the_url_restores_a_lesson_step() {
+        let mut s = UiState::default();
+        s.apply(UiAction::LoadLesson(Some("leader-crash".into())));
+        s.apply(UiAction::NextLessonStep);
+        s.apply(UiAction::NextLessonStep);
+        let r = UiState::from_query(&s.to_query());
+        assert_eq!(r.lesson, Some("leader-crash"));
+        assert_eq!((r.lesson_step, r.cursor(), r.len()), (2, s.cursor(), s.len()));
+        assert_eq!(peers(r.model.borrow().sim()), peers(s.model.borrow().sim()));
+    }
+
+    #[test]
+    fn setup_changes_restart_the_cluster() {
+        let mut s = UiState::default();
+        s.apply(UiAction::StepForward);
+        s.apply(UiAction::ToggleManualNetwork);
+        assert!(s.setup().manual);
+        assert_eq!(s.len(), 0);
+        s.apply(UiAction::SetMutant(Some("ack-before-durable".into())));
+        assert!(s.setup().mutant.is_some());
+        assert!(UiState::from_query(&s.to_query()).setup().mutant.is_some());
+    }
+}

@@ -1,0 +1,370 @@
+//! View-models: plain data the page draws, computed from the simulator and its trace. They
+//! never invent protocol state: roles, epochs and zxids come from `Peer::status`, ACK counts,
+//! votes and sync modes from the core's own `TraceEvent`s.
+
+use crate::model::role_name;
+use std::collections::BTreeMap;
+use zabra_core::ids::Sid;
+use zabra_core::message::MsgKind;
+use zabra_core::sim::Sim;
+use zabra_core::trace::TraceEvent;
+use zabra_core::Zxid;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerView {
+    pub sid: u64,
+    /// LOOKING, FOLLOWING, LEADING, OBSERVING or DOWN.
+    pub role: &'static str,
+    pub accepted_epoch: u32,
+    pub current_epoch: u32,
+    pub last_logged: String,
+    pub last_committed: String,
+    pub leader: Option<u64>,
+    pub round: u64,
+    pub serving: bool,
+}
+
+impl PeerView {
+    pub fn up(&self) -> bool {
+        self.role != "DOWN"
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MsgView {
+    /// The core's message id, stable while the message is in flight (a key for animation).
+    pub id: String,
+    pub from: u64,
+    pub to: u64,
+    /// The core's message kind name (`data-kind`): Notification, FollowerInfo, Proposal, ...
+    pub kind: String,
+    /// What a student reads on the dot: "vote" for a notification, else the kind.
+    pub label: String,
+    pub detail: String,
+    /// 0 for the head of its connection, the only one that may be delivered next.
+    pub position: usize,
+    pub stalled: bool,
+}
+
+/// One zxid in a peer's history: what it holds and how far the transaction got.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryRow {
+    pub zxid: String,
+    pub op: String,
+    pub committed: bool,
+    /// ACKs counted by the leader that proposed it, and the quorum it needed.
+    pub acks: Option<(usize, usize)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ElectionRow {
+    pub sid: u64,
+    pub round: u64,
+    /// (proposed leader, its zxid, its epoch) as this peer votes now.
+    pub vote: Option<(u64, String, u32)>,
+    /// The latest vote received from each peer in the current round: from → proposed leader.
+    pub received: BTreeMap<u64, u64>,
+    pub decided: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncRow {
+    pub leader: u64,
+    pub learner: u64,
+    pub mode: String,
+    pub learner_zxid: String,
+    pub to: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeRow {
+    pub path: String,
+    pub depth: usize,
+    pub data: String,
+    pub czxid: String,
+    pub mzxid: String,
+    pub version: i32,
+    pub cversion: i32,
+    pub num_children: i32,
+    pub ephemeral_owner: i64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SafetyView {
+    pub ok: bool,
+    pub violations: Vec<String>,
+}
+
+/// The properties the simulator checks after every step (core/src/sim/check.rs and the
+/// client-history checkers), named after the ZAB TLA+ specs.
+pub const CHECKERS: [(&str, &str); 9] = [
+    ("Agreement / PrefixConsistency / TotalOrder", "every peer applies one committed sequence, in order"),
+    ("LocalPrimaryOrder", "a peer applies zxids in increasing order"),
+    ("Leadership", "at most one established leader per epoch"),
+    ("PrimaryIntegrity", "a new leader holds every committed transaction"),
+    ("CommittedLogDurability", "a quorum of voters durably holds the last commit"),
+    ("ProcessConsistency", "with no write pending, memory and disk agree"),
+    ("Epochs", "epochs never go back; accepted ≥ current on disk"),
+    ("Client history", "replies match the committed order (linearizable writes)"),
+    ("Watches", "each watch fires once, for the right change"),
+];
+
+pub fn peers(sim: &Sim) -> Vec<PeerView> {
+    sim.sids().into_iter().map(|sid| peer_view(sim, sid)).collect()
+}
+
+fn peer_view(sim: &Sim, sid: Sid) -> PeerView {
+    match sim.status(sid) {
+        Some(s) => PeerView {
+            sid: sid.0,
+            role: role_name(Some(s.state)),
+            accepted_epoch: s.accepted_epoch,
+            current_epoch: s.current_epoch,
+            last_logged: s.last_logged.to_string(),
+            last_committed: s.last_committed.to_string(),
+            leader: s.leader.map(|l| l.0),
+            round: s.round,
+            serving: s.serving,
+        },
+        None => {
+            let disk = sim.storage(sid);
+            PeerView {
+                sid: sid.0,
+                role: role_name(None),
+                accepted_epoch: disk.map_or(0, |d| d.accepted_epoch),
+                current_epoch: disk.map_or(0, |d| d.current_epoch),
+                last_logged: disk.map_or(Zxid::ZERO, |d| d.last_zxid()).to_string(),
+                last_committed: "-".into(),
+                leader: None,
+                round: 0,
+                serving: false,
+            }
+        }
+    }
+}
+
+pub fn kind_label(k: MsgKind) -> String {
+    match k {
+        MsgKind::Notification => "vote".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+pub fn in_flight(sim: &Sim) -> Vec<MsgView> {
+    sim.in_flight_messages()
+        .into_iter()
+        .map(|m| MsgView {
+            id: format!("{:?}", m.id),
+            from: m.from.0,
+            to: m.to.0,
+            kind: format!("{:?}", m.kind),
+            label: kind_label(m.kind),
+            detail: m.detail,
+            position: m.position,
+            stalled: m.stalled,
+        })
+        .collect()
+}
+
+/// The selected peer's log, newest first, with the ACK counts its leader saw for each zxid.
+pub fn history(sim: &Sim, sid: u64) -> Vec<HistoryRow> {
+    let Some(p) = sim.peer(Sid(sid)) else { return Vec::new() };
+    let mut ops = BTreeMap::new();
+    let mut acks = BTreeMap::new();
+    for e in &sim.trace {
+        match e {
+            TraceEvent::Proposed { zxid, op, .. } => {
+                ops.insert(*zxid, op.clone());
+            }
+            TraceEvent::AckReceived { zxid, acks: n, quorum, .. } => {
+                acks.insert(*zxid, (*n, *quorum));
+            }
+            _ => {}
+        }
+    }
+    let committed = p.status().last_committed;
+    p.log()
+        .entries()
+        .iter()
+        .rev()
+        .map(|e| HistoryRow {
+            zxid: e.zxid.to_string(),
+            op: ops.get(&e.zxid).cloned().unwrap_or_else(|| e.txn.op.path().to_string()),
+            committed: e.zxid <= committed,
+            acks: acks.get(&e.zxid).copied(),
+        })
+        .collect()
+}
+
+/// Every peer's vote and round, as fast leader election sees them (from the trace).
+pub fn election(sim: &Sim) -> Vec<ElectionRow> {
+    let mut rows: BTreeMap<u64, ElectionRow> =
+        sim.sids().into_iter().map(|s| (s.0, ElectionRow { sid: s.0, ..ElectionRow::default() })).collect();
+    for e in &sim.trace {
+        match e {
+            TraceEvent::NewRound { sid, round, vote } => {
+                let r = rows.entry(sid.0).or_default();
+                r.round = *round;
+                r.vote = Some((vote.leader.0, vote.zxid.to_string(), vote.peer_epoch));
+                r.received.clear();
+                r.decided = None;
+            }
+            TraceEvent::VoteChanged { sid, round, vote } => {
+                let r = rows.entry(sid.0).or_default();
+                r.round = *round;
+                r.vote = Some((vote.leader.0, vote.zxid.to_string(), vote.peer_epoch));
+            }
+            TraceEvent::VoteReceived { sid, from, vote, .. } => {
+                rows.entry(sid.0).or_default().received.insert(from.0, vote.leader.0);
+            }
+            TraceEvent::ElectionDecided { sid, leader, .. } => rows.entry(sid.0).or_default().decided = Some(leader.0),
+            _ => {}
+        }
+    }
+    rows.into_values().collect()
+}
+
+/// The sync mode the leader chose for each learner, latest first (DIFF, TRUNC or SNAP).
+pub fn syncs(sim: &Sim) -> Vec<SyncRow> {
+    let mut out: Vec<SyncRow> = sim
+        .trace
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::SyncModeChosen { leader, learner, mode, learner_zxid, to } => Some(SyncRow {
+                leader: leader.0,
+                learner: learner.0,
+                mode: format!("{mode:?}").to_uppercase(),
+                learner_zxid: learner_zxid.to_string(),
+                to: to.to_string(),
+            }),
+            _ => None,
+        })
+        .collect();
+    out.reverse();
+    out
+}
+
+/// The selected peer's znode tree, depth first, with each node's Stat.
+pub fn tree(sim: &Sim, sid: u64) -> Vec<NodeRow> {
+    let Some(p) = sim.peer(Sid(sid)) else { return Vec::new() };
+    let t = p.tree();
+    let mut out = Vec::new();
+    let mut stack = vec![("/".to_string(), 0usize)];
+    while let Some((path, depth)) = stack.pop() {
+        let (Ok((data, stat)), Ok((children, _))) = (t.get_data(&path), t.get_children(&path)) else { continue };
+        out.push(NodeRow {
+            path: path.clone(),
+            depth,
+            data: String::from_utf8_lossy(&data).into_owned(),
+            czxid: stat.czxid.to_string(),
+            mzxid: stat.mzxid.to_string(),
+            version: stat.version,
+            cversion: stat.cversion,
+            num_children: stat.num_children,
+            ephemeral_owner: stat.ephemeral_owner,
+        });
+        let prefix = if path == "/" { String::new() } else { path };
+        let mut kids: Vec<String> = children;
+        kids.sort();
+        stack.extend(kids.into_iter().rev().map(|c| (format!("{prefix}/{c}"), depth + 1)));
+    }
+    out
+}
+
+/// The sessions the selected peer knows (replicated: every peer has the same table).
+pub fn sessions(sim: &Sim, sid: u64) -> Vec<(String, u32)> {
+    let Some(p) = sim.peer(Sid(sid)) else { return Vec::new() };
+    p.tree().sessions().map(|(id, info)| (id.to_string(), info.timeout_ms)).collect()
+}
+
+pub fn safety(sim: &Sim) -> SafetyView {
+    SafetyView { ok: sim.violations.is_empty(), violations: sim.violations.clone() }
+}
+
+/// The last `n` narration lines (the core's readable protocol log).
+pub fn narration(sim: &Sim, n: usize) -> Vec<String> {
+    let from = sim.narration.len().saturating_sub(n);
+    sim.narration[from..].to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Action, Classroom, Setup};
+
+    fn stable_cluster() -> Classroom {
+        let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+        c.push(Action::Stabilize);
+        c
+    }
+
+    #[test]
+    fn peers_show_one_leader_and_followers_after_election() {
+        let c = stable_cluster();
+        let ps = peers(c.sim());
+        assert_eq!(ps.len(), 3);
+        assert_eq!(ps.iter().filter(|p| p.role == "LEADING").count(), 1);
+        assert_eq!(ps.iter().filter(|p| p.role == "FOLLOWING").count(), 2);
+        assert!(ps.iter().all(|p| p.current_epoch >= 1 && p.last_committed.starts_with("0x")));
+        let el = election(c.sim());
+        let leader = ps.iter().find(|p| p.role == "LEADING").map(|p| p.sid);
+        assert!(el.iter().all(|r| r.decided == leader));
+    }
+
+    #[test]
+    fn down_peer_shows_its_disk_epochs() {
+        let mut c = stable_cluster();
+        let epoch = peers(c.sim())[0].current_epoch;
+        c.push(Action::Crash { sid: 1 });
+        let p = &peers(c.sim())[0];
+        assert_eq!(p.role, "DOWN");
+        assert!(!p.up());
+        assert_eq!(p.current_epoch, epoch);
+    }
+
+    #[test]
+    fn a_write_shows_acks_against_quorum_and_commits_in_the_tree() {
+        let mut c = stable_cluster();
+        c.push(Action::ClientWrite { sid: 2, path: "/a".into(), data: "x".into() });
+        c.push(Action::Stabilize);
+        let h = history(c.sim(), 1);
+        let row = h.iter().find(|r| r.op.contains("/a")).expect("the write is logged");
+        assert!(row.committed);
+        let (acks, quorum) = row.acks.expect("acks counted");
+        assert_eq!(quorum, 2);
+        assert!(acks >= quorum);
+        let t = tree(c.sim(), 3);
+        let a = t.iter().find(|n| n.path == "/a").expect("in the tree");
+        assert_eq!(a.data, "x");
+        assert_eq!(a.depth, 1);
+        assert!(!sessions(c.sim(), 3).is_empty());
+    }
+
+    #[test]
+    fn manual_network_shows_votes_in_flight_until_delivered() {
+        let setup = Setup { manual: true, ..Setup::default() };
+        let mut c = Classroom::new(setup, vec![Action::StartAll], vec![]);
+        for _ in 0..20 {
+            c.push(Action::Step);
+        }
+        let msgs = in_flight(c.sim());
+        let head = msgs.iter().find(|m| m.position == 0).expect("something in flight").clone();
+        assert!(msgs.iter().any(|m| m.kind == "Notification" && m.label == "vote"));
+        let before = msgs.len();
+        c.push(Action::Deliver { from: head.from, to: head.to });
+        assert!(in_flight(c.sim()).len() < before + 3);
+        assert!(safety(c.sim()).ok);
+    }
+
+    #[test]
+    fn buggy_mode_breaks_a_property() {
+        let setup = Setup { mutant: crate::model::mutant_by_name("ack-before-durable"), ..Setup::default() };
+        let c = crate::lessons::classroom_for("bug-ack-before-durable", &setup).expect("lesson");
+        let mut c = c;
+        let n = c.actions.len();
+        c.seek(n);
+        let s = safety(c.sim());
+        assert!(!s.ok, "the checkers must catch the mutant");
+        assert!(s.violations.iter().any(|v| v.contains("CommittedLogDurability")));
+    }
+}
