@@ -234,6 +234,17 @@ impl Watches {
         self.data.values().map(|e| e.len()).sum::<usize>() + self.child.values().map(|e| e.len()).sum::<usize>()
     }
 
+    /// Every watch entry: (path, "data" or "child", session), for viewers and `wchp`.
+    pub fn entries(&self) -> Vec<(String, &'static str, SessionId)> {
+        let mut out = Vec::new();
+        for (name, t) in [("data", &self.data), ("child", &self.child)] {
+            for (p, e) in t {
+                out.extend(e.keys().map(|s| (p.clone(), name, *s)));
+            }
+        }
+        out
+    }
+
     /// Paths watched by a session, for the UI and `wchc`.
     pub fn of_session(&self, s: SessionId) -> Vec<(String, &'static str)> {
         let mut out = Vec::new();

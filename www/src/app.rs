@@ -160,7 +160,7 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
                     <InFlight msgs={msgs} manual={setup.manual} on={on.clone()} />
                     <ElectionPanel rows={view::election(sim)} syncs={view::syncs(sim)} />
                     <PeerPanel sid={sel} history={view::history(sim, sel)} tree={view::tree(sim, sel)}
-                        sessions={view::sessions(sim, sel)} />
+                        sessions={view::sessions(sim, sel)} watches={view::watches(sim, sel)} />
                     <NarrationLog lines={view::narration(sim, 40)} />
                 </div>
             </div>

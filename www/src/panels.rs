@@ -153,6 +153,7 @@ pub struct PeerPanelProps {
     pub history: Vec<HistoryRow>,
     pub tree: Vec<NodeRow>,
     pub sessions: Vec<(String, u32)>,
+    pub watches: Vec<String>,
 }
 
 #[function_component(PeerPanel)]
@@ -184,7 +185,12 @@ pub fn peer_panel(p: &PeerPanelProps) -> Html {
             <table class="tree"><tbody>{ for nodes }</tbody></table>
             <h3>{ "sessions" }</h3>
             <ul>{ for sessions }</ul>
-            <p class="note">{ "Watches: not shown yet (the core keeps them private)." }</p>
+            <h3>{ "watches held here" }</h3>
+            if p.watches.is_empty() {
+                <p class="note">{ "none (a client's read with a watch sets one)" }</p>
+            } else {
+                <ul>{ for p.watches.iter().map(|w| html! { <li>{ w }</li> }) }</ul>
+            }
         </section>
     }
 }

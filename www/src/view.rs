@@ -277,6 +277,12 @@ pub fn sessions(sim: &Sim, sid: u64) -> Vec<(String, u32)> {
     p.tree().sessions().map(|(id, info)| (id.to_string(), info.timeout_ms)).collect()
 }
 
+/// The watches the selected peer holds for its clients (watches are not replicated).
+pub fn watches(sim: &Sim, sid: u64) -> Vec<String> {
+    let Some(p) = sim.peer(Sid(sid)) else { return Vec::new() };
+    p.watch_list().into_iter().map(|(path, table, s)| format!("{path} ({table} watch of {s})")).collect()
+}
+
 pub fn safety(sim: &Sim) -> SafetyView {
     SafetyView { ok: sim.violations.is_empty(), violations: sim.violations.clone() }
 }

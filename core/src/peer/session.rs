@@ -376,6 +376,11 @@ impl Peer {
         self.sessions.local.keys().copied().collect()
     }
 
+    /// The watches held here: (path, "data" or "child", session).
+    pub fn watch_list(&self) -> Vec<(String, &'static str, SessionId)> {
+        self.watches.entries()
+    }
+
     /// Watch entries held here (`wchs`, `/metrics`).
     pub fn watch_count(&self) -> usize {
         self.watches.count()
