@@ -26,11 +26,37 @@ pub fn build(ctx: &Ctx, release: bool) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(&dist)?;
     run(Command::new(&bindgen).args(["--target", "web", "--no-typescript", "--out-dir"]).arg(&dist).arg(&wasm))?;
+    if release {
+        shrink(&target, &dist.join("zabra_www_bg.wasm"))?;
+    }
     for f in ["index.html", "style.css"] {
         std::fs::copy(ctx.root.join("www").join(f), dist.join(f))?;
     }
     println!("UI built: {}", dist.display());
     Ok(dist)
+}
+
+/// `wasm-opt -Oz` from the npm package binaryen@132 (Debian's binaryen 108 cannot read current
+/// wasm-bindgen output; toolchain-notes.md), installed under the target folder on first use.
+/// It about halves the release wasm.
+fn shrink(target: &Path, wasm: &Path) -> Result {
+    let prefix = target.join("binaryen");
+    let opt = prefix.join("node_modules").join(".bin").join("wasm-opt");
+    if !opt.is_file() {
+        std::fs::create_dir_all(&prefix)?;
+        let npm = ["install", "--silent", "--no-audit", "--no-fund", "--prefix"];
+        run(Command::new("npm").args(npm).arg(&prefix).arg("binaryen@132"))?;
+    }
+    let features = [
+        "--enable-bulk-memory",
+        "--enable-nontrapping-float-to-int",
+        "--enable-sign-ext",
+        "--enable-mutable-globals",
+        "--enable-reference-types",
+        "--enable-multivalue",
+    ];
+    run(Command::new(&opt).arg("-Oz").args(features).arg(wasm).arg("-o").arg(wasm))?;
+    Ok(())
 }
 
 /// The version Cargo.lock pins for a package (the first entry named exactly `name`).
