@@ -77,7 +77,7 @@ fn peer_node(peer: &PeerView, (x, y): (f64, f64), selected: u64, on: &Callback<U
             <text class="sid" y="-18">{ format!("peer {sid}") }</text>
             <text class="role" y="-3">{ peer.role }</text>
             <text class="epoch" y="12">{ format!("epoch {}/{}", peer.accepted_epoch, peer.current_epoch) }</text>
-            <text class="zxid" y="26">{ format!("c {}", peer.last_committed) }</text>
+            <text class="zxid" y="26">{ format!("committed {}", peer.committed_short) }</text>
         </g>
     }
 }
