@@ -190,6 +190,33 @@ pub fn digest_id(user_password: &str) -> String {
     format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(hash))
 }
 
+/// Permission letters as zkCli writes them (`crwda`) to bits.
+pub fn parse_perms(s: &str) -> Result<u32, String> {
+    s.chars().try_fold(0u32, |acc, c| {
+        let bit = match c {
+            'r' => READ,
+            'w' => WRITE,
+            'c' => CREATE,
+            'd' => DELETE,
+            'a' => ADMIN,
+            _ => return Err(format!("bad permission {c:?} (use crwda)")),
+        };
+        Ok(acc | bit)
+    })
+}
+
+/// zkCli's ACL syntax: `scheme:id:perms`, comma-separated (the id may itself hold ':', as
+/// digest ids do).
+pub fn parse_acl_spec(s: &str) -> Result<Vec<Acl>, String> {
+    s.split(',')
+        .map(|e| {
+            let (rest, p) = e.rsplit_once(':').ok_or(format!("bad acl {e:?}"))?;
+            let (scheme, id) = rest.split_once(':').ok_or(format!("bad acl {e:?}"))?;
+            Ok(Acl { perms: parse_perms(p)?, id: Id::new(scheme, id) })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

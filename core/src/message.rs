@@ -140,6 +140,31 @@ pub enum MsgKind {
     SyncReply,
 }
 
+impl MsgKind {
+    pub const ALL: [MsgKind; 20] = [
+        MsgKind::Notification,
+        MsgKind::FollowerInfo,
+        MsgKind::ObserverInfo,
+        MsgKind::LeaderInfo,
+        MsgKind::AckEpoch,
+        MsgKind::Diff,
+        MsgKind::Trunc,
+        MsgKind::Snap,
+        MsgKind::NewLeader,
+        MsgKind::AckNewLeader,
+        MsgKind::UpToDate,
+        MsgKind::Proposal,
+        MsgKind::Ack,
+        MsgKind::Commit,
+        MsgKind::Inform,
+        MsgKind::Ping,
+        MsgKind::PingAck,
+        MsgKind::Request,
+        MsgKind::Sync,
+        MsgKind::SyncReply,
+    ];
+}
+
 impl Message {
     pub fn kind(&self) -> MsgKind {
         match self {

@@ -167,6 +167,48 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in ZooKeeper's order.
+    pub const ALL: [ErrorCode; 30] = {
+        use ErrorCode::*;
+        [
+            SystemError,
+            RuntimeInconsistency,
+            DataInconsistency,
+            ConnectionLoss,
+            MarshallingError,
+            Unimplemented,
+            OperationTimeout,
+            BadArguments,
+            NewConfigNoQuorum,
+            ReconfigInProgress,
+            UnknownSession,
+            NoNode,
+            NoAuth,
+            BadVersion,
+            NoChildrenForEphemerals,
+            NodeExists,
+            NotEmpty,
+            SessionExpired,
+            InvalidCallback,
+            InvalidAcl,
+            AuthFailed,
+            SessionMoved,
+            NotReadOnly,
+            EphemeralOnLocalSession,
+            NoWatcher,
+            RequestTimeout,
+            ReconfigDisabled,
+            SessionClosedRequireSaslAuth,
+            QuotaExceeded,
+            Throttled,
+        ]
+    };
+
+    /// The error with wire code `code` (the inverse of [`ErrorCode::code`]), if it is one.
+    pub fn from_code(code: i32) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|e| e.code() == code)
+    }
+
     /// The number ZooKeeper puts in `ReplyHeader.err`.
     pub fn code(self) -> i32 {
         use ErrorCode::*;

@@ -7,7 +7,6 @@
 //! addWatch [-m persistent|persistent_recursive] PATH | whoami | quit
 
 use crate::apiclient::ApiClient;
-use zabra_core::acl::{Acl, Id};
 use zabra_core::peer::{ClientOp, ClientResult};
 use zabra_core::txn::{CreateMode, Op};
 use zabra_core::watch::AddWatchMode;
@@ -55,30 +54,6 @@ const HELP: &str =
     "ls [-w] PATH | get [-w] PATH | stat PATH | set PATH DATA [V] | create [-e] [-s] [-c] [-t TTL] PATH [DATA]
 delete PATH [V] | deleteall PATH | getAcl PATH | setAcl PATH scheme:id:perms[,...] [V] | addauth SCHEME AUTH
 sync PATH | addWatch [-m persistent|persistent_recursive] PATH | whoami | quit";
-
-fn perms(s: &str) -> Result<u32, String> {
-    s.chars().try_fold(0u32, |acc, c| {
-        let bit = match c {
-            'r' => zabra_core::acl::READ,
-            'w' => zabra_core::acl::WRITE,
-            'c' => zabra_core::acl::CREATE,
-            'd' => zabra_core::acl::DELETE,
-            'a' => zabra_core::acl::ADMIN,
-            _ => return Err(format!("bad permission {c:?} (use crwda)")),
-        };
-        Ok(acc | bit)
-    })
-}
-
-fn parse_acl(s: &str) -> Result<Vec<Acl>, String> {
-    s.split(',')
-        .map(|e| {
-            let (rest, p) = e.rsplit_once(':').ok_or(format!("bad acl {e:?}"))?;
-            let (scheme, id) = rest.split_once(':').ok_or(format!("bad acl {e:?}"))?;
-            Ok(Acl { perms: perms(p)?, id: Id::new(scheme, id) })
-        })
-        .collect()
-}
 
 fn create_op(args: &[&str]) -> Result<ClientOp, String> {
     let (mut e, mut s, mut c, mut ttl, mut rest) = (false, false, false, None, Vec::new());
@@ -129,7 +104,7 @@ fn op_for(words: &[&str]) -> Result<ClientOp, String> {
         "getAcl" => ClientOp::GetAcl { path: path()? },
         "setAcl" => ClientOp::Write(Op::SetAcl {
             path: path()?,
-            acl: parse_acl(args.get(1).ok_or("setAcl needs an acl")?)?,
+            acl: zabra_core::acl::parse_acl_spec(args.get(1).ok_or("setAcl needs an acl")?)?,
             version: version(args.get(2))?,
         }),
         "addauth" => ClientOp::AddAuth {

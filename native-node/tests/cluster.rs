@@ -37,13 +37,34 @@ async fn check_everywhere(c: &Cluster, acked: &[String]) {
     let digests: Vec<_> = st.iter().map(|s| s["status"]["digest"].clone()).collect();
     assert!(digests.windows(2).all(|w| w[0] == w[1]), "equal tree digests: {digests:?}");
     for id in ids {
-        let mut cl = Client::connect(&c.http(id), None).await.expect("a session on every node");
-        cl.call(sync()).await.expect("sync");
-        for p in acked {
-            let r = cl.call(get(p)).await.expect("a read");
-            assert!(r["Data"].is_object(), "acknowledged write {p} missing on node {id}: {r}");
+        // A node that was just resumed may still step down (and drop its clients) once it
+        // notices it lost its followers: like a real client, retry on a fresh session.
+        let mut missing = Vec::new();
+        for attempt in 0..10 {
+            match read_all(&c.http(id), acked).await {
+                Ok(m) => {
+                    missing = m;
+                    break;
+                }
+                Err(e) => assert!(attempt < 9, "node {id} kept refusing reads: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert!(missing.is_empty(), "acknowledged writes missing on node {id}: {missing:?}");
+    }
+}
+
+/// Sync, then read every path on one node; the paths that are not there.
+async fn read_all(addr: &str, acked: &[String]) -> Result<Vec<String>, String> {
+    let mut cl = Client::connect(addr, None).await?;
+    cl.call(sync()).await?;
+    let mut missing = Vec::new();
+    for p in acked {
+        if !cl.call(get(p)).await?["Data"].is_object() {
+            missing.push(p.clone());
         }
     }
+    Ok(missing)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

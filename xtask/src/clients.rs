@@ -7,7 +7,7 @@
 use crate::util::Ctx;
 use crate::Result;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const OFFSET: u16 = 600;
@@ -24,7 +24,7 @@ pub fn run(ctx: &Ctx) -> Result {
     let zabra = ctx.target_dir()?.join("debug").join("zabra");
     let data = ctx.target_dir()?.join("clients-test-data");
     let _ = std::fs::remove_dir_all(&data);
-    let _cluster = Cluster(
+    let _cluster = crate::util::Supervisor(
         Command::new(&zabra)
             .args([
                 "cluster",
@@ -91,21 +91,6 @@ fn run_checked(cmd: &mut Command, what: &str) -> Result {
         return Err(format!("{what} failed ({status})").into());
     }
     Ok(())
-}
-
-struct Cluster(Child);
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let until = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < until && matches!(self.0.try_wait(), Ok(None)) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn healthz(port: u16) -> String {

@@ -12,7 +12,7 @@ use crate::e2e::{self, StaticServer};
 use crate::util::{secs, Ctx};
 use crate::Result;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DEMO_SCRIPT: &str = "core/testdata/demo.txt";
@@ -78,22 +78,6 @@ fn build(ctx: &Ctx) -> Result<PathBuf> {
     Ok(ctx.target_dir()?.join("debug").join("zabra"))
 }
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // SIGTERM: the supervisor stops its nodes; then make sure it is gone.
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let until = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < until && matches!(self.0.try_wait(), Ok(None)) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn smoke(ctx: &Ctx, zabra: &PathBuf) -> Result {
     let data = ctx.root.join("target").join("demo-smoke-data");
     let _ = std::fs::remove_dir_all(&data);
@@ -104,7 +88,7 @@ fn smoke(ctx: &Ctx, zabra: &PathBuf) -> Result {
         .arg(&data)
         .stdout(Stdio::null())
         .spawn()?;
-    let _running = Running(child);
+    let _running = crate::util::Supervisor(child);
     let until = Instant::now() + Duration::from_secs(60);
     loop {
         let leaders = (1..=3u16).filter(|i| leading(8080 + i + SMOKE_OFFSET)).count();

@@ -134,3 +134,20 @@ impl std::error::Error for Shown {}
 pub fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
+
+/// A `zabra cluster` supervisor this command started: stopped on drop with SIGTERM (it stops
+/// its nodes), then killed if it lingers. Only the process we started is signalled.
+pub struct Supervisor(pub std::process::Child);
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < until && matches!(self.0.try_wait(), Ok(None)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -480,28 +480,8 @@ fn stable(sim: &Sim) -> bool {
 }
 
 fn parse_kind(k: &str) -> Result<MsgKind, String> {
-    use MsgKind::*;
-    let all = [
-        Notification,
-        FollowerInfo,
-        ObserverInfo,
-        LeaderInfo,
-        AckEpoch,
-        Diff,
-        Trunc,
-        Snap,
-        NewLeader,
-        AckNewLeader,
-        UpToDate,
-        Proposal,
-        Ack,
-        Commit,
-        Inform,
-        Ping,
-        PingAck,
-        Request,
-        Sync,
-        SyncReply,
-    ];
-    all.into_iter().find(|x| format!("{x:?}").eq_ignore_ascii_case(k)).ok_or(format!("unknown message kind {k:?}"))
+    MsgKind::ALL
+        .into_iter()
+        .find(|x| format!("{x:?}").eq_ignore_ascii_case(k))
+        .ok_or(format!("unknown message kind {k:?}"))
 }

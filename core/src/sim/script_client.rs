@@ -15,38 +15,12 @@
 //!   client's last seen zxid, as clients do after reconnecting)
 //! ```
 
-use crate::acl::{Acl, Id};
 use crate::peer::ClientOp;
 use crate::txn::{CreateMode, Op};
 use crate::watch::{AddWatchMode, WatcherType};
 
 fn version(a: Option<&&str>) -> Result<i32, String> {
     a.map_or(Ok(-1), |v| v.parse::<i32>().map_err(|_| format!("bad version {v:?}")))
-}
-
-fn perms(s: &str) -> Result<u32, String> {
-    s.chars().try_fold(0, |acc, c| {
-        Ok(acc
-            | match c {
-                'r' => crate::acl::READ,
-                'w' => crate::acl::WRITE,
-                'c' => crate::acl::CREATE,
-                'd' => crate::acl::DELETE,
-                'a' => crate::acl::ADMIN,
-                _ => return Err(format!("bad permission {c:?}")),
-            })
-    })
-}
-
-/// `scheme:id:perms`, comma-separated (the id may itself contain ':', as digest ids do).
-pub fn parse_acl(s: &str) -> Result<Vec<Acl>, String> {
-    s.split(',')
-        .map(|e| {
-            let (rest, p) = e.rsplit_once(':').ok_or(format!("bad acl {e:?}"))?;
-            let (scheme, id) = rest.split_once(':').ok_or(format!("bad acl {e:?}"))?;
-            Ok(Acl { perms: perms(p)?, id: Id::new(scheme, id) })
-        })
-        .collect()
 }
 
 fn parse_create(a: &[&str]) -> Result<Op, String> {
@@ -91,9 +65,11 @@ fn parse_write(a: &[&str]) -> Result<Op, String> {
         },
         "delete" => Op::Delete { path: path()?, version: version(a.get(2))? },
         "check" => Op::Check { path: path()?, version: version(a.get(2))? },
-        "setacl" => {
-            Op::SetAcl { path: path()?, acl: parse_acl(a.get(2).ok_or("acl needed")?)?, version: version(a.get(3))? }
-        }
+        "setacl" => Op::SetAcl {
+            path: path()?,
+            acl: crate::acl::parse_acl_spec(a.get(2).ok_or("acl needed")?)?,
+            version: version(a.get(3))?,
+        },
         "close" => Op::CloseSession,
         other => return Err(format!("unknown write {other:?}")),
     })

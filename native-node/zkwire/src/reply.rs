@@ -83,40 +83,7 @@ impl ReplyKind {
 
 /// The error with wire code `code` (the inverse of `ErrorCode::code`), if it is one.
 pub fn error_from_code(code: i32) -> Option<ErrorCode> {
-    use ErrorCode::*;
-    const ALL: [ErrorCode; 30] = [
-        SystemError,
-        RuntimeInconsistency,
-        DataInconsistency,
-        ConnectionLoss,
-        MarshallingError,
-        Unimplemented,
-        OperationTimeout,
-        BadArguments,
-        NewConfigNoQuorum,
-        ReconfigInProgress,
-        UnknownSession,
-        NoNode,
-        NoAuth,
-        BadVersion,
-        NoChildrenForEphemerals,
-        NodeExists,
-        NotEmpty,
-        SessionExpired,
-        InvalidCallback,
-        InvalidAcl,
-        AuthFailed,
-        SessionMoved,
-        NotReadOnly,
-        EphemeralOnLocalSession,
-        NoWatcher,
-        RequestTimeout,
-        ReconfigDisabled,
-        SessionClosedRequireSaslAuth,
-        QuotaExceeded,
-        Throttled,
-    ];
-    ALL.into_iter().find(|e| e.code() == code)
+    ErrorCode::from_code(code)
 }
 
 /// The `ReplyHeader.err` of a result: 0 on success (and for a failed multi, whose body
