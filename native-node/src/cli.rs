@@ -16,7 +16,8 @@ pub struct CliArgs {
     /// HTTP addresses of nodes (comma-separated); the first that answers is used.
     #[arg(long, default_value = "127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083")]
     pub server: String,
-    /// One command to run (otherwise: an interactive shell on stdin).
+    /// One command to run (otherwise: an interactive shell on stdin), e.g. `create -e /a x`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 
