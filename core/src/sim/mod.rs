@@ -831,6 +831,20 @@ impl Sim {
         out
     }
 
+    /// "You are the network": lose the message at the head of `from → to`, which is allowed
+    /// only for an election notification (FLE resends them); losing any other message means
+    /// the connection broke, so it is refused here (use `break_link`). True if one was dropped.
+    pub fn drop_notification(&mut self, from: Sid, to: Sid) -> bool {
+        let d = self.net.direction(from, to);
+        if !d.queue.front().is_some_and(|(_, env)| env.msg.may_drop_alone()) {
+            return false;
+        }
+        d.queue.pop_front();
+        self.stats.dropped_notifications += 1;
+        self.note(format!("a vote {from}->{to} was lost"));
+        true
+    }
+
     /// When the next event (message, disk, timer) happens, if any.
     pub fn next_event_at(&self) -> Option<Instant> {
         let queued = self.queue.first_key_value().map(|(k, _)| k.0);
