@@ -123,6 +123,10 @@ pub struct Config {
     pub super_digest: Option<String>,
     /// How often the leader looks for empty containers and expired TTL nodes.
     pub reap_interval: Duration,
+    /// Fill the readable text fields of trace events (message details, persist ops, client
+    /// ops and results). Drivers that keep no trace (seed sweeps) turn it off: formatting
+    /// them is most of a simulated step's cost.
+    pub trace_details: bool,
     /// Seed for election jitter.
     pub seed: u64,
     pub mutants: BTreeSet<Mutant>,
@@ -143,6 +147,7 @@ impl Config {
             snap_threshold: 1000,
             snapshot_every: 0,
             first_counter: 1,
+            trace_details: true,
             min_session_timeout: Duration::from_millis(4_000),
             max_session_timeout: Duration::from_millis(40_000),
             super_digest: None,

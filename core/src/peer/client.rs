@@ -147,7 +147,7 @@ impl Peer {
     }
 
     pub(super) fn on_client(&mut self, req: ClientRequest) {
-        let op = crate::describe::client_op(&req.op);
+        let op = self.detail(|| crate::describe::client_op(&req.op));
         self.trace(TraceEvent::ClientRequest { sid: self.cfg.sid, session: req.session, xid: req.xid, op });
         if !self.serving() {
             self.reply(req.session, req.xid, ClientResult::Error(ErrorCode::ConnectionLoss));
@@ -164,7 +164,7 @@ impl Peer {
 
     pub(crate) fn reply(&mut self, session: SessionId, xid: i64, result: ClientResult) {
         let zxid = self.last_committed;
-        let summary = crate::describe::client_result(&result);
+        let summary = self.detail(|| crate::describe::client_result(&result));
         self.trace(TraceEvent::ClientReply { sid: self.cfg.sid, session, xid, zxid, result: summary });
         self.out.push(super::Output::Reply(Reply { session, xid, zxid, result }));
     }

@@ -445,7 +445,8 @@ impl Peer {
             return;
         };
         let entry = self.make_entry(zxid, session, op, auth, origin);
-        self.trace(TraceEvent::Proposed { sid: self.cfg.sid, zxid, op: crate::describe::op(&entry.txn.op) });
+        let op = self.detail(|| crate::describe::op(&entry.txn.op));
+        self.trace(TraceEvent::Proposed { sid: self.cfg.sid, zxid, op });
         self.log_append(entry.clone());
         self.leader().outstanding.insert(zxid, BTreeSet::new());
         let t = self.persist(PersistOp::Append(vec![entry.clone()]));

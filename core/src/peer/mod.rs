@@ -355,7 +355,7 @@ impl Peer {
         let seq = self.seq.entry(to).or_insert(0);
         *seq += 1;
         let id = MsgId { from: self.cfg.sid, seq: *seq };
-        let detail = crate::describe::message(&msg);
+        let detail = self.detail(|| crate::describe::message(&msg));
         self.trace(TraceEvent::MsgSent { id, from: self.cfg.sid, to, kind: msg.kind(), detail });
         self.out.push(Output::Send { to, env: Envelope { id, msg } });
     }
@@ -367,7 +367,7 @@ impl Peer {
     pub(crate) fn persist(&mut self, op: PersistOp) -> Token {
         self.next_token += 1;
         let token = Token(self.next_token);
-        let what = crate::describe::persist_op(&op);
+        let what = self.detail(|| crate::describe::persist_op(&op));
         self.trace(TraceEvent::PersistStarted { sid: self.cfg.sid, token, op: what });
         self.out.push(Output::Persist { token, op });
         token
@@ -458,6 +458,15 @@ impl Peer {
             Role::Looking(_) => self.election_timeout(),
             Role::Following(_) | Role::Observing(_) => self.learner_timeout(),
             Role::Leading(_) => self.leader_timeout(),
+        }
+    }
+
+    /// A readable trace text, or nothing when this peer's trace details are off.
+    pub(crate) fn detail(&self, f: impl FnOnce() -> String) -> String {
+        if self.cfg.trace_details {
+            f()
+        } else {
+            String::new()
         }
     }
 

@@ -230,6 +230,7 @@ impl Sim {
         c.mutants = self.mutants.iter().copied().collect();
         c.snap_threshold = 40;
         c.first_counter = self.first_counter;
+        c.trace_details = self.record || self.narrate;
         // Short sessions, so that crashes and partitions make some of them expire.
         c.min_session_timeout = Duration::from_millis(400);
         c.reap_interval = Duration::from_millis(200);
