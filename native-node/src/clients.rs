@@ -248,5 +248,15 @@ fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo {
         ..Default::default()
     };
     let environment = vec![("os.name".to_string(), std::env::consts::OS.to_string())];
-    wire::FourLetterInfo { stats, conf, host_name: "localhost".into(), environment, ..Default::default() }
+    let connections = v
+        .clients
+        .iter()
+        .map(|(addr, session)| wire::ConnStats {
+            addr: addr.clone(),
+            interest_ops: 1,
+            session_id: *session,
+            ..Default::default()
+        })
+        .collect();
+    wire::FourLetterInfo { stats, conf, connections, host_name: "localhost".into(), environment, ..Default::default() }
 }

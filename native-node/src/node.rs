@@ -73,6 +73,8 @@ pub struct NodeView {
     pub commits: u64,
     pub observers: usize,
     pub dropped_observers: u64,
+    /// (client address, session id) of every client connection here.
+    pub clients: Vec<(String, u64)>,
 }
 
 pub struct Node {
@@ -80,6 +82,8 @@ pub struct Node {
     start: StdInstant,
     links: BTreeMap<Sid, PeerLink>,
     clients: BTreeMap<ConnId, mpsc::UnboundedSender<ClientOut>>,
+    /// Each connection's client address and session, for `cons`, `stat` and `dump`.
+    conn_info: BTreeMap<ConnId, (String, SessionId)>,
     session_conn: BTreeMap<SessionId, ConnId>,
     store: std::sync::mpsc::Sender<(Token, PersistOp)>,
     observers: Vec<mpsc::Sender<String>>,
@@ -108,6 +112,7 @@ impl Node {
             start,
             links: BTreeMap::new(),
             clients: BTreeMap::new(),
+            conn_info: BTreeMap::new(),
             session_conn: BTreeMap::new(),
             store,
             observers: Vec::new(),
@@ -173,6 +178,7 @@ impl Node {
             }
             Event::ClientConnect { conn, req, out } => {
                 self.clients.insert(conn, out);
+                self.conn_info.insert(conn, (req.addr.clone().unwrap_or_default(), SessionId(0)));
                 self.step(Input::ClientConnected { conn, req });
             }
             Event::ClientRequest { req } => {
@@ -181,6 +187,7 @@ impl Node {
             }
             Event::ClientClosed { conn } => {
                 self.clients.remove(&conn);
+                self.conn_info.remove(&conn);
                 self.session_conn.retain(|_, c| *c != conn);
                 self.step(Input::ClientClosed { conn });
             }
@@ -229,12 +236,16 @@ impl Node {
                 Output::Connected { conn, result } => {
                     if let Ok(g) = &result {
                         self.session_conn.insert(g.session, conn);
+                        if let Some(info) = self.conn_info.get_mut(&conn) {
+                            info.1 = g.session;
+                        }
                     }
                     self.send_client(Some(conn), ClientOut::Connected(result));
                 }
                 Output::CloseClient { conn } => {
                     self.send_client(Some(conn), ClientOut::Close);
                     self.clients.remove(&conn);
+                    self.conn_info.remove(&conn);
                     self.session_conn.retain(|_, c| *c != conn);
                 }
                 Output::Watch { session, zxid, event } => {
@@ -290,6 +301,7 @@ impl Node {
             commits: self.commits,
             observers: self.observers.len(),
             dropped_observers: self.dropped_observers,
+            clients: self.conn_info.values().map(|(a, s)| (a.clone(), s.0)).collect(),
         }
     }
 }
