@@ -153,6 +153,111 @@ pub const LESSONS: &[Lesson] = &[
         ],
     },
     Lesson {
+        id: "g2-proposal-only-on-leader",
+        title: "Known case: leader crashes before anyone received its proposal (G2)",
+        seed: 7,
+        mutant: None,
+        prelude: "u~z~g1:/",
+        steps: &[
+            ("", "A stable cluster led by peer 3; a client of follower 1 is connected."),
+            ("y3-1~y3-2~a3:after-fsync-before-ack~w1:/p=x~t100", "The leader's outgoing links stall. The client writes /p: follower 1 forwards it, leader 3 logs proposal P to its own disk and crashes right there. Nobody else ever saw P."),
+            ("h~z", "Peers 1 and 2 (already LOOKING once the leader went silent) elect a new leader in a higher epoch. Neither holds P, so P was never committed and is not part of the new epoch."),
+            ("w1:/q=y~z", "The new epoch commits /q at zxid (2,1): a zxid of the new epoch, so it can never be confused with P's (1,2)."),
+            ("r3~z", "What would go wrong: peer 3 returns holding P on disk; if it kept P it would apply a write no quorum accepted (and that the client was never told succeeded). Zabra's leader sees that peer 3's history diverges and sends TRUNC (or SNAP): P is discarded everywhere."),
+        ],
+    },
+    Lesson {
+        id: "g3-leader-partitioned",
+        title: "Known case: the leader is cut off from the majority (G3)",
+        seed: 7,
+        mutant: None,
+        prelude: "u~z~g3:/~g1:/",
+        steps: &[
+            ("", "A stable cluster led by peer 3, with a client on peer 3 and one on peer 1."),
+            ("y3-1~y3-2~y1-3~y2-3~w3:/old=x~t100", "A silent partition separates leader 3 from peers 1 and 2: every message between them waits, nobody sees a connection close. The client of peer 3 writes /old: the leader logs and proposes it, but only its own Ack can arrive: 1 of 3 is no quorum, so /old is not committed."),
+            ("t3000", "The leader misses its followers' pings for a sync limit and gives up leadership: an old leader stops committing instead of serving stale or split data. Peers 1 and 2 elect a new leader in a higher epoch."),
+            ("w1:/new=y~t1000", "The majority commits /new in the new epoch: the cluster stays available on the side that has a quorum."),
+            ("h~z", "What would go wrong: after healing, the old leader's tail (/old) conflicts with the new epoch's history. Zabra's new leader truncates it (TRUNC or SNAP): /old disappears, /new is everywhere."),
+        ],
+    },
+    Lesson {
+        id: "zk-335",
+        title: "Known bug: two leaders propose the same epoch (ZOOKEEPER-335/1653)",
+        seed: 8,
+        mutant: None,
+        prelude: "e1:8:8:8.1-3~e2:8:8:8.1-3~e3:8:8:8.1-3~a3:after-accepted-epoch~u",
+        steps: &[
+            ("", "Every peer is at epoch 8 with (8,1)..(8,3). Peer 3 will crash right after writing its accepted epoch, before its current epoch."),
+            ("t100", "Peer 3 wins the election, proposes epoch 9, writes accepted_epoch=9 and crashes (its disk now says accepted 9, current 8)."),
+            ("z", "Peers 1 and 2 elect peer 2, which proposes the same epoch 9 and establishes it."),
+            ("r3~z", "What would go wrong: a peer that already promised epoch 9 to one leader must not promise it again to another; if its AckEpoch were counted twice, two leaders could each establish epoch 9 with different histories. Peer 3 restarts cleanly from accepted 9 / current 8, answers LeaderInfo(9) \"not counted\" (it only reports its last zxid) and is synchronized."),
+            ("w1:/x=y~z", "A write commits in epoch 9: at most one leader established it, and the safety panel stays green."),
+        ],
+    },
+    Lesson {
+        id: "zk-3911",
+        title: "Known bug: Ack(NewLeader) before the synced txns are durable (ZOOKEEPER-3911)",
+        seed: 5,
+        mutant: None,
+        prelude: "e1:7:7:7.1-5~e2:7:7:7.1-2~e3:7:7:7.1-2~a2:after-ack-newleader~r1~r2",
+        steps: &[
+            ("", "Peer 1 holds (7,1)..(7,5); peers 2 and 3 only (7,1)..(7,2). Peers 1 and 2 start; peer 2 will crash right after it sends Ack(NewLeader)."),
+            ("t300", "Peer 1 leads epoch 8 and syncs peer 2 by DIFF. Peer 2 acks NewLeader and crashes; with that Ack the leader establishes epoch 8, so (7,3)..(7,5) are now committed."),
+            ("c1~r3~r2~z", "The leader crashes too; peer 3 (at (7,2)) restarts with peer 2. What would go wrong: in ZooKeeper peer 2 acked before the DIFF was on disk, came back without it, and with peer 3 formed a quorum that lost committed txns. Zabra makes the synced history durable before the Ack, so peer 2 leads with (7,3)..(7,5)."),
+            ("w3:/after=x~z", "The cluster serves again; nothing committed was lost (compare the buggy lesson that follows)."),
+        ],
+    },
+    Lesson {
+        id: "bug-zk-3911",
+        title: "Buggy mode: epoch written before the synced history (ZOOKEEPER-3911/4643)",
+        seed: 5,
+        mutant: Some("epoch-before-history"),
+        prelude: "e1:7:7:7.1-5~e2:7:7:7.1-2~e3:7:7:7.1-2~k2:50-60~a2:after-ack-newleader~r1~r2",
+        steps: &[
+            ("", "The same cluster as the ZOOKEEPER-3911 lesson, but follower 2 is deliberately broken: it writes its new current epoch and acks NewLeader before the synced transactions are on its (slow) disk."),
+            ("t300", "Peer 1 syncs peer 2 by DIFF and establishes epoch 8 with peer 2's early Ack: (7,3)..(7,5) are committed, yet only peer 1's disk holds them. The CommittedLogDurability checker turns red: one more crash and a committed write is gone."),
+        ],
+    },
+    Lesson {
+        id: "zk-2832",
+        title: "Known bug: an uncommitted txn survives a sync (ZOOKEEPER-2832)",
+        seed: 3,
+        mutant: None,
+        prelude: "e1:7:7:7.1-4~e2:7:7:7.1-4~e3:7:7:7.1-5~r1~r2",
+        steps: &[
+            ("", "Peer 3 logged (7,5) alone: it was never committed. Peers 1 and 2 hold (7,1)..(7,4)."),
+            ("z", "Peers 1 and 2 elect a leader without peer 3; its last zxid is (7,4)."),
+            ("r3~z", "What would go wrong: a leader that only sends what the learner lacks (or nothing, since the learner looks ahead) leaves (7,5) in peer 3's log, and peer 3 would one day apply or even propagate a txn the cluster never committed. Zabra sees the learner is ahead of the leader and sends TRUNC to (7,4)."),
+            ("w3:/x=y~z", "A new write through peer 3 commits in the new epoch; peer 3's history is the leader's."),
+        ],
+    },
+    Lesson {
+        id: "zk-1277",
+        title: "Known bug: the zxid counter runs out (ZOOKEEPER-1277)",
+        seed: 1,
+        mutant: None,
+        prelude: "f4294967280~e1:7:7:7.4294967280-4294967280~e2:7:7:7.4294967280-4294967280~e3:7:7:7.4294967280-4294967280~u",
+        steps: &[
+            ("", "A zxid is (epoch, counter), 32 bits each. Here every epoch's counter starts at 0xfffffff0, 15 zxids before the end."),
+            ("z", "The peers elect a leader for epoch 8; its counter starts at 0xfffffff0."),
+            ("w1:/w01=x~w1:/w02=x~w1:/w03=x~w1:/w04=x~w1:/w05=x~w1:/w06=x~w1:/w07=x~w1:/w08=x~w1:/w09=x~w1:/w10=x~w1:/w11=x~w1:/w12=x~w1:/w13=x~w1:/w14=x~w1:/w15=x~w1:/w16=x~w1:/w17=x~w1:/w18=x~w1:/w19=x~w1:/w20=x", "A client of peer 1 writes 20 znodes, more than the counter has left."),
+            ("z~z", "What would go wrong: in ZooKeeper the counter carried into the epoch bits, so a zxid of epoch 8 looked like one of epoch 9 and ordering broke. Zabra's leader refuses the zxid after 0xffffffff, steps down and forces epoch 9: zxids stay unique and ordered; the writes that could not be ordered fail and the client may retry."),
+        ],
+    },
+    Lesson {
+        id: "g7-pipelined-writes",
+        title: "Known case: pipelined writes through a follower that dies (G7)",
+        seed: 7,
+        mutant: None,
+        prelude: "u~z~w1:/seq=0~z",
+        steps: &[
+            ("", "A client of follower 1 created /seq = 0. It will now send writes one after another without waiting for replies (pipelining)."),
+            ("w1:/seq=1~w1:/seq=2~w1:/seq=3~w1:/seq=4~w1:/seq=5~w1:/seq=6~w1:/seq=7~w1:/seq=8~w1:/seq=9~w1:/seq=10~w1:/seq=11~w1:/seq=12~t2", "Twelve writes set /seq to 1, 2, ... 12; follower 1 forwards them to the leader in order, on one FIFO connection."),
+            ("c1~w1:/seq=13~w1:/seq=14~w1:/seq=15~w1:/seq=16~t3000", "Follower 1 is killed midway: writes still in flight may or may not have been committed; the later ones fail (connection loss)."),
+            ("r1~t3000~g1:/seq~t500~g2:/seq~t500", "What would go wrong: a write applied out of order, or twice after the client reconnects. In ZAB one leader orders all writes and a follower forwards a session's requests in FIFO order: /seq holds some value k with version k, writes 1..k applied exactly once, in order."),
+        ],
+    },
+    Lesson {
         id: "bug-ack-before-durable",
         title: "Buggy mode: a follower acks before its disk has the write",
         seed: 7,
@@ -183,7 +288,7 @@ pub fn classroom_for(id: &str, base: &Setup) -> Option<Classroom> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::{peers, safety, syncs};
+    use crate::view::{peers, safety, syncs, tree};
 
     fn run_to_end(id: &str) -> Classroom {
         let mut c = classroom_for(id, &Setup::default()).expect("lesson");
@@ -201,6 +306,8 @@ mod tests {
             let c = run_to_end(l.id);
             if l.mutant.is_none() {
                 assert!(safety(c.sim()).ok, "{}: {:?}", l.id, c.sim().violations);
+            } else {
+                assert!(!safety(c.sim()).ok, "{}: a buggy-mode lesson shows the panel turning red", l.id);
             }
         }
     }
@@ -228,6 +335,111 @@ mod tests {
             let c = run_to_end(id);
             let s = syncs(c.sim());
             assert!(s.iter().any(|r| r.mode == mode && r.learner == learner), "{id}: {s:?}");
+        }
+    }
+
+    fn has(c: &Classroom, sid: u64, path: &str) -> bool {
+        tree(c.sim(), sid).iter().any(|n| n.path == path)
+    }
+
+    fn end_of_step(id: &str, step: usize) -> Classroom {
+        let mut c = classroom_for(id, &Setup::default()).expect("lesson");
+        let (_, ends) = lesson(id).expect("lesson").actions();
+        c.seek(ends[step]);
+        c
+    }
+
+    #[test]
+    fn new_lessons_are_listed() {
+        for id in [
+            "g2-proposal-only-on-leader",
+            "g3-leader-partitioned",
+            "zk-335",
+            "zk-3911",
+            "bug-zk-3911",
+            "zk-2832",
+            "zk-1277",
+            "g7-pipelined-writes",
+        ] {
+            assert!(lesson(id).is_some(), "{id}");
+        }
+    }
+
+    #[test]
+    fn g2_discards_the_proposal_only_the_leader_logged() {
+        let c = end_of_step("g2-proposal-only-on-leader", 1);
+        assert_eq!(peers(c.sim())[2].role, "DOWN");
+        assert_eq!(peers(c.sim())[2].last_logged, "0x100000002", "P is on the crashed leader's disk");
+        let c = run_to_end("g2-proposal-only-on-leader");
+        let s = syncs(c.sim());
+        assert!(s.iter().any(|r| r.learner == 3 && (r.mode == "TRUNC" || r.mode == "SNAP")), "{s:?}");
+        for sid in 1..=3 {
+            assert!(!has(&c, sid, "/p"), "P discarded on {sid}");
+            assert!(has(&c, sid, "/q"));
+        }
+    }
+
+    #[test]
+    fn g3_old_leader_stops_and_its_tail_is_truncated() {
+        let c = end_of_step("g3-leader-partitioned", 1);
+        let ps = peers(c.sim());
+        assert_eq!(ps[2].role, "LEADING");
+        assert_ne!(ps[2].last_logged, ps[2].last_committed, "the old leader logged /old but cannot commit it");
+        let c = end_of_step("g3-leader-partitioned", 3);
+        let ps = peers(c.sim());
+        assert_ne!(ps[2].role, "LEADING", "the old leader stopped leading");
+        assert!(ps.iter().any(|p| p.role == "LEADING" && p.current_epoch > ps[2].current_epoch));
+        let c = run_to_end("g3-leader-partitioned");
+        let s = syncs(c.sim());
+        assert!(s.iter().any(|r| r.learner == 3 && (r.mode == "TRUNC" || r.mode == "SNAP")), "{s:?}");
+        for sid in 1..=3 {
+            assert!(!has(&c, sid, "/old") && has(&c, sid, "/new"), "peer {sid}");
+        }
+    }
+
+    #[test]
+    fn zk_335_restarts_between_the_epoch_writes_and_joins() {
+        let c = end_of_step("zk-335", 1);
+        let p3 = &peers(c.sim())[2];
+        assert_eq!((p3.role, p3.accepted_epoch, p3.current_epoch), ("DOWN", 9, 8));
+        let c = run_to_end("zk-335");
+        let ps = peers(c.sim());
+        assert_eq!(ps.iter().filter(|p| p.role == "LEADING").count(), 1);
+        assert!(ps.iter().all(|p| p.serving && p.current_epoch == 9), "{ps:?}");
+    }
+
+    #[test]
+    fn zk_3911_keeps_committed_txns_and_the_buggy_mode_does_not() {
+        let c = run_to_end("zk-3911");
+        for sid in [2, 3] {
+            assert!(has(&c, sid, "/e7-5") && has(&c, sid, "/after"), "peer {sid}");
+        }
+        let c = run_to_end("bug-zk-3911");
+        assert!(safety(c.sim()).violations.iter().any(|v| v.contains("CommittedLogDurability")));
+    }
+
+    #[test]
+    fn zk_2832_truncates_the_uncommitted_txn() {
+        let c = run_to_end("zk-2832");
+        let s = syncs(c.sim());
+        assert!(s.iter().any(|r| r.mode == "TRUNC" && r.learner == 3 && r.to == "0x700000004"), "{s:?}");
+        assert!(!has(&c, 3, "/e7-5") && has(&c, 3, "/x"));
+    }
+
+    #[test]
+    fn zk_1277_forces_a_new_epoch_before_the_counter_overflows() {
+        let c = run_to_end("zk-1277");
+        let ps = peers(c.sim());
+        assert!(ps.iter().all(|p| p.current_epoch == 9 && p.last_committed == "0x8fffffffe"), "{ps:?}");
+        assert!(has(&c, 1, "/w14") && !has(&c, 1, "/w15"));
+    }
+
+    #[test]
+    fn g7_pipelined_writes_apply_once_in_order() {
+        let c = run_to_end("g7-pipelined-writes");
+        for sid in 1..=3 {
+            let n = tree(c.sim(), sid).into_iter().find(|n| n.path == "/seq").expect("/seq");
+            assert_eq!(n.data, n.version.to_string(), "peer {sid}: each write applied once, in order");
         }
     }
 }

@@ -27,6 +27,12 @@ pub enum Action {
         from: u64,
         to: u64,
     },
+    /// "You are the network": lose the head message of `from → to` if it is an election
+    /// notification (FLE resends votes, so a lone lost vote is harmless); otherwise nothing.
+    Drop {
+        from: u64,
+        to: u64,
+    },
     /// Break the connection `a – b`: what was in flight is lost and both ends see it close
     /// (in ZAB a lost message means a broken connection).
     Break {
@@ -78,6 +84,11 @@ pub enum Action {
         lo_ms: u64,
         hi_ms: u64,
     },
+    /// Where every epoch's zxid counter starts (core `Sim::first_counter`), for peers started
+    /// afterwards: lessons set it near the end of the counter (ZOOKEEPER-1277).
+    FirstCounter {
+        counter: u32,
+    },
     /// Set a stopped peer's durable state (lessons start from known failure histories). The
     /// log holds one create per zxid, named after it, as the core's scenario `set` does.
     SetStorage {
@@ -94,6 +105,7 @@ impl Action {
         match self {
             Action::Step => "s".into(),
             Action::Deliver { from, to } => format!("d{from}-{to}"),
+            Action::Drop { from, to } => format!("l{from}-{to}"),
             Action::Break { a, b } => format!("x{a}-{b}"),
             Action::Crash { sid } => format!("c{sid}"),
             Action::Restart { sid } => format!("r{sid}"),
@@ -107,6 +119,7 @@ impl Action {
             Action::RunFor { ms } => format!("t{ms}"),
             Action::Stabilize => "z".into(),
             Action::SlowDisk { sid, lo_ms, hi_ms } => format!("k{sid}:{lo_ms}-{hi_ms}"),
+            Action::FirstCounter { counter } => format!("f{counter}"),
             Action::SetStorage { sid, accepted, current, log } => {
                 let ranges: Vec<String> = log.iter().map(|(e, a, b)| format!("{e}.{a}-{b}")).collect();
                 format!("e{sid}:{accepted}:{current}:{}", ranges.join(","))
@@ -123,6 +136,7 @@ impl Action {
         Some(match tag {
             "s" => Action::Step,
             "d" => pair(rest).map(|(from, to)| Action::Deliver { from, to })?,
+            "l" => pair(rest).map(|(from, to)| Action::Drop { from, to })?,
             "x" => pair(rest).map(|(a, b)| Action::Break { a, b })?,
             "c" => Action::Crash { sid: rest.parse().ok()? },
             "r" => Action::Restart { sid: rest.parse().ok()? },
@@ -151,6 +165,7 @@ impl Action {
                 let (lo_ms, hi_ms) = pair(r)?;
                 Action::SlowDisk { sid: sid.parse().ok()?, lo_ms, hi_ms }
             }
+            "f" => Action::FirstCounter { counter: rest.parse().ok().filter(|c| (1..u32::MAX).contains(c))? },
             "e" => decode_storage(rest)?,
             _ => return None,
         })
@@ -161,6 +176,7 @@ impl Action {
         match self {
             Action::Step => "step".into(),
             Action::Deliver { from, to } => format!("deliver {from}→{to}"),
+            Action::Drop { from, to } => format!("drop vote {from}→{to}"),
             Action::Break { a, b } => format!("break {a}–{b}"),
             Action::Crash { sid } => format!("crash {sid}"),
             Action::Restart { sid } => format!("restart {sid}"),
@@ -174,6 +190,7 @@ impl Action {
             Action::RunFor { ms } => format!("run {ms} ms"),
             Action::Stabilize => "run until stable".into(),
             Action::SlowDisk { sid, lo_ms, hi_ms } => format!("slow disk on {sid} ({lo_ms}–{hi_ms} ms)"),
+            Action::FirstCounter { counter } => format!("zxid counters start at {counter:#x}"),
             Action::SetStorage { sid, .. } => format!("set the disk of {sid}"),
         }
     }
@@ -304,6 +321,9 @@ pub fn apply(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, a: &Action) {
         Action::Deliver { from, to } => {
             sim.deliver_one(Sid(*from), Sid(*to), None);
         }
+        Action::Drop { from, to } => {
+            sim.drop_notification(Sid(*from), Sid(*to));
+        }
         Action::Break { a, b } => sim.break_link(Sid(*a), Sid(*b), true),
         Action::Crash { sid } if known(*sid) => sim.crash(Sid(*sid)),
         Action::Restart { sid } if known(*sid) => sim.start(Sid(*sid)),
@@ -327,6 +347,7 @@ pub fn apply(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, a: &Action) {
         Action::RunFor { ms } => sim.run_for(Duration::from_millis(*ms)),
         Action::Stabilize => stabilize(sim),
         Action::SlowDisk { sid, lo_ms, hi_ms } => sim.set_fsync(Sid(*sid), lo_ms * 1000, hi_ms * 1000),
+        Action::FirstCounter { counter } => sim.first_counter = (*counter).clamp(1, u32::MAX - 1),
         Action::SetStorage { sid, accepted, current, log } => on_set_storage(sim, *sid, *accepted, *current, log),
         _ => {}
     }
@@ -418,6 +439,7 @@ mod tests {
         let all = vec![
             Action::Step,
             Action::Deliver { from: 1, to: 3 },
+            Action::Drop { from: 2, to: 1 },
             Action::Break { a: 2, b: 3 },
             Action::Crash { sid: 2 },
             Action::Restart { sid: 2 },
@@ -431,6 +453,7 @@ mod tests {
             Action::RunFor { ms: 250 },
             Action::Stabilize,
             Action::SlowDisk { sid: 1, lo_ms: 80, hi_ms: 90 },
+            Action::FirstCounter { counter: 0xffff_fff0 },
             Action::SetStorage { sid: 1, accepted: 7, current: 7, log: vec![(7, 1, 4), (8, 1, 1)] },
         ];
         let text = encode_actions(&all);

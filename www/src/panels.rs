@@ -126,6 +126,7 @@ pub fn in_flight(p: &InFlightProps) -> Html {
     let items = p.msgs.iter().map(|m| {
         let (from, to) = (m.from, m.to);
         let head = m.position == 0;
+        let vote = m.kind == "Notification";
         html! {
             <li data-testid="msg" data-kind={m.kind.clone()} data-from={from.to_string()} data-to={to.to_string()}
                 class={classes!((!head).then_some("queued"))}>
@@ -135,6 +136,10 @@ pub fn in_flight(p: &InFlightProps) -> Html {
                         onclick={p.on.reform(move |_| UiAction::Do(Action::Deliver { from, to }))}>{ "deliver" }</button>
                     <button data-testid={format!("btn-break-{from}-{to}")}
                         onclick={p.on.reform(move |_| UiAction::Do(Action::Break { a: from, b: to }))}>{ "break link" }</button>
+                    if vote {
+                        <button data-testid={format!("btn-drop-{from}-{to}")} title="lose this vote alone (FLE resends votes)"
+                            onclick={p.on.reform(move |_| UiAction::Do(Action::Drop { from, to }))}>{ "drop vote" }</button>
+                    }
                 }
             </li>
         }

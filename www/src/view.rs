@@ -367,6 +367,44 @@ mod tests {
     }
 
     #[test]
+    fn dropping_a_vote_keeps_safety_and_the_election_completes() {
+        let setup = Setup { manual: true, ..Setup::default() };
+        let mut c = Classroom::new(setup, vec![Action::StartAll], vec![]);
+        let vote = |c: &Classroom| in_flight(c.sim()).into_iter().find(|m| m.position == 0 && m.kind == "Notification");
+        let mut head = None;
+        for _ in 0..200 {
+            head = vote(&c);
+            if head.is_some() {
+                break;
+            }
+            c.push(Action::Step);
+        }
+        let head = head.expect("a vote at the head of a connection");
+        let before = in_flight(c.sim()).len();
+        c.push(Action::Drop { from: head.from, to: head.to });
+        assert_eq!(in_flight(c.sim()).len(), before - 1, "the vote is lost");
+        assert_eq!(c.sim().stats.dropped_notifications, 1);
+        // Now play the network honestly: deliver every head, else let time pass (resends).
+        for _ in 0..5000 {
+            if peers(c.sim()).iter().filter(|p| p.serving).count() == 3 {
+                break;
+            }
+            let heads: Vec<MsgView> = in_flight(c.sim()).into_iter().filter(|m| m.position == 0).collect();
+            if heads.is_empty() {
+                c.push(Action::Step);
+            }
+            for m in heads {
+                c.push(Action::Deliver { from: m.from, to: m.to });
+            }
+            assert!(safety(c.sim()).ok, "{:?}", c.sim().violations);
+        }
+        let ps = peers(c.sim());
+        assert_eq!(ps.iter().filter(|p| p.role == "LEADING").count(), 1, "{ps:?}");
+        assert!(ps.iter().all(|p| p.serving), "{ps:?}");
+        assert!(safety(c.sim()).ok);
+    }
+
+    #[test]
     fn buggy_mode_breaks_a_property() {
         let setup = Setup { mutant: crate::model::mutant_by_name("ack-before-durable"), ..Setup::default() };
         let c = crate::lessons::classroom_for("bug-ack-before-durable", &setup).expect("lesson");
