@@ -134,7 +134,7 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
     let sim = m.sim();
     let setup = m.setup.clone();
     let peers = view::peers(sim);
-    let msgs = view::in_flight(sim);
+    let msgs = view::in_flight_timed(sim, &m.sent_times().at);
     let sel = state.selected.min(peers.len() as u64).max(1);
     let l = state.lesson.and_then(lesson);
     let title = l.map_or("Free play".to_string(), |l| l.title.to_string());

@@ -1,7 +1,7 @@
 //! The cluster diagram and the controls. Components take props and callbacks only; every
 //! change goes through the reducer as a `UiAction`.
 
-use crate::model::Action;
+use crate::model::{parse_partition, Action};
 use crate::state::UiAction;
 use crate::view::{MsgView, PeerView};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -49,15 +49,17 @@ pub fn cluster(p: &ClusterProps) -> Html {
 }
 
 fn message_dot(m: &MsgView, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> Html {
-    let t = (0.78 - 0.11 * m.position as f64).max(0.25);
     let (dx, dy) = (x2 - x1, y2 - y1);
     let len = (dx * dx + dy * dy).sqrt().max(1.0);
+    // Travel between the rims of the two peers' circles (radius 40), not their centres.
+    let rim = (46.0 / len).min(0.45);
+    let t = rim + (1.0 - 2.0 * rim) * m.progress;
     // Each direction of a connection gets its own lane.
     let (ox, oy) = (-dy / len * 9.0, dx / len * 9.0);
     let (x, y) = (x1 + dx * t + ox, y1 + dy * t + oy);
     let class = classes!("dot", format!("k-{}", m.kind.to_lowercase()), m.stalled.then_some("stalled"));
     html! {
-        <g key={m.id.clone()} class={class} style={format!("transform: translate({x:.1}px, {y:.1}px)")}>
+        <g key={format!("{}>{}", m.id, m.to)} class={class} style={format!("transform: translate({x:.1}px, {y:.1}px)")}>
             <title>{ format!("{} → {}: {}", m.from, m.to, m.detail) }</title>
             <circle r="5" />
             <text y="-8">{ &m.label }</text>
@@ -156,8 +158,55 @@ pub fn faults(p: &FaultProps) -> Html {
     html! {
         <div class="faults">
             { for rows }
+            <PartitionForm nodes={p.peers.len()} on={p.on.clone()} />
             <button data-testid="btn-heal" onclick={p.on.reform(|_| UiAction::Do(Action::Heal))}>{ "heal all links" }</button>
             <button data-testid="btn-stabilize" onclick={p.on.reform(|_| UiAction::Do(Action::Stabilize))}>{ "run until stable" }</button>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PartitionProps {
+    pub nodes: usize,
+    pub on: Callback<UiAction>,
+}
+
+/// General partitions: groups typed as `1,2|3`; connections break, or (silent) packets are
+/// black-holed and peers notice only by timeouts. Invalid text shows an error, changes nothing.
+#[function_component(PartitionForm)]
+pub fn partition_form(p: &PartitionProps) -> Html {
+    let groups = use_node_ref();
+    let silent = use_node_ref();
+    let error = use_state(|| None::<String>);
+    let onclick = {
+        let (groups, silent, error, on, nodes) = (groups.clone(), silent.clone(), error.clone(), p.on.clone(), p.nodes);
+        Callback::from(move |_| {
+            let text = groups.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            let quiet = silent.cast::<HtmlInputElement>().is_some_and(|i| i.checked());
+            match parse_partition(&text, nodes) {
+                Ok(groups) => {
+                    error.set(None);
+                    on.emit(UiAction::Do(if quiet {
+                        Action::SilentPartition { groups }
+                    } else {
+                        Action::Partition { groups }
+                    }));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        })
+    };
+    html! {
+        <div class="partition">
+            <input ref={groups} data-testid="partition-groups" placeholder="1,2|3" size="10"
+                title="groups of peers separated by |; peers left out form one more group" />
+            <label title="packets across groups are black-holed: no connection reset, peers notice by timeouts">
+                <input ref={silent} data-testid="partition-silent" type="checkbox" />{ " silent" }
+            </label>
+            <button data-testid="btn-partition" {onclick}>{ "partition" }</button>
+            if let Some(e) = &*error {
+                <span class="error" data-testid="partition-error">{ e }</span>
+            }
         </div>
     }
 }

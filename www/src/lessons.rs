@@ -12,6 +12,8 @@ pub struct Lesson {
     pub title: &'static str,
     pub seed: u64,
     pub mutant: Option<&'static str>,
+    /// Observers (non-voting peers 4, ...) besides the three voters.
+    pub observers: usize,
     /// Actions before the first step: stored histories, then which peers start.
     pub prelude: &'static str,
     /// (actions in the compact text of `model::Action`, narration).
@@ -44,6 +46,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "The first election",
         seed: 7,
         mutant: None,
+        observers: 0,
         prelude: "u",
         steps: &[
             ("", "Three peers start with empty logs. Each is LOOKING: it knows no leader yet. Press “next” to watch fast leader election."),
@@ -58,6 +61,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "A write is committed",
         seed: 7,
         mutant: None,
+        observers: 0,
         prelude: "u~z",
         steps: &[
             ("", "A stable cluster: peer 3 leads. A client connected to follower 2 will create /app."),
@@ -72,6 +76,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "The leader crashes",
         seed: 7,
         mutant: None,
+        observers: 0,
         prelude: "u~z~w2:/app=hello~z",
         steps: &[
             ("", "A stable cluster led by peer 3 has committed /app."),
@@ -86,6 +91,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Catching up by DIFF",
         seed: 5,
         mutant: None,
+        observers: 0,
         prelude: "e1:7:7:7.1-5~e2:7:7:7.1-5~e3:7:7:7.1-2~u",
         steps: &[
             ("", "Peers 1 and 2 hold (7,1)..(7,5); peer 3 missed the last three transactions and holds only (7,1)..(7,2)."),
@@ -97,6 +103,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Catching up by TRUNC",
         seed: 3,
         mutant: None,
+        observers: 0,
         prelude: "e1:7:7:7.1-4~e2:7:7:7.1-4~e3:7:7:7.1-5~r1~r2",
         steps: &[
             ("", "Peer 3 logged (7,5) but it was never committed; peers 1 and 2 hold (7,1)..(7,4) (ZOOKEEPER-2832)."),
@@ -109,6 +116,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Catching up by SNAP",
         seed: 6,
         mutant: None,
+        observers: 0,
         prelude: "e1:7:7:7.1-3~e2:7:7:7.1-3~e3:6:6:6.1-1~r1~r2",
         steps: &[
             ("", "Peer 3 holds only (6,1), from an epoch the leader's history never had (ZOOKEEPER-3642)."),
@@ -121,6 +129,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known bug: DIFF where TRUNC was needed (ZOOKEEPER-1154)",
         seed: 3,
         mutant: None,
+        observers: 0,
         prelude: "e1:7:7:7.1-4~e2:7:7:7.1-3~e3:7:7:7.1-3~r2~r3",
         steps: &[
             ("", "Peer 1 led epoch 7 and logged (7,4) alone, then everyone crashed. Peers 2 and 3 come back first."),
@@ -133,6 +142,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known bug: epoch written before history (ZOOKEEPER-4643)",
         seed: 11,
         mutant: None,
+        observers: 0,
         prelude: "e1:7:7:7.1-5~e2:7:7:7.1-2~e3:7:7:7.1-2~a2:after-current-epoch~u",
         steps: &[
             ("", "Leader-to-be 1 holds (7,1)..(7,5); peers 2 and 3 hold (7,1)..(7,2). Peer 2 will crash right after writing its new current epoch."),
@@ -145,6 +155,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known case: leader crashes before its Commit arrives",
         seed: 7,
         mutant: None,
+        observers: 0,
         prelude: "u~z",
         steps: &[
             ("", "A stable cluster led by peer 3."),
@@ -157,6 +168,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known case: leader crashes before anyone received its proposal (G2)",
         seed: 7,
         mutant: None,
+        observers: 0,
         prelude: "u~z~g1:/",
         steps: &[
             ("", "A stable cluster led by peer 3; a client of follower 1 is connected."),
@@ -171,6 +183,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known case: the leader is cut off from the majority (G3)",
         seed: 7,
         mutant: None,
+        observers: 0,
         prelude: "u~z~g3:/~g1:/",
         steps: &[
             ("", "A stable cluster led by peer 3, with a client on peer 3 and one on peer 1."),
@@ -185,6 +198,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known bug: two leaders propose the same epoch (ZOOKEEPER-335/1653)",
         seed: 8,
         mutant: None,
+        observers: 0,
         prelude: "e1:8:8:8.1-3~e2:8:8:8.1-3~e3:8:8:8.1-3~a3:after-accepted-epoch~u",
         steps: &[
             ("", "Every peer is at epoch 8 with (8,1)..(8,3). Peer 3 will crash right after writing its accepted epoch, before its current epoch."),
@@ -199,6 +213,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known bug: Ack(NewLeader) before the synced txns are durable (ZOOKEEPER-3911)",
         seed: 5,
         mutant: None,
+        observers: 0,
         prelude: "e1:7:7:7.1-5~e2:7:7:7.1-2~e3:7:7:7.1-2~a2:after-ack-newleader~r1~r2",
         steps: &[
             ("", "Peer 1 holds (7,1)..(7,5); peers 2 and 3 only (7,1)..(7,2). Peers 1 and 2 start; peer 2 will crash right after it sends Ack(NewLeader)."),
@@ -212,6 +227,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Buggy mode: epoch written before the synced history (ZOOKEEPER-3911/4643)",
         seed: 5,
         mutant: Some("epoch-before-history"),
+        observers: 0,
         prelude: "e1:7:7:7.1-5~e2:7:7:7.1-2~e3:7:7:7.1-2~k2:50-60~a2:after-ack-newleader~r1~r2",
         steps: &[
             ("", "The same cluster as the ZOOKEEPER-3911 lesson, but follower 2 is deliberately broken: it writes its new current epoch and acks NewLeader before the synced transactions are on its (slow) disk."),
@@ -223,6 +239,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known bug: an uncommitted txn survives a sync (ZOOKEEPER-2832)",
         seed: 3,
         mutant: None,
+        observers: 0,
         prelude: "e1:7:7:7.1-4~e2:7:7:7.1-4~e3:7:7:7.1-5~r1~r2",
         steps: &[
             ("", "Peer 3 logged (7,5) alone: it was never committed. Peers 1 and 2 hold (7,1)..(7,4)."),
@@ -236,6 +253,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known bug: the zxid counter runs out (ZOOKEEPER-1277)",
         seed: 1,
         mutant: None,
+        observers: 0,
         prelude: "f4294967280~e1:7:7:7.4294967280-4294967280~e2:7:7:7.4294967280-4294967280~e3:7:7:7.4294967280-4294967280~u",
         steps: &[
             ("", "A zxid is (epoch, counter), 32 bits each. Here every epoch's counter starts at 0xfffffff0, 15 zxids before the end."),
@@ -249,6 +267,7 @@ pub const LESSONS: &[Lesson] = &[
         title: "Known case: pipelined writes through a follower that dies (G7)",
         seed: 7,
         mutant: None,
+        observers: 0,
         prelude: "u~z~w1:/seq=0~z",
         steps: &[
             ("", "A client of follower 1 created /seq = 0. It will now send writes one after another without waiting for replies (pipelining)."),
@@ -262,11 +281,120 @@ pub const LESSONS: &[Lesson] = &[
         title: "Buggy mode: a follower acks before its disk has the write",
         seed: 7,
         mutant: Some("ack-before-durable"),
+        observers: 0,
         prelude: "u~z",
         steps: &[
             ("", "This cluster runs a deliberately broken follower: it sends Ack before its log write is durable."),
             ("k1:80-90~k2:80-90~w3:/x=1", "Followers 1 and 2 get slow disks; a client writes /x through the leader."),
             ("t30", "The leader commits with their early Acks, though neither disk holds /x yet. The CommittedLogDurability checker turns red: a committed write is not on a quorum of disks, so a crash could lose it."),
+        ],
+    },
+    Lesson {
+        id: "zk-4685",
+        title: "Known bug: an Ack during sync makes the leader step down (ZOOKEEPER-4685)",
+        seed: 4,
+        mutant: None,
+        observers: 0,
+        prelude: "r1~r2~z~g2:/",
+        steps: &[
+            ("", "Peers 1 and 2 form the cluster; a client of peer 2 is connected. Peer 3 is still down."),
+            ("k3:5-15~r3~w2:/a=1~t12~w2:/b=2~t12", "Peer 3 starts with a slow disk and joins while the client streams writes: the leader adds it to the broadcast set from its AckEpoch, so proposals reach it between DIFF and UpToDate."),
+            ("w2:/c=3~t12~w2:/d=4~z", "What would go wrong: in ZooKeeper the joiner's Ack for such a proposal could reach the leader before its Ack(NewLeader); the leader took it for a protocol error and stepped down, and the cluster was unavailable for an election. Zabra's follower holds the Acks of proposals received during sync until its Ack(NewLeader) is sent, and the leader accepts them in that order: the join completes, the leader stays, /a../d are everywhere."),
+        ],
+    },
+    Lesson {
+        id: "zk-4394",
+        title: "Known bug: a joiner drops proposals that arrive during sync (ZOOKEEPER-4394)",
+        seed: 9,
+        mutant: None,
+        observers: 0,
+        prelude: "r1~r2~z~g1:/",
+        steps: &[
+            ("", "Peers 1 and 2 form the cluster; a client of peer 1 is connected. Peer 3 will join while writes stream in."),
+            ("k3:10-20~r3~w1:/a=1~t10~w1:/b=2~t10", "Peer 3 (slow disk) starts and syncs by DIFF; meanwhile new proposals and commits arrive on the same connection, interleaved with the sync stream (DIFF, P(a), C(a), P(b), NewLeader, C(b), UpToDate)."),
+            ("w1:/c=3~t10~w1:/d=4~z", "What would go wrong: in ZooKeeper the follower dropped P(b) as \"not in the sync set\" and crashed on C(b) (a commit for a proposal it did not have). Zabra's follower keeps every proposal that arrives during sync, in order, and applies each commit to a proposal it holds: peer 3 has /a, /b, /c and /d, no crash."),
+        ],
+    },
+    Lesson {
+        id: "spec-issue-1",
+        title: "Known case: a follower joins while the leader commits (spec issues 1 and 3)",
+        seed: 13,
+        mutant: None,
+        observers: 0,
+        prelude: "r1~r2~z~w2:/a=1~z",
+        steps: &[
+            ("", "Peers 1 and 2 serve and have committed /a. Peer 3 is down."),
+            ("r3~w2:/b=2~t5~w2:/c=3~t5", "Peer 3 joins while a client keeps writing. The leader adds it to the broadcast set as soon as it answers with AckEpoch, so proposals made during its sync reach it too."),
+            ("w2:/d=4~t5~w2:/e=5~z", "What would go wrong: a joiner that is added to the broadcast set too late misses the proposals made between its sync snapshot and its UpToDate, and would serve with a hole; an UpToDate carrying an old committed zxid would let it serve stale data. In Zabra it gets every transaction in order and serves at the same committed zxid as the others."),
+        ],
+    },
+    Lesson {
+        id: "zk-4712",
+        title: "Known bug: a follower crashes while its log is flushing (ZOOKEEPER-4712)",
+        seed: 2,
+        mutant: None,
+        observers: 0,
+        prelude: "u~z",
+        steps: &[
+            ("", "A stable cluster. Follower 2 gets a slow disk and will crash right after appending a proposal, before the fsync."),
+            ("k2:20-40~a2:after-append-before-fsync~w3:/a=1~w3:/b=2~z", "Two writes: peer 2 appends the first proposal and crashes before it is durable, so that append is lost. The other two peers are a quorum: /a and /b commit."),
+            ("r2~z", "What would go wrong: in ZooKeeper the restarted follower's memory and disk disagreed (it believed in a write its disk never got). Zabra's peer restarts only from what its disk holds, reports that last zxid to the leader, and is synchronized by DIFF: memory and disk agree (ProcessConsistency), nothing committed is lost."),
+        ],
+    },
+    Lesson {
+        id: "zk-3642",
+        title: "Known bug: a crash in the middle of SNAP or TRUNC (ZOOKEEPER-3642/5094)",
+        seed: 6,
+        mutant: None,
+        observers: 0,
+        prelude: "e1:7:7:7.1-4~e2:7:7:7.1-3~e3:6:6:6.1-1~a3:mid-snap~r2~r3",
+        steps: &[
+            ("", "Peer 1 holds (7,1)..(7,4), (7,4) uncommitted; peer 2 holds (7,1)..(7,3); peer 3 holds only an uncommitted (6,1). Peers 2 and 3 start; peer 3 will crash in the middle of a snapshot."),
+            ("t300", "Peer 3's history diverges across epochs, so the leader sends SNAP; peer 3 crashes after the snapshot write was issued but before it is durable."),
+            ("r3~z", "What would go wrong: in ZooKeeper the peer reconnected reporting its in-memory zxid, not what its disk held, and was then sent a DIFF from the wrong point, leaving a hole in its log. Zabra restarts from the disk: peer 3 reports what the disk holds and is synchronized again."),
+            ("a1:mid-trunc~r1~t300", "Peer 1 returns ahead of the leader with (7,4): it gets TRUNC and crashes in the middle of it."),
+            ("r1~z~w1:/x=y~z", "It restarts from its disk, reports that zxid, is truncated or sent a snapshot again and serves: no hole, the new write /x is everywhere."),
+        ],
+    },
+    Lesson {
+        id: "g4-one-way-cut",
+        title: "Known case: a follower can hear the leader but not answer (G4)",
+        seed: 7,
+        mutant: None,
+        observers: 0,
+        prelude: "u~z~g2:/",
+        steps: &[
+            ("", "A stable cluster led by peer 3; a client of follower 2 is connected."),
+            ("y1-3~w2:/a=1~t100~w2:/b=2~t2000", "A one-way cut: leader 3 → follower 1 still works, but follower 1 → leader 3 is cut. Peer 1's Acks and pings never arrive, so the leader does not count it; with its own Ack and peer 2's it still has a quorum (2 of 3): /a and /b commit."),
+            ("w2:/c=3~t200", "The cluster stays available: /c commits too, with quorum {2, 3}."),
+            ("h~z", "What would go wrong: counting a follower whose Acks cannot arrive would stall every commit; a leader that needed everyone would be unavailable. Zabra's leader counts only the Acks it receives and drops the silent follower after a sync limit; after the heal peer 1 resyncs and holds /a, /b and /c."),
+        ],
+    },
+    Lesson {
+        id: "g5-proposal-lost-mid-stream",
+        title: "Known case: a proposal lost in the middle of the stream (G5)",
+        seed: 7,
+        mutant: None,
+        observers: 0,
+        prelude: "u~z~g2:/",
+        steps: &[
+            ("", "A stable cluster led by peer 3; a client of follower 2 is connected."),
+            ("w2:/a=1~w2:/b=2~w2:/c=3~t10~x3-1", "Three writes are in flight when the link 3–1 loses what it carries. Connections are like TCP: a message cannot vanish alone, so a loss means the connection broke; both ends see it close."),
+            ("w2:/d=4~w2:/e=5~z", "What would go wrong: a follower that accepted P(d) after missing P(c) would have a gap in its log, and applying it would diverge. In ZAB the broken connection sends peer 1 back to LOOKING; it reconnects to the leader and is resynchronized (DIFF), so its log has /a../e with no gap."),
+        ],
+    },
+    Lesson {
+        id: "g6-observer-crashes-mid-sync",
+        title: "Known case: an observer joins during broadcast and crashes mid-sync (G6)",
+        seed: 7,
+        mutant: None,
+        observers: 1,
+        prelude: "r1~r2~r3~z~w1:/a=1~z",
+        steps: &[
+            ("", "Three voters serve and have committed /a. Peer 4 is an observer: it learns every commit but never votes and never acks, so it is not part of any quorum. It is still down."),
+            ("a4:after-synced-history~r4~w1:/b=2~t300", "Observer 4 starts while a client writes /b. It syncs from the leader and crashes right after its synced history became durable, before acknowledging NewLeader."),
+            ("w2:/c=3~z", "What would go wrong: if the leader waited for the observer, or counted it, a crashed observer could stall commits or make a quorum that does not exist. Observers are outside every quorum: /b and /c commit with the voters alone."),
+            ("r4~z", "Observer 4 restarts from its disk, is synchronized again and converges: it holds /a, /b and /c, and serves reads at the voters' committed zxid."),
         ],
     },
 ];
@@ -276,10 +404,16 @@ pub fn lesson(id: &str) -> Option<&'static Lesson> {
 }
 
 /// A classroom loaded with a lesson: its seed and buggy mode override the student's setup
-/// (the cluster size and network mode stay at 3 and automatic, as the lessons were written).
+/// (the cluster size and network mode stay at 3 voters and automatic, as the lessons were written).
 pub fn classroom_for(id: &str, base: &Setup) -> Option<Classroom> {
     let l = lesson(id)?;
-    let setup = Setup { seed: l.seed, nodes: 3, mutant: l.mutant.and_then(mutant_by_name), manual: false };
+    let setup = Setup {
+        seed: l.seed,
+        nodes: 3,
+        observers: l.observers,
+        mutant: l.mutant.and_then(mutant_by_name),
+        manual: false,
+    };
     let _ = base;
     let (actions, _) = l.actions();
     Some(Classroom::new(setup, l.prelude(), actions))
@@ -441,5 +575,105 @@ mod tests {
             let n = tree(c.sim(), sid).into_iter().find(|n| n.path == "/seq").expect("/seq");
             assert_eq!(n.data, n.version.to_string(), "peer {sid}: each write applied once, in order");
         }
+    }
+
+    fn leader_of(c: &Classroom) -> Option<(u64, u32)> {
+        peers(c.sim()).into_iter().find(|p| p.role == "LEADING").map(|p| (p.sid, p.current_epoch))
+    }
+
+    fn all_serve_same_commit(c: &Classroom) -> bool {
+        let ps = peers(c.sim());
+        ps.iter().all(|p| p.serving && p.last_committed == ps[0].last_committed)
+    }
+
+    #[test]
+    fn zk_4685_joiner_does_not_make_the_leader_step_down() {
+        let c = end_of_step("zk-4685", 0);
+        let before = leader_of(&c).expect("a leader");
+        let c = run_to_end("zk-4685");
+        assert_eq!(leader_of(&c), Some(before), "same leader, same epoch: no step-down");
+        assert!(all_serve_same_commit(&c), "{:?}", peers(c.sim()));
+        for p in ["/a", "/b", "/c", "/d"] {
+            assert!(has(&c, 3, p), "joiner has {p}");
+        }
+    }
+
+    #[test]
+    fn joiners_keep_proposals_that_arrive_during_sync() {
+        for (id, paths) in
+            [("zk-4394", &["/a", "/b", "/c", "/d"][..]), ("spec-issue-1", &["/a", "/b", "/c", "/d", "/e"][..])]
+        {
+            let c = run_to_end(id);
+            assert!(all_serve_same_commit(&c), "{id}: {:?}", peers(c.sim()));
+            for p in paths {
+                assert!(has(&c, 3, p), "{id}: joiner has {p}");
+            }
+            assert!(syncs(c.sim()).iter().any(|r| r.learner == 3), "{id}: peer 3 was synchronized");
+        }
+    }
+
+    #[test]
+    fn zk_4712_restart_reports_the_disk_and_loses_nothing() {
+        let c = end_of_step("zk-4712", 1);
+        assert_eq!(peers(c.sim())[1].role, "DOWN", "peer 2 crashed mid-flush");
+        assert!(has(&c, 1, "/a") && has(&c, 3, "/b"), "the others committed");
+        let c = run_to_end("zk-4712");
+        assert!(all_serve_same_commit(&c));
+        assert!(has(&c, 2, "/a") && has(&c, 2, "/b"));
+    }
+
+    #[test]
+    fn zk_3642_crash_mid_snap_and_mid_trunc_converge() {
+        let c = end_of_step("zk-3642", 1);
+        assert_eq!(peers(c.sim())[2].role, "DOWN", "peer 3 crashed mid-snap");
+        let c = end_of_step("zk-3642", 3);
+        assert_eq!(peers(c.sim())[0].role, "DOWN", "peer 1 crashed mid-trunc");
+        let c = run_to_end("zk-3642");
+        assert!(all_serve_same_commit(&c), "{:?}", peers(c.sim()));
+        let s = syncs(c.sim());
+        assert!(s.iter().any(|r| r.learner == 3 && r.mode == "SNAP"), "{s:?}");
+        for sid in 1..=3 {
+            assert!(has(&c, sid, "/x"), "peer {sid}");
+            assert!(!has(&c, sid, "/e6-1") && !has(&c, sid, "/e7-4"), "peer {sid}: uncommitted tails gone");
+        }
+    }
+
+    #[test]
+    fn g4_cut_follower_is_not_counted_and_the_cluster_stays_available() {
+        let c = end_of_step("g4-one-way-cut", 2);
+        assert_eq!(leader_of(&c).map(|l| l.0), Some(3), "leader 3 keeps leading");
+        for sid in [2, 3] {
+            assert!(has(&c, sid, "/a") && has(&c, sid, "/b") && has(&c, sid, "/c"), "peer {sid}");
+        }
+        let c = run_to_end("g4-one-way-cut");
+        assert!(all_serve_same_commit(&c));
+        assert!(has(&c, 1, "/c"));
+    }
+
+    #[test]
+    fn g5_lost_proposal_breaks_the_connection_and_peer_1_resyncs() {
+        let c = run_to_end("g5-proposal-lost-mid-stream");
+        assert!(all_serve_same_commit(&c));
+        for p in ["/a", "/b", "/c", "/d", "/e"] {
+            assert!(has(&c, 1, p), "peer 1 has {p}");
+        }
+        assert!(syncs(c.sim()).iter().filter(|r| r.learner == 1).count() >= 2, "peer 1 resynchronized after the break");
+    }
+
+    #[test]
+    fn g6_observer_crash_does_not_affect_quorums() {
+        let c = end_of_step("g6-observer-crashes-mid-sync", 1);
+        let ps = peers(c.sim());
+        assert_eq!(ps.len(), 4);
+        assert_eq!(ps[3].role, "DOWN", "the observer crashed mid-sync");
+        let c = end_of_step("g6-observer-crashes-mid-sync", 2);
+        for sid in 1..=3 {
+            assert!(has(&c, sid, "/b") && has(&c, sid, "/c"), "voter {sid} committed without the observer");
+        }
+        let c = run_to_end("g6-observer-crashes-mid-sync");
+        let ps = peers(c.sim());
+        assert_eq!(ps[3].role, "OBSERVING", "{ps:?}");
+        assert!(all_serve_same_commit(&c), "{ps:?}");
+        assert!(has(&c, 4, "/a") && has(&c, 4, "/b") && has(&c, 4, "/c"));
     }
 }

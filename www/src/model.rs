@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 use zabra_core::config::Mutant;
 use zabra_core::ids::{SessionId, Sid};
 use zabra_core::log::Entry;
-use zabra_core::message::ServerState;
+use zabra_core::message::{MsgId, ServerState};
 use zabra_core::peer::ClientOp;
 use zabra_core::sim::{CrashPoint, Sim};
+use zabra_core::trace::TraceEvent;
 use zabra_core::txn::{CreateMode, Op, Txn};
-use zabra_core::{Duration, Zxid};
+use zabra_core::{Duration, Instant, Zxid};
 
 /// One thing a student (or a lesson) does to the cluster. Every action is deterministic given
 /// the simulator state it is applied to.
@@ -49,6 +50,11 @@ pub enum Action {
     /// Start every peer that is not running.
     StartAll,
     Partition {
+        groups: Vec<Vec<u64>>,
+    },
+    /// A silent partition: packets across groups are black-holed (no connection reset), so
+    /// peers notice only through their timeouts.
+    SilentPartition {
         groups: Vec<Vec<u64>>,
     },
     /// A one-way cut: messages `from → to` wait (as on a stalled TCP stream) until healed.
@@ -111,6 +117,7 @@ impl Action {
             Action::Restart { sid } => format!("r{sid}"),
             Action::StartAll => "u".into(),
             Action::Partition { groups } => format!("p{}", groups_text(groups)),
+            Action::SilentPartition { groups } => format!("q{}", groups_text(groups)),
             Action::Heal => "h".into(),
             Action::Stall { from, to } => format!("y{from}-{to}"),
             Action::CrashAt { sid, point } => format!("a{sid}:{point}"),
@@ -142,6 +149,7 @@ impl Action {
             "r" => Action::Restart { sid: rest.parse().ok()? },
             "u" => Action::StartAll,
             "p" => Action::Partition { groups: parse_groups(rest)? },
+            "q" => Action::SilentPartition { groups: parse_groups(rest)? },
             "h" => Action::Heal,
             "y" => pair(rest).map(|(from, to)| Action::Stall { from, to })?,
             "a" => {
@@ -182,6 +190,7 @@ impl Action {
             Action::Restart { sid } => format!("restart {sid}"),
             Action::StartAll => "start all".into(),
             Action::Partition { groups } => format!("partition {}", groups_text(groups)),
+            Action::SilentPartition { groups } => format!("silent partition {}", groups_text(groups)),
             Action::Heal => "heal".into(),
             Action::Stall { from, to } => format!("cut {from}→{to}"),
             Action::CrashAt { sid, point } => format!("{sid} will crash at {point}"),
@@ -203,6 +212,26 @@ fn groups_text(groups: &[Vec<u64>]) -> String {
 
 fn parse_groups(s: &str) -> Option<Vec<Vec<u64>>> {
     s.split('|').map(|g| g.split(',').map(|x| x.parse().ok()).collect()).collect()
+}
+
+/// What a student typed as partition groups (`1,2|3`), checked against a cluster of `nodes`
+/// peers: known sids, none twice, at least two groups. Peers left out form one more group.
+pub fn parse_partition(text: &str, nodes: usize) -> Result<Vec<Vec<u64>>, String> {
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let groups = parse_groups(&text).ok_or("write groups like 1,2|3")?;
+    let mut seen = std::collections::BTreeSet::new();
+    for s in groups.iter().flatten() {
+        if *s < 1 || *s > nodes as u64 {
+            return Err(format!("no peer {s} (peers are 1..{nodes})"));
+        }
+        if !seen.insert(*s) {
+            return Err(format!("peer {s} is in two groups"));
+        }
+    }
+    if groups.len() < 2 && seen.len() == nodes {
+        return Err("give at least two groups".into());
+    }
+    Ok(groups)
 }
 
 fn decode_storage(s: &str) -> Option<Action> {
@@ -238,6 +267,8 @@ pub fn sanitize(s: &str) -> String {
 pub struct Setup {
     pub seed: u64,
     pub nodes: usize,
+    /// Non-voting peers (observers), numbered after the voters.
+    pub observers: usize,
     pub mutant: Option<Mutant>,
     /// "You are the network": messages wait until the student delivers them.
     pub manual: bool,
@@ -245,7 +276,7 @@ pub struct Setup {
 
 impl Default for Setup {
     fn default() -> Self {
-        Setup { seed: 7, nodes: 3, mutant: None, manual: false }
+        Setup { seed: 7, nodes: 3, observers: 0, mutant: None, manual: false }
     }
 }
 
@@ -258,12 +289,46 @@ pub struct Classroom {
     cursor: usize,
     sim: Sim,
     clients: BTreeMap<u64, usize>,
+    sent: SentTimes,
+}
+
+/// When each message still in flight was sent (keyed by id and receiver: ids count per
+/// destination), read from the trace's `MsgSent` events as
+/// they appear: exact for a single step (the event's time), the end of the action otherwise.
+#[derive(Default)]
+pub struct SentTimes {
+    pub at: BTreeMap<(MsgId, Sid), Instant>,
+    seen: usize,
+}
+
+impl SentTimes {
+    fn track(&mut self, sim: &Sim) {
+        let new = sim.trace.get(self.seen..).unwrap_or_default();
+        for e in new {
+            match e {
+                TraceEvent::MsgSent { id, to, .. } => {
+                    self.at.insert((*id, *to), sim.now);
+                }
+                TraceEvent::MsgDelivered { id, to, .. } => {
+                    self.at.remove(&(*id, *to));
+                }
+                _ => {}
+            }
+        }
+        self.seen = sim.trace.len();
+        // Messages lost with a broken connection are never delivered: forget them sometimes.
+        if self.at.len() > 4096 {
+            let live: std::collections::BTreeSet<(MsgId, Sid)> =
+                sim.in_flight_messages().into_iter().map(|m| (m.id, m.to)).collect();
+            self.at.retain(|id, _| live.contains(id));
+        }
+    }
 }
 
 impl Classroom {
     pub fn new(setup: Setup, prelude: Vec<Action>, actions: Vec<Action>) -> Classroom {
-        let (sim, clients) = fresh(&setup, &prelude);
-        Classroom { setup, prelude, actions, cursor: 0, sim, clients }
+        let (sim, clients, sent) = fresh(&setup, &prelude);
+        Classroom { setup, prelude, actions, cursor: 0, sim, clients, sent }
     }
 
     pub fn cursor(&self) -> usize {
@@ -274,18 +339,24 @@ impl Classroom {
         &self.sim
     }
 
+    pub fn sent_times(&self) -> &SentTimes {
+        &self.sent
+    }
+
     /// Show the cluster after `actions[..k]` (clamped to the list).
     pub fn seek(&mut self, k: usize) {
         let k = k.min(self.actions.len());
         if k < self.cursor {
-            let (sim, clients) = fresh(&self.setup, &self.prelude);
+            let (sim, clients, sent) = fresh(&self.setup, &self.prelude);
             self.sim = sim;
             self.clients = clients;
+            self.sent = sent;
             self.cursor = 0;
         }
         while self.cursor < k {
             let a = self.actions[self.cursor].clone();
             apply(&mut self.sim, &mut self.clients, &a);
+            self.sent.track(&self.sim);
             self.cursor += 1;
         }
     }
@@ -298,16 +369,18 @@ impl Classroom {
     }
 }
 
-fn fresh(setup: &Setup, prelude: &[Action]) -> (Sim, BTreeMap<u64, usize>) {
-    let mut sim = Sim::new(setup.seed, setup.nodes, 0, setup.mutant.into_iter().collect());
+fn fresh(setup: &Setup, prelude: &[Action]) -> (Sim, BTreeMap<u64, usize>, SentTimes) {
+    let mut sim = Sim::new(setup.seed, setup.nodes, setup.observers, setup.mutant.into_iter().collect());
     sim.record = true;
     sim.narrate = true;
     sim.manual_network = setup.manual;
     let mut clients = BTreeMap::new();
+    let mut sent = SentTimes::default();
     for a in prelude {
         apply(&mut sim, &mut clients, a);
+        sent.track(&sim);
     }
-    (sim, clients)
+    (sim, clients, sent)
 }
 
 /// Apply one action. The simulator stops at the first safety violation (the checkers have
@@ -331,6 +404,10 @@ pub fn apply(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, a: &Action) {
         Action::Partition { groups } => {
             let gs: Vec<Vec<Sid>> = groups.iter().map(|g| g.iter().map(|s| Sid(*s)).collect()).collect();
             sim.partition(&gs);
+        }
+        Action::SilentPartition { groups } => {
+            let gs: Vec<Vec<Sid>> = groups.iter().map(|g| g.iter().map(|s| Sid(*s)).collect()).collect();
+            sim.silent_partition(&gs);
         }
         Action::Heal => sim.heal(),
         Action::Stall { from, to } => sim.stall(Sid(*from), Sid(*to)),
@@ -445,6 +522,7 @@ mod tests {
             Action::Restart { sid: 2 },
             Action::StartAll,
             Action::Partition { groups: vec![vec![1, 2], vec![3]] },
+            Action::SilentPartition { groups: vec![vec![1], vec![2, 3]] },
             Action::Stall { from: 3, to: 1 },
             Action::Heal,
             Action::CrashAt { sid: 2, point: "after-current-epoch".into() },
@@ -458,7 +536,8 @@ mod tests {
         ];
         let text = encode_actions(&all);
         assert_eq!(decode_actions(&text), Some(all));
-        assert_eq!(decode_actions("s~q9"), None);
+        assert_eq!(decode_actions("s~j9"), None);
+        assert_eq!(decode_actions("s~q1,x"), None);
     }
 
     #[test]
@@ -495,5 +574,51 @@ mod tests {
         assert_eq!(c.actions.len(), 3);
         assert_eq!(c.cursor(), 3);
         assert!(!c.sim().is_up(Sid(1)));
+    }
+
+    #[test]
+    fn partition_text_is_checked() {
+        assert_eq!(parse_partition("1,2|3", 3), Ok(vec![vec![1, 2], vec![3]]));
+        assert_eq!(parse_partition(" 1, 2 | 3,4,5 ", 5), Ok(vec![vec![1, 2], vec![3, 4, 5]]));
+        assert_eq!(parse_partition("1", 3), Ok(vec![vec![1]]), "the others form the second group");
+        for bad in ["", "1,,2|3", "a|b", "1|4", "0|1", "1,2|2,3", "1,2,3"] {
+            assert!(parse_partition(bad, 3).is_err(), "{bad:?}");
+        }
+    }
+
+    fn leaders(sim: &Sim) -> Vec<u64> {
+        sim.statuses().iter().filter(|s| s.state == ServerState::Leading).map(|s| s.sid.0).collect()
+    }
+
+    #[test]
+    fn five_peer_partition_leaves_a_leader_only_in_the_majority_and_heals() {
+        for silent in [false, true] {
+            let groups = parse_partition("1,2|3,4,5", 5).expect("valid");
+            let setup = Setup { nodes: 5, ..Setup::default() };
+            let mut c = Classroom::new(setup, vec![Action::StartAll], vec![]);
+            c.push(Action::Stabilize);
+            c.push(if silent {
+                Action::SilentPartition { groups: groups.clone() }
+            } else {
+                Action::Partition { groups: groups.clone() }
+            });
+            c.push(Action::RunFor { ms: 6000 });
+            let ls = leaders(c.sim());
+            assert_eq!(ls.len(), 1, "silent={silent}: {ls:?}");
+            assert!([3, 4, 5].contains(&ls[0]), "silent={silent}: leader {ls:?} in the majority");
+            for s in c.sim().statuses() {
+                if s.sid.0 <= 2 {
+                    assert!(!s.serving, "silent={silent}: minority peer {} must not serve", s.sid);
+                }
+            }
+            c.push(Action::ClientWrite { sid: ls[0], path: "/maj".into(), data: "1".into() });
+            c.push(Action::Heal);
+            c.push(Action::Stabilize);
+            assert!(stable(c.sim()), "silent={silent}: heal converges");
+            assert!(c.sim().violations.is_empty(), "{:?}", c.sim().violations);
+            let tree_has =
+                |sid: u64| c.sim().peer(Sid(sid)).is_some_and(|p| p.tree().exists("/maj").ok().flatten().is_some());
+            assert!((1..=5).all(tree_has), "silent={silent}: the majority's write reaches everyone");
+        }
     }
 }

@@ -212,6 +212,9 @@ impl UiState {
         if s.manual {
             q.push_str("&manual=1");
         }
+        if s.observers > 0 {
+            q.push_str(&format!("&observers={}", s.observers));
+        }
         if let Some(l) = self.lesson {
             q.push_str(&format!("&lesson={l}"));
         }
@@ -245,6 +248,7 @@ impl UiState {
         let setup = Setup {
             seed: get("seed").and_then(|s| s.parse().ok()).unwrap_or(d.seed),
             nodes: get("nodes").and_then(|s| s.parse().ok()).filter(|n| [3, 5, 7].contains(n)).unwrap_or(d.nodes),
+            observers: get("observers").and_then(|s| s.parse().ok()).filter(|n| *n <= 2).unwrap_or(0),
             mutant: get("mutant").and_then(mutant_by_name),
             manual: get("manual") == Some("1"),
         };
@@ -324,6 +328,20 @@ mod tests {
         let r = UiState::from_query(&format!("#{q}"));
         assert_eq!(r.cursor(), 3);
         assert_eq!(peers(r.model.borrow().sim()), peers(s.model.borrow().sim()));
+    }
+
+    #[test]
+    fn the_url_keeps_observers_and_silent_partitions() {
+        let setup = Setup { observers: 1, ..Setup::default() };
+        let mut s = UiState::with(Classroom::new(setup, vec![Action::StartAll], vec![]), None);
+        s.apply(UiAction::Do(Action::Stabilize));
+        s.apply(UiAction::Do(Action::SilentPartition { groups: vec![vec![1], vec![2, 3, 4]] }));
+        let q = s.to_query();
+        assert!(q.contains("observers=1") && q.contains("~q1|2,3,4"), "{q}");
+        let r = UiState::from_query(&q);
+        assert_eq!(r.setup().observers, 1);
+        assert_eq!(peers(r.model.borrow().sim()), peers(s.model.borrow().sim()));
+        assert_eq!(peers(r.model.borrow().sim())[3].role, "OBSERVING");
     }
 
     #[test]

@@ -5,10 +5,11 @@
 use crate::model::role_name;
 use std::collections::BTreeMap;
 use zabra_core::ids::Sid;
+use zabra_core::message::MsgId;
 use zabra_core::message::MsgKind;
 use zabra_core::sim::Sim;
 use zabra_core::trace::TraceEvent;
-use zabra_core::Zxid;
+use zabra_core::{Instant, Zxid};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeerView {
@@ -46,6 +47,8 @@ pub struct MsgView {
     /// 0 for the head of its connection, the only one that may be delivered next.
     pub position: usize,
     pub stalled: bool,
+    /// How far along its link the message is drawn: 0 at the sender, 1 at the receiver.
+    pub progress: f64,
 }
 
 /// One zxid in a peer's history: what it holds and how far the transaction got.
@@ -154,10 +157,36 @@ pub fn kind_label(k: MsgKind) -> String {
     }
 }
 
+/// How far a message has travelled: `(now − sent) / (deliver − sent)` clamped to [0, 1]. A
+/// message due now (or overdue, as on a stalled direction) is at the receiver.
+pub fn progress(now: Instant, sent: Instant, deliver: Instant) -> f64 {
+    if deliver <= sent {
+        return 1.0;
+    }
+    let done = now.0.saturating_sub(sent.0) as f64;
+    (done / (deliver.0 - sent.0) as f64).clamp(0.0, 1.0)
+}
+
+/// Where a message whose send time is unknown is drawn: by its place in the queue, the head
+/// nearest the receiver.
+pub fn progress_by_position(position: usize) -> f64 {
+    (0.9 - 0.12 * position as f64).max(0.2)
+}
+
+/// Messages in flight, without send times (drawn by queue position).
 pub fn in_flight(sim: &Sim) -> Vec<MsgView> {
+    in_flight_timed(sim, &BTreeMap::new())
+}
+
+/// Messages in flight, each placed along its link by the time since it was sent.
+pub fn in_flight_timed(sim: &Sim, sent: &BTreeMap<(MsgId, Sid), Instant>) -> Vec<MsgView> {
+    let now = sim.now;
     sim.in_flight_messages()
         .into_iter()
         .map(|m| MsgView {
+            progress: sent
+                .get(&(m.id, m.to))
+                .map_or(progress_by_position(m.position), |s| progress(now, *s, m.deliver_at)),
             id: format!("{:?}", m.id),
             from: m.from.0,
             to: m.to.0,
@@ -414,5 +443,39 @@ mod tests {
         let s = safety(c.sim());
         assert!(!s.ok, "the checkers must catch the mutant");
         assert!(s.violations.iter().any(|v| v.contains("CommittedLogDurability")));
+    }
+
+    #[test]
+    fn progress_is_the_clamped_fraction_of_the_trip() {
+        let t = |us: u64| Instant(us);
+        assert_eq!(progress(t(100), t(100), t(300)), 0.0);
+        assert_eq!(progress(t(150), t(100), t(300)), 0.25);
+        assert_eq!(progress(t(200), t(100), t(300)), 0.5);
+        assert_eq!(progress(t(300), t(100), t(300)), 1.0);
+        assert_eq!(progress(t(900), t(100), t(300)), 1.0, "overdue (stalled) stays at the end");
+        assert_eq!(progress(t(50), t(100), t(300)), 0.0);
+        assert_eq!(progress(t(100), t(100), t(100)), 1.0);
+        assert!(progress_by_position(0) > progress_by_position(1));
+        assert!(progress_by_position(50) > 0.0);
+    }
+
+    #[test]
+    fn dots_travel_as_steps_pass() {
+        let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+        let mut moved = false;
+        for _ in 0..40 {
+            let before = in_flight_timed(c.sim(), &c.sent_times().at);
+            c.push(Action::Step);
+            let after = in_flight_timed(c.sim(), &c.sent_times().at);
+            assert!(after.iter().all(|m| (0.0..=1.0).contains(&m.progress)));
+            for a in &after {
+                if let Some(b) = before.iter().find(|b| b.id == a.id && b.to == a.to) {
+                    assert!(a.progress >= b.progress, "a dot never goes back: {b:?} -> {a:?}");
+                    moved |= a.progress > b.progress;
+                }
+            }
+        }
+        assert!(moved, "some message moved along its link between steps");
+        assert!(c.sent_times().at.len() < 200, "delivered messages are forgotten");
     }
 }
