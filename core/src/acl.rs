@@ -2,7 +2,8 @@
 
 use crate::txn::ErrorCode;
 use serde::{Deserialize, Serialize};
-use std::net::Ipv6Addr;
+// `core::net` holds only address values (parsing, no sockets): the core stays sans-IO.
+use core::net::Ipv6Addr;
 
 pub const READ: u32 = 1;
 pub const WRITE: u32 = 2;

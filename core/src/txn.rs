@@ -39,6 +39,20 @@ impl CreateMode {
                 | CreateMode::PersistentSequentialWithTtl { .. }
         )
     }
+    /// The mode zkCli's create flags name (`-e`, `-s`, `-c`, `-t TTL`), if they combine.
+    pub fn from_flags(ephemeral: bool, sequential: bool, container: bool, ttl_ms: Option<u64>) -> Option<CreateMode> {
+        Some(match (ephemeral, sequential, container, ttl_ms) {
+            (false, false, false, None) => CreateMode::Persistent,
+            (true, false, false, None) => CreateMode::Ephemeral,
+            (false, true, false, None) => CreateMode::PersistentSequential,
+            (true, true, false, None) => CreateMode::EphemeralSequential,
+            (false, false, true, None) => CreateMode::Container,
+            (false, false, false, Some(ttl_ms)) => CreateMode::PersistentWithTtl { ttl_ms },
+            (false, true, false, Some(ttl_ms)) => CreateMode::PersistentSequentialWithTtl { ttl_ms },
+            _ => return None,
+        })
+    }
+
     /// The wire flag (§8.1).
     pub fn flag(self) -> i32 {
         match self {

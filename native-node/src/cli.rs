@@ -70,16 +70,7 @@ fn create_op(args: &[&str]) -> Result<ClientOp, String> {
     }
     let path = rest.first().ok_or("create needs a path")?;
     let data = rest.get(1).map(|d| d.as_bytes().to_vec()).unwrap_or_default();
-    let mode = match (e, s, c, ttl) {
-        (false, false, false, None) => CreateMode::Persistent,
-        (true, false, false, None) => CreateMode::Ephemeral,
-        (false, true, false, None) => CreateMode::PersistentSequential,
-        (true, true, false, None) => CreateMode::EphemeralSequential,
-        (false, false, true, None) => CreateMode::Container,
-        (false, false, false, Some(ttl_ms)) => CreateMode::PersistentWithTtl { ttl_ms },
-        (false, true, false, Some(ttl_ms)) => CreateMode::PersistentSequentialWithTtl { ttl_ms },
-        _ => return Err("those create flags do not combine".into()),
-    };
+    let mode = CreateMode::from_flags(e, s, c, ttl).ok_or("those create flags do not combine")?;
     Ok(ClientOp::Write(Op::Create { path: path.to_string(), data, acl: zabra_core::acl::open_acl_unsafe(), mode }))
 }
 

@@ -41,16 +41,7 @@ fn parse_create(a: &[&str]) -> Result<Op, String> {
     }
     let path = a.get(i).ok_or("path needed")?;
     let data = a.get(i + 1).map(|d| d.as_bytes().to_vec()).unwrap_or_default();
-    let mode = match (e, s, c, ttl) {
-        (false, false, false, None) => CreateMode::Persistent,
-        (true, false, false, None) => CreateMode::Ephemeral,
-        (false, true, false, None) => CreateMode::PersistentSequential,
-        (true, true, false, None) => CreateMode::EphemeralSequential,
-        (false, false, true, None) => CreateMode::Container,
-        (false, false, false, Some(ttl_ms)) => CreateMode::PersistentWithTtl { ttl_ms },
-        (false, true, false, Some(ttl_ms)) => CreateMode::PersistentSequentialWithTtl { ttl_ms },
-        _ => return Err("that combination of create flags has no mode".into()),
-    };
+    let mode = CreateMode::from_flags(e, s, c, ttl).ok_or("that combination of create flags has no mode")?;
     Ok(Op::create(path, &data, mode))
 }
 
