@@ -145,118 +145,82 @@ pub struct Txn {
     pub op: Op,
 }
 
-/// ZooKeeper's error codes (`KeeperException.Code`), numbered as on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ErrorCode {
-    SystemError,
-    RuntimeInconsistency,
-    DataInconsistency,
-    ConnectionLoss,
-    MarshallingError,
-    Unimplemented,
-    OperationTimeout,
-    BadArguments,
-    NewConfigNoQuorum,
-    ReconfigInProgress,
-    UnknownSession,
-    NoNode,
-    NoAuth,
-    BadVersion,
-    NoChildrenForEphemerals,
-    NodeExists,
-    NotEmpty,
-    SessionExpired,
-    InvalidCallback,
-    InvalidAcl,
-    AuthFailed,
-    SessionMoved,
-    NotReadOnly,
-    EphemeralOnLocalSession,
-    NoWatcher,
-    RequestTimeout,
-    ReconfigDisabled,
-    SessionClosedRequireSaslAuth,
-    QuotaExceeded,
-    Throttled,
+/// Declares `ErrorCode` once: the variants with their wire numbers, `ALL` and `code()` all
+/// come from this one list.
+macro_rules! error_codes {
+    ($($name:ident = $code:expr),* $(,)?) => {
+        /// ZooKeeper's error codes (`KeeperException.Code`), numbered as on the wire.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[repr(i32)]
+        pub enum ErrorCode {
+            $($name = $code),*
+        }
+
+        impl ErrorCode {
+            /// Every code, in ZooKeeper's order.
+            pub const ALL: [ErrorCode; [$(ErrorCode::$name),*].len()] = [$(ErrorCode::$name),*];
+        }
+    };
+}
+
+error_codes! {
+    SystemError = -1,
+    RuntimeInconsistency = -2,
+    DataInconsistency = -3,
+    ConnectionLoss = -4,
+    MarshallingError = -5,
+    Unimplemented = -6,
+    OperationTimeout = -7,
+    BadArguments = -8,
+    NewConfigNoQuorum = -13,
+    ReconfigInProgress = -14,
+    UnknownSession = -12,
+    NoNode = -101,
+    NoAuth = -102,
+    BadVersion = -103,
+    NoChildrenForEphemerals = -108,
+    NodeExists = -110,
+    NotEmpty = -111,
+    SessionExpired = -112,
+    InvalidCallback = -113,
+    InvalidAcl = -114,
+    AuthFailed = -115,
+    SessionMoved = -118,
+    NotReadOnly = -119,
+    EphemeralOnLocalSession = -120,
+    NoWatcher = -121,
+    RequestTimeout = -122,
+    ReconfigDisabled = -123,
+    SessionClosedRequireSaslAuth = -124,
+    QuotaExceeded = -125,
+    Throttled = -127,
 }
 
 impl ErrorCode {
-    /// Every code, in ZooKeeper's order.
-    pub const ALL: [ErrorCode; 30] = {
-        use ErrorCode::*;
-        [
-            SystemError,
-            RuntimeInconsistency,
-            DataInconsistency,
-            ConnectionLoss,
-            MarshallingError,
-            Unimplemented,
-            OperationTimeout,
-            BadArguments,
-            NewConfigNoQuorum,
-            ReconfigInProgress,
-            UnknownSession,
-            NoNode,
-            NoAuth,
-            BadVersion,
-            NoChildrenForEphemerals,
-            NodeExists,
-            NotEmpty,
-            SessionExpired,
-            InvalidCallback,
-            InvalidAcl,
-            AuthFailed,
-            SessionMoved,
-            NotReadOnly,
-            EphemeralOnLocalSession,
-            NoWatcher,
-            RequestTimeout,
-            ReconfigDisabled,
-            SessionClosedRequireSaslAuth,
-            QuotaExceeded,
-            Throttled,
-        ]
-    };
+    /// The number ZooKeeper puts in `ReplyHeader.err`.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
 
     /// The error with wire code `code` (the inverse of [`ErrorCode::code`]), if it is one.
     pub fn from_code(code: i32) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|e| e.code() == code)
     }
+}
 
-    /// The number ZooKeeper puts in `ReplyHeader.err`.
-    pub fn code(self) -> i32 {
-        use ErrorCode::*;
-        match self {
-            SystemError => -1,
-            RuntimeInconsistency => -2,
-            DataInconsistency => -3,
-            ConnectionLoss => -4,
-            MarshallingError => -5,
-            Unimplemented => -6,
-            OperationTimeout => -7,
-            BadArguments => -8,
-            NewConfigNoQuorum => -13,
-            ReconfigInProgress => -14,
-            UnknownSession => -12,
-            NoNode => -101,
-            NoAuth => -102,
-            BadVersion => -103,
-            NoChildrenForEphemerals => -108,
-            NodeExists => -110,
-            NotEmpty => -111,
-            SessionExpired => -112,
-            InvalidCallback => -113,
-            InvalidAcl => -114,
-            AuthFailed => -115,
-            SessionMoved => -118,
-            NotReadOnly => -119,
-            EphemeralOnLocalSession => -120,
-            NoWatcher => -121,
-            RequestTimeout => -122,
-            ReconfigDisabled => -123,
-            SessionClosedRequireSaslAuth => -124,
-            QuotaExceeded => -125,
-            Throttled => -127,
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn codes_are_zookeepers_and_round_trip() {
+        assert_eq!(ErrorCode::NoNode.code(), -101);
+        assert_eq!(ErrorCode::UnknownSession.code(), -12);
+        assert_eq!(ErrorCode::Throttled.code(), -127);
+        assert_eq!(ErrorCode::ALL.len(), 30);
+        for e in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(e.code()), Some(e));
         }
+        assert_eq!(ErrorCode::from_code(0), None);
     }
 }

@@ -8,13 +8,12 @@
 
 use std::collections::BTreeMap;
 use zabra_core::config::Mutant;
-use zabra_core::ids::{SessionId, Sid};
-use zabra_core::log::Entry;
+use zabra_core::ids::Sid;
 use zabra_core::message::{MsgId, ServerState};
 use zabra_core::peer::ClientOp;
 use zabra_core::sim::{CrashPoint, Sim};
 use zabra_core::trace::TraceEvent;
-use zabra_core::txn::{CreateMode, Op, Txn};
+use zabra_core::txn::{CreateMode, Op};
 use zabra_core::{Duration, Instant, Zxid};
 
 /// One thing a student (or a lesson) does to the cluster. Every action is deterministic given
@@ -456,19 +455,11 @@ fn on_set_storage(sim: &mut Sim, sid: u64, accepted: u32, current: u32, log: &[(
     let Some(mut st) = sim.storage(Sid(sid)).cloned() else { return };
     st.accepted_epoch = accepted;
     st.current_epoch = current;
-    st.log = log.iter().flat_map(|(e, a, b)| (*a..=*b).map(move |c| seeded_entry(Zxid::new(*e, c)))).collect();
+    st.log = log
+        .iter()
+        .flat_map(|(e, a, b)| (*a..=*b).map(move |c| zabra_core::sim::script::seeded_entry(Zxid::new(*e, c))))
+        .collect();
     sim.set_storage(Sid(sid), st);
-}
-
-/// The entry the core's scenario `set` writes at a zxid: a create named after it, so peers
-/// given the same zxid hold the same transaction.
-fn seeded_entry(z: Zxid) -> Entry {
-    let op = Op::create(&format!("/e{}-{}", z.epoch, z.counter), b"", CreateMode::Persistent);
-    Entry {
-        zxid: z,
-        txn: Txn { session: SessionId(0), time_ms: 1_700_000_000_000, auth: Vec::new(), op },
-        origin: None,
-    }
 }
 
 /// As the core's scenario `stabilize`: one live leader, everyone serving it at one committed

@@ -95,7 +95,6 @@ enum Event {
     PersistDone { sid: Sid, incarnation: u64, token: Token },
     Connect { a: Sid, b: Sid },
     Closed { to: Sid, peer: Sid, conn: u64 },
-    Restart { sid: Sid },
 }
 
 /// Storage as a crash sees it: durable state plus writes not yet durable.
@@ -123,7 +122,6 @@ pub struct Sim {
     pub rng: SplitMix64,
     members: Membership,
     mutants: Vec<Mutant>,
-    config_hook: Option<fn(&mut Config)>,
     /// Per-peer timing overrides (scenario `config`).
     overrides: BTreeMap<Sid, Timing>,
     peers: BTreeMap<Sid, SimPeer>,
@@ -172,7 +170,6 @@ impl Sim {
             rng: SplitMix64::new(seed),
             members,
             mutants,
-            config_hook: None,
             overrides: BTreeMap::new(),
             peers: BTreeMap::new(),
             net: Network::default(),
@@ -211,11 +208,6 @@ impl Sim {
         sim
     }
 
-    /// Adjust every peer's configuration before it starts (timings, thresholds).
-    pub fn set_config_hook(&mut self, hook: fn(&mut Config)) {
-        self.config_hook = Some(hook);
-    }
-
     pub fn sids(&self) -> Vec<Sid> {
         self.peers.keys().copied().collect()
     }
@@ -235,9 +227,6 @@ impl Sim {
         c.min_session_timeout = Duration::from_millis(400);
         c.reap_interval = Duration::from_millis(200);
         c.snapshot_every = self.snapshot_every;
-        if let Some(h) = self.config_hook {
-            h(&mut c);
-        }
         if let Some((tick, init, sync)) = self.overrides.get(&sid) {
             c.tick = tick.map_or(c.tick, Duration::from_millis);
             c.init_limit = init.unwrap_or(c.init_limit);
@@ -567,11 +556,6 @@ impl Sim {
         }
     }
 
-    pub fn schedule_restart(&mut self, sid: Sid, after_us: u64) {
-        let at = self.now + Duration(after_us);
-        self.schedule(at, Event::Restart { sid });
-    }
-
     /// Break the connection between two peers (both see `Disconnected`).
     pub fn break_link(&mut self, a: Sid, b: Sid, fault: bool) {
         if !self.net.close(a, b) {
@@ -739,10 +723,6 @@ impl Sim {
                 if self.net.link(to, peer).conn == conn {
                     self.finish_close(to, peer);
                 }
-            }
-            Event::Restart { sid } => {
-                self.note(format!("{sid} restarts"));
-                self.start(sid);
             }
         }
     }

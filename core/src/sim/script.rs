@@ -126,8 +126,8 @@ fn parse_log(s: &str) -> Result<Vec<Zxid>, String> {
 }
 
 /// The entry a scenario's `set` puts at a zxid: a create of a node named after it, so every
-/// peer given the same zxid holds the same transaction.
-fn seeded_entry(z: Zxid) -> Entry {
+/// peer given the same zxid holds the same transaction (the UI's lessons use it too).
+pub fn seeded_entry(z: Zxid) -> Entry {
     let op = Op::create(&format!("/e{}-{}", z.epoch, z.counter), b"", CreateMode::Persistent);
     Entry {
         zxid: z,
