@@ -6,7 +6,7 @@
 //! malformed or oversized frame closes that one connection with a log line.
 
 use crate::config::NodeConfig;
-use crate::node::{ClientOut, Event, NodeView};
+use crate::node::{ClientOut, Event};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -198,65 +198,9 @@ impl Conn {
 
     async fn four_letter(&mut self, cmd: wire::FourLetter, cfg: &NodeConfig) -> Result<(), String> {
         let view = crate::http::view(&self.events).await.ok_or("node stopped")?;
-        let text = wire::render_four_letter(cmd, &four_letter_info(&view, cfg));
+        let text = wire::render_four_letter(cmd, &crate::monitor::four_letter_info(&view, cfg));
         self.write(text.as_bytes()).await?;
         let _ = self.stream.shutdown().await;
         Ok(())
     }
-}
-
-fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo {
-    use zabra_core::message::ServerState;
-    let s = &v.status;
-    let mode = match s.state {
-        ServerState::Leading => wire::ServerMode::Leader,
-        ServerState::Following => wire::ServerMode::Follower,
-        ServerState::Observing => wire::ServerMode::Observer,
-        ServerState::Looking => wire::ServerMode::Follower,
-    };
-    let stats = wire::ServerStats {
-        version: wire::full_version("zabra"),
-        mode,
-        serving: s.serving,
-        zxid: s.last_committed.as_u64(),
-        node_count: v.node_count as u64,
-        connections: v.connections as u64,
-        received: v.requests,
-        sent: v.replies,
-        watch_count: v.watches as u64,
-        ephemerals_count: v.ephemerals as u64,
-        global_sessions: v.sessions as u64,
-        server_id: cfg.id,
-        ..Default::default()
-    };
-    let me = cfg.me();
-    let members = cfg
-        .members
-        .iter()
-        .map(|m| format!("server.{}={}:{}:participant;{}", m.id, m.peer.ip(), m.peer.port(), m.client))
-        .collect();
-    let conf = wire::ServerConf {
-        client_port: me.client.port(),
-        data_dir: cfg.data_dir.display().to_string(),
-        data_log_dir: cfg.data_dir.display().to_string(),
-        tick_time_ms: cfg.tick_ms,
-        max_client_cnxns: 0,
-        min_session_timeout_ms: cfg.min_session_timeout_ms,
-        max_session_timeout_ms: cfg.max_session_timeout_ms,
-        server_id: cfg.id,
-        members,
-        ..Default::default()
-    };
-    let environment = vec![("os.name".to_string(), std::env::consts::OS.to_string())];
-    let connections = v
-        .clients
-        .iter()
-        .map(|(addr, session)| wire::ConnStats {
-            addr: addr.clone(),
-            interest_ops: 1,
-            session_id: *session,
-            ..Default::default()
-        })
-        .collect();
-    wire::FourLetterInfo { stats, conf, connections, host_name: "localhost".into(), environment, ..Default::default() }
 }

@@ -28,7 +28,7 @@ pub struct ClusterArgs {
     /// Shift every port by this much (to run two clusters side by side).
     #[arg(long, default_value_t = 0)]
     pub port_offset: u16,
-    /// Admin token for control actions (kill, restart, pause, partition); random if absent.
+    /// Admin token for control actions (kill, restart, pause, partition); 128 random bits if absent.
     #[arg(long)]
     pub admin_token: Option<String>,
     /// The supervisor's own HTTP port (control of the node processes).
@@ -80,8 +80,7 @@ fn spawn_node(dir: &std::path::Path, id: u64) -> std::io::Result<Child> {
 }
 
 pub async fn run(a: ClusterArgs) -> Result<(), String> {
-    let token =
-        a.admin_token.clone().unwrap_or_else(|| format!("{:016x}", std::process::id() as u64 * 0x9e37_79b9_7f4a));
+    let token = a.admin_token.clone().unwrap_or_else(crate::secrets::random_token);
     std::fs::create_dir_all(&a.data_dir).map_err(|e| format!("{}: {e}", a.data_dir.display()))?;
     let mut members: Vec<Member> =
         (1..=a.nodes + a.observers).map(|i| NodeConfig::local_member(i, a.port_offset)).collect();
@@ -93,7 +92,9 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
         let cfg = node_config(&a, &members, m.id, &token);
         cfg.validate().map_err(|e| e.to_string())?;
         let path = a.data_dir.join(format!("node-{}.toml", m.id));
-        std::fs::write(&path, toml::to_string(&cfg).expect("config serializes")).map_err(|e| e.to_string())?;
+        // The config holds the admin token: owner-only, like every file with a secret.
+        crate::secrets::write_private(&path, toml::to_string(&cfg).expect("config serializes").as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         children.insert(m.id, Some(spawn_node(&a.data_dir, m.id).map_err(|e| format!("starting node {}: {e}", m.id))?));
     }
     let connect: Vec<String> = members.iter().map(|m| m.client.to_string()).collect();
@@ -160,7 +161,7 @@ async fn control(
 ) -> Response {
     use nix::sys::signal::Signal;
     let mut s = sup.lock().expect("not poisoned");
-    if q.get("token") != Some(&s.token) {
+    if !q.get("token").is_some_and(|t| crate::secrets::token_eq(t, &s.token)) {
         return (StatusCode::UNAUTHORIZED, "admin token missing or wrong\n").into_response();
     }
     let dir = s.dir.clone();

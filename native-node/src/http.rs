@@ -50,37 +50,8 @@ async fn healthz(State(h): State<Http>) -> Response {
 
 async fn metrics(State(h): State<Http>) -> Response {
     let Some(v) = view(&h.events).await else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
-    (StatusCode::OK, [("content-type", "text/plain; version=0.0.4")], prometheus(&v, h.cfg.id)).into_response()
-}
-
-/// The Prometheus text exposition of a node's view.
-pub fn prometheus(v: &NodeView, id: u64) -> String {
-    let s = &v.status;
-    let state = match s.state {
-        zabra_core::message::ServerState::Looking => 0,
-        zabra_core::message::ServerState::Following => 1,
-        zabra_core::message::ServerState::Leading => 2,
-        zabra_core::message::ServerState::Observing => 3,
-    };
-    let rows: [(&str, &str, u64); 12] = [
-        ("zabra_state", "0 looking, 1 following, 2 leading, 3 observing", state),
-        ("zabra_serving", "1 when serving clients", s.serving as u64),
-        ("zabra_accepted_epoch", "last epoch promised", s.accepted_epoch as u64),
-        ("zabra_current_epoch", "last epoch accepted", s.current_epoch as u64),
-        ("zabra_last_logged_zxid", "last logged zxid", s.last_logged.as_u64()),
-        ("zabra_last_committed_zxid", "last committed zxid", s.last_committed.as_u64()),
-        ("zabra_znodes", "znodes in the tree", v.node_count as u64),
-        ("zabra_sessions", "live sessions", v.sessions as u64),
-        ("zabra_client_connections", "client connections here", v.connections as u64),
-        ("zabra_watches", "watches held here", v.watches as u64),
-        ("zabra_requests_total", "client requests received", v.requests),
-        ("zabra_commits_total", "commit steps applied", v.commits),
-    ];
-    let mut out = String::new();
-    for (name, help, value) in rows {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{sid=\"{id}\"}} {value}\n"));
-    }
-    out
+    (StatusCode::OK, [("content-type", "text/plain; version=0.0.4")], crate::monitor::prometheus(&v, h.cfg.id))
+        .into_response()
 }
 
 async fn cluster(State(h): State<Http>) -> Response {
@@ -114,7 +85,7 @@ fn authorized(h: &Http, q: &BTreeMap<String, String>) -> Result<(), (StatusCode,
         return Err((StatusCode::FORBIDDEN, "control actions are disabled on this node\n"));
     }
     match (&h.cfg.admin_token, q.get("token")) {
-        (Some(t), Some(given)) if t == given => Ok(()),
+        (Some(t), Some(given)) if crate::secrets::token_eq(given, t) => Ok(()),
         _ => Err((StatusCode::UNAUTHORIZED, "admin token missing or wrong\n")),
     }
 }

@@ -9,7 +9,9 @@ mod clients;
 mod cluster;
 mod config;
 mod http;
+mod monitor;
 mod node;
+mod secrets;
 mod serve;
 mod transport;
 

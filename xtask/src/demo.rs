@@ -53,14 +53,18 @@ pub fn run_with(ctx: &Ctx, args: &DemoArgs) -> Result {
     let ui = StaticServer::start(&dist, args.ui_port)
         .map_err(|e| format!("{e} (is a demo running already? pick another port with --ui-port)"))?;
     let data = ctx.root.join("target").join("demo-data");
+    // A fresh admin token for every demo: anyone who can reach loopback ports could kill a
+    // cluster whose token they could guess.
+    let token = fresh_token()?;
     println!("Zabra demo: a local 3-node cluster and the UI (Ctrl-C stops both)");
     println!("  the UI:           {}", ui.url());
-    println!("  kill the leader:  curl -X POST 'http://127.0.0.1:8080/nodes/<id>/kill?token=demo'");
-    println!("  bring it back:    curl -X POST 'http://127.0.0.1:8080/nodes/<id>/restart?token=demo'");
+    println!("  admin token:      {token}");
+    println!("  kill the leader:  curl -X POST 'http://127.0.0.1:8080/nodes/<id>/kill?token={token}'");
+    println!("  bring it back:    curl -X POST 'http://127.0.0.1:8080/nodes/<id>/restart?token={token}'");
     println!("  who leads:        curl -s http://127.0.0.1:8081/healthz");
     println!("  trace stream:     ws://127.0.0.1:8081/observe\n");
     let status = Command::new(&zabra)
-        .args(["cluster", "--nodes", "3", "--admin-token", "demo", "--data-dir"])
+        .args(["cluster", "--nodes", "3", "--admin-token", &token, "--data-dir"])
         .arg(&data)
         .status()?;
     drop(ui);
@@ -68,6 +72,14 @@ pub fn run_with(ctx: &Ctx, args: &DemoArgs) -> Result {
         return Err(format!("zabra cluster ended with {status}").into());
     }
     Ok(())
+}
+
+/// 128 bits from the OS random source, as 32 hex digits.
+fn fresh_token() -> Result<String> {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 fn build(ctx: &Ctx) -> Result<PathBuf> {
