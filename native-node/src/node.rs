@@ -176,7 +176,9 @@ impl Node {
                     self.step(Input::Receive { from: sid, env });
                 }
             }
-            Event::ClientConnect { conn, req, out } => {
+            Event::ClientConnect { conn, mut req, out } => {
+                // Session passwords are secrets: from the OS random source, never the core's PRNG.
+                req.fresh_password = Some(crate::secrets::random_bytes::<16>().to_vec());
                 self.clients.insert(conn, out);
                 self.conn_info.insert(conn, (req.addr.clone().unwrap_or_default(), SessionId(0)));
                 self.step(Input::ClientConnected { conn, req });

@@ -597,4 +597,6 @@ impl Peer {
 }
 
 #[cfg(test)]
+mod session_tests;
+#[cfg(test)]
 mod tests;

@@ -31,6 +31,13 @@ pub struct ConnectRequest {
     pub last_zxid_seen: Zxid,
     /// The client's address, for `ip` ACLs.
     pub addr: Option<String>,
+    /// The password for a new session, drawn by the driver from the OS random source (the
+    /// native node does, for every connect). Session passwords are secrets: the seeded PRNG
+    /// is invertible, so one password would give away the next. Only a driver that needs a
+    /// deterministic run (the simulator) leaves it `None`; the peer then draws from its
+    /// PRNG. Skipped by serde, so no client (e.g. of the JSON `/api`) can choose it.
+    #[serde(skip)]
+    pub fresh_password: Option<Vec<u8>>,
 }
 
 /// What a successful connect gives the client (the ConnectResponse).
@@ -91,14 +98,15 @@ impl Peer {
             self.connected_result(conn, Err(ErrorCode::ConnectionLoss));
             return;
         }
-        let mut auth: Vec<Id> = req.addr.iter().map(|a| Id::new("ip", a)).collect();
+        // Identities belong to the connection, as in ZooKeeper: a reattach starts with the new
+        // connection's address only, and the client re-sends its addauth.
+        let auth: Vec<Id> = req.addr.iter().map(|a| Id::new("ip", a)).collect();
         let timeout = self.negotiate(req.timeout_ms);
         match req.session {
             Some((id, password)) => match self.tree.session(id) {
                 Some(info) if info.password == password => {
                     let grant = SessionGrant { session: id, timeout_ms: info.timeout_ms, password };
                     if let Some(old) = self.sessions.local.remove(&id) {
-                        auth = old.auth.into_iter().filter(|i| i.scheme != "ip").chain(auth).collect();
                         self.out.push(Output::CloseClient { conn: old.conn });
                         self.watches.drop_session(id);
                     }
@@ -110,7 +118,10 @@ impl Peer {
             },
             None => {
                 let id = self.new_session_id();
-                let password: Vec<u8> = (0..2).flat_map(|_| self.rng.next_u64().to_le_bytes()).collect();
+                let password = match req.fresh_password {
+                    Some(p) => p,
+                    None => (0..2).flat_map(|_| self.rng.next_u64().to_le_bytes()).collect(),
+                };
                 self.sessions.connecting.insert(id, (conn, auth));
                 let op = Op::CreateSession { timeout_ms: timeout, password };
                 self.submit(id, CONNECT_XID, ClientOp::Write(op));

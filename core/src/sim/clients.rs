@@ -69,6 +69,7 @@ impl Sim {
             timeout_ms: cl.timeout_ms,
             last_zxid_seen: cl.last_zxid,
             addr: Some(format!("10.0.0.{}", c + 1)),
+            fresh_password: None,
         };
         let peer = cl.peer;
         if !self.is_up(peer) {

@@ -31,7 +31,8 @@ impl WireConnect {
     }
 
     /// The core's connect request. A negative timeout or zxid reads as 0; `addr` is the
-    /// client's address for `ip` identities.
+    /// client's address for `ip` identities. The new session's password is the driver's to
+    /// draw (`fresh_password`, from the OS random source).
     pub fn to_core(&self, addr: Option<String>) -> ConnectRequest {
         let session = match self.session_id {
             0 => None,
@@ -42,6 +43,7 @@ impl WireConnect {
             timeout_ms: self.timeout_ms.max(0) as u32,
             last_zxid_seen: Zxid::from_u64(self.last_zxid_seen.max(0) as u64),
             addr,
+            fresh_password: None,
         }
     }
 }

@@ -1,0 +1,152 @@
+//! Handler tests for sessions at the serving peer: where a new session's password comes from,
+//! and what a reattach keeps. One single-voter peer (it leads alone), fed one input at a time.
+
+use super::*;
+use crate::acl::{Acl, Id};
+use crate::config::Membership;
+use crate::peer::client::{ClientOp, ClientRequest, ClientResult};
+use crate::time::Duration;
+use crate::txn::{CreateMode, Op};
+
+pub(super) struct One {
+    pub p: Peer,
+    pub now: Now,
+    next_xid: i64,
+}
+
+impl One {
+    /// A single-voter peer, serving.
+    pub fn serving() -> One {
+        let cfg = Config::new(Sid(1), Membership::numbered(1, 0));
+        let mut p = Peer::new(cfg, Now::default()).expect("valid");
+        let outs = p.take_outputs();
+        let mut one = One { p, now: Now::default(), next_xid: 1 };
+        one.settle(outs);
+        for _ in 0..100 {
+            if one.p.serving() {
+                return one;
+            }
+            let at = one.p.next_deadline().expect("a deadline");
+            one.now.instant = at.max(one.now.instant);
+            let outs = one.p.step(one.now, Input::Timeout);
+            one.settle(outs);
+        }
+        panic!("a single voter leads alone: {:?}", one.p.status());
+    }
+
+    /// Makes every persist durable at once; returns every output seen.
+    pub fn settle(&mut self, mut outs: Vec<Output>) -> Vec<Output> {
+        let mut all = Vec::new();
+        for _ in 0..100 {
+            let last = outs
+                .iter()
+                .filter_map(|o| if let Output::Persist { token, .. } = o { Some(*token) } else { None })
+                .max();
+            all.append(&mut outs);
+            match last {
+                Some(t) => outs = self.feed(Input::Persisted(t)),
+                None => return all,
+            }
+        }
+        panic!("persists never settle");
+    }
+
+    pub fn feed(&mut self, input: Input) -> Vec<Output> {
+        self.now.instant = self.now.instant + Duration(1);
+        self.now.wall_ms += 1;
+        self.p.step(self.now, input)
+    }
+
+    pub fn connect(&mut self, conn: u64, req: ConnectRequest) -> (Result<SessionGrant, ErrorCode>, Vec<Output>) {
+        let outs = self.feed(Input::ClientConnected { conn: ConnId(conn), req });
+        let all = self.settle(outs);
+        let grant = all.iter().find_map(|o| match o {
+            Output::Connected { conn: c, result } if *c == ConnId(conn) => Some(result.clone()),
+            _ => None,
+        });
+        (grant.expect("the connect is answered"), all)
+    }
+
+    pub fn call(&mut self, session: SessionId, op: ClientOp) -> ClientResult {
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        let outs = self.feed(Input::Client(ClientRequest { session, xid, op }));
+        let all = self.settle(outs);
+        all.into_iter()
+            .find_map(|o| match o {
+                Output::Reply(r) if r.xid == xid => Some(r.result),
+                _ => None,
+            })
+            .expect("the request is answered")
+    }
+}
+
+pub(super) fn new_session(addr: &str, fresh: Option<&[u8]>) -> ConnectRequest {
+    ConnectRequest {
+        session: None,
+        timeout_ms: 10_000,
+        last_zxid_seen: Zxid::ZERO,
+        addr: Some(addr.into()),
+        fresh_password: fresh.map(<[u8]>::to_vec),
+    }
+}
+
+/// Finding 6 of issue 8: the password of a new session is the one the driver drew from the
+/// OS random source; the seeded PRNG (invertible, so one password predicts the next) is
+/// neither used for it nor advanced by it.
+#[test]
+fn a_new_session_gets_the_drivers_fresh_password() {
+    let mut one = One::serving();
+    let rng_before = one.p.rng.clone();
+    let fresh = [7u8; 16];
+    let (grant, outs) = one.connect(1, new_session("10.0.0.1", Some(&fresh)));
+    let grant = grant.expect("granted");
+    assert_eq!(grant.password, fresh);
+    assert_eq!(one.p.tree().session(grant.session).expect("replicated").password, fresh);
+    let proposed = outs.iter().any(|o| {
+        matches!(o, Output::Persist { op: crate::storage::PersistOp::Append(es), .. }
+            if es.iter().any(|e| e.txn.op == Op::CreateSession { timeout_ms: 10_000, password: fresh.to_vec() }))
+    });
+    assert!(proposed, "the createSession txn carries the driver's password: {outs:?}");
+    assert_eq!(one.p.rng.clone().next_u64(), rng_before.clone().next_u64(), "the PRNG was not touched");
+
+    // Without a fresh password (the simulator) the seeded PRNG still gives one: deterministic.
+    let (grant, _) = one.connect(2, new_session("10.0.0.2", None));
+    let mut rng = rng_before;
+    let expected: Vec<u8> = (0..2).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+    assert_eq!(grant.expect("granted").password, expected);
+}
+
+/// Finding 6 of issue 8: in ZooKeeper, auth belongs to the connection. A session that
+/// reattaches on a new connection holds only that connection's `ip` identity until the
+/// client sends addauth again; the old connection is closed.
+#[test]
+fn a_reattach_does_not_inherit_the_old_connections_auth() {
+    let mut one = One::serving();
+    let (grant, _) = one.connect(1, new_session("10.0.0.1", Some(&[1; 16])));
+    let g = grant.expect("granted");
+    let s = g.session;
+    let add = ClientOp::AddAuth { scheme: "digest".into(), auth: b"alice:secret".to_vec() };
+    assert_eq!(one.call(s, add), ClientResult::Ok);
+    let alice = Id::new("digest", &crate::acl::digest_id("alice:secret"));
+    let acl = vec![Acl { perms: crate::acl::ALL, id: alice.clone() }];
+    let create = Op::Create { path: "/secret".into(), data: b"x".to_vec(), acl, mode: CreateMode::Persistent };
+    assert!(matches!(
+        one.call(s, ClientOp::Write(create)),
+        ClientResult::Write(crate::datatree::OpResult::Created { .. })
+    ));
+    assert_eq!(one.call(s, ClientOp::WhoAmI), ClientResult::Identities(vec![Id::new("ip", "10.0.0.1"), alice.clone()]));
+
+    let mut again = new_session("10.0.0.2", Some(&[2; 16]));
+    again.session = Some((s, g.password.clone()));
+    let (grant, outs) = one.connect(2, again);
+    assert_eq!(grant.expect("reattached").session, s);
+    assert!(outs.contains(&Output::CloseClient { conn: ConnId(1) }), "the old connection is closed");
+    assert_eq!(one.call(s, ClientOp::WhoAmI), ClientResult::Identities(vec![Id::new("ip", "10.0.0.2")]));
+    let get = ClientOp::GetData { path: "/secret".into(), watch: false };
+    assert_eq!(one.call(s, get.clone()), ClientResult::Error(ErrorCode::NoAuth));
+
+    let add = ClientOp::AddAuth { scheme: "digest".into(), auth: b"alice:secret".to_vec() };
+    assert_eq!(one.call(s, add), ClientResult::Ok);
+    assert!(matches!(one.call(s, get), ClientResult::Data { .. }), "addauth again restores access");
+}
