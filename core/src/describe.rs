@@ -17,7 +17,8 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-fn data(d: &[u8]) -> String {
+fn data(d: &crate::datatree::Data) -> String {
+    let Some(d) = d.as_option() else { return "null".into() };
     match std::str::from_utf8(d) {
         Ok(s) if s.len() <= 24 => format!("{s:?}"),
         Ok(s) => format!("{:?}…({}B)", &s[..s.char_indices().nth(20).map_or(s.len(), |(i, _)| i)], d.len()),

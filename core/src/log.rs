@@ -121,7 +121,7 @@ mod tests {
     fn e(ep: u32, c: u32) -> Entry {
         let op = Op::Create {
             path: format!("/{ep}-{c}"),
-            data: vec![],
+            data: crate::datatree::Data::empty(),
             acl: crate::acl::open_acl_unsafe(),
             mode: CreateMode::Persistent,
         };

@@ -6,6 +6,7 @@
 //! zxid; a failed check is a deterministic error result, like ZooKeeper's error txn.
 
 use crate::acl::{Acl, Id};
+use crate::datatree::Data;
 use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
 
@@ -70,9 +71,10 @@ impl CreateMode {
 /// One state-changing client operation (or a session/cleanup operation of the servers).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
+    /// `data` may be null (ZooKeeper keeps a null apart from no bytes, see [`Data`]).
     Create {
         path: String,
-        data: Vec<u8>,
+        data: Data,
         acl: Vec<Acl>,
         mode: CreateMode,
     },
@@ -83,7 +85,7 @@ pub enum Op {
     },
     SetData {
         path: String,
-        data: Vec<u8>,
+        data: Data,
         version: i32,
     },
     SetAcl {
@@ -127,7 +129,7 @@ impl Op {
 
     /// A create with the open ACL, as most callers want.
     pub fn create(path: &str, data: &[u8], mode: CreateMode) -> Op {
-        Op::Create { path: path.to_string(), data: data.to_vec(), acl: crate::acl::open_acl_unsafe(), mode }
+        Op::Create { path: path.to_string(), data: data.into(), acl: crate::acl::open_acl_unsafe(), mode }
     }
 }
 

@@ -7,6 +7,7 @@
 //! addWatch [-m persistent|persistent_recursive] PATH | whoami | quit
 
 use crate::apiclient::ApiClient;
+use zabra_core::datatree::Data;
 use zabra_core::peer::{ClientOp, ClientResult};
 use zabra_core::txn::{CreateMode, Op};
 use zabra_core::watch::AddWatchMode;
@@ -69,7 +70,8 @@ fn create_op(args: &[&str]) -> Result<ClientOp, String> {
         }
     }
     let path = rest.first().ok_or("create needs a path")?;
-    let data = rest.get(1).map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+    // zkCli creates with null data when none is given.
+    let data = rest.get(1).map_or(Data::NULL, |d| Data::from(*d));
     let mode = CreateMode::from_flags(e, s, c, ttl).ok_or("those create flags do not combine")?;
     Ok(ClientOp::Write(Op::Create { path: path.to_string(), data, acl: zabra_core::acl::open_acl_unsafe(), mode }))
 }
@@ -88,7 +90,7 @@ fn op_for(words: &[&str]) -> Result<ClientOp, String> {
         "stat" => ClientOp::Exists { path: path()?, watch },
         "set" => ClientOp::Write(Op::SetData {
             path: path()?,
-            data: args.get(1).map(|d| d.as_bytes().to_vec()).unwrap_or_default(),
+            data: args.get(1).map_or_else(Data::empty, |d| Data::from(*d)),
             version: version(args.get(2))?,
         }),
         "create" => create_op(&words[1..])?,
@@ -143,7 +145,11 @@ async fn delete_all(c: &mut ApiClient, path: &str) -> Result<(), String> {
 fn show(r: &ClientResult) -> String {
     match r {
         ClientResult::Children { children, .. } => format!("[{}]\n", children.join(", ")),
-        ClientResult::Data { data, stat } => format!("{}\n{}", String::from_utf8_lossy(data), stat_text(stat)),
+        // zkCli prints null data as `null`.
+        ClientResult::Data { data, stat } => match data.as_option() {
+            Some(d) => format!("{}\n{}", String::from_utf8_lossy(d), stat_text(stat)),
+            None => format!("null\n{}", stat_text(stat)),
+        },
         ClientResult::Exists(Some(stat)) => stat_text(stat),
         ClientResult::Exists(None) => "Node does not exist\n".into(),
         ClientResult::Error(e) => format!("Error: {e:?} ({})\n", e.code()),

@@ -129,3 +129,123 @@ async fn a_reattach_does_not_inherit_auth() {
     let r = second.call(get("/alice")).await.expect("getData");
     assert!(r["Data"].is_object(), "after addauth again: {r}");
 }
+
+/// A minimal ZooKeeper wire client (jute over TCP, wire reference §2–§7), enough for the
+/// parity checks below without kazoo.
+struct Zk {
+    s: std::net::TcpStream,
+    xid: i32,
+}
+
+fn jute_buffer(b: Option<&[u8]>) -> Vec<u8> {
+    match b {
+        None => (-1i32).to_be_bytes().to_vec(),
+        Some(b) => [&(b.len() as i32).to_be_bytes()[..], b].concat(),
+    }
+}
+
+fn jute_string(s: &str) -> Vec<u8> {
+    jute_buffer(Some(s.as_bytes()))
+}
+
+/// A create body (path, data, one `world:anyone` ACL entry with `perms`, persistent).
+fn create_body(path: &str, data: Option<&[u8]>, perms: i32) -> Vec<u8> {
+    let acl = [&1i32.to_be_bytes()[..], &perms.to_be_bytes(), &jute_string("world"), &jute_string("anyone")].concat();
+    [jute_string(path), jute_buffer(data), acl, 0i32.to_be_bytes().to_vec()].concat()
+}
+
+fn path_watch(path: &str) -> Vec<u8> {
+    [jute_string(path), vec![0]].concat()
+}
+
+impl Zk {
+    fn connect(port: u16) -> Zk {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("client port");
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let req =
+            [&0i32.to_be_bytes()[..], &0i64.to_be_bytes(), &10_000i32.to_be_bytes(), &0i64.to_be_bytes()].concat();
+        let req = [req, jute_buffer(Some(&[0; 16])), vec![0]].concat();
+        s.write_all(&[&(req.len() as i32).to_be_bytes()[..], &req].concat()).expect("sent");
+        let mut zk = Zk { s, xid: 0 };
+        let resp = zk.frame();
+        assert!(resp.len() >= 36 && resp[8..16] != [0; 8], "a session: {resp:?}");
+        zk
+    }
+
+    fn frame(&mut self) -> Vec<u8> {
+        use std::io::Read;
+        let mut len = [0u8; 4];
+        self.s.read_exact(&mut len).expect("a frame");
+        let mut p = vec![0u8; i32::from_be_bytes(len) as usize];
+        self.s.read_exact(&mut p).expect("the frame's payload");
+        p
+    }
+
+    /// One request; its error code and reply body (watch notifications are skipped).
+    fn call(&mut self, opcode: i32, body: &[u8]) -> (i32, Vec<u8>) {
+        use std::io::Write;
+        self.xid += 1;
+        let req = [&self.xid.to_be_bytes()[..], &opcode.to_be_bytes(), body].concat();
+        self.s.write_all(&[&(req.len() as i32).to_be_bytes()[..], &req].concat()).expect("sent");
+        for _ in 0..100 {
+            let p = self.frame();
+            if i32::from_be_bytes(p[0..4].try_into().expect("xid")) == self.xid {
+                return (i32::from_be_bytes(p[12..16].try_into().expect("err")), p[16..].to_vec());
+            }
+        }
+        panic!("no reply to xid {}", self.xid);
+    }
+
+    /// getData: the data's jute length (-1 for null) and the Stat's dataLength.
+    fn data_lengths(&mut self, path: &str) -> (i32, i32) {
+        let (err, body) = self.call(4, &path_watch(path));
+        assert_eq!(err, 0, "getData {path}");
+        let len = i32::from_be_bytes(body[0..4].try_into().expect("length"));
+        let stat = &body[4 + len.max(0) as usize..];
+        (len, i32::from_be_bytes(stat[52..56].try_into().expect("dataLength")))
+    }
+}
+
+/// Finding 9: over the ZooKeeper wire, null data reads back as null (a -1 buffer, dataLength
+/// 0) after create and after setData, as kazoo's `test_create_null_data` and
+/// `test_set_null_data` expect; empty data stays empty; and exists answers with the stat of a
+/// node the caller may not READ (ZooKeeper 3.6–3.8 checks no ACL for exists), while getData
+/// is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_data_and_exists_over_the_zookeeper_wire() {
+    let c = Cluster::start(1, 530);
+    assert_eq!(c.wait_converged(&[1], Duration::from_secs(30)).len(), 1);
+    let port = 2181 + c.offset;
+    tokio::task::spawn_blocking(move || {
+        let mut zk = Zk::connect(port);
+        assert_eq!(zk.call(1, &create_body("/null", None, 31)).0, 0, "create with null data");
+        assert_eq!(zk.data_lengths("/null"), (-1, 0), "null reads back as null");
+        assert_eq!(zk.call(1, &create_body("/empty", Some(b""), 31)).0, 0);
+        assert_eq!(zk.data_lengths("/empty"), (0, 0), "empty stays empty");
+        assert_eq!(
+            zk.call(5, &[jute_string("/empty"), jute_buffer(Some(b"x")), (-1i32).to_be_bytes().to_vec()].concat()).0,
+            0
+        );
+        assert_eq!(zk.data_lengths("/empty"), (1, 1));
+        let set_null = [jute_string("/empty"), jute_buffer(None), (-1i32).to_be_bytes().to_vec()].concat();
+        assert_eq!(zk.call(5, &set_null).0, 0, "setData with null data");
+        assert_eq!(zk.data_lengths("/empty"), (-1, 0), "null after setData too");
+
+        assert_eq!(zk.call(1, &create_body("/noread", Some(b"x"), 31 & !1)).0, 0, "every permission but READ");
+        let (err, stat) = zk.call(3, &path_watch("/noread"));
+        assert_eq!((err, stat.len()), (0, 68), "exists answers without READ");
+        assert_eq!(i32::from_be_bytes(stat[52..56].try_into().unwrap()), 1);
+        assert_eq!(zk.call(4, &path_watch("/noread")).0, -102, "getData still needs READ (NoAuth)");
+    })
+    .await
+    .expect("the wire checks pass");
+
+    // The JSON API says `null` both ways.
+    let mut api = Client::connect(&c.http(1), None).await.expect("session");
+    let r = api.call(get("/null")).await.expect("getData");
+    assert_eq!(r["Data"]["data"], Value::Null, "{r}");
+    let mk = json!({"Write": {"Create": {"path": "/api-null", "data": null, "acl": [{"perms": 31, "id": {"scheme": "world", "id": "anyone"}}], "mode": "Persistent"}}});
+    assert!(api.call(mk).await.expect("create")["Write"]["Created"].is_object());
+    assert_eq!(api.call(get("/api-null")).await.expect("getData")["Data"]["data"], Value::Null);
+}

@@ -444,7 +444,7 @@ fn on_write(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, sid: u64, path: &
     let c = client_of(sim, clients, sid);
     let exists = sim.peer(Sid(sid)).is_some_and(|p| p.tree().exists(path).ok().flatten().is_some());
     let op = if exists {
-        Op::SetData { path: path.to_string(), data: data.as_bytes().to_vec(), version: -1 }
+        Op::SetData { path: path.to_string(), data: data.into(), version: -1 }
     } else {
         Op::create(path, data.as_bytes(), CreateMode::Persistent)
     };
@@ -554,7 +554,7 @@ mod tests {
         c.push(Action::ClientWrite { sid: 1, path: "/a".into(), data: "x".into() });
         c.push(Action::Stabilize);
         let t = c.sim().peer(Sid(2)).expect("up").tree().get_data("/a").expect("committed");
-        assert_eq!(t.0, b"x");
+        assert_eq!(t.0.bytes(), b"x");
     }
 
     #[test]

@@ -288,7 +288,7 @@ pub fn tree(sim: &Sim, sid: u64) -> Vec<NodeRow> {
         out.push(NodeRow {
             path: path.clone(),
             depth,
-            data: String::from_utf8_lossy(&data).into_owned(),
+            data: String::from_utf8_lossy(data.bytes()).into_owned(),
             czxid: stat.czxid.to_string(),
             mzxid: stat.mzxid.to_string(),
             version: stat.version,

@@ -17,7 +17,7 @@ fn acl(perms: u32, scheme: &str, id: &str) -> Acl {
 }
 
 fn create_with(path: &str, data: &[u8], acl: Vec<Acl>) -> Op {
-    Op::Create { path: path.into(), data: data.to_vec(), acl, mode: CreateMode::Persistent }
+    Op::Create { path: path.into(), data: data.into(), acl, mode: CreateMode::Persistent }
 }
 
 fn create(path: &str) -> Op {
@@ -25,7 +25,12 @@ fn create(path: &str) -> Op {
 }
 
 fn seq(path: &str) -> Op {
-    Op::Create { path: path.into(), data: vec![], acl: open_acl_unsafe(), mode: CreateMode::PersistentSequential }
+    Op::Create {
+        path: path.into(),
+        data: Data::empty(),
+        acl: open_acl_unsafe(),
+        mode: CreateMode::PersistentSequential,
+    }
 }
 
 fn delete(path: &str, version: i32) -> Op {
@@ -33,7 +38,7 @@ fn delete(path: &str, version: i32) -> Op {
 }
 
 fn set(path: &str, data: &[u8], version: i32) -> Op {
-    Op::SetData { path: path.into(), data: data.to_vec(), version }
+    Op::SetData { path: path.into(), data: data.into(), version }
 }
 
 fn set_acl(path: &str, acl: Vec<Acl>, version: i32) -> Op {

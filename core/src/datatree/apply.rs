@@ -15,7 +15,7 @@
 use super::path;
 use super::stat::NodeStat;
 use super::tree::{DataTree, Node};
-use super::{multi_failure, Change, OpResult};
+use super::{multi_failure, Change, Data, OpResult};
 use crate::acl::Acl;
 use crate::txn::{ErrorCode, Op, Txn};
 use crate::zxid::Zxid;
@@ -27,7 +27,7 @@ pub(super) enum Plan<'a> {
     /// `owner` the stored ephemeralOwner (§8.2).
     Create {
         path: String,
-        data: &'a [u8],
+        data: &'a Data,
         acl: Vec<Acl>,
         owner: i64,
     },
@@ -36,7 +36,7 @@ pub(super) enum Plan<'a> {
     },
     SetData {
         path: &'a str,
-        data: &'a [u8],
+        data: &'a Data,
     },
     SetAcl {
         path: &'a str,
@@ -154,13 +154,13 @@ impl DataTree {
     /// ZooKeeper only raises the parent's counter and pzxid when the new counter is larger,
     /// to survive replaying txns over a fuzzy snapshot. Our snapshots are exact, so the plain
     /// update is the same thing.
-    fn on_create(&mut self, zxid: Zxid, time: i64, path: &str, data: &[u8], acl: Vec<Acl>, owner: i64) -> super::Stat {
+    fn on_create(&mut self, zxid: Zxid, time: i64, path: &str, data: &Data, acl: Vec<Acl>, owner: i64) -> super::Stat {
         let (parent, _) = path::split_parent(path).expect("checked: path has a parent");
         self.update_node(parent, |p| {
             p.stat.cversion = p.stat.cversion.wrapping_add(1);
             p.stat.pzxid = zxid;
         });
-        let node = Node::new(data.to_vec(), acl, NodeStat::created(zxid, time, owner));
+        let node = Node::new(data.clone(), acl, NodeStat::created(zxid, time, owner));
         let stat = node.client_stat();
         self.insert_node(path, node);
         stat
@@ -176,9 +176,9 @@ impl DataTree {
     }
 
     /// `DataTree.setData`: new data, `version + 1`, mzxid and mtime from this txn.
-    fn on_set_data(&mut self, zxid: Zxid, time: i64, path: &str, data: &[u8]) -> super::Stat {
+    fn on_set_data(&mut self, zxid: Zxid, time: i64, path: &str, data: &Data) -> super::Stat {
         self.update_node(path, |n| {
-            n.data = data.to_vec();
+            n.data = data.clone();
             n.stat.version = next_version(n.stat.version);
             n.stat.mzxid = zxid;
             n.stat.mtime = time;

@@ -8,6 +8,7 @@ use super::apply::{check_version, Plan};
 use super::path::{self, fast_check, validate_path};
 use super::stat::{Kind, CONTAINER_OWNER, MAX_TTL_MS};
 use super::tree::DataTree;
+use super::Data;
 use crate::acl::{self, Acl, ADMIN, CREATE, DELETE, READ, WRITE};
 use crate::ids::SessionId;
 use crate::txn::{CreateMode, ErrorCode, Txn};
@@ -26,7 +27,7 @@ impl DataTree {
         &self,
         txn: &Txn,
         path: &'a str,
-        data: &'a [u8],
+        data: &'a Data,
         acl: &[Acl],
         mode: CreateMode,
     ) -> Result<Plan<'a>, ErrorCode> {
@@ -90,7 +91,7 @@ impl DataTree {
         &self,
         txn: &Txn,
         path: &'a str,
-        data: &'a [u8],
+        data: &'a Data,
         version: i32,
     ) -> Result<Plan<'a>, ErrorCode> {
         validate_path(path)?;

@@ -14,7 +14,7 @@
 //! Versions are the ones clients see (`cv` is the visible cversion). Nodes other than
 //! persistent ones end with their kind: ` eph=0x…` (the owner session), ` container` or
 //! ` ttl=…ms`. Sequential nodes are not marked: ZooKeeper does not record that a node was
-//! created sequential, only its name shows it. Data is quoted with our
+//! created sequential, only its name shows it. Null data shows as `null`; other data is quoted with our
 //! own escaping (printable ASCII as is, `"` and `\` escaped, other bytes as `\xNN`), which,
 //! unlike `{:?}`, cannot change between Rust versions and shows non-UTF-8 data exactly.
 
@@ -41,7 +41,7 @@ impl DataTree {
             let _ = writeln!(
                 out,
                 "{path} = {} v{} cv{} children={}{kind}",
-                quote(&node.data),
+                node.data.as_option().map_or_else(|| "null".to_string(), quote),
                 stat.version,
                 stat.cversion,
                 stat.num_children

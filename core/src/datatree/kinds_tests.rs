@@ -17,7 +17,7 @@ fn z(counter: u32) -> Zxid {
 }
 
 fn create(path: &str, mode: CreateMode) -> Op {
-    Op::Create { path: path.into(), data: vec![], acl: open_acl_unsafe(), mode }
+    Op::Create { path: path.into(), data: Data::empty(), acl: open_acl_unsafe(), mode }
 }
 
 fn new_session() -> Op {
@@ -206,7 +206,7 @@ fn ttl_life_cycle() {
     assert!(t.describe().contains("/t = \"\" v0 cv0 children=0 ttl=100ms\n"));
     assert_eq!(t.reapable(1102), Vec::<String>::new(), "exactly ttl: not yet");
     assert_eq!(t.reapable(1103), vec!["/t"]);
-    run(&mut t, 50, Op::SetData { path: "/t".into(), data: b"x".to_vec(), version: -1 });
+    run(&mut t, 50, Op::SetData { path: "/t".into(), data: "x".into(), version: -1 });
     assert_eq!(t.reapable(1103), Vec::<String>::new());
     run(&mut t, 51, create("/t/c", Persistent));
     assert_eq!(t.reapable(9999), Vec::<String>::new());
@@ -222,7 +222,7 @@ fn ttl_life_cycle() {
 fn changes_follow_the_effects() {
     let mut t = DataTree::new();
     assert_eq!(run_as(&mut t, S, 1, create("/a", Persistent)).1, vec![Change::Created("/a".into())]);
-    let set = Op::SetData { path: "/a".into(), data: vec![], version: -1 };
+    let set = Op::SetData { path: "/a".into(), data: Data::empty(), version: -1 };
     assert_eq!(run_as(&mut t, S, 2, set).1, vec![Change::DataChanged("/a".into())]);
     let acl = Op::SetAcl { path: "/a".into(), acl: open_acl_unsafe(), version: -1 };
     assert!(matches!(run_as(&mut t, S, 3, acl), (OpResult::SetAcl { .. }, c) if c.is_empty()));

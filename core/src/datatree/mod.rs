@@ -27,6 +27,7 @@
 
 mod apply;
 mod checks;
+mod data;
 mod describe;
 mod digest;
 mod multi;
@@ -47,6 +48,7 @@ mod model_tests;
 #[cfg(test)]
 mod tests;
 
+pub use data::Data;
 pub use describe::quote;
 pub use multi::multi_failure;
 pub use path::{validate_path, CONFIG, QUOTA, ROOT, ZOOKEEPER};

@@ -5,7 +5,7 @@
 //! owner encoding), does a multi on a copy of itself, and knows only the ACL ids the test
 //! alphabet uses. Every rule is written out once, in ZooKeeper's check order.
 
-use super::{validate_path, Change, OpResult, SessionInfo, Stat};
+use super::{validate_path, Change, Data, OpResult, SessionInfo, Stat};
 use crate::acl::{Acl, Id, ADMIN, CREATE, DELETE, READ, WRITE};
 use crate::ids::SessionId;
 use crate::txn::{CreateMode, ErrorCode, Op, Txn};
@@ -23,7 +23,7 @@ pub enum MKind {
 
 #[derive(Clone, Debug)]
 pub struct MNode {
-    pub data: Vec<u8>,
+    pub data: Data,
     pub acl: Vec<Acl>,
     pub kind: MKind,
     czxid: Zxid,
@@ -38,9 +38,9 @@ pub struct MNode {
 }
 
 impl MNode {
-    fn new(data: &[u8], acl: Vec<Acl>, kind: MKind, zxid: Zxid, time: i64) -> Self {
+    fn new(data: &Data, acl: Vec<Acl>, kind: MKind, zxid: Zxid, time: i64) -> Self {
         MNode {
-            data: data.to_vec(),
+            data: data.clone(),
             acl,
             kind,
             czxid: zxid,
@@ -130,7 +130,7 @@ impl Model {
     pub fn new() -> Self {
         let mut nodes = BTreeMap::new();
         for p in SPECIAL {
-            nodes.insert(p.to_string(), MNode::new(b"", open(), MKind::Persistent, Zxid::ZERO, 0));
+            nodes.insert(p.to_string(), MNode::new(&Data::empty(), open(), MKind::Persistent, Zxid::ZERO, 0));
         }
         let config = nodes.get_mut("/zookeeper/config").unwrap();
         config.aversion = -1;
@@ -160,7 +160,7 @@ impl Model {
             cversion: 2 * n.creates - kids,
             aversion: n.aversion,
             ephemeral_owner: owner,
-            data_length: n.data.len() as i32,
+            data_length: n.data.as_option().map_or(0, |d| d.len()) as i32,
             num_children: kids,
             pzxid: n.pzxid,
         })
@@ -252,7 +252,7 @@ impl Model {
         time: i64,
         txn: &Txn,
         path: &str,
-        data: &[u8],
+        data: &Data,
         acl: &[Acl],
         mode: CreateMode,
         ch: &mut Vec<Change>,
@@ -330,7 +330,7 @@ impl Model {
         time: i64,
         auth: &[Id],
         path: &str,
-        data: &[u8],
+        data: &Data,
         version: i32,
         ch: &mut Vec<Change>,
     ) -> Result<OpResult, ErrorCode> {
@@ -339,7 +339,7 @@ impl Model {
         allowed(&n.acl, WRITE, auth)?;
         version_ok(n.version, version)?;
         let n = self.nodes.get_mut(path).unwrap();
-        n.data = data.to_vec();
+        n.data = data.clone();
         n.version += 1;
         n.mzxid = zxid;
         n.mtime = time;

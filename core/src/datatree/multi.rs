@@ -10,7 +10,7 @@
 use super::apply::Plan;
 use super::stat::NodeStat;
 use super::tree::{DataTree, Node};
-use super::{Change, OpResult};
+use super::{Change, Data, OpResult};
 use crate::acl::Acl;
 use crate::txn::{ErrorCode, Op, Txn};
 use crate::zxid::Zxid;
@@ -21,7 +21,7 @@ enum Saved {
     Absent,
     /// Only the stat changes (the parent of a create or delete).
     Stat(NodeStat),
-    Data(Vec<u8>, NodeStat),
+    Data(Data, NodeStat),
     Acl(Vec<Acl>, NodeStat),
     /// The whole node, which the sub-op deletes (it has no children).
     Node(Node),

@@ -11,7 +11,7 @@
 use super::path::{self, validate_path, ROOT};
 use super::stat::NodeStat;
 use super::tree::{compute_digest, DataTree, Node};
-use super::SessionInfo;
+use super::{Data, SessionInfo};
 use crate::acl::Acl;
 use crate::ids::SessionId;
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ pub(crate) struct TreeSnapshot {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct NodeSnapshot {
     path: String,
-    data: Vec<u8>,
+    data: Data,
     acl: Vec<Acl>,
     stat: NodeStat,
 }

@@ -10,7 +10,7 @@ use ErrorCode::*;
 pub(super) fn create(path: &str, data: &[u8]) -> Op {
     Op::Create {
         path: path.into(),
-        data: data.to_vec(),
+        data: data.into(),
         acl: crate::acl::open_acl_unsafe(),
         mode: CreateMode::Persistent,
     }
@@ -19,7 +19,7 @@ pub(super) fn delete(path: &str, version: i32) -> Op {
     Op::Delete { path: path.into(), version }
 }
 pub(super) fn set(path: &str, data: &[u8], version: i32) -> Op {
-    Op::SetData { path: path.into(), data: data.to_vec(), version }
+    Op::SetData { path: path.into(), data: data.into(), version }
 }
 pub(super) fn txn(op: Op, time_ms: u64) -> Txn {
     Txn { session: SessionId(0x1000005f47a0000), time_ms, auth: Vec::new(), op }
@@ -61,7 +61,7 @@ fn fresh_tree_is_zookeeper_3_8s() {
     assert_eq!((zk.num_children, zk.cversion), (2, -2));
     assert_eq!(t.get_children("/zookeeper").unwrap().0, vec!["config", "quota"]);
     let config = Stat { aversion: -1, ..Stat::default() };
-    assert_eq!(t.get_data("/zookeeper/config").unwrap(), (vec![], config));
+    assert_eq!(t.get_data("/zookeeper/config").unwrap(), (Data::empty(), config));
     assert_eq!(stat(&t, "/zookeeper/quota"), Stat::default());
     assert_eq!(t.digest(), t.compute_digest());
     let text = "/ = \"\" v0 cv-1 children=1\n/zookeeper = \"\" v0 cv-2 children=2\n\
@@ -81,7 +81,7 @@ fn matches_the_kazoo_capture() {
     let a = Stat { data_length: 1, pzxid: z(2), ..a };
     assert_eq!(created, OpResult::Created { path: "/a".into(), stat: a });
     assert_eq!(at(&mut t, 3, t1, create("/a", b"x")), OpResult::Error(NodeExists));
-    assert_eq!(t.get_data("/a").unwrap(), (b"x".to_vec(), a));
+    assert_eq!(t.get_data("/a").unwrap(), ("x".into(), a));
     let set_reply = at(&mut t, 4, t2, set("/a", b"yz", -1));
     let a = Stat { mzxid: z(4), mtime: t2 as i64, version: 1, data_length: 2, ..a };
     assert_eq!(set_reply, OpResult::SetData { stat: a });
@@ -200,7 +200,7 @@ fn set_data_checks_and_effects() {
     let OpResult::SetData { stat: s } = run(&mut t, 7, set("/a", b"four", 0)) else { panic!("setData failed") };
     assert_eq!((s.version, s.mzxid, s.mtime, s.data_length), (1, z(7), 1007, 4));
     assert_eq!((s.czxid, s.ctime, s.pzxid), (z(1), 1001, z(1)));
-    assert_eq!(t.get_data("/a").unwrap(), (b"four".to_vec(), s));
+    assert_eq!(t.get_data("/a").unwrap(), ("four".into(), s));
     assert_eq!(stat(&t, "/"), root);
     assert!(matches!(run(&mut t, 8, set("/", b"r", -1)), OpResult::SetData { .. }));
 }
@@ -321,10 +321,45 @@ fn digest_depends_on_content_not_history() {
     let mut b = DataTree::new();
     b.update_node("/", |n| n.stat.cversion = 2);
     b.update_node("/", |n| n.stat.pzxid = z(2));
-    b.insert_node("/y", super::tree::Node::new(vec![], crate::acl::open_acl_unsafe(), a.nodes["/y"].stat));
-    b.insert_node("/x", super::tree::Node::new(vec![], crate::acl::open_acl_unsafe(), a.nodes["/x"].stat));
+    b.insert_node("/y", super::tree::Node::new(Data::empty(), crate::acl::open_acl_unsafe(), a.nodes["/y"].stat));
+    b.insert_node("/x", super::tree::Node::new(Data::empty(), crate::acl::open_acl_unsafe(), a.nodes["/x"].stat));
     assert_eq!(a, b);
     assert_eq!(a.digest(), b.digest());
     run(&mut a, 3, set("/x", b"", -1));
     assert_ne!(a.digest(), b.digest());
+}
+
+/// ZooKeeper keeps null data apart from empty data (`DataNode.data` is a nullable `byte[]`):
+/// a create or setData with null gives a getData of null, dataLength 0 in the Stat, and the
+/// digest of empty data (`DigestCalculator` skips a null array). Snapshots keep null. kazoo's
+/// `test_create_null_data` and `test_set_null_data` check the round trip end to end.
+#[test]
+fn null_data_reads_back_as_null() {
+    let null = |path: &str| Op::Create {
+        path: path.into(),
+        data: Data::NULL,
+        acl: crate::acl::open_acl_unsafe(),
+        mode: CreateMode::Persistent,
+    };
+    let mut t = DataTree::new();
+    let mut e = DataTree::new();
+    assert!(matches!(run(&mut t, 1, null("/n")), OpResult::Created { stat, .. } if stat.data_length == 0));
+    run(&mut e, 1, create("/n", b""));
+    let (data, st) = t.get_data("/n").unwrap();
+    assert!(data.is_null(), "{data:?}");
+    assert_eq!(st.data_length, 0);
+    assert_eq!(e.get_data("/n").unwrap().0, Data::empty(), "empty stays empty");
+    assert_ne!(t, e, "null and empty are different trees");
+    assert_eq!(t.digest(), e.digest(), "…with ZooKeeper's digest");
+
+    run(&mut t, 2, set("/n", b"x", -1));
+    assert_eq!(t.get_data("/n").unwrap().0, Data::from("x"));
+    let r = run(&mut t, 3, Op::SetData { path: "/n".into(), data: Data::NULL, version: -1 });
+    assert!(matches!(r, OpResult::SetData { stat } if stat.data_length == 0 && stat.version == 2));
+    assert!(t.get_data("/n").unwrap().0.is_null());
+    assert!(t.describe().contains("/n = null v2"), "{}", t.describe());
+
+    let back: DataTree = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+    assert!(back.get_data("/n").unwrap().0.is_null(), "a snapshot keeps null");
+    assert_eq!(back, t);
 }

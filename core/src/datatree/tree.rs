@@ -5,7 +5,7 @@ use super::digest::node_hash;
 use super::path::{self, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 use super::snapshot::TreeSnapshot;
 use super::stat::{Kind, NodeStat, Stat};
-use super::SessionInfo;
+use super::{Data, SessionInfo};
 use crate::acl::{self, Acl, Id};
 use crate::ids::SessionId;
 use crate::txn::ErrorCode;
@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// children.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Node {
-    pub data: Vec<u8>,
+    pub data: Data,
     pub acl: Vec<Acl>,
     pub stat: NodeStat,
     /// Kept beside the flat path map, as ZooKeeper's `DataNode.children` is, so
@@ -25,12 +25,12 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub fn new(data: Vec<u8>, acl: Vec<Acl>, stat: NodeStat) -> Self {
+    pub fn new(data: Data, acl: Vec<Acl>, stat: NodeStat) -> Self {
         Node { data, acl, stat, children: BTreeSet::new() }
     }
 
     pub fn hash(&self, path: &str) -> u64 {
-        node_hash(path, &self.data, &self.acl, &self.stat)
+        node_hash(path, self.data.bytes(), &self.acl, &self.stat)
     }
 
     pub fn client_stat(&self) -> Stat {
@@ -89,7 +89,7 @@ impl DataTree {
                 stat.aversion = -1;
                 acl = acl::read_acl_unsafe();
             }
-            tree.insert_node(p, Node::new(Vec::new(), acl, stat));
+            tree.insert_node(p, Node::new(Data::empty(), acl, stat));
         }
         tree
     }
@@ -108,7 +108,7 @@ impl DataTree {
 
     /// getData: `NoNode` if missing. No path validation, as in ZooKeeper's
     /// `FinalRequestProcessor` (✔wire: `getData("a")` answered NoNode).
-    pub fn get_data(&self, path: &str) -> Result<(Vec<u8>, Stat), ErrorCode> {
+    pub fn get_data(&self, path: &str) -> Result<(Data, Stat), ErrorCode> {
         let node = self.node(path)?;
         Ok((node.data.clone(), node.client_stat()))
     }

@@ -90,7 +90,7 @@ pub struct ClientRequest {
 pub enum ClientResult {
     Write(OpResult),
     Data {
-        data: Vec<u8>,
+        data: crate::datatree::Data,
         stat: Stat,
     },
     Exists(Option<Stat>),
@@ -272,14 +272,13 @@ impl Peer {
                 }
                 Ok(ClientResult::Data { data, stat })
             }),
-            ClientOp::Exists { path, watch } => t.exists(path).and_then(|stat| {
-                if stat.is_some() {
-                    t.check_perm(path, acl::READ, auth)?;
-                }
+            // No ACL check: ZooKeeper 3.6–3.8 checks none for exists (Curator's checkExists
+            // relies on it); the stat reveals no data.
+            ClientOp::Exists { path, watch } => t.exists(path).map(|stat| {
                 if *watch {
                     self.watches.add_data(path, session);
                 }
-                Ok(ClientResult::Exists(stat))
+                ClientResult::Exists(stat)
             }),
             ClientOp::GetChildren { path, watch } => t.check_perm(path, acl::READ, auth).and_then(|_| {
                 let (children, stat) = t.get_children(path)?;

@@ -597,6 +597,6 @@ impl Peer {
 }
 
 #[cfg(test)]
-mod session_tests;
+mod serving_tests;
 #[cfg(test)]
 mod tests;

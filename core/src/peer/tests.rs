@@ -174,7 +174,7 @@ fn synced_follower(mutants: &[Mutant]) -> H {
 fn proposal(z: Zxid) -> Message {
     let op = crate::txn::Op::Create {
         path: "/a".into(),
-        data: vec![],
+        data: crate::datatree::Data::empty(),
         acl: crate::acl::open_acl_unsafe(),
         mode: crate::txn::CreateMode::Persistent,
     };

@@ -15,6 +15,7 @@
 //!   client's last seen zxid, as clients do after reconnecting)
 //! ```
 
+use crate::datatree::Data;
 use crate::peer::ClientOp;
 use crate::txn::{CreateMode, Op};
 use crate::watch::{AddWatchMode, WatcherType};
@@ -51,7 +52,7 @@ fn parse_write(a: &[&str]) -> Result<Op, String> {
         "create" => parse_create(&a[1..])?,
         "set" => Op::SetData {
             path: path()?,
-            data: a.get(2).map(|d| d.as_bytes().to_vec()).unwrap_or_default(),
+            data: a.get(2).map_or_else(Data::empty, |d| Data::from(*d)),
             version: version(a.get(3))?,
         },
         "delete" => Op::Delete { path: path()?, version: version(a.get(2))? },

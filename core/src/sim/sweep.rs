@@ -120,14 +120,14 @@ fn random_op(rng: &mut SplitMix64) -> ClientOp {
         7 => create(&format!("/c{}", n % 2), CreateMode::Container),
         8 => create(&format!("/c{}/x{n}", n % 2), CreateMode::Persistent),
         9 => create(&format!("/t{}", n % 3), CreateMode::PersistentWithTtl { ttl_ms: rng.range(50, 400) }),
-        10..=12 => ClientOp::Write(Op::SetData { path, data, version: -1 }),
-        13 => ClientOp::Write(Op::SetData { path, data, version: rng.range(0, 3) as i32 }),
+        10..=12 => ClientOp::Write(Op::SetData { path, data: data.into(), version: -1 }),
+        13 => ClientOp::Write(Op::SetData { path, data: data.into(), version: rng.range(0, 3) as i32 }),
         14 => ClientOp::Write(Op::Delete { path, version: -1 }),
         15 => ClientOp::Write(Op::Delete { path: format!("/c{}/x{n}", n % 2), version: -1 }),
         16 => ClientOp::Write(Op::Multi(vec![
             Op::Check { path: path.clone(), version: rng.range(0, 2) as i32 },
             Op::create(&format!("/m{n}"), b"", CreateMode::Persistent),
-            Op::SetData { path, data, version: -1 },
+            Op::SetData { path, data: data.into(), version: -1 },
         ])),
         17 => {
             let perms = if rng.chance(1, 2) { crate::acl::ALL } else { crate::acl::ALL & !crate::acl::WRITE };

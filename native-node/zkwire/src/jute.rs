@@ -4,7 +4,7 @@
 
 use crate::error::DecodeError;
 use zabra_core::acl::{Acl, Id};
-use zabra_core::datatree::Stat;
+use zabra_core::datatree::{Data, Stat};
 use zabra_core::Zxid;
 
 /// A cursor over one frame's payload.
@@ -76,9 +76,15 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A jute `buffer`; null reads as empty (the core does not keep null data apart).
+    /// A jute `buffer` where ZooKeeper keeps no null apart (passwords, auth); null reads as
+    /// empty. Znode data uses [`Reader::data`].
     pub fn buffer(&mut self, field: &'static str) -> Result<Vec<u8>, DecodeError> {
         Ok(self.buffer_opt(field)?.unwrap_or_default())
+    }
+
+    /// Znode data, a jute `buffer` where null (-1) stays null (ZooKeeper stores and returns it).
+    pub fn data(&mut self, field: &'static str) -> Result<Data, DecodeError> {
+        Ok(self.buffer_opt(field)?.into())
     }
 
     /// A jute `ustring`; null reads as `""` (kazoo sends `""` as null, §2). Invalid UTF-8 is
@@ -166,6 +172,14 @@ impl Writer {
         self.i32(b.len() as i32);
         self.buf.extend_from_slice(b);
         self
+    }
+
+    /// Znode data: null as length -1, as ZooKeeper writes a null `byte[]`.
+    pub fn data(&mut self, d: &Data) -> &mut Self {
+        match d.as_option() {
+            Some(b) => self.buffer(b),
+            None => self.i32(-1),
+        }
     }
 
     pub fn string(&mut self, s: &str) -> &mut Self {

@@ -157,7 +157,7 @@ fn body(w: &mut Writer, kind: &ReplyKind, result: &ClientResult) {
         }
         (ReplyKind::Multi(subs), R::Write(OpResult::Multi(results))) => multi_body(w, subs, results),
         (_, R::Data { data, stat }) => {
-            w.buffer(data).stat(stat);
+            w.data(data).stat(stat);
         }
         (ReplyKind::GetChildren2, R::Children { children, stat }) => {
             w.strings(children).stat(stat);
@@ -225,7 +225,7 @@ fn multi_read_body(w: &mut Writer, results: &[ClientResult]) {
         match r {
             ClientResult::Data { data, stat } => {
                 multi_header(w, GET_DATA, false, 0);
-                w.buffer(data).stat(stat);
+                w.data(data).stat(stat);
             }
             ClientResult::Children { children, .. } => {
                 multi_header(w, GET_CHILDREN, false, 0);

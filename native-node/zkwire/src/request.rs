@@ -158,7 +158,7 @@ fn watcher_type(t: i32) -> Option<WatcherType> {
 /// `CreateRequest` / `CreateTTLRequest`. The inner error is a refusal (BADARGUMENTS).
 fn decode_create(opcode: i32, r: &mut Reader) -> Result<Result<Op, ErrorCode>, DecodeError> {
     let path = r.string("path")?;
-    let data = r.buffer("data")?;
+    let data = r.data("data")?;
     let acl = r.acl_list()?;
     let flags = r.i32("flags")?;
     let ttl = if opcode == CREATE_TTL { r.i64("ttl")? } else { -1 };
@@ -199,7 +199,7 @@ fn decode_write(opcode: i32, r: &mut Reader) -> Result<Op, DecodeError> {
     Ok(match opcode {
         DELETE => Op::Delete { path, version: r.i32("version")? },
         SET_DATA => {
-            let data = r.buffer("data")?;
+            let data = r.data("data")?;
             Op::SetData { path, data, version: r.i32("version")? }
         }
         _ => Op::Check { path, version: r.i32("version")? },

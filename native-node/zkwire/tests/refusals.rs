@@ -58,7 +58,7 @@ fn create_flags_and_ttl_checks() {
     assert_eq!(immediate(&rq(7, 19, &create_body("/x", 0, None))), bad);
     let r = decode_request(&rq(7, 21, &create_body("/x", 6, Some(100)))).unwrap();
     let mode = CreateMode::PersistentSequentialWithTtl { ttl_ms: 100 };
-    let want = Op::Create { path: "/x".into(), data: b"d".to_vec(), acl: open_acl_unsafe(), mode };
+    let want = Op::Create { path: "/x".into(), data: "d".into(), acl: open_acl_unsafe(), mode };
     assert_eq!((r.body, r.kind), (RequestBody::Op(ClientOp::Write(want)), ReplyKind::Create2));
     let r = decode_request(&rq(7, 19, &create_body("/c", 4, None))).unwrap();
     assert!(matches!(r.body, RequestBody::Op(ClientOp::Write(Op::Create { mode: CreateMode::Container, .. }))));

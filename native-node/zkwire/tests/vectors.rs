@@ -4,7 +4,7 @@ mod common;
 
 use common::{hex, payload, stat, unhex};
 use zabra_core::acl::open_acl_unsafe;
-use zabra_core::datatree::{OpResult, Stat};
+use zabra_core::datatree::{Data, OpResult, Stat};
 use zabra_core::peer::{ClientOp, ClientResult, SessionGrant};
 use zabra_core::txn::{CreateMode, ErrorCode, Op};
 use zabra_core::watch::{AddWatchMode, EventType, WatchedEvent};
@@ -86,8 +86,7 @@ fn handshake_reattach_and_expired() {
 fn create_and_its_replies() {
     let r = req(CREATE_REQ);
     assert_eq!((r.xid, r.opcode, &r.kind), (1, 1, &ReplyKind::Create));
-    let want =
-        Op::Create { path: "/a".into(), data: b"x".to_vec(), acl: open_acl_unsafe(), mode: CreateMode::Persistent };
+    let want = Op::Create { path: "/a".into(), data: "x".into(), acl: open_acl_unsafe(), mode: CreateMode::Persistent };
     assert_eq!(op(&r), &ClientOp::Write(want));
     let created = ClientResult::Write(OpResult::Created { path: "/a".into(), stat: Stat::default() });
     assert_eq!(hex(&encode_reply(1, z(2), &r.kind, &created)), "0000001600000001000000000000000200000000000000022f61");
@@ -100,7 +99,7 @@ fn sequential_ephemeral_create() {
     let r = req("000000340000000900000001000000052f612f732d00000000000000010000001f00000005776f726c6400000006616e796f6e6500000003");
     let want = Op::Create {
         path: "/a/s-".into(),
-        data: vec![],
+        data: Data::empty(),
         acl: open_acl_unsafe(),
         mode: CreateMode::EphemeralSequential,
     };
@@ -115,7 +114,7 @@ fn get_data_with_stat() {
     let r = req("0000000f0000000300000004000000022f6100");
     assert_eq!(op(&r), &ClientOp::GetData { path: "/a".into(), watch: false });
     let st = stat([2, 2, 0x1a211ab1987, 0x1a211ab1987, 0, 0, 0, 0, 1, 0, 2]);
-    let res = ClientResult::Data { data: b"x".to_vec(), stat: st };
+    let res = ClientResult::Data { data: "x".into(), stat: st };
     assert_eq!(hex(&encode_reply(3, z(3), &r.kind, &res)), GETDATA_RESP);
 }
 
@@ -177,9 +176,9 @@ fn digest_auth() {
 fn multi_request_and_success() {
     let r = req(MULTI_REQ);
     let want = vec![
-        Op::Create { path: "/t1".into(), data: b"1".to_vec(), acl: open_acl_unsafe(), mode: CreateMode::Persistent },
+        Op::Create { path: "/t1".into(), data: "1".into(), acl: open_acl_unsafe(), mode: CreateMode::Persistent },
         Op::Check { path: "/a".into(), version: 2 },
-        Op::SetData { path: "/a".into(), data: b"tx".to_vec(), version: -1 },
+        Op::SetData { path: "/a".into(), data: "tx".into(), version: -1 },
         Op::Delete { path: "/a/c".into(), version: -1 },
     ];
     assert_eq!(op(&r), &ClientOp::Write(Op::Multi(want)));
@@ -247,4 +246,27 @@ fn four_letter_word() {
     assert_eq!(fr.next_item().unwrap(), Some(Incoming::FourLetter(FourLetter::Ruok, None)));
     let info = FourLetterInfo::default();
     assert_eq!(render_four_letter(FourLetter::Ruok, &info), "imok");
+}
+
+/// Null data (a -1 buffer, as kazoo sends `create(path, None)`) stays null: create and
+/// setData decode it as null, and getData answers with a -1 buffer and dataLength 0, as
+/// ZooKeeper does (kazoo's `test_create_null_data`, `test_set_null_data`). Empty data stays
+/// a 0-length buffer.
+#[test]
+fn null_data_round_trips() {
+    let create = req(
+        "000000310000000100000001000000022f6effffffff000000010000001f00000005776f726c6400000006616e796f6e6500000000",
+    );
+    let want = Op::Create { path: "/n".into(), data: Data::NULL, acl: open_acl_unsafe(), mode: CreateMode::Persistent };
+    assert_eq!(op(&create), &ClientOp::Write(want));
+    let set = req("000000160000000200000005000000022f6effffffffffffffff");
+    assert_eq!(op(&set), &ClientOp::Write(Op::SetData { path: "/n".into(), data: Data::NULL, version: -1 }));
+
+    let get = req("0000000f0000000300000004000000022f6e00");
+    let null = ClientResult::Data { data: Data::NULL, stat: Stat::default() };
+    let want = format!("00000058000000030000000000000003{}ffffffff{}", "00000000", "00".repeat(68));
+    assert_eq!(hex(&encode_reply(3, z(3), &get.kind, &null)), want);
+    let empty = ClientResult::Data { data: Data::empty(), stat: Stat::default() };
+    let want = format!("00000058000000030000000000000003{}00000000{}", "00000000", "00".repeat(68));
+    assert_eq!(hex(&encode_reply(3, z(3), &get.kind, &empty)), want);
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use zabra_core::acl::{Acl, Id};
-use zabra_core::datatree::{OpResult, Stat};
+use zabra_core::datatree::{Data, OpResult, Stat};
 use zabra_core::peer::ClientResult;
 use zabra_core::Zxid;
 use zabra_zkwire::{error_from_code, opcode::*, ReplyKind};
@@ -60,6 +60,15 @@ impl R<'_> {
         self.0 = &self.0[1..];
         v
     }
+    /// Znode data: -1 is null.
+    pub fn data(&mut self) -> Data {
+        if self.0[..4] == [0xff; 4] {
+            self.i32();
+            return Data::NULL;
+        }
+        self.buf().into()
+    }
+
     pub fn buf(&mut self) -> Vec<u8> {
         let n = self.i32();
         if n < 0 {
@@ -101,7 +110,7 @@ pub fn decode_reply(p: &[u8], opcode: i32, kind: &ReplyKind) -> (i32, i64, Clien
         (EXISTS, _) => ClientResult::Exists(Some(r.stat())),
         (SET_DATA, _) => ClientResult::Write(OpResult::SetData { stat: r.stat() }),
         (SET_ACL, _) => ClientResult::Write(OpResult::SetAcl { stat: r.stat() }),
-        (GET_DATA, _) => ClientResult::Data { data: r.buf(), stat: r.stat() },
+        (GET_DATA, _) => ClientResult::Data { data: r.data(), stat: r.stat() },
         (GET_ACL, _) => {
             let n = r.i32().max(0);
             let acl = (0..n).map(|_| Acl { perms: r.i32() as u32, id: Id { scheme: r.s(), id: r.s() } }).collect();
@@ -159,7 +168,7 @@ fn multi_read(r: &mut R) -> Vec<ClientResult> {
             return out;
         }
         out.push(match t {
-            GET_DATA => ClientResult::Data { data: r.buf(), stat: r.stat() },
+            GET_DATA => ClientResult::Data { data: r.data(), stat: r.stat() },
             GET_CHILDREN => ClientResult::Children { children: r.strings(), stat: Stat::default() },
             _ => {
                 assert_eq!(r.i32(), err);

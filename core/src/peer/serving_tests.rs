@@ -1,5 +1,6 @@
-//! Handler tests for sessions at the serving peer: where a new session's password comes from,
-//! and what a reattach keeps. One single-voter peer (it leads alone), fed one input at a time.
+//! Handler tests at the serving peer: where a new session's password comes from, what a
+//! reattach keeps, which reads check ACLs, and null data end to end. One single-voter peer
+//! (it leads alone), fed one input at a time.
 
 use super::*;
 use crate::acl::{Acl, Id};
@@ -130,7 +131,7 @@ fn a_reattach_does_not_inherit_the_old_connections_auth() {
     assert_eq!(one.call(s, add), ClientResult::Ok);
     let alice = Id::new("digest", &crate::acl::digest_id("alice:secret"));
     let acl = vec![Acl { perms: crate::acl::ALL, id: alice.clone() }];
-    let create = Op::Create { path: "/secret".into(), data: b"x".to_vec(), acl, mode: CreateMode::Persistent };
+    let create = Op::Create { path: "/secret".into(), data: "x".into(), acl, mode: CreateMode::Persistent };
     assert!(matches!(
         one.call(s, ClientOp::Write(create)),
         ClientResult::Write(crate::datatree::OpResult::Created { .. })
@@ -149,4 +150,47 @@ fn a_reattach_does_not_inherit_the_old_connections_auth() {
     let add = ClientOp::AddAuth { scheme: "digest".into(), auth: b"alice:secret".to_vec() };
     assert_eq!(one.call(s, add), ClientResult::Ok);
     assert!(matches!(one.call(s, get), ClientResult::Data { .. }), "addauth again restores access");
+}
+
+/// Finding 9 of issue 8: exists checks no permission (ZooKeeper 3.6–3.8's
+/// `FinalRequestProcessor`; Curator's `checkExists` relies on it), while getData still needs
+/// READ.
+#[test]
+fn exists_needs_no_read_permission() {
+    let mut one = One::serving();
+    let (grant, _) = one.connect(1, new_session("10.0.0.1", Some(&[1; 16])));
+    let s = grant.expect("granted").session;
+    let no_read = vec![Acl { perms: crate::acl::ALL & !crate::acl::READ, id: Id::new("world", "anyone") }];
+    let create = Op::Create { path: "/hidden".into(), data: "x".into(), acl: no_read, mode: CreateMode::Persistent };
+    assert!(matches!(
+        one.call(s, ClientOp::Write(create)),
+        ClientResult::Write(crate::datatree::OpResult::Created { .. })
+    ));
+    let exists = one.call(s, ClientOp::Exists { path: "/hidden".into(), watch: true });
+    assert!(matches!(exists, ClientResult::Exists(Some(st)) if st.data_length == 1), "{exists:?}");
+    let get = one.call(s, ClientOp::GetData { path: "/hidden".into(), watch: false });
+    assert_eq!(get, ClientResult::Error(ErrorCode::NoAuth));
+}
+
+/// Finding 9 of issue 8: a create and a setData with null data read back as null through the
+/// serving peer (what kazoo's `test_create_null_data` and `test_set_null_data` check).
+#[test]
+fn null_data_reads_back_as_null_at_the_serving_peer() {
+    use crate::datatree::Data;
+    let mut one = One::serving();
+    let (grant, _) = one.connect(1, new_session("10.0.0.1", Some(&[1; 16])));
+    let s = grant.expect("granted").session;
+    let create = Op::Create {
+        path: "/n".into(),
+        data: Data::NULL,
+        acl: crate::acl::open_acl_unsafe(),
+        mode: CreateMode::Persistent,
+    };
+    one.call(s, ClientOp::Write(create));
+    let get = || ClientOp::GetData { path: "/n".into(), watch: false };
+    assert!(matches!(one.call(s, get()), ClientResult::Data { data, stat } if data.is_null() && stat.data_length == 0));
+    one.call(s, ClientOp::Write(Op::SetData { path: "/n".into(), data: "x".into(), version: -1 }));
+    assert!(matches!(one.call(s, get()), ClientResult::Data { data, .. } if data == Data::from("x")));
+    one.call(s, ClientOp::Write(Op::SetData { path: "/n".into(), data: Data::NULL, version: -1 }));
+    assert!(matches!(one.call(s, get()), ClientResult::Data { data, stat } if data.is_null() && stat.version == 2));
 }
