@@ -122,6 +122,13 @@ pub fn check_acl(acl: &[Acl], perm: u32, auth: &[Id]) -> Result<(), ErrorCode> {
     }
 }
 
+/// Whether anyone at all may READ under this ACL (`world:anyone` with READ, or an empty ACL):
+/// only then may a trace, which every viewer of `/observe` reads, show the node's data, child
+/// names and ACL ids.
+pub fn grants_world_read(acl: &[Acl]) -> bool {
+    check_acl(acl, READ, &[]).is_ok()
+}
+
 /// `matches` of the digest and ip providers; schemes without a provider match nothing.
 fn id_matches(acl_id: &Id, caller: &str) -> bool {
     match acl_id.scheme.as_str() {

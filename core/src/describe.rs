@@ -1,7 +1,16 @@
 //! Canonical text for messages, ops, results, status and trees: shared by golden tests, logs
 //! and the UI, so all three say the same thing the same way.
+//!
+//! Trace texts reach every viewer of a node's `/observe`, so they show a znode's contents —
+//! its data, its child names, its ACL ids — only when its ACL grants world READ
+//! (`world:anyone` with READ): the `*_shown` functions take a [`Shown`] that says so by
+//! path, and write e.g. `<5 bytes, not world-readable>` otherwise. A create's data is judged
+//! by the ACL it creates the node with. Paths themselves are shown: ZooKeeper lets anyone
+//! learn them with `exists`, which checks no ACL; what READ protects is data and listing.
+//! The plain functions show everything (for the simulator's own views and tests).
 
-use crate::datatree::OpResult;
+use crate::acl::grants_world_read;
+use crate::datatree::{Data, OpResult};
 use crate::message::Message;
 use crate::peer::{ClientOp, ClientResult, Status};
 use crate::storage::PersistOp;
@@ -17,7 +26,25 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-fn data(d: &crate::datatree::Data) -> String {
+/// Whether a trace text may show the contents of the znode at a path (see the module docs).
+pub type Shown<'a> = &'a dyn Fn(&str) -> bool;
+
+fn everything(_: &str) -> bool {
+    true
+}
+
+/// What a text says instead of contents it may not show.
+const HIDDEN: &str = "not world-readable";
+
+fn data_if(shown: bool, d: &Data) -> String {
+    if shown {
+        data(d)
+    } else {
+        format!("<{} bytes, {HIDDEN}>", d.len())
+    }
+}
+
+fn data(d: &Data) -> String {
     let Some(d) = d.as_option() else { return "null".into() };
     match std::str::from_utf8(d) {
         Ok(s) if s.len() <= 24 => format!("{s:?}"),
@@ -26,17 +53,27 @@ fn data(d: &crate::datatree::Data) -> String {
     }
 }
 
+/// An op, every node's data shown but a create's under an ACL without world READ.
 pub fn op(o: &Op) -> String {
+    op_shown(o, &everything)
+}
+
+/// An op as a trace may show it: a create's data if its ACL grants world READ, a setData's
+/// if `shown` says so for its path.
+pub fn op_shown(o: &Op, shown: Shown) -> String {
     match o {
-        Op::Create { path, data: d, mode, .. } => match mode {
-            crate::txn::CreateMode::Persistent => format!("create {path} {}", data(d)),
-            m => format!("create {path} {} {m:?}", data(d)),
-        },
+        Op::Create { path, data: d, mode, acl } => {
+            let d = data_if(grants_world_read(acl), d);
+            match mode {
+                crate::txn::CreateMode::Persistent => format!("create {path} {d}"),
+                m => format!("create {path} {d} {m:?}"),
+            }
+        }
         Op::Delete { path, version } => format!("delete {path} v{version}"),
-        Op::SetData { path, data: d, version } => format!("set {path} {} v{version}", data(d)),
+        Op::SetData { path, data: d, version } => format!("set {path} {} v{version}", data_if(shown(path), d)),
         Op::SetAcl { path, acl, version } => format!("setAcl {path} {} entries v{version}", acl.len()),
         Op::Check { path, version } => format!("check {path} v{version}"),
-        Op::Multi(ops) => format!("multi [{}]", ops.iter().map(op).collect::<Vec<_>>().join("; ")),
+        Op::Multi(ops) => format!("multi [{}]", ops.iter().map(|o| op_shown(o, shown)).collect::<Vec<_>>().join("; ")),
         Op::CreateSession { timeout_ms, .. } => format!("createSession timeout={timeout_ms}ms"),
         Op::CloseSession => "closeSession".into(),
         Op::DeleteContainer { path } => format!("deleteContainer {path}"),
@@ -59,16 +96,23 @@ pub fn op_result(r: &OpResult) -> String {
 }
 
 pub fn client_op(o: &ClientOp) -> String {
+    client_op_shown(o, &everything)
+}
+
+/// A client request as a trace may show it (see [`op_shown`]; reads carry no contents).
+pub fn client_op_shown(o: &ClientOp, shown: Shown) -> String {
     let w = |watch: &bool| if *watch { " watch" } else { "" };
     match o {
-        ClientOp::Write(x) => op(x),
+        ClientOp::Write(x) => op_shown(x, shown),
         ClientOp::GetData { path, watch } => format!("get {path}{}", w(watch)),
         ClientOp::Exists { path, watch } => format!("exists {path}{}", w(watch)),
         ClientOp::GetChildren { path, watch } => format!("ls {path}{}", w(watch)),
         ClientOp::GetAcl { path } => format!("getAcl {path}"),
         ClientOp::GetEphemerals { prefix } => format!("getEphemerals {prefix}"),
         ClientOp::GetAllChildrenNumber { path } => format!("getAllChildrenNumber {path}"),
-        ClientOp::MultiRead(ops) => format!("multiRead [{}]", ops.iter().map(client_op).collect::<Vec<_>>().join("; ")),
+        ClientOp::MultiRead(ops) => {
+            format!("multiRead [{}]", ops.iter().map(|o| client_op_shown(o, shown)).collect::<Vec<_>>().join("; "))
+        }
         ClientOp::Sync => "sync".into(),
         ClientOp::AddWatch { path, mode } => format!("addWatch {path} {mode:?}"),
         ClientOp::RemoveWatches { path, kind } => format!("removeWatches {path} {kind:?}"),
@@ -90,23 +134,67 @@ fn perms(p: u32) -> String {
         .collect()
 }
 
+/// A result with everything shown.
 pub fn client_result(r: &ClientResult) -> String {
+    client_result_shown(None, r, &everything)
+}
+
+/// The path whose contents a read's result shows, `""` (no node) when unknown.
+fn read_path(op: Option<&ClientOp>) -> &str {
+    match op {
+        Some(ClientOp::GetData { path, .. } | ClientOp::GetChildren { path, .. } | ClientOp::GetAcl { path }) => path,
+        _ => "",
+    }
+}
+
+/// The result of `op` as a trace may show it: getData's data, getChildren's names and
+/// getACL's entries only if `shown` says so for the path read (a result whose op is not
+/// given is judged as the path `""`, which names no node), getEphemerals' paths only if it
+/// does for each parent. Identities show a digest's user name, never its hash (as
+/// ZooKeeper's whoAmI).
+pub fn client_result_shown(op: Option<&ClientOp>, r: &ClientResult, shown: Shown) -> String {
+    let visible = || shown(read_path(op));
     match r {
         ClientResult::Write(w) => op_result(w),
-        ClientResult::Data { data: d, stat } => format!("{} v{} mzxid={}", data(d), stat.version, stat.mzxid),
+        ClientResult::Data { data: d, stat } => {
+            format!("{} v{} mzxid={}", data_if(visible(), d), stat.version, stat.mzxid)
+        }
         ClientResult::Exists(Some(s)) => format!("exists v{}", s.version),
         ClientResult::Exists(None) => "no node".into(),
-        ClientResult::Children { children, .. } => format!("[{}]", children.join(", ")),
-        ClientResult::Acl { acl, .. } => {
-            let e: Vec<String> =
-                acl.iter().map(|a| format!("{}:{}:{}", a.id.scheme, a.id.id, perms(a.perms))).collect();
-            format!("acl [{}]", e.join(", "))
+        ClientResult::Children { children, .. } => match visible() {
+            true => format!("[{}]", children.join(", ")),
+            false => format!("<{} children, {HIDDEN}>", children.len()),
+        },
+        ClientResult::Acl { acl, .. } => match visible() {
+            true => {
+                let e: Vec<String> =
+                    acl.iter().map(|a| format!("{}:{}:{}", a.id.scheme, a.id.id, perms(a.perms))).collect();
+                format!("acl [{}]", e.join(", "))
+            }
+            false => format!("acl <{} entries, {HIDDEN}>", acl.len()),
+        },
+        ClientResult::Paths(p) => {
+            let parent_shown = |q: &String| shown(crate::datatree::split_parent(q).map_or("", |(parent, _)| parent));
+            match p.iter().all(parent_shown) {
+                true => format!("[{}]", p.join(", ")),
+                false => format!("<{} paths, not all {HIDDEN}>", p.len()),
+            }
         }
-        ClientResult::Paths(p) => format!("[{}]", p.join(", ")),
         ClientResult::Count(n) => format!("{n}"),
-        ClientResult::MultiRead(rs) => format!("[{}]", rs.iter().map(client_result).collect::<Vec<_>>().join("; ")),
+        ClientResult::MultiRead(rs) => {
+            let sub = |i: usize| match op {
+                Some(ClientOp::MultiRead(ops)) => ops.get(i),
+                _ => None,
+            };
+            let each: Vec<String> = rs.iter().enumerate().map(|(i, r)| client_result_shown(sub(i), r, shown)).collect();
+            format!("[{}]", each.join("; "))
+        }
         ClientResult::Identities(ids) => {
-            format!("[{}]", ids.iter().map(|i| format!("{}:{}", i.scheme, i.id)).collect::<Vec<_>>().join(", "))
+            let user = |i: &crate::acl::Id| match i.scheme.as_str() {
+                "digest" => i.id.split(':').next().unwrap_or("").to_string(),
+                _ => i.id.clone(),
+            };
+            format!("[{}]", ids.iter().map(|i| format!("{}:{}", i.scheme, user(i))).collect::<Vec<_>>().join(", "))
         }
         ClientResult::Synced => "synced".into(),
         ClientResult::Ok => "ok".into(),
@@ -122,8 +210,14 @@ fn zxids(entries: &[crate::log::Entry]) -> String {
     }
 }
 
-/// One line per message, as the trace and the golden files show it.
+/// One line per message, as the golden files show it (see [`op`]).
 pub fn message(m: &Message) -> String {
+    message_shown(m, &everything)
+}
+
+/// One line per message, as a trace may show it (see [`op_shown`]).
+pub fn message_shown(m: &Message, shown: Shown) -> String {
+    let op = |o: &Op| op_shown(o, shown);
     match m {
         Message::Notification { state, vote, round } => {
             format!("vote {} zxid={} epoch={} round={round} {state}", vote.leader, vote.zxid, vote.peer_epoch)

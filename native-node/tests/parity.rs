@@ -249,3 +249,51 @@ async fn null_data_and_exists_over_the_zookeeper_wire() {
     assert!(api.call(mk).await.expect("create")["Write"]["Created"].is_object());
     assert_eq!(api.call(get("/api-null")).await.expect("getData")["Data"]["data"], Value::Null);
 }
+
+/// The `/observe` URL of node `id`. (A viewer token joins it when `/observe` requires one:
+/// this is the one place to add it.)
+fn observe_url(c: &Cluster, id: u64) -> String {
+    format!("ws://{}/observe", c.http(id))
+}
+
+/// Finding 5: what `/observe` streams never carries the data, child names or ACL ids of a
+/// node whose ACL does not grant world READ, while a world-readable node's data still shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_shows_no_contents_of_protected_nodes() {
+    use futures_util::StreamExt;
+    let c = Cluster::start(1, 540);
+    assert_eq!(c.wait_converged(&[1], Duration::from_secs(30)).len(), 1);
+    let (mut observe, _) = tokio_tungstenite::connect_async(observe_url(&c, 1)).await.expect("observe");
+    let mut cl = Client::connect(&c.http(1), None).await.expect("session");
+    assert_eq!(cl.call(add_digest("alice:secret")).await.expect("addauth"), json!("Ok"));
+    let alice = json!([{"perms": 31, "id": {"scheme": "auth", "id": ""}}]);
+    let private = |path: &str, data: &str| json!({"Write": {"Create": {"path": path, "data": data.as_bytes(), "acl": alice, "mode": "Persistent"}}});
+    for op in [
+        create("/public", "shown-data"),
+        private("/vault", "hidden-one"),
+        private("/vault/hidden-child", "x"),
+        json!({"Write": {"SetData": {"path": "/vault", "data": b"hidden-two", "version": -1}}}),
+        get("/vault"),
+        json!({"GetChildren": {"path": "/vault", "watch": false}}),
+        json!({"GetAcl": {"path": "/vault"}}),
+        get("/public"),
+    ] {
+        let r = cl.call(op.clone()).await.expect("answered");
+        assert!(r.get("Error").is_none(), "{op} → {r}");
+    }
+    let mut seen = String::new();
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    // The last request's reply (xid 9) is the last event we need.
+    let last_reply = |line: &str| line.contains("ClientReply") && line.contains(r#""xid":9,"#);
+    while !seen.lines().any(last_reply) {
+        let msg = tokio::time::timeout_at(until, observe.next()).await.expect("trace events in 10 s");
+        let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) = msg else { panic!("observe closed") };
+        seen.push_str(&t);
+        seen.push('\n');
+    }
+    for secret in ["hidden-one", "hidden-two", "[hidden-child]", "aYXlLOpEooaV1cRAvUL1fp9Qt7E"] {
+        assert!(!seen.contains(secret), "{secret:?} reached /observe:\n{seen}");
+    }
+    assert!(seen.contains("shown-data"), "a world-readable node's data still shows:\n{seen}");
+    assert!(seen.contains("not world-readable"), "{seen}");
+}

@@ -51,7 +51,7 @@ mod tests;
 pub use data::Data;
 pub use describe::quote;
 pub use multi::multi_failure;
-pub use path::{validate_path, CONFIG, QUOTA, ROOT, ZOOKEEPER};
+pub use path::{split_parent, validate_path, CONFIG, QUOTA, ROOT, ZOOKEEPER};
 pub use stat::{Stat, MAX_TTL_MS};
 pub use tree::DataTree;
 

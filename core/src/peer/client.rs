@@ -147,14 +147,14 @@ impl Peer {
     }
 
     pub(super) fn on_client(&mut self, req: ClientRequest) {
-        let op = self.detail(|| crate::describe::client_op(&req.op));
+        let op = self.detail(|| crate::describe::client_op_shown(&req.op, &|p| self.world_readable(p)));
         self.trace(TraceEvent::ClientRequest { sid: self.cfg.sid, session: req.session, xid: req.xid, op });
         if !self.serving() {
-            self.reply(req.session, req.xid, ClientResult::Error(ErrorCode::ConnectionLoss));
+            self.reply(req.session, req.xid, &req.op, ClientResult::Error(ErrorCode::ConnectionLoss));
             return;
         }
         if let Err(e) = self.session_request(req.session) {
-            self.reply(req.session, req.xid, ClientResult::Error(e));
+            self.reply(req.session, req.xid, &req.op, ClientResult::Error(e));
             return;
         }
         let p = Pending { xid: req.xid, op: req.op, submitted: false, sync_until: None, result: None };
@@ -162,9 +162,11 @@ impl Peer {
         self.pump(req.session);
     }
 
-    pub(crate) fn reply(&mut self, session: SessionId, xid: i64, result: ClientResult) {
+    /// Answers request `xid` (whose op was `op`) with `result`.
+    pub(crate) fn reply(&mut self, session: SessionId, xid: i64, op: &ClientOp, result: ClientResult) {
         let zxid = self.last_committed;
-        let summary = self.detail(|| crate::describe::client_result(&result));
+        let shown = |p: &str| self.world_readable(p);
+        let summary = self.detail(|| crate::describe::client_result_shown(Some(op), &result, &shown));
         self.trace(TraceEvent::ClientReply { sid: self.cfg.sid, session, xid, zxid, result: summary });
         self.out.push(super::Output::Reply(Reply { session, xid, zxid, result }));
     }
@@ -188,7 +190,7 @@ impl Peer {
             }
             let p = q.pop_front().expect("front exists");
             let closed = matches!(p.op, ClientOp::Write(Op::CloseSession));
-            self.reply(session, p.xid, p.result.expect("answered"));
+            self.reply(session, p.xid, &p.op, p.result.expect("answered"));
             if closed {
                 self.session_ended(session, false);
             }
@@ -360,7 +362,7 @@ impl Peer {
         for (s, q) in sessions {
             for p in q {
                 let r = p.result.unwrap_or(ClientResult::Error(ErrorCode::ConnectionLoss));
-                self.reply(s, p.xid, r);
+                self.reply(s, p.xid, &p.op, r);
             }
         }
         self.sessions_lost_service();

@@ -445,7 +445,7 @@ impl Peer {
             return;
         };
         let entry = self.make_entry(zxid, session, op, auth, origin);
-        let op = self.detail(|| crate::describe::op(&entry.txn.op));
+        let op = self.shown_op(&entry.txn.op);
         self.trace(TraceEvent::Proposed { sid: self.cfg.sid, zxid, op });
         self.log_append(entry.clone());
         self.leader().outstanding.insert(zxid, BTreeSet::new());

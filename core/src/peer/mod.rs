@@ -24,6 +24,7 @@ mod client;
 mod election;
 mod leader;
 mod learner;
+mod privacy;
 mod session;
 
 pub use client::{ClientOp, ClientRequest, ClientResult, Reply};
@@ -355,7 +356,7 @@ impl Peer {
         let seq = self.seq.entry(to).or_insert(0);
         *seq += 1;
         let id = MsgId { from: self.cfg.sid, seq: *seq };
-        let detail = self.detail(|| crate::describe::message(&msg));
+        let detail = self.detail(|| crate::describe::message_shown(&msg, &|p| self.world_readable(p)));
         self.trace(TraceEvent::MsgSent { id, from: self.cfg.sid, to, kind: msg.kind(), detail });
         self.out.push(Output::Send { to, env: Envelope { id, msg } });
     }
