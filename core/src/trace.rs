@@ -10,6 +10,7 @@ use crate::message::{MsgId, MsgKind, ServerState, Vote};
 use crate::time::Instant;
 use crate::zxid::{Epoch, Zxid};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// How a leader synchronizes one learner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +35,60 @@ pub enum TimeoutKind {
     InitLimit,
     /// A leader dropped one silent learner.
     LearnerSilent,
+}
+
+/// Why a peer went LOOKING (a new election). ZooKeeper logs every such move with its cause;
+/// so does the node, from this. Times are in milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LookingReason {
+    /// The peer started, fresh or from its storage.
+    Started,
+    /// A learner heard nothing from its leader for `silent_ms` (the sync limit is `limit_ms`).
+    LeaderSilent { leader: Sid, silent_ms: u64, limit_ms: u64 },
+    /// The connection to the leader closed (the driver logs the link's own cause).
+    LeaderDisconnected { leader: Sid },
+    /// Discovery and synchronization did not finish within the init limit: a learner that
+    /// was not synced by `leader`, or a leader without a quorum of synced followers.
+    InitLimit { leader: Sid, limit_ms: u64 },
+    /// A leader in broadcast no longer has a quorum of synced voters (itself included):
+    /// only `synced` remain of the `quorum` needed; `after` says what was lost last, if a
+    /// learner was just dropped.
+    QuorumLost { synced: Vec<Sid>, quorum: usize, after: Option<String> },
+    /// A leader stood down for a learner that is ahead of it or promised a later epoch.
+    Abdicated { because: Sid },
+    /// A learner refused its leader's epoch: below the one it already accepted.
+    StaleEpoch { leader: Sid, epoch: Epoch, accepted: Epoch },
+    /// A learner saw what only lost messages explain (a gap, a commit beyond its log, a
+    /// NewLeader for another epoch): it resyncs through a new election.
+    LostMessages { leader: Sid, what: String },
+    /// The zxid counter of the epoch is exhausted (ZOOKEEPER-1277): a new epoch is needed.
+    ZxidExhausted { last: Zxid },
+}
+
+impl fmt::Display for LookingReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LookingReason::Started => write!(f, "started"),
+            LookingReason::LeaderSilent { leader, silent_ms, limit_ms } => {
+                write!(f, "leader {leader} silent for {silent_ms} ms (sync limit {limit_ms} ms)")
+            }
+            LookingReason::LeaderDisconnected { leader } => write!(f, "connection to leader {leader} closed"),
+            LookingReason::InitLimit { leader, limit_ms } => {
+                write!(f, "not synced with leader {leader} within the init limit ({limit_ms} ms)")
+            }
+            LookingReason::QuorumLost { synced, quorum, after } => {
+                let s: Vec<String> = synced.iter().map(|s| s.to_string()).collect();
+                write!(f, "quorum lost: synced voters [{}], {quorum} needed", s.join(", "))?;
+                after.as_ref().map_or(Ok(()), |a| write!(f, ", after {a}"))
+            }
+            LookingReason::Abdicated { because } => write!(f, "abdicated: learner {because} is ahead"),
+            LookingReason::StaleEpoch { leader, epoch, accepted } => {
+                write!(f, "leader {leader} offered epoch {epoch}, below the accepted epoch {accepted}")
+            }
+            LookingReason::LostMessages { leader, what } => write!(f, "lost messages from leader {leader}: {what}"),
+            LookingReason::ZxidExhausted { last } => write!(f, "zxid counter exhausted at {last}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +119,9 @@ pub enum TraceEvent {
         from: ServerState,
         to: ServerState,
         leader: Option<Sid>,
+        /// Set whenever `to` is LOOKING.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<LookingReason>,
     },
     NewRound {
         sid: Sid,

@@ -267,9 +267,10 @@ impl Node {
 
     fn on_trace(&mut self, e: TraceEvent) {
         match &e {
-            TraceEvent::RoleChanged { to, leader, .. } => {
-                tracing::info!("now {to}{}", leader.map_or(String::new(), |l| format!(" (leader {l})")))
-            }
+            TraceEvent::RoleChanged { to, leader, reason, .. } => match reason {
+                Some(why) => tracing::info!("now {to}: {why}"),
+                None => tracing::info!("now {to}{}", leader.map_or(String::new(), |l| format!(" (leader {l})"))),
+            },
             TraceEvent::EpochEstablished { epoch, committed, .. } => {
                 tracing::info!("established epoch {epoch}, committed up to {committed}")
             }

@@ -297,3 +297,24 @@ async fn observe_shows_no_contents_of_protected_nodes() {
     assert!(seen.contains("shown-data"), "a world-readable node's data still shows:\n{seen}");
     assert!(seen.contains("not world-readable"), "{seen}");
 }
+
+/// Finding 9: every move to LOOKING is logged at info level with its reason. Killing the
+/// leader shows in each follower's log as the closed connection to that leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moves_to_looking_are_logged_with_their_reason() {
+    let c = Cluster::start(3, 550);
+    assert_eq!(c.wait_converged(&[1, 2, 3], Duration::from_secs(30)).len(), 3);
+    let leader = c.wait_leader(Duration::from_secs(30));
+    let log = |id: u64| std::fs::read_to_string(c.dir.path().join(format!("node-{id}.log"))).unwrap_or_default();
+    for id in 1..=3 {
+        assert!(log(id).contains("INFO now LOOKING: started"), "node {id}:\n{}", log(id));
+    }
+    c.control(leader, "kill");
+    let want = format!("now LOOKING: connection to leader {leader} closed");
+    let followers: Vec<u64> = (1..=3).filter(|i| *i != leader).collect();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while !followers.iter().all(|f| log(*f).contains(&want)) {
+        assert!(std::time::Instant::now() < until, "{want:?} not in every follower's log:\n{}", log(followers[0]));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

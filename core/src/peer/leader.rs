@@ -17,7 +17,7 @@ use crate::log::{Entry, Origin};
 use crate::message::{Message, Snapshot};
 use crate::storage::PersistOp;
 use crate::time::Instant;
-use crate::trace::{SyncMode, TimeoutKind, TraceEvent};
+use crate::trace::{LookingReason, SyncMode, TimeoutKind, TraceEvent};
 use crate::txn::Op;
 use crate::zxid::{Epoch, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
@@ -177,7 +177,7 @@ impl Peer {
             // The learner promised a later epoch to someone else and will refuse ours: stand
             // down so a new election can pick an epoch above every promise (liveness).
             self.trace(TraceEvent::Abdicated { sid: self.cfg.sid, because: from });
-            self.become_looking();
+            self.become_looking(LookingReason::Abdicated { because: from });
             return;
         }
         let now = self.now.instant;
@@ -194,7 +194,7 @@ impl Peer {
         l.learners.insert(from, h);
         l.epoch_acks.remove(&from);
         l.newleader_acks.remove(&from);
-        if l.phase == Phase::Broadcast && !self.keeps_quorum() {
+        if l.phase == Phase::Broadcast && !self.keeps_quorum(Some(format!("learner {from} started to sync again"))) {
             return;
         }
         let l = self.leader();
@@ -264,7 +264,7 @@ impl Peer {
         let mine = (self.current_epoch, self.log.last_zxid());
         if phase != Phase::Broadcast && (current_epoch, last_zxid) > mine {
             self.trace(TraceEvent::Abdicated { sid: me, because: from });
-            self.become_looking();
+            self.become_looking(LookingReason::Abdicated { because: from });
             return;
         }
         if !observer && (counted || self.mutant(Mutant::CountNotCountedAckEpoch)) {
@@ -441,7 +441,7 @@ impl Peer {
         let Some(zxid) = next.filter(|z| z.counter < u32::MAX) else {
             // ZOOKEEPER-1277: the counter must not roll into the epoch; force a new epoch.
             self.anomaly(format!("zxid counter exhausted at {last}: forcing a new epoch"));
-            self.become_looking();
+            self.become_looking(LookingReason::ZxidExhausted { last });
             return;
         };
         let entry = self.make_entry(zxid, session, op, auth, origin);
@@ -580,7 +580,7 @@ impl Peer {
         let l = self.leader();
         if l.phase != Phase::Broadcast && now >= l.started + cfg.init_timeout() {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::InitLimit });
-            self.become_looking();
+            self.become_looking(LookingReason::InitLimit { leader: cfg.sid, limit_ms: cfg.init_timeout().as_millis() });
             return;
         }
         if now < l.next_ping {
@@ -601,7 +601,7 @@ impl Peer {
                 return;
             }
         }
-        if self.leader_ref().phase == Phase::Broadcast && self.keeps_quorum() {
+        if self.leader_ref().phase == Phase::Broadcast && self.keeps_quorum(None) {
             self.start_round();
             self.leader_expire_sessions();
             self.leader_reap_containers();
@@ -610,7 +610,8 @@ impl Peer {
 
     /// In broadcast a leader needs a quorum of synced voters (itself included); otherwise it
     /// steps down rather than serve as a lone, stale leader.
-    fn keeps_quorum(&mut self) -> bool {
+    /// `after`: the learner just dropped, and why.
+    fn keeps_quorum(&mut self, after: Option<String>) -> bool {
         let me = self.cfg.sid;
         let l = self.leader_ref();
         let mut alive: Vec<Sid> =
@@ -620,7 +621,8 @@ impl Peer {
             return true;
         }
         self.trace(TraceEvent::Timeout { sid: me, kind: TimeoutKind::QuorumSilent });
-        self.become_looking();
+        alive.sort();
+        self.become_looking(LookingReason::QuorumLost { synced: alive, quorum: self.quorum_size(), after });
         false
     }
 
@@ -636,7 +638,7 @@ impl Peer {
         l.newleader_acks.remove(&s);
         self.trace(TraceEvent::LearnerDropped { leader: me, learner: s, why: why.to_string() });
         if self.leader_ref().phase == Phase::Broadcast {
-            self.keeps_quorum();
+            self.keeps_quorum(Some(format!("learner {s} dropped: {why}")));
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::log::{Entry, Log};
 use crate::message::{Message, Snapshot};
 use crate::storage::PersistOp;
 use crate::time::Instant;
-use crate::trace::{TimeoutKind, TraceEvent};
+use crate::trace::{LookingReason, TimeoutKind, TraceEvent};
 use crate::zxid::{Epoch, Zxid};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,12 +121,14 @@ impl Peer {
         let now = self.now.instant;
         let cfg = self.cfg.clone();
         let l = self.learner();
+        let (leader, silent) = (l.leader, now - l.last_heard);
         if now >= l.last_heard + cfg.sync_timeout() {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::LeaderSilent });
-            self.become_looking();
+            let limit_ms = cfg.sync_timeout().as_millis();
+            self.become_looking(LookingReason::LeaderSilent { leader, silent_ms: silent.as_millis(), limit_ms });
         } else if l.phase != LearnerPhase::Broadcast && now >= l.started + cfg.init_timeout() {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::InitLimit });
-            self.become_looking();
+            self.become_looking(LookingReason::InitLimit { leader, limit_ms: cfg.init_timeout().as_millis() });
         }
     }
 
@@ -178,8 +180,15 @@ impl Peer {
             self.send(leader, msg);
         } else {
             self.anomaly(format!("LeaderInfo epoch {epoch} < accepted epoch {}", self.accepted_epoch));
-            self.become_looking();
+            self.become_looking(LookingReason::StaleEpoch { leader, epoch, accepted: self.accepted_epoch });
         }
+    }
+
+    /// What only lost messages explain: trace it, and resync through a new election.
+    fn resync(&mut self, what: String) {
+        let leader = self.learner().leader;
+        self.anomaly(what.clone());
+        self.become_looking(LookingReason::LostMessages { leader, what });
     }
 
     /// A sync-history write; held back under the EpochBeforeHistory mutant.
@@ -228,8 +237,8 @@ impl Peer {
     fn on_new_leader(&mut self, epoch: Epoch, _zxid: Zxid) {
         if Some(epoch) != self.learner().epoch {
             let expected = self.learner().epoch;
-            self.anomaly(format!("NewLeader for epoch {epoch}, expected {expected:?}"));
-            self.become_looking();
+            let what = format!("NewLeader for epoch {epoch}, expected {expected:?}");
+            self.resync(what);
             return;
         }
         let held = std::mem::take(&mut self.learner().held_ops);
@@ -275,8 +284,7 @@ impl Peer {
             return; // a redundant proposal (protocol-spec issue 2) is harmless
         }
         if !self.follows_last(z) {
-            self.anomaly(format!("gap: proposal {z} after {}", self.log.last_zxid()));
-            self.become_looking();
+            self.resync(format!("gap: proposal {z} after {}", self.log.last_zxid()));
             return;
         }
         self.log_append(entry.clone());
@@ -298,8 +306,7 @@ impl Peer {
             return;
         }
         if !self.log.contains(z) && z > self.log.last_zxid() {
-            self.anomaly(format!("commit {z} beyond last logged {}", self.log.last_zxid()));
-            self.become_looking();
+            self.resync(format!("commit {z} beyond last logged {}", self.log.last_zxid()));
             return;
         }
         self.commit_to(z);
@@ -309,8 +316,7 @@ impl Peer {
         let z = entry.zxid;
         if !self.log.contains(z) {
             if !self.follows_last(z) {
-                self.anomaly(format!("gap: inform {z} after {}", self.log.last_zxid()));
-                self.become_looking();
+                self.resync(format!("gap: inform {z} after {}", self.log.last_zxid()));
                 return;
             }
             self.log_append(entry.clone());

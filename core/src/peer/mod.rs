@@ -38,7 +38,7 @@ use crate::message::{Envelope, Message, MsgId, ServerState, Snapshot, Vote};
 use crate::rng::SplitMix64;
 use crate::storage::{PersistOp, PersistedState};
 use crate::time::Instant;
-use crate::trace::TraceEvent;
+use crate::trace::{LookingReason, TraceEvent};
 use crate::txn::ErrorCode;
 use crate::watch::{WatchedEvent, Watches};
 use crate::zxid::{Epoch, Zxid};
@@ -242,7 +242,7 @@ impl Peer {
             current_epoch: p.current_epoch,
             last_zxid: p.log.last_zxid(),
         });
-        p.become_looking();
+        p.become_looking(LookingReason::Started);
         Ok(p)
     }
 
@@ -446,8 +446,7 @@ impl Peer {
             Role::Looking(_) => {}
             Role::Following(l) | Role::Observing(l) => {
                 if l.leader == peer {
-                    self.anomaly(format!("lost connection to leader {peer}"));
-                    self.become_looking();
+                    self.become_looking(LookingReason::LeaderDisconnected { leader: peer });
                 }
             }
             Role::Leading(_) => self.leader_lost_learner(peer, "connection closed"),
@@ -477,7 +476,7 @@ impl Peer {
 
     // ---- roles ---------------------------------------------------------------------------
 
-    fn set_role(&mut self, role: Role, leader: Option<Sid>) {
+    fn set_role(&mut self, role: Role, leader: Option<Sid>, reason: Option<LookingReason>) {
         if !matches!(role, Role::Leading(_)) {
             self.early_infos.clear();
         }
@@ -485,11 +484,12 @@ impl Peer {
         self.gen += 1;
         self.role = role;
         let to = self.state();
-        self.trace(TraceEvent::RoleChanged { sid: self.cfg.sid, at: self.now.instant, from, to, leader });
+        self.trace(TraceEvent::RoleChanged { sid: self.cfg.sid, at: self.now.instant, from, to, leader, reason });
         self.clients_lost_service();
     }
 
-    pub(crate) fn become_looking(&mut self) {
+    /// Starts a new election round, saying why (`RoleChanged.reason`).
+    pub(crate) fn become_looking(&mut self, reason: LookingReason) {
         // Leaving a leader (or leadership) closes those connections, as ZooKeeper closes its
         // learner sockets: the other side notices at once instead of after the sync limit.
         let close: Vec<Sid> = match &self.role {
@@ -505,27 +505,27 @@ impl Peer {
         // Seeded jitter keeps peers that restarted together from resending in lockstep.
         let jitter = crate::time::Duration(self.rng.range(0, self.cfg.notify_min.as_micros() / 2));
         let e = Election::new(vote, self.now.instant + jitter, &self.cfg);
-        self.set_role(Role::Looking(e), None);
+        self.set_role(Role::Looking(e), None, Some(reason));
         self.trace(TraceEvent::NewRound { sid: self.cfg.sid, round: self.logical_clock, vote });
         self.election_start();
     }
 
     pub(crate) fn become_following(&mut self, leader: Sid) {
         let l = Learner::new(leader, false, self.now.instant);
-        self.set_role(Role::Following(l), Some(leader));
+        self.set_role(Role::Following(l), Some(leader), None);
         self.learner_start();
     }
 
     pub(crate) fn become_observing(&mut self, leader: Sid) {
         let l = Learner::new(leader, true, self.now.instant);
-        self.set_role(Role::Observing(l), Some(leader));
+        self.set_role(Role::Observing(l), Some(leader), None);
         self.learner_start();
     }
 
     pub(crate) fn become_leading(&mut self) {
         let l = Leader::new(self.now.instant);
         let early = std::mem::take(&mut self.early_infos);
-        self.set_role(Role::Leading(Box::new(l)), Some(self.cfg.sid));
+        self.set_role(Role::Leading(Box::new(l)), Some(self.cfg.sid), None);
         self.leader_start();
         for (from, msg) in early {
             if self.connected.contains(&from) && matches!(self.role, Role::Leading(_)) {

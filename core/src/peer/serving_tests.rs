@@ -18,7 +18,13 @@ pub(super) struct One {
 impl One {
     /// A single-voter peer, serving.
     pub fn serving() -> One {
-        let cfg = Config::new(Sid(1), Membership::numbered(1, 0));
+        One::serving_with(|_| {})
+    }
+
+    /// A single-voter peer, serving, with `change` made to its default configuration.
+    pub fn serving_with(change: impl FnOnce(&mut Config)) -> One {
+        let mut cfg = Config::new(Sid(1), Membership::numbered(1, 0));
+        change(&mut cfg);
         let mut p = Peer::new(cfg, Now::default()).expect("valid");
         let outs = p.take_outputs();
         let mut one = One { p, now: Now::default(), next_xid: 1 };

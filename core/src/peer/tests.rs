@@ -7,6 +7,9 @@ use crate::message::{Message, ServerState, Vote};
 use crate::storage::PersistOp;
 use crate::time::Duration;
 
+#[path = "looking_tests.rs"]
+mod looking;
+
 struct H {
     p: Peer,
     now: Now,
