@@ -7,7 +7,8 @@
 //! path, and write e.g. `<5 bytes, not world-readable>` otherwise. A create's data is judged
 //! by the ACL it creates the node with. Paths themselves are shown: ZooKeeper lets anyone
 //! learn them with `exists`, which checks no ACL; what READ protects is data and listing.
-//! The plain functions show everything (for the simulator's own views and tests).
+//! The plain functions show every node's contents (for the simulator's own views and tests),
+//! except a create's data under an ACL without world READ, which no text shows.
 
 use crate::acl::grants_world_read;
 use crate::datatree::{Data, OpResult};

@@ -14,6 +14,9 @@ impl Peer {
     /// Whether a trace text may show the contents of the znode at `path`.
     pub(crate) fn world_readable(&self, path: &str) -> bool {
         let committed = self.tree.node(path).ok().map(|n| grants_world_read(&n.acl));
+        if committed == Some(false) {
+            return false;
+        }
         let mut any = committed.is_some();
         let mut all = committed.unwrap_or(true);
         for e in self.log.after(self.last_committed) {
