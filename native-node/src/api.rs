@@ -93,7 +93,10 @@ pub fn upgrade(mut req: Request, ctx: ConnCtx, events: mpsc::UnboundedSender<Eve
     tokio::spawn(async move {
         let io = match on_upgrade.await {
             Ok(up) => TokioIo::new(up),
-            Err(e) => return tracing::debug!("/api upgrade from {}: {e}", ctx.peer),
+            Err(e) => {
+                tracing::debug!("/api upgrade from {}: {e}", ctx.peer);
+                return;
+            }
         };
         let n = max_message(cfg.max_frame);
         let config = WebSocketConfig::default().max_message_size(Some(n)).max_frame_size(Some(n));
@@ -127,8 +130,10 @@ struct ApiConn {
     conn: ConnId,
     announced: bool,
     session: Option<SessionId>,
-    /// Requests sent to the node and not answered yet.
-    outstanding: usize,
+    /// Requests sent to the node and not answered yet, and their bytes (oldest first: the
+    /// core answers a session's requests in order).
+    outstanding: std::collections::VecDeque<usize>,
+    in_flight: usize,
     queue: QueueHandle,
     max_frame: usize,
 }
@@ -148,7 +153,8 @@ async fn serve_socket(
         conn: next_conn(),
         announced: false,
         session: None,
-        outstanding: 0,
+        outstanding: Default::default(),
+        in_flight: 0,
         queue: rx.handle(),
         max_frame: cfg.max_frame,
     };
@@ -175,7 +181,9 @@ impl ApiConn {
         let l = &cfg.limits;
         let deadline = tokio::time::Instant::now() + l.connect_timeout();
         loop {
-            let may_read = self.outstanding < l.max_outstanding && self.queue.queued() <= l.max_queued_bytes;
+            let may_read = self.outstanding.len() < l.max_outstanding
+                && self.queue.queued() <= l.max_queued_bytes
+                && self.in_flight <= l.max_queued_bytes;
             let connecting = self.session.is_none();
             let go_on = tokio::select! {
                 msg = self.ws.next(), if may_read => {
@@ -232,7 +240,8 @@ impl ApiConn {
                 }
                 match self.session {
                     Some(s) => {
-                        self.outstanding += 1;
+                        self.outstanding.push_back(size);
+                        self.in_flight += size;
                         let _ = self.events.send(Event::ClientRequest { req: ClientRequest { session: s, xid, op } });
                     }
                     None => self.send(&ApiOut::Error("connect first".into())).await?,
@@ -251,7 +260,7 @@ impl ApiConn {
                 (ApiOut::Connected(r), ok)
             }
             ClientOut::Reply(r) => {
-                self.outstanding = self.outstanding.saturating_sub(1);
+                self.in_flight -= self.outstanding.pop_front().unwrap_or(0);
                 (ApiOut::Reply(r), true)
             }
             ClientOut::Watch { zxid, event } => (ApiOut::Watch { zxid, event }, true),

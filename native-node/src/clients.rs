@@ -7,8 +7,8 @@
 //!
 //! ZooKeeper's limits hold here (`limits.rs`): connections per address and in all, a time
 //! for the handshake, and throttling: while a connection has `max_outstanding` requests
-//! unanswered or more than `max_queued_bytes` of replies unwritten, the node reads nothing
-//! more from it. Partly received frames are paid for from the node's read budget
+//! unanswered, or more than `max_queued_bytes` of requests unanswered or of replies
+//! unwritten, the node reads nothing more from it. Partly received frames are paid for from the node's read budget
 //! (`budget.rs`). Whatever way a connection ends, the node hears of it, so nothing of it
 //! stays behind in `cons` or `mntr`.
 
@@ -48,6 +48,8 @@ struct Pending {
     result: Option<(Zxid, ClientResult)>,
     /// What the reply counts in the connection's queue, uncounted once written.
     size: usize,
+    /// The request's size, counted in `in_flight` until it is answered.
+    request: usize,
 }
 
 struct Conn {
@@ -61,6 +63,8 @@ struct Conn {
     announced: bool,
     session: SessionId,
     pending: VecDeque<Pending>,
+    /// Bytes of the requests in `pending` not answered yet.
+    in_flight: usize,
     queue: QueueHandle,
     last_zxid: Zxid,
 }
@@ -90,6 +94,7 @@ impl Conn {
             announced: false,
             session: SessionId(0),
             pending: VecDeque::new(),
+            in_flight: 0,
             queue: rx.handle(),
             last_zxid: Zxid::ZERO,
         };
@@ -113,7 +118,9 @@ impl Conn {
         }
         loop {
             let l = &cfg.limits;
-            let may_read = self.pending.len() < l.max_outstanding && self.queue.queued() <= l.max_queued_bytes;
+            let may_read = self.pending.len() < l.max_outstanding
+                && self.queue.queued() <= l.max_queued_bytes
+                && self.in_flight <= l.max_queued_bytes;
             let next = tokio::select! {
                 item = self.next_item(), if may_read => match item? {
                     Some(wire::Incoming::Frame(p)) => self.on_frame(&p).await?,
@@ -194,14 +201,17 @@ impl Conn {
         let r = wire::decode_request(payload).map_err(|e| format!("malformed request: {e}"))?;
         match r.body {
             wire::RequestBody::Op(op) => {
-                self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result: None, size: 0 });
+                self.in_flight += payload.len();
+                let request = payload.len();
+                self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result: None, size: 0, request });
                 let req = ClientRequest { session: self.session, xid: r.xid as i64, op };
                 let _ = self.events.send(Event::ClientRequest { req });
                 Ok(Next::Continue)
             }
             wire::RequestBody::Immediate(result) => {
                 let z = self.last_zxid;
-                self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result: Some((z, result)), size: 0 });
+                let result = Some((z, result));
+                self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result, size: 0, request: 0 });
                 self.flush().await
             }
             wire::RequestBody::Unimplemented => {
@@ -216,7 +226,10 @@ impl Conn {
             ClientOut::Reply(r) => {
                 self.last_zxid = self.last_zxid.max(r.zxid);
                 match self.pending.iter_mut().find(|p| p.result.is_none() && p.xid as i64 == r.xid) {
-                    Some(p) => (p.result, p.size) = (Some((r.zxid, r.result)), size),
+                    Some(p) => {
+                        (p.result, p.size) = (Some((r.zxid, r.result)), size);
+                        self.in_flight -= p.request;
+                    }
                     None => {
                         self.queue.done(size);
                         tracing::debug!("client {}: reply for unknown xid {}", self.addr, r.xid)

@@ -5,6 +5,10 @@
 //! data_dir = "data/1"
 //! tick_ms = 100          # init_limit / sync_limit are in ticks
 //! admin_token = "secret" # control actions need it, and `control = true`
+//! viewer_token = "look"  # for /observe (the admin token works too)
+//! allowed_origins = ["http://127.0.0.1:8000"]  # web pages allowed besides the node's own
+//! [limits]               # optional; ZooKeeper-like defaults (see limits.rs)
+//! max_client_cnxns = 60
 //! [[members]]
 //! id = 1
 //! peer = "127.0.0.1:2891"

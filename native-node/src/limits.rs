@@ -29,11 +29,13 @@ pub struct Limits {
     /// Requests read from one connection and not answered yet; at this many the node stops
     /// reading that connection until replies go out (ZooKeeper's throttling).
     pub max_outstanding: usize,
-    /// Reply bytes waiting to be written to one connection; above this the node stops
-    /// reading it, and a connection whose queue still grows past 16 times this is closed.
+    /// Reply bytes waiting to be written to one connection, or request bytes it sent that
+    /// are not answered yet; above this the node stops reading it. A connection whose reply
+    /// queue still grows past 16 times this (it does not read) is closed.
     pub max_queued_bytes: usize,
     /// Bytes that partly received frames and messages of every connection together may hold
-    /// beyond the first 64 KiB of each: a connection that needs more waits for room.
+    /// beyond the first 64 KiB of each: a connection that needs more waits for room. At
+    /// least 5 × `max_frame`, so that one `/api` message (JSON) always fits.
     pub max_partial_bytes: usize,
     /// `/observe` viewers at once.
     pub max_viewers: usize,
@@ -70,8 +72,8 @@ impl Limits {
         if self.max_queued_bytes < max_frame {
             return Err(("limits.max_queued_bytes", format!("must be at least max_frame ({max_frame})")));
         }
-        if self.max_partial_bytes < max_frame {
-            return Err(("limits.max_partial_bytes", format!("must be at least max_frame ({max_frame})")));
+        if self.max_partial_bytes < 5 * max_frame {
+            return Err(("limits.max_partial_bytes", format!("must be at least 5 × max_frame ({})", 5 * max_frame)));
         }
         Ok(())
     }
@@ -249,6 +251,24 @@ mod tests {
         assert_eq!(t.counts(), (100, 1));
         drop(guards);
         assert_eq!(t.counts(), (0, 0), "no entry is left behind");
+    }
+
+    #[tokio::test]
+    async fn accepted_sockets_get_nodelay_and_refused_ones_are_closed() {
+        use tokio::io::AsyncReadExt;
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(accept_loop(l, "test", table(1, 10), move |s, _, g| {
+            let _ = tx.send((s.nodelay().unwrap(), s, g));
+        }));
+        let _first = TcpStream::connect(addr).await.unwrap();
+        let (nodelay, _s, _g) = rx.recv().await.unwrap();
+        assert!(nodelay, "TCP_NODELAY is set on every accepted socket");
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        let mut b = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(5), second.read(&mut b)).await.unwrap();
+        assert!(matches!(n, Ok(0) | Err(_)), "over max_client_cnxns: closed");
     }
 
     #[test]

@@ -185,10 +185,8 @@ impl Node {
                 self.step(Input::Client(req));
             }
             Event::ClientClosed { conn } => {
-                // A connection the node already closed (or that never connected) is gone.
-                if self.forget_client(conn) {
-                    self.step(Input::ClientClosed { conn });
-                }
+                self.forget_client(conn);
+                self.step(Input::ClientClosed { conn });
             }
             Event::Persisted(t) => self.step(Input::Persisted(t)),
             Event::Status(reply) => {
@@ -271,11 +269,11 @@ impl Node {
         }
     }
 
-    /// Drop every entry of a connection; false if it had none.
-    fn forget_client(&mut self, conn: ConnId) -> bool {
+    /// Drop every entry of a connection, so none is left in `cons`, `mntr` or the view.
+    fn forget_client(&mut self, conn: ConnId) {
         self.conn_info.remove(&conn);
         self.session_conn.retain(|_, c| *c != conn);
-        self.clients.remove(&conn).is_some()
+        self.clients.remove(&conn);
     }
 
     fn on_trace(&mut self, e: TraceEvent) {
