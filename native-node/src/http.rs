@@ -147,13 +147,43 @@ async fn observe(
     if given.is_some_and(|t| !viewer_token_ok(&h.cfg, t)) {
         return (StatusCode::UNAUTHORIZED, "viewer token wrong\n").into_response();
     }
-    let Ok(permit) = h.viewers.clone().try_acquire_owned() else {
-        let text = format!("too many viewers (max_viewers is {})\n", h.cfg.limits.max_viewers);
-        return (StatusCode::SERVICE_UNAVAILABLE, text).into_response();
+    // With the token in the query the place is taken now (503 when none is left); otherwise
+    // only once the first message proves the token, so strangers cannot hold the places.
+    let permit = match given {
+        Some(_) => match h.viewers.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, too_many_viewers(&h.cfg)).into_response(),
+        },
+        None => None,
     };
-    let authed = given.is_some();
     // A viewer only ever sends its token (and close frames): small messages suffice.
-    ws.max_message_size(4096).max_frame_size(4096).on_upgrade(move |s| stream_trace(s, h, ctx, authed, permit))
+    ws.max_message_size(4096).max_frame_size(4096).on_upgrade(move |s| stream_trace(s, h, ctx, permit))
+}
+
+fn too_many_viewers(cfg: &NodeConfig) -> String {
+    format!("too many viewers (max_viewers is {})\n", cfg.limits.max_viewers)
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+}
+
+/// The token from the first message, then a place among the viewers.
+async fn first_message_login(socket: &mut WebSocket, h: &Http, ctx: &ConnCtx) -> Option<OwnedSemaphorePermit> {
+    let first = tokio::time::timeout(h.cfg.limits.connect_timeout(), socket.recv()).await;
+    ctx.hold.settle(0);
+    let ok = matches!(&first, Ok(Some(Ok(Message::Text(t)))) if viewer_token_ok(&h.cfg, &first_message_token(t)));
+    if !ok {
+        close(socket, 1008, "viewer token missing or wrong").await;
+        return None;
+    }
+    match h.viewers.clone().try_acquire_owned() {
+        Ok(p) => Some(p),
+        Err(_) => {
+            close(socket, 1013, too_many_viewers(&h.cfg).trim_end()).await;
+            None
+        }
+    }
 }
 
 fn first_message_token(text: &str) -> String {
@@ -163,17 +193,14 @@ fn first_message_token(text: &str) -> String {
     }
 }
 
-async fn stream_trace(mut socket: WebSocket, h: Http, ctx: ConnCtx, authed: bool, _permit: OwnedSemaphorePermit) {
-    if !authed {
-        let first = tokio::time::timeout(h.cfg.limits.connect_timeout(), socket.recv()).await;
-        ctx.hold.settle(0);
-        let ok = matches!(&first, Ok(Some(Ok(Message::Text(t)))) if viewer_token_ok(&h.cfg, &first_message_token(t)));
-        if !ok {
-            let reason = "viewer token missing or wrong".into();
-            let _ = socket.send(Message::Close(Some(CloseFrame { code: 1008, reason }))).await;
-            return;
-        }
-    }
+async fn stream_trace(mut socket: WebSocket, h: Http, ctx: ConnCtx, permit: Option<OwnedSemaphorePermit>) {
+    let _permit = match permit {
+        Some(p) => p,
+        None => match first_message_login(&mut socket, &h, &ctx).await {
+            Some(p) => p,
+            None => return,
+        },
+    };
     let (tx, mut rx) = mpsc::channel::<String>(crate::viewers::QUEUE);
     if h.events.send(Event::Observe(tx)).is_err() {
         return;

@@ -146,6 +146,12 @@ async fn viewers_are_capped_and_a_viewer_token_works() {
     let _b = ws("127.0.0.1", &http, &format!("/observe?token={ADMIN}"), None).await.expect("second viewer");
     let err = ws("127.0.0.1", &http, "/observe?token=just-looking", None).await.expect_err("third refused");
     assert!(err.contains("503"), "{err}");
+    // A token in the first message gets no place either (it is closed after the token).
+    let mut late = ws("127.0.0.1", &http, "/observe", None).await.expect("upgrade");
+    send(&mut late, json!({"token": "just-looking"})).await;
+    assert_eq!(next(&mut late, Duration::from_secs(5)).await, None, "closed: no place");
+    // Strangers without a token hold no place.
+    let _stranger = ws("127.0.0.1", &http, "/observe", None).await.expect("upgrade");
     drop(_a);
     tokio::time::sleep(Duration::from_millis(300)).await;
     ws("127.0.0.1", &http, "/observe?token=just-looking", None).await.expect("a place came free");
