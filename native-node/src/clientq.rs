@@ -33,14 +33,14 @@ pub struct ClientTx {
     shared: Arc<Shared>,
 }
 
-/// The connection's end: the messages...
+/// The connection's end of the queue.
 pub struct ClientRx {
     rx: mpsc::UnboundedReceiver<(ClientOut, usize)>,
     shared: Arc<Shared>,
 }
 
-/// ...and the count of what is queued, apart, so a connection can check it while it waits
-/// on the receiver.
+/// The count of what is queued, apart from the receiver, so a connection can check it (and
+/// hear of an overflow) while it waits on the receiver.
 #[derive(Clone)]
 pub struct QueueHandle {
     shared: Arc<Shared>,
