@@ -4,46 +4,68 @@
 //! Per connection: four-letter words (answered and closed), or ConnectRequest → session, then
 //! pipelined requests answered in order (§14) with watch notifications in between. A
 //! malformed or oversized frame closes that one connection with a log line.
+//!
+//! ZooKeeper's limits hold here (`limits.rs`): connections per address and in all, a time
+//! for the handshake, and throttling: while a connection has `max_outstanding` requests
+//! unanswered, or more than `max_queued_bytes` of requests unanswered or of replies
+//! unwritten, the node reads nothing more from it. Partly received frames are paid for from the node's read budget
+//! (`budget.rs`). Whatever way a connection ends, the node hears of it, so nothing of it
+//! stays behind in `cons` or `mntr`.
 
+use crate::budget::{Budgeted, Hold, ReadBudget, CHUNK};
+use crate::clientq::{ClientRx, ClientTx, QueueHandle};
 use crate::config::NodeConfig;
 use crate::node::{ClientOut, Event};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::task::{ready, Poll};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use zabra_core::peer::{ClientRequest, ClientResult};
 use zabra_core::{SessionId, Zxid};
 use zabra_zkwire as wire;
 
-pub async fn listen(l: TcpListener, events: mpsc::UnboundedSender<Event>, cfg: Arc<NodeConfig>) {
-    loop {
-        let Ok((stream, addr)) = l.accept().await else { continue };
-        let _ = stream.set_nodelay(true);
-        let (ev, cfg) = (events.clone(), cfg.clone());
+pub async fn listen(l: TcpListener, events: mpsc::UnboundedSender<Event>, cfg: Arc<NodeConfig>, budget: ReadBudget) {
+    let table = crate::limits::ConnTable::new(&cfg.limits);
+    crate::limits::accept_loop(l, "client port", table, move |stream, addr, guard| {
+        let (ev, cfg, budget) = (events.clone(), cfg.clone(), budget.clone());
         tokio::spawn(async move {
-            if let Err(e) = Conn::serve(stream, addr, ev, cfg).await {
+            if let Err(e) = Conn::serve(stream, addr, ev, cfg, &budget).await {
                 tracing::warn!("client {addr}: {e}; connection closed");
             }
+            drop(guard);
         });
-    }
+    })
+    .await
 }
 
 struct Pending {
     xid: i32,
     kind: wire::ReplyKind,
     result: Option<(Zxid, ClientResult)>,
+    /// What the reply counts in the connection's queue, uncounted once written.
+    size: usize,
+    /// The request's size, counted in `in_flight` until it is answered.
+    request: usize,
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: Budgeted<TcpStream>,
+    hold: Arc<Hold>,
     addr: SocketAddr,
     reader: wire::FrameReader,
     events: mpsc::UnboundedSender<Event>,
     conn: zabra_core::ConnId,
+    /// The node has heard of this connection (and must hear when it ends).
+    announced: bool,
     session: SessionId,
     pending: VecDeque<Pending>,
+    /// Bytes of the requests in `pending` not answered yet.
+    in_flight: usize,
+    queue: QueueHandle,
     last_zxid: Zxid,
 }
 
@@ -58,75 +80,54 @@ impl Conn {
         addr: SocketAddr,
         events: mpsc::UnboundedSender<Event>,
         cfg: Arc<NodeConfig>,
+        budget: &ReadBudget,
     ) -> Result<(), String> {
-        let conn = crate::api::next_conn();
-        let reader = wire::FrameReader::with_max(cfg.max_frame);
+        let stream = Budgeted::new(stream, budget);
+        let (tx, rx) = crate::clientq::channel(cfg.limits.queue_hard_limit());
         let mut c = Conn {
+            hold: stream.hold(),
             stream,
             addr,
-            reader,
+            reader: wire::FrameReader::with_max(cfg.max_frame),
             events,
-            conn,
+            conn: crate::api::next_conn(),
+            announced: false,
             session: SessionId(0),
             pending: VecDeque::new(),
+            in_flight: 0,
+            queue: rx.handle(),
             last_zxid: Zxid::ZERO,
         };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let result = c.run(tx, rx, &cfg).await;
-        if c.session.0 != 0 {
+        let queue = rx.handle();
+        let result = tokio::select! {
+            r = c.run(tx, rx, &cfg) => r,
+            o = queue.overflowed() => Err(format!("{} bytes of replies unread (limit {})", o.queued, o.hard)),
+        };
+        if c.announced {
             let _ = c.events.send(Event::ClientClosed { conn: c.conn });
         }
         result
     }
 
-    async fn read_item(&mut self) -> Result<Option<wire::Incoming>, String> {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            if let Some(item) = self.reader.next_item().map_err(|e| format!("bad frame: {e}"))? {
-                return Ok(Some(item));
-            }
-            let n = self.stream.read(&mut buf).await.map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Ok(None);
-            }
-            self.reader.push(&buf[..n]);
-        }
-    }
-
-    async fn run(
-        &mut self,
-        tx: mpsc::UnboundedSender<ClientOut>,
-        mut rx: mpsc::UnboundedReceiver<ClientOut>,
-        cfg: &NodeConfig,
-    ) -> Result<(), String> {
-        let wc = match self.read_item().await? {
-            None => return Ok(()),
-            Some(wire::Incoming::FourLetter(cmd, _)) => return self.four_letter(cmd, cfg).await,
-            Some(wire::Incoming::Frame(p)) => {
-                wire::decode_connect(&p).map_err(|e| format!("bad ConnectRequest: {e}"))?
-            }
-        };
-        let req = wc.to_core(Some(self.addr.ip().to_string()));
-        let _ = self.events.send(Event::ClientConnect { conn: self.conn, req, out: tx });
-        match rx.recv().await {
-            Some(ClientOut::Connected(Ok(grant))) => {
-                self.session = grant.session;
-                self.write(&wire::encode_connect_response(Some(&grant), &wc, false)).await?;
-            }
-            Some(ClientOut::Connected(Err(zabra_core::txn::ErrorCode::SessionExpired))) => {
-                self.write(&wire::encode_connect_response(None, &wc, false)).await?;
-                return Ok(());
-            }
-            _ => return Ok(()),
+    async fn run(&mut self, tx: ClientTx, mut rx: ClientRx, cfg: &NodeConfig) -> Result<(), String> {
+        let limit = cfg.limits.connect_timeout();
+        match tokio::time::timeout(limit, self.handshake(tx, &mut rx, cfg)).await {
+            Err(_) => return Err(format!("no session within {} ms (connect_timeout_ms)", limit.as_millis())),
+            Ok(Ok(true)) => {}
+            Ok(other) => return other.map(|_| ()),
         }
         loop {
+            let l = &cfg.limits;
+            let may_read = self.pending.len() < l.max_outstanding
+                && self.queue.queued() <= l.max_queued_bytes
+                && self.in_flight <= l.max_queued_bytes;
             let next = tokio::select! {
-                item = self.read_item() => match item? {
+                item = self.next_item(), if may_read => match item? {
                     Some(wire::Incoming::Frame(p)) => self.on_frame(&p).await?,
                     _ => Next::Close,
                 },
                 out = rx.recv() => match out {
-                    Some(out) => self.on_out(out).await?,
+                    Some((out, size)) => self.on_out(out, size).await?,
                     None => Next::Close,
                 },
             };
@@ -134,6 +135,62 @@ impl Conn {
                 return Ok(());
             }
         }
+    }
+
+    /// Four-letter word or ConnectRequest; true once a session is granted.
+    async fn handshake(&mut self, tx: ClientTx, rx: &mut ClientRx, cfg: &NodeConfig) -> Result<bool, String> {
+        let wc = match self.next_item().await? {
+            None => return Ok(false),
+            Some(wire::Incoming::FourLetter(cmd, _)) => return self.four_letter(cmd, cfg).await.map(|_| false),
+            Some(wire::Incoming::Frame(p)) => {
+                wire::decode_connect(&p).map_err(|e| format!("bad ConnectRequest: {e}"))?
+            }
+        };
+        let req = wc.to_core(Some(self.addr.ip().to_string()));
+        self.announced = true;
+        let _ = self.events.send(Event::ClientConnect { conn: self.conn, req, out: tx });
+        let Some((out, size)) = rx.recv().await else { return Ok(false) };
+        self.queue.done(size);
+        match out {
+            ClientOut::Connected(Ok(grant)) => {
+                self.session = grant.session;
+                self.write(&wire::encode_connect_response(Some(&grant), &wc, false)).await?;
+                Ok(true)
+            }
+            ClientOut::Connected(Err(zabra_core::txn::ErrorCode::SessionExpired)) => {
+                self.write(&wire::encode_connect_response(None, &wc, false)).await?;
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The next frame (or four-letter word); `None` at end of stream.
+    async fn next_item(&mut self) -> Result<Option<wire::Incoming>, String> {
+        loop {
+            if let Some(item) = self.reader.next_item().map_err(|e| format!("bad frame: {e}"))? {
+                self.hold.settle(self.reader.buffered());
+                return Ok(Some(item));
+            }
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Read what the socket has (waiting for room in the read budget if need be); false at
+    /// end of stream. The chunk lives only inside one poll, so an idle connection holds no
+    /// read buffer.
+    async fn fill(&mut self) -> Result<bool, String> {
+        let (stream, reader) = (&mut self.stream, &mut self.reader);
+        std::future::poll_fn(|cx| {
+            let mut chunk = [0u8; CHUNK];
+            let mut buf = ReadBuf::new(&mut chunk);
+            ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf)).map_err(|e| e.to_string())?;
+            reader.push(buf.filled());
+            Poll::Ready(Ok(!buf.filled().is_empty()))
+        })
+        .await
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -144,14 +201,17 @@ impl Conn {
         let r = wire::decode_request(payload).map_err(|e| format!("malformed request: {e}"))?;
         match r.body {
             wire::RequestBody::Op(op) => {
-                self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result: None });
+                self.in_flight += payload.len();
+                let request = payload.len();
+                self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result: None, size: 0, request });
                 let req = ClientRequest { session: self.session, xid: r.xid as i64, op };
                 let _ = self.events.send(Event::ClientRequest { req });
                 Ok(Next::Continue)
             }
             wire::RequestBody::Immediate(result) => {
                 let z = self.last_zxid;
-                self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result: Some((z, result)) });
+                let result = Some((z, result));
+                self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result, size: 0, request: 0 });
                 self.flush().await
             }
             wire::RequestBody::Unimplemented => {
@@ -161,18 +221,25 @@ impl Conn {
         }
     }
 
-    async fn on_out(&mut self, out: ClientOut) -> Result<Next, String> {
+    async fn on_out(&mut self, out: ClientOut, size: usize) -> Result<Next, String> {
         match out {
             ClientOut::Reply(r) => {
                 self.last_zxid = self.last_zxid.max(r.zxid);
                 match self.pending.iter_mut().find(|p| p.result.is_none() && p.xid as i64 == r.xid) {
-                    Some(p) => p.result = Some((r.zxid, r.result)),
-                    None => tracing::debug!("client {}: reply for unknown xid {}", self.addr, r.xid),
+                    Some(p) => {
+                        (p.result, p.size) = (Some((r.zxid, r.result)), size);
+                        self.in_flight -= p.request;
+                    }
+                    None => {
+                        self.queue.done(size);
+                        tracing::debug!("client {}: reply for unknown xid {}", self.addr, r.xid)
+                    }
                 }
                 self.flush().await
             }
             ClientOut::Watch { event, .. } => {
                 self.write(&wire::encode_watch_event(&event, None)).await?;
+                self.queue.done(size);
                 Ok(Next::Continue)
             }
             ClientOut::Close | ClientOut::Connected(_) => Ok(Next::Close),
@@ -184,13 +251,20 @@ impl Conn {
         while self.pending.front().is_some_and(|p| p.result.is_some()) {
             let p = self.pending.pop_front().expect("front");
             let (zxid, result) = p.result.expect("answered");
-            match p.kind.disposition(&result) {
-                wire::Disposition::Send => self.write(&wire::encode_reply(p.xid, zxid, &p.kind, &result)).await?,
+            let next = match p.kind.disposition(&result) {
+                wire::Disposition::Send => {
+                    self.write(&wire::encode_reply(p.xid, zxid, &p.kind, &result)).await?;
+                    Next::Continue
+                }
                 wire::Disposition::SendAndClose => {
                     self.write(&wire::encode_reply(p.xid, zxid, &p.kind, &result)).await?;
-                    return Ok(Next::Close);
+                    Next::Close
                 }
-                wire::Disposition::CloseSilently => return Ok(Next::Close),
+                wire::Disposition::CloseSilently => Next::Close,
+            };
+            self.queue.done(p.size);
+            if let Next::Close = next {
+                return Ok(next);
             }
         }
         Ok(Next::Continue)

@@ -37,6 +37,10 @@ pub struct ClusterArgs {
     /// Tick in milliseconds (timeouts scale with it).
     #[arg(long, default_value_t = 100)]
     pub tick_ms: u64,
+    /// A web page origin (`http://host:port`) allowed to use the nodes and the supervisor
+    /// besides their own (repeatable).
+    #[arg(long = "allowed-origin")]
+    pub allowed_origins: Vec<String>,
 }
 
 struct Supervisor {
@@ -62,6 +66,9 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> Nod
         admin_token: Some(token.to_string()),
         control: true,
         super_digest: None,
+        allowed_origins: a.allowed_origins.clone(),
+        viewer_token: None,
+        limits: Default::default(),
         members: members.to_vec(),
     }
 }
@@ -114,8 +121,12 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.http_port + a.port_offset));
     println!("supervisor: http://{addr}/nodes  (control: POST /nodes/ID/kill|restart|pause|resume?token={token})");
     println!("Ctrl-C stops every node.");
-    let router =
-        Router::new().route("/nodes", get(list)).route("/nodes/{id}/{action}", post(control)).with_state(sup.clone());
+    let policy = crate::origin::OriginPolicy::new(addr, &a.allowed_origins);
+    let router = Router::new()
+        .route("/nodes", get(list))
+        .route("/nodes/{id}/{action}", post(control))
+        .layer(axum::middleware::from_fn_with_state(policy, crate::origin::check))
+        .with_state(sup.clone());
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("supervisor port {addr}: {e}"))?;
     tokio::spawn(async move { axum::serve(listener, router).await });
     let mut term =

@@ -5,6 +5,10 @@
 //! data_dir = "data/1"
 //! tick_ms = 100          # init_limit / sync_limit are in ticks
 //! admin_token = "secret" # control actions need it, and `control = true`
+//! viewer_token = "look"  # for /observe (the admin token works too)
+//! allowed_origins = ["http://127.0.0.1:8000"]  # web pages allowed besides the node's own
+//! [limits]               # optional; ZooKeeper-like defaults (see limits.rs)
+//! max_client_cnxns = 60
 //! [[members]]
 //! id = 1
 //! peer = "127.0.0.1:2891"
@@ -60,6 +64,15 @@ pub struct NodeConfig {
     /// `user:base64(sha1(user:password))` of the super user.
     #[serde(default)]
     pub super_digest: Option<String>,
+    /// Web page origins (`http://host:port`) allowed besides the node's own (`origin.rs`).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Token for watching `/observe` (the admin token also works).
+    #[serde(default)]
+    pub viewer_token: Option<String>,
+    /// Connection, queue and memory limits of the client ports (`[limits]`, `limits.rs`).
+    #[serde(default)]
+    pub limits: crate::limits::Limits,
     pub members: Vec<Member>,
 }
 
@@ -133,6 +146,9 @@ impl NodeConfig {
             admin_token: None,
             control: false,
             super_digest: None,
+            allowed_origins: Vec::new(),
+            viewer_token: None,
+            limits: Default::default(),
             members: (1..=nodes).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
@@ -171,6 +187,7 @@ impl NodeConfig {
         if !(1024..=64 * 1024 * 1024).contains(&self.max_frame) {
             return Err(invalid("max_frame", "must be between 1 KiB and 64 MiB"));
         }
+        self.limits.check(self.max_frame).map_err(|(field, problem)| invalid(field, problem))?;
         self.peer_config().validate().map_err(|e| invalid("members", e.to_string()))
     }
 
@@ -210,6 +227,9 @@ mod tests {
             admin_token: None,
             control: false,
             super_digest: None,
+            allowed_origins: Vec::new(),
+            viewer_token: None,
+            limits: Default::default(),
             members: (1..=3).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
@@ -226,6 +246,9 @@ mod tests {
         let mut c = cfg();
         c.tick_ms = 0;
         assert!(c.validate().unwrap_err().to_string().contains("`tick_ms`"));
+        let mut c = cfg();
+        c.limits.max_connections = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("`limits.max_connections`"));
     }
 
     #[test]

@@ -1,28 +1,60 @@
 //! The HTTP port: `/healthz`, `/metrics` (Prometheus text), `/cluster` (every member's
-//! addresses, so a UI finds the whole cluster from one node), `/observe` (a WebSocket of the
-//! core's TraceEvents, one JSON object per message, with a bounded buffer: a slow viewer is
-//! dropped), and control actions (`/control/partition`, `/control/heal`) that need the admin
-//! token and `control = true`.
+//! addresses, so a UI finds the whole cluster from one node), `/api` (the JSON client API,
+//! `api.rs`), `/observe` (a WebSocket of the core's TraceEvents for holders of a viewer
+//! token, `viewers.rs`), and control actions (`/control/partition`, `/control/heal`) that
+//! need the admin token and `control = true`. No request from a foreign web page is served
+//! (`origin.rs`).
+//!
+//! The server loop is hyper's, driven here rather than through `axum::serve`, for what that
+//! one lacks: the connection limits of the client port (`limits.rs`), a time limit for
+//! request headers, TCP_NODELAY on every socket, reads paid from the node's read budget, and
+//! the connection's real peer address handed to every handler.
 
+use crate::budget::{Budgeted, Hold, ReadBudget};
 use crate::config::NodeConfig;
+use crate::limits::ConnGuard;
 use crate::node::{Event, NodeView};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 #[derive(Clone)]
 pub struct Http {
     pub cfg: Arc<NodeConfig>,
     pub events: mpsc::UnboundedSender<Event>,
+    /// One permit per `/observe` viewer.
+    pub viewers: Arc<Semaphore>,
+}
+
+impl Http {
+    pub fn new(cfg: Arc<NodeConfig>, events: mpsc::UnboundedSender<Event>) -> Http {
+        let viewers = Arc::new(Semaphore::new(cfg.limits.max_viewers));
+        Http { cfg, events, viewers }
+    }
+}
+
+/// What the server loop knows of a request's connection.
+#[derive(Clone)]
+pub struct ConnCtx {
+    /// The socket's peer: the client's address for `ip` ACLs (never what a client claims).
+    pub peer: SocketAddr,
+    /// The connection's share of the read budget; a WebSocket settles it per message.
+    pub hold: Arc<Hold>,
+    /// The connection's place under the connection limits, kept by upgraded sockets too.
+    _guard: Arc<ConnGuard>,
 }
 
 pub fn router(h: Http) -> Router {
+    let policy = crate::origin::OriginPolicy::new(h.cfg.me().http, &h.cfg.allowed_origins);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -31,7 +63,34 @@ pub fn router(h: Http) -> Router {
         .route("/api", get(api))
         .route("/control/partition", post(partition))
         .route("/control/heal", post(heal))
+        .layer(axum::middleware::from_fn_with_state(policy, crate::origin::check))
         .with_state(h)
+}
+
+/// Serve the HTTP port until the process ends.
+pub async fn serve(l: TcpListener, h: Http, budget: ReadBudget) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower_service::Service;
+    let table = crate::limits::ConnTable::new(&h.cfg.limits);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(Duration::from_millis(h.cfg.limits.header_timeout_ms));
+    let router = router(h);
+    crate::limits::accept_loop(l, "HTTP port", table, move |stream, peer, guard| {
+        let io = Budgeted::new(stream, &budget);
+        let ctx = ConnCtx { peer, hold: io.hold(), _guard: Arc::new(guard) };
+        let (router, http) = (router.clone(), http.clone());
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                ctx.hold.settle(0);
+                req.extensions_mut().insert(ctx.clone());
+                router.clone().call(req.map(axum::body::Body::new))
+            });
+            if let Err(e) = http.serve_connection(TokioIo::new(io), svc).with_upgrades().await {
+                tracing::debug!("HTTP connection {peer}: {e}");
+            }
+        });
+    })
+    .await
 }
 
 pub async fn view(events: &mpsc::UnboundedSender<Event>) -> Option<NodeView> {
@@ -60,22 +119,103 @@ async fn cluster(State(h): State<Http>) -> Response {
     Json(body).into_response()
 }
 
-async fn api(State(h): State<Http>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| crate::api::serve_socket(socket, h.events))
+async fn api(State(h): State<Http>, Extension(ctx): Extension<ConnCtx>, req: Request) -> Response {
+    crate::api::upgrade(req, ctx, h.events, h.cfg)
 }
 
-async fn observe(State(h): State<Http>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| stream_trace(socket, h))
+/// A viewer token: the configured `viewer_token`, or the admin token.
+fn viewer_token_ok(cfg: &NodeConfig, given: &str) -> bool {
+    [&cfg.viewer_token, &cfg.admin_token]
+        .into_iter()
+        .flatten()
+        .any(|t| !t.is_empty() && crate::secrets::token_eq(given, t))
 }
 
-async fn stream_trace(mut socket: WebSocket, h: Http) {
-    let (tx, mut rx) = mpsc::channel::<String>(1024);
+/// `GET /observe?token=T`, or `/observe` and the token as the first message (a browser
+/// cannot set headers on a WebSocket), as the bare token or `{"token": "T"}`.
+async fn observe(
+    State(h): State<Http>,
+    Extension(ctx): Extension<ConnCtx>,
+    Query(q): Query<BTreeMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if h.cfg.viewer_token.is_none() && h.cfg.admin_token.is_none() {
+        return (StatusCode::FORBIDDEN, "no viewer token is configured (viewer_token or admin_token)\n")
+            .into_response();
+    }
+    let given = q.get("token");
+    if given.is_some_and(|t| !viewer_token_ok(&h.cfg, t)) {
+        return (StatusCode::UNAUTHORIZED, "viewer token wrong\n").into_response();
+    }
+    // With the token in the query the place is taken now (503 when none is left); otherwise
+    // only once the first message proves the token, so strangers cannot hold the places.
+    let permit = match given {
+        Some(_) => match h.viewers.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, too_many_viewers(&h.cfg)).into_response(),
+        },
+        None => None,
+    };
+    // A viewer only ever sends its token (and close frames): small messages suffice.
+    ws.max_message_size(4096).max_frame_size(4096).on_upgrade(move |s| stream_trace(s, h, ctx, permit))
+}
+
+fn too_many_viewers(cfg: &NodeConfig) -> String {
+    format!("too many viewers (max_viewers is {})\n", cfg.limits.max_viewers)
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+}
+
+/// The token from the first message, then a place among the viewers.
+async fn first_message_login(socket: &mut WebSocket, h: &Http, ctx: &ConnCtx) -> Option<OwnedSemaphorePermit> {
+    let first = tokio::time::timeout(h.cfg.limits.connect_timeout(), socket.recv()).await;
+    ctx.hold.settle(0);
+    let ok = matches!(&first, Ok(Some(Ok(Message::Text(t)))) if viewer_token_ok(&h.cfg, &first_message_token(t)));
+    if !ok {
+        close(socket, 1008, "viewer token missing or wrong").await;
+        return None;
+    }
+    match h.viewers.clone().try_acquire_owned() {
+        Ok(p) => Some(p),
+        Err(_) => {
+            close(socket, 1013, too_many_viewers(&h.cfg).trim_end()).await;
+            None
+        }
+    }
+}
+
+fn first_message_token(text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => v["token"].as_str().unwrap_or_default().to_string(),
+        Err(_) => text.trim().to_string(),
+    }
+}
+
+async fn stream_trace(mut socket: WebSocket, h: Http, ctx: ConnCtx, permit: Option<OwnedSemaphorePermit>) {
+    let _permit = match permit {
+        Some(p) => p,
+        None => match first_message_login(&mut socket, &h, &ctx).await {
+            Some(p) => p,
+            None => return,
+        },
+    };
+    let (tx, mut rx) = mpsc::channel::<String>(crate::viewers::QUEUE);
     if h.events.send(Event::Observe(tx)).is_err() {
         return;
     }
-    while let Some(line) = rx.recv().await {
-        if socket.send(Message::Text(line.into())).await.is_err() {
-            return;
+    loop {
+        tokio::select! {
+            line = rx.recv() => match line {
+                Some(line) => if socket.send(Message::Text(line.into())).await.is_err() { return },
+                None => return,
+            },
+            // Only to notice the viewer leaving (and answer pings); what it sends is ignored.
+            msg = socket.recv() => {
+                ctx.hold.settle(0);
+                if !matches!(msg, Some(Ok(m)) if !matches!(m, Message::Close(_))) { return }
+            }
         }
     }
 }

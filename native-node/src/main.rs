@@ -4,16 +4,21 @@
 mod api;
 mod apiclient;
 mod bench;
+mod budget;
 mod cli;
+mod clientq;
 mod clients;
 mod cluster;
 mod config;
 mod http;
+mod limits;
 mod monitor;
 mod node;
+mod origin;
 mod secrets;
 mod serve;
 mod transport;
+mod viewers;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

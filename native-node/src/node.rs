@@ -43,7 +43,7 @@ pub enum Event {
     ClientConnect {
         conn: ConnId,
         req: ConnectRequest,
-        out: mpsc::UnboundedSender<ClientOut>,
+        out: crate::clientq::ClientTx,
     },
     ClientRequest {
         req: ClientRequest,
@@ -72,7 +72,8 @@ pub struct NodeView {
     pub replies: u64,
     pub commits: u64,
     pub observers: usize,
-    pub dropped_observers: u64,
+    /// Trace events not sent to slow viewers (each viewer is told how many it missed).
+    pub skipped_trace_events: u64,
     /// (client address, session id) of every client connection here.
     pub clients: Vec<(String, u64)>,
 }
@@ -81,13 +82,12 @@ pub struct Node {
     peer: Peer,
     start: StdInstant,
     links: BTreeMap<Sid, PeerLink>,
-    clients: BTreeMap<ConnId, mpsc::UnboundedSender<ClientOut>>,
+    clients: BTreeMap<ConnId, crate::clientq::ClientTx>,
     /// Each connection's client address and session, for `cons`, `stat` and `dump`.
     conn_info: BTreeMap<ConnId, (String, SessionId)>,
     session_conn: BTreeMap<SessionId, ConnId>,
     store: std::sync::mpsc::Sender<(Token, PersistOp)>,
-    observers: Vec<mpsc::Sender<String>>,
-    dropped_observers: u64,
+    viewers: crate::viewers::Viewers,
     requests: u64,
     replies: u64,
     commits: u64,
@@ -115,8 +115,7 @@ impl Node {
             conn_info: BTreeMap::new(),
             session_conn: BTreeMap::new(),
             store,
-            observers: Vec::new(),
-            dropped_observers: 0,
+            viewers: Default::default(),
             requests: 0,
             replies: 0,
             commits: 0,
@@ -188,16 +187,14 @@ impl Node {
                 self.step(Input::Client(req));
             }
             Event::ClientClosed { conn } => {
-                self.clients.remove(&conn);
-                self.conn_info.remove(&conn);
-                self.session_conn.retain(|_, c| *c != conn);
+                self.forget_client(conn);
                 self.step(Input::ClientClosed { conn });
             }
             Event::Persisted(t) => self.step(Input::Persisted(t)),
             Event::Status(reply) => {
                 let _ = reply.send(self.view());
             }
-            Event::Observe(tx) => self.observers.push(tx),
+            Event::Observe(tx) => self.viewers.add(tx),
             Event::Block(sids) => self.block(sids),
         }
     }
@@ -246,9 +243,7 @@ impl Node {
                 }
                 Output::CloseClient { conn } => {
                     self.send_client(Some(conn), ClientOut::Close);
-                    self.clients.remove(&conn);
-                    self.conn_info.remove(&conn);
-                    self.session_conn.retain(|_, c| *c != conn);
+                    self.forget_client(conn);
                 }
                 Output::Watch { session, zxid, event } => {
                     let conn = self.session_conn.get(&session).copied();
@@ -259,10 +254,28 @@ impl Node {
         }
     }
 
+    /// Queue `out` for a connection. One whose queue overflows (a client that does not read
+    /// its replies) is closed: the node never waits for a client, nor queues without bound.
     fn send_client(&mut self, conn: Option<ConnId>, out: ClientOut) {
-        if let Some(tx) = conn.and_then(|c| self.clients.get(&c)) {
-            let _ = tx.send(out);
+        let Some((conn, tx)) = conn.and_then(|c| self.clients.get(&c).map(|tx| (c, tx))) else { return };
+        if let Err(o) = tx.send(out) {
+            let addr = self.conn_info.get(&conn).map_or("?", |(a, _)| a.as_str());
+            tracing::warn!(
+                "client {addr} (connection {}): {} bytes of replies wait unread, over the limit of {}; closing it",
+                conn.0,
+                o.queued,
+                o.hard
+            );
+            self.forget_client(conn);
+            self.inputs.push_back(Input::ClientClosed { conn });
         }
+    }
+
+    /// Drop every entry of a connection, so none is left in `cons`, `mntr` or the view.
+    fn forget_client(&mut self, conn: ConnId) {
+        self.conn_info.remove(&conn);
+        self.session_conn.retain(|_, c| *c != conn);
+        self.clients.remove(&conn);
     }
 
     fn on_trace(&mut self, e: TraceEvent) {
@@ -279,14 +292,7 @@ impl Node {
             TraceEvent::Anomaly { what, .. } => tracing::debug!("{what}"),
             _ => {}
         }
-        if self.observers.is_empty() {
-            return;
-        }
-        let line = serde_json::to_string(&e).expect("trace events serialize");
-        let before = self.observers.len();
-        // A slow viewer is dropped, never waited for: the node must not slow down.
-        self.observers.retain(|o| o.try_send(line.clone()).is_ok());
-        self.dropped_observers += (before - self.observers.len()) as u64;
+        self.viewers.publish(&e);
     }
 
     fn view(&self) -> NodeView {
@@ -302,8 +308,8 @@ impl Node {
             requests: self.requests,
             replies: self.replies,
             commits: self.commits,
-            observers: self.observers.len(),
-            dropped_observers: self.dropped_observers,
+            observers: self.viewers.len(),
+            skipped_trace_events: self.viewers.skipped(),
             clients: self.conn_info.values().map(|(a, s)| (a.clone(), s.0)).collect(),
         }
     }

@@ -66,9 +66,9 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
         tokio::spawn(transport.clone().dial(m.id, m.peer));
     }
     let cfg = Arc::new(cfg);
-    tokio::spawn(crate::clients::listen(client_l, events_tx.clone(), cfg.clone()));
-    let router = crate::http::router(crate::http::Http { cfg: cfg.clone(), events: events_tx.clone() });
-    tokio::spawn(async move { axum::serve(http_l, router).await });
+    let budget = crate::budget::ReadBudget::new(cfg.limits.max_partial_bytes);
+    tokio::spawn(crate::clients::listen(client_l, events_tx.clone(), cfg.clone(), budget.clone()));
+    tokio::spawn(crate::http::serve(http_l, crate::http::Http::new(cfg.clone(), events_tx.clone()), budget));
     tracing::info!("node {} serving clients on {}, peers on {}, HTTP on {}", cfg.id, me.client, me.peer, me.http);
     Node::new(peer, start, store_tx, transport).run(events_rx).await;
     Ok(())

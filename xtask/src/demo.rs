@@ -62,7 +62,7 @@ pub fn run_with(ctx: &Ctx, args: &DemoArgs) -> Result {
     println!("  kill the leader:  curl -X POST 'http://127.0.0.1:8080/nodes/<id>/kill?token={token}'");
     println!("  bring it back:    curl -X POST 'http://127.0.0.1:8080/nodes/<id>/restart?token={token}'");
     println!("  who leads:        curl -s http://127.0.0.1:8081/healthz");
-    println!("  trace stream:     ws://127.0.0.1:8081/observe\n");
+    println!("  trace stream:     ws://127.0.0.1:8081/observe?token={token}\n");
     let status = Command::new(&zabra)
         .args(["cluster", "--nodes", "3", "--admin-token", &token, "--data-dir"])
         .arg(&data)

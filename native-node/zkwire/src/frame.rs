@@ -27,6 +27,9 @@ pub enum Incoming {
 /// r.push(&[8]);
 /// assert_eq!(r.next_item().unwrap(), Some(Incoming::Frame(vec![7, 8])));
 /// ```
+/// Buffer capacity a drained reader keeps.
+const RETAIN: usize = 64 * 1024;
+
 #[derive(Debug)]
 pub struct FrameReader {
     buf: Vec<u8>,
@@ -94,7 +97,18 @@ impl FrameReader {
         let frame = avail[4..4 + n].to_vec();
         self.start += 4 + n;
         self.fresh = false;
+        self.release_if_drained();
         Ok(Some(Incoming::Frame(frame)))
+    }
+
+    /// Once everything is taken out, give back the memory of a big frame rather than keep it
+    /// for as long as the connection stays open (idle connections must stay small).
+    fn release_if_drained(&mut self) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+            self.buf.shrink_to(RETAIN);
+        }
     }
 
     fn four_letter(&mut self, cmd: FourLetter) -> Option<Incoming> {
