@@ -353,15 +353,21 @@ mod tests {
         let create = |n: usize| {
             ClientOp::Write(Op::Create {
                 path: "/a".into(),
-                data: vec![0; n],
+                data: vec![0; n].into(),
                 acl: zabra_core::acl::open_acl_unsafe(),
                 mode: zabra_core::txn::CreateMode::Persistent,
             })
         };
         assert!(request_size(&create(1_000_000)) <= 0xFFFFF, "1 MB of data passes, as on the ZooKeeper port");
         assert!(request_size(&create(0xFFFFF)) > 0xFFFFF);
-        let multi =
-            ClientOp::Write(Op::Multi(vec![Op::SetData { path: "/a".into(), data: vec![0; 600_000], version: -1 }; 2]));
+        let multi = ClientOp::Write(Op::Multi(vec![
+            Op::SetData {
+                path: "/a".into(),
+                data: vec![0; 600_000].into(),
+                version: -1
+            };
+            2
+        ]));
         assert!(request_size(&multi) > 0xFFFFF, "a multi counts every sub-op");
         assert!(max_message(0xFFFFF) > serde_json::to_string(&create(1_000_000)).unwrap().len());
     }

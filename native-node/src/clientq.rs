@@ -155,7 +155,7 @@ mod tests {
     use zabra_core::{SessionId, Zxid};
 
     fn data_reply(n: usize) -> ClientOut {
-        let result = ClientResult::Data { data: vec![0; n], stat: Stat::default() };
+        let result = ClientResult::Data { data: vec![0; n].into(), stat: Stat::default() };
         ClientOut::Reply(Reply { session: SessionId(1), xid: 1, zxid: Zxid::ZERO, result })
     }
 

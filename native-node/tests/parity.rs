@@ -253,7 +253,7 @@ async fn null_data_and_exists_over_the_zookeeper_wire() {
 /// The `/observe` URL of node `id`. (A viewer token joins it when `/observe` requires one:
 /// this is the one place to add it.)
 fn observe_url(c: &Cluster, id: u64) -> String {
-    format!("ws://{}/observe", c.http(id))
+    format!("ws://{}/observe?token={TOKEN}", c.http(id))
 }
 
 /// Finding 5: what `/observe` streams never carries the data, child names or ACL ids of a
