@@ -25,9 +25,11 @@ mod client;
 mod election;
 mod leader;
 mod learner;
+mod report;
 mod session;
 
 pub use client::{ClientOp, ClientRequest, ClientResult, Reply};
+pub use report::{LeaderReport, LearnerReport};
 pub use session::{ConnectRequest, SessionGrant, CONNECT_XID};
 
 use crate::config::{Config, ConfigError, Mutant};
