@@ -62,6 +62,7 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> Nod
         admin_token: Some(token.to_string()),
         control: true,
         super_digest: None,
+        fourlw_whitelist: vec!["*".into()],
         members: members.to_vec(),
     }
 }

@@ -60,6 +60,10 @@ pub struct NodeConfig {
     /// `user:base64(sha1(user:password))` of the super user.
     #[serde(default)]
     pub super_digest: Option<String>,
+    /// Four-letter words answered on the client port (ZooKeeper's `4lw.commands.whitelist`):
+    /// command names, or `"*"` for all. Others get "… is not in the whitelist."
+    #[serde(default = "default_fourlw_whitelist")]
+    pub fourlw_whitelist: Vec<String>,
     pub members: Vec<Member>,
 }
 
@@ -86,6 +90,9 @@ fn default_snapshot_every() -> u64 {
 }
 fn default_max_frame() -> usize {
     0xFFFFF
+}
+fn default_fourlw_whitelist() -> Vec<String> {
+    vec!["*".into()]
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,8 +140,13 @@ impl NodeConfig {
             admin_token: None,
             control: false,
             super_digest: None,
+            fourlw_whitelist: default_fourlw_whitelist(),
             members: (1..=nodes).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
+    }
+
+    pub fn fourlw_allowed(&self, cmd: zabra_zkwire::FourLetter) -> bool {
+        self.fourlw_whitelist.iter().any(|w| w == "*" || w == cmd.as_str())
     }
 
     pub fn me(&self) -> &Member {
@@ -167,6 +179,11 @@ impl NodeConfig {
         }
         if self.control && self.admin_token.as_deref().is_none_or(str::is_empty) {
             return Err(invalid("admin_token", "control actions need an admin token"));
+        }
+        if let Some(w) =
+            self.fourlw_whitelist.iter().find(|w| *w != "*" && zabra_zkwire::FourLetter::parse(w).is_none())
+        {
+            return Err(invalid("fourlw_whitelist", format!("{w:?} is not a four-letter word (or \"*\")")));
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_frame) {
             return Err(invalid("max_frame", "must be between 1 KiB and 64 MiB"));
@@ -210,6 +227,7 @@ mod tests {
             admin_token: None,
             control: false,
             super_digest: None,
+            fourlw_whitelist: vec!["*".into()],
             members: (1..=3).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
@@ -226,6 +244,21 @@ mod tests {
         let mut c = cfg();
         c.tick_ms = 0;
         assert!(c.validate().unwrap_err().to_string().contains("`tick_ms`"));
+        let mut c = cfg();
+        c.fourlw_whitelist = vec!["srvr".into(), "mntrr".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("`fourlw_whitelist`"));
+    }
+
+    #[test]
+    fn fourlw_whitelist_defaults_to_all() {
+        use zabra_zkwire::FourLetter;
+        let text = "id = 1\ndata_dir = \"d\"\n[[members]]\nid = 1\npeer = \"127.0.0.1:1\"\nclient = \"127.0.0.1:2\"\nhttp = \"127.0.0.1:3\"\n";
+        let c: NodeConfig = toml::from_str(text).unwrap();
+        assert!(FourLetter::ALL.iter().all(|w| c.fourlw_allowed(*w)));
+        let mut c = cfg();
+        c.fourlw_whitelist = vec!["srvr".into(), "mntr".into()];
+        assert!(c.validate().is_ok());
+        assert!(c.fourlw_allowed(FourLetter::Mntr) && !c.fourlw_allowed(FourLetter::Dump));
     }
 
     #[test]

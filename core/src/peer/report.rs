@@ -3,7 +3,8 @@
 //! that is connected but stuck before Broadcast.
 
 use super::{Peer, Role};
-use crate::ids::Sid;
+use crate::ids::{SessionId, Sid};
+use crate::time::Instant;
 use serde::Serialize;
 
 /// One learner as the leader sees it.
@@ -38,6 +39,16 @@ impl Peer {
     /// Voting members other than this peer: the followers a leader should have.
     pub fn expected_followers(&self) -> Vec<Sid> {
         self.cfg.members.voters.iter().copied().filter(|s| *s != self.cfg.sid).collect()
+    }
+
+    /// Every session of the replicated table with its timeout and, on the leader, the instant
+    /// it expires unless renewed (`dump`'s session sets).
+    pub fn session_deadlines(&self) -> Vec<(SessionId, u32, Option<Instant>)> {
+        let tracker = match &self.role {
+            Role::Leading(l) => Some(&l.tracker),
+            _ => None,
+        };
+        self.tree.sessions().map(|(s, i)| (s, i.timeout_ms, tracker.and_then(|t| t.deadline(s)))).collect()
     }
 }
 
