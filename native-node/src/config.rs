@@ -5,6 +5,8 @@
 //! data_dir = "data/1"
 //! tick_ms = 100          # init_limit / sync_limit are in ticks
 //! admin_token = "secret" # control actions need it, and `control = true`
+//! snapshot_every = 10000 # each snapshot after 5000..10000 commits, drawn at random
+//! fourlw_whitelist = ["srvr", "mntr"]  # four-letter words answered (default ["*"]: all)
 //! [[members]]
 //! id = 1
 //! peer = "127.0.0.1:2891"
@@ -46,7 +48,8 @@ pub struct NodeConfig {
     pub min_session_timeout_ms: u64,
     #[serde(default = "default_max_session")]
     pub max_session_timeout_ms: u64,
-    /// Take a snapshot every this many commits.
+    /// Snapshot after between half and all of this many commits (drawn anew each time, so
+    /// the nodes of a cluster snapshot at different zxids; ZooKeeper's snapCount).
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u64,
     /// Largest client frame accepted (ZooKeeper's jute.maxbuffer).

@@ -1,10 +1,12 @@
 //! `DiskStore`: performs the core's `PersistOp`s on disk, in order, with group commit.
 //!
 //! Only `Append` is buffered: it goes to the page cache and waits for [`DiskStore::sync`], so
-//! one fsync covers every proposal that arrived while the previous one ran. Every other op is
-//! rare and durable when `write` returns; it first syncs the appends written before it, because
-//! an epoch or snapshot must never be durable ahead of history it follows (ZOOKEEPER-4643: a
-//! current_epoch persisted before the synced txns let a peer win with a short log).
+//! one fsync covers every proposal that arrived while the previous one ran. Epochs, TRUNC and
+//! installs are rare and durable when `write` returns; each first syncs the appends written
+//! before it, because an epoch or snapshot must never be durable ahead of history it follows
+//! (ZOOKEEPER-4643: a current_epoch persisted before the synced txns let a peer win with a
+//! short log). A checkpoint goes to the snapshot-writer thread (`snapwriter`): it adds no
+//! history, and what it covers is deleted only once it is durable.
 
 use crate::epochs::{self, Epochs};
 use crate::error::StoreError;
