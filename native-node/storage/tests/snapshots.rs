@@ -142,3 +142,26 @@ fn a_streamed_snapshot_is_one_framed_record() {
     let (_, state, _) = DiskStore::open(dir.path(), Default::default()).unwrap();
     assert_eq!(state.snapshot, Some(snap));
 }
+
+/// kill -9 after the snapshot is in place but before the storage thread deleted what it
+/// covers: open loads the new snapshot and the log after it; the next checkpoint cleans up.
+#[test]
+fn a_crash_between_the_durable_snapshot_and_its_cleanup_loads_the_new_snapshot() {
+    let dir = TempDir::new().unwrap();
+    let (mut s, _, _) = open(dir.path());
+    s.apply_and_sync(&[append(1, 1..=10), PersistOp::Checkpoint(snapshot(1, 10))]).unwrap();
+    let hold = s.hold_snapshots();
+    s.write(&[append(1, 11..=20), PersistOp::Checkpoint(snapshot(1, 20)), append(1, 21..=25)]).unwrap();
+    s.sync().unwrap();
+    drop(hold);
+    s.simulate_power_loss(0).unwrap();
+    let before = names(dir.path());
+    assert!(before.contains(&"snapshot.0000000100000014".to_string()), "{before:?}");
+    assert!(before.contains(&"log.000000010000000b".to_string()), "the covered segment is still there: {before:?}");
+    let (mut s, state, report) = open(dir.path());
+    assert!(report.is_clean(), "{report}");
+    assert_eq!(state.snapshot_zxid(), Zxid::new(1, 20));
+    assert_eq!(zxids(&state), entries(1, 21..=25).iter().map(|e| e.zxid).collect::<Vec<_>>());
+    s.apply_and_sync(&[append(1, 26..=30), PersistOp::Checkpoint(snapshot(1, 30))]).unwrap();
+    assert_eq!(names(dir.path()), ["log.0000000100000015", "snapshot.0000000100000014", "snapshot.000000010000001e"]);
+}
