@@ -101,7 +101,11 @@ impl Background {
 fn write(dir: &Path, s: &Snapshot, gate: Option<&Gate>) -> Written {
     let mut stats = Stats::default();
     let name = fsutil::snapshot_name(s.zxid);
-    let tmp: PathBuf = snapfile::write_tmp(dir, &name, s, &mut stats)?;
+    let tmp: PathBuf = snapfile::write_tmp(dir, &name, s, &mut stats).inspect_err(|_| {
+        // A failed write (disk full, say) leaves no partial file behind; `open` would
+        // remove it anyway.
+        let _ = std::fs::remove_file(dir.join(format!("{name}.tmp")));
+    })?;
     if let Some(g) = gate {
         g.wait()?;
     }

@@ -165,3 +165,24 @@ fn a_crash_between_the_durable_snapshot_and_its_cleanup_loads_the_new_snapshot()
     s.apply_and_sync(&[append(1, 26..=30), PersistOp::Checkpoint(snapshot(1, 30))]).unwrap();
     assert_eq!(names(dir.path()), ["log.0000000100000015", "snapshot.0000000100000014", "snapshot.000000010000001e"]);
 }
+
+/// A snapshot that cannot be written (here its file name is taken by a directory) is
+/// reported and counted; the store goes on, and nothing it covered is deleted.
+#[test]
+fn a_failed_background_snapshot_loses_nothing() {
+    let dir = TempDir::new().unwrap();
+    let (mut s, _, _) = open(dir.path());
+    let blocker = dir.path().join("snapshot.0000000100000005.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    s.apply_and_sync(&[append(1, 1..=5), PersistOp::Checkpoint(snapshot(1, 5)), append(1, 6..=8)]).unwrap();
+    let outcomes = s.take_snapshot_outcomes();
+    assert!(matches!(&outcomes[..], [o] if o.result.is_err()), "{outcomes:?}");
+    assert_eq!((s.stats().snapshot_failures, s.stats().snapshots), (1, 0));
+    s.apply_and_sync(&[append(1, 9..=9)]).unwrap();
+    drop(s);
+    std::fs::remove_dir(&blocker).unwrap();
+    let (_, state, report) = open(dir.path());
+    assert!(report.is_clean(), "{report}");
+    assert_eq!((state.snapshot_zxid(), state.last_zxid()), (Zxid::ZERO, Zxid::new(1, 9)));
+    assert_eq!(state.log.len(), 9);
+}
