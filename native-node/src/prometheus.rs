@@ -118,7 +118,6 @@ fn counters(r: &mut Registry, v: &NodeView) {
     counter(r, "watch_events", "watch notifications sent", v.watch_events);
     counter(r, "packets_sent", "replies and notifications sent (zk_packets_sent)", v.replies + v.watch_events);
     counter(r, "commits", "commit steps applied", v.commits);
-    counter(r, "observe_viewers_dropped", "/observe viewers dropped for being slow", v.dropped_observers);
 }
 
 fn timings(r: &mut Registry, v: &NodeView) {
