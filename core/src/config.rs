@@ -110,7 +110,8 @@ pub struct Config {
     pub notify_max: Duration,
     /// The leader sends SNAP rather than DIFF when more than this many entries are missing.
     pub snap_threshold: usize,
-    /// Take a snapshot (and compact the in-memory log) every this many commits; 0 = never.
+    /// Take a snapshot (and compact the in-memory log) after between half and all of this many
+    /// commits, drawn at random for each snapshot (ZooKeeper's snapCount); 0 = never.
     pub snapshot_every: u64,
     /// The counter of an epoch's first zxid (1). Scenarios start it near `u32::MAX` to show
     /// the rollover forcing a new epoch (ZOOKEEPER-1277).

@@ -271,8 +271,7 @@ impl Conn {
     }
 
     async fn four_letter(&mut self, cmd: wire::FourLetter, cfg: &NodeConfig) -> Result<(), String> {
-        let view = crate::http::view(&self.events).await.ok_or("node stopped")?;
-        let text = wire::render_four_letter(cmd, &crate::monitor::four_letter_info(&view, cfg));
+        let text = crate::monitor::four_letter_text(cmd, &self.events, cfg).await.ok_or("node stopped")?;
         self.write(text.as_bytes()).await?;
         let _ = self.stream.shutdown().await;
         Ok(())

@@ -1,7 +1,7 @@
 //! `zabra cluster`: a local cluster under one folder. The supervisor writes each node's
 //! config, starts the node processes and owns them: it prints the client connect string,
 //! offers kill (SIGKILL), restart, pause (SIGSTOP) and resume (SIGCONT) on its own HTTP port
-//! (with the admin token), and stops every node on Ctrl-C.
+//! (with the admin token), and stops every node gracefully (SIGTERM) on Ctrl-C or SIGTERM.
 
 use crate::config::{Member, NodeConfig};
 use axum::extract::{Path, Query, State};
@@ -69,6 +69,7 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> Nod
         allowed_origins: a.allowed_origins.clone(),
         viewer_token: None,
         limits: Default::default(),
+        fourlw_whitelist: vec!["*".into()],
         members: members.to_vec(),
     }
 }
@@ -136,11 +137,25 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
         _ = term.recv() => {}
     }
     println!("stopping every node");
-    let mut s = sup.lock().expect("not poisoned");
-    for c in s.children.values_mut().flatten() {
-        let _ = c.start_kill();
-    }
+    let children: Vec<Child> =
+        std::mem::take(&mut sup.lock().expect("not poisoned").children).into_values().flatten().collect();
+    stop_gracefully(children).await;
     Ok(())
+}
+
+/// SIGTERM to every node (each makes its queued writes durable and exits; a paused one is
+/// resumed to do so), then SIGKILL to any still running after a few seconds.
+async fn stop_gracefully(mut children: Vec<Child>) {
+    for c in &children {
+        let _ = signal(c, nix::sys::signal::Signal::SIGTERM);
+        let _ = signal(c, nix::sys::signal::Signal::SIGCONT);
+    }
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    for c in &mut children {
+        if tokio::time::timeout_at(until, c.wait()).await.is_err() {
+            let _ = c.start_kill();
+        }
+    }
 }
 
 async fn list(State(sup): State<Shared>) -> Response {

@@ -9,6 +9,8 @@
 //! allowed_origins = ["http://127.0.0.1:8000"]  # web pages allowed besides the node's own
 //! [limits]               # optional; ZooKeeper-like defaults (see limits.rs)
 //! max_client_cnxns = 60
+//! snapshot_every = 10000 # each snapshot after 5000..10000 commits, drawn at random
+//! fourlw_whitelist = ["srvr", "mntr"]  # four-letter words answered (default ["*"]: all)
 //! [[members]]
 //! id = 1
 //! peer = "127.0.0.1:2891"
@@ -50,7 +52,8 @@ pub struct NodeConfig {
     pub min_session_timeout_ms: u64,
     #[serde(default = "default_max_session")]
     pub max_session_timeout_ms: u64,
-    /// Take a snapshot every this many commits.
+    /// Snapshot after between half and all of this many commits (drawn anew each time, so
+    /// the nodes of a cluster snapshot at different zxids; ZooKeeper's snapCount).
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u64,
     /// Largest client frame accepted (ZooKeeper's jute.maxbuffer).
@@ -73,6 +76,10 @@ pub struct NodeConfig {
     /// Connection, queue and memory limits of the client ports (`[limits]`, `limits.rs`).
     #[serde(default)]
     pub limits: crate::limits::Limits,
+    /// Four-letter words answered on the client port (ZooKeeper's `4lw.commands.whitelist`):
+    /// command names, or `"*"` for all. Others get "… is not in the whitelist."
+    #[serde(default = "default_fourlw_whitelist")]
+    pub fourlw_whitelist: Vec<String>,
     pub members: Vec<Member>,
 }
 
@@ -99,6 +106,9 @@ fn default_snapshot_every() -> u64 {
 }
 fn default_max_frame() -> usize {
     0xFFFFF
+}
+fn default_fourlw_whitelist() -> Vec<String> {
+    vec!["*".into()]
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,8 +159,13 @@ impl NodeConfig {
             allowed_origins: Vec::new(),
             viewer_token: None,
             limits: Default::default(),
+            fourlw_whitelist: default_fourlw_whitelist(),
             members: (1..=nodes).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
+    }
+
+    pub fn fourlw_allowed(&self, cmd: zabra_zkwire::FourLetter) -> bool {
+        self.fourlw_whitelist.iter().any(|w| w == "*" || w == cmd.as_str())
     }
 
     pub fn me(&self) -> &Member {
@@ -183,6 +198,11 @@ impl NodeConfig {
         }
         if self.control && self.admin_token.as_deref().is_none_or(str::is_empty) {
             return Err(invalid("admin_token", "control actions need an admin token"));
+        }
+        if let Some(w) =
+            self.fourlw_whitelist.iter().find(|w| *w != "*" && zabra_zkwire::FourLetter::parse(w).is_none())
+        {
+            return Err(invalid("fourlw_whitelist", format!("{w:?} is not a four-letter word (or \"*\")")));
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_frame) {
             return Err(invalid("max_frame", "must be between 1 KiB and 64 MiB"));
@@ -230,6 +250,7 @@ mod tests {
             allowed_origins: Vec::new(),
             viewer_token: None,
             limits: Default::default(),
+            fourlw_whitelist: vec!["*".into()],
             members: (1..=3).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
@@ -249,6 +270,21 @@ mod tests {
         let mut c = cfg();
         c.limits.max_connections = 0;
         assert!(c.validate().unwrap_err().to_string().contains("`limits.max_connections`"));
+        let mut c = cfg();
+        c.fourlw_whitelist = vec!["srvr".into(), "mntrr".into()];
+        assert!(c.validate().unwrap_err().to_string().contains("`fourlw_whitelist`"));
+    }
+
+    #[test]
+    fn fourlw_whitelist_defaults_to_all() {
+        use zabra_zkwire::FourLetter;
+        let text = "id = 1\ndata_dir = \"d\"\n[[members]]\nid = 1\npeer = \"127.0.0.1:1\"\nclient = \"127.0.0.1:2\"\nhttp = \"127.0.0.1:3\"\n";
+        let c: NodeConfig = toml::from_str(text).unwrap();
+        assert!(FourLetter::ALL.iter().all(|w| c.fourlw_allowed(*w)));
+        let mut c = cfg();
+        c.fourlw_whitelist = vec!["srvr".into(), "mntr".into()];
+        assert!(c.validate().is_ok());
+        assert!(c.fourlw_allowed(FourLetter::Mntr) && !c.fourlw_allowed(FourLetter::Dump));
     }
 
     #[test]

@@ -109,7 +109,7 @@ async fn healthz(State(h): State<Http>) -> Response {
 
 async fn metrics(State(h): State<Http>) -> Response {
     let Some(v) = view(&h.events).await else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
-    (StatusCode::OK, [("content-type", "text/plain; version=0.0.4")], crate::monitor::prometheus(&v, h.cfg.id))
+    (StatusCode::OK, [("content-type", crate::monitor::CONTENT_TYPE)], crate::monitor::prometheus(&v, h.cfg.id))
         .into_response()
 }
 

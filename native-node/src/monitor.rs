@@ -1,65 +1,107 @@
 //! What operators and monitoring read about a node: the four-letter words' figures
-//! (`mntr`, `stat`, `srvr`, `conf`, `cons`, ...) and the Prometheus `/metrics` page, both
-//! drawn from one `NodeView`.
+//! (`mntr`, `stat`, `srvr`, `conf`, `cons`, `wchs`, `dump`, ...) and the Prometheus `/metrics`
+//! page, both drawn from one `NodeView` (plus a `DumpView` for the watch and session dumps).
+//!
+//! `mntr` uses ZooKeeper 3.8's field names (`MonitorCommand`, `ServerMetrics`), so tools
+//! written for ZooKeeper read it unchanged. A follower stuck outside Broadcast shows twice:
+//! on the leader as `zk_synced_followers` < `zk_followers`, and on itself as its phase
+//! (`zk_peer_state`, and `zabra_phase` on `/metrics`, which also answers while not serving).
 
 use crate::config::NodeConfig;
-use crate::node::NodeView;
+use crate::node::{DumpView, Event, NodeView};
+use std::collections::{BTreeMap, BTreeSet};
+use tokio::sync::{mpsc, oneshot};
+use zabra_core::message::ServerState;
+use zabra_core::peer::{Now, Peer, Phase};
 use zabra_zkwire as wire;
 
-/// The Prometheus text exposition of a node's view.
-pub fn prometheus(v: &NodeView, id: u64) -> String {
-    let s = &v.status;
-    let state = match s.state {
-        zabra_core::message::ServerState::Looking => 0,
-        zabra_core::message::ServerState::Following => 1,
-        zabra_core::message::ServerState::Leading => 2,
-        zabra_core::message::ServerState::Observing => 3,
-    };
-    let rows: [(&str, &str, u64); 12] = [
-        ("zabra_state", "0 looking, 1 following, 2 leading, 3 observing", state),
-        ("zabra_serving", "1 when serving clients", s.serving as u64),
-        ("zabra_accepted_epoch", "last epoch promised", s.accepted_epoch as u64),
-        ("zabra_current_epoch", "last epoch accepted", s.current_epoch as u64),
-        ("zabra_last_logged_zxid", "last logged zxid", s.last_logged.as_u64()),
-        ("zabra_last_committed_zxid", "last committed zxid", s.last_committed.as_u64()),
-        ("zabra_znodes", "znodes in the tree", v.node_count as u64),
-        ("zabra_sessions", "live sessions", v.sessions as u64),
-        ("zabra_client_connections", "client connections here", v.connections as u64),
-        ("zabra_watches", "watches held here", v.watches as u64),
-        ("zabra_requests_total", "client requests received", v.requests),
-        ("zabra_commits_total", "commit steps applied", v.commits),
-    ];
-    let mut out = String::new();
-    for (name, help, value) in rows {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{sid=\"{id}\"}} {value}\n"));
+pub use crate::prometheus::{prometheus, CONTENT_TYPE};
+
+pub fn state_name(s: ServerState) -> &'static str {
+    match s {
+        ServerState::Looking => "looking",
+        ServerState::Following => "following",
+        ServerState::Leading => "leading",
+        ServerState::Observing => "observing",
     }
-    out
 }
 
-pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo {
-    use zabra_core::message::ServerState;
+pub fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Election => "election",
+        Phase::Discovery => "discovery",
+        Phase::Synchronization => "synchronization",
+        Phase::Broadcast => "broadcast",
+    }
+}
+
+/// ZooKeeper's `getDetailedPeerState`: `looking`, or e.g. `following - broadcast`.
+pub fn peer_state(v: &NodeView) -> String {
+    match v.status.state {
+        ServerState::Looking => "looking".into(),
+        s => format!("{} - {}", state_name(s), phase_name(v.status.phase)),
+    }
+}
+
+fn leader_stats(v: &NodeView) -> Option<wire::LeaderStats> {
+    let r = v.leader_report.as_ref()?;
+    let count =
+        |f: &dyn Fn(&zabra_core::peer::LearnerReport) -> bool| r.learners.iter().filter(|l| f(l)).count() as u64;
+    Some(wire::LeaderStats {
+        learners: r.learners.len() as u64,
+        followers: v.expected_followers as u64,
+        synced_followers: count(&|l| l.synced && !l.observer),
+        synced_observers: count(&|l| l.synced && l.observer),
+        pending_syncs: r.pending_syncs as u64,
+    })
+}
+
+fn server_stats(v: &NodeView, cfg: &NodeConfig) -> wire::ServerStats {
     let s = &v.status;
     let mode = match s.state {
         ServerState::Leading => wire::ServerMode::Leader,
-        ServerState::Following => wire::ServerMode::Follower,
+        ServerState::Following | ServerState::Looking => wire::ServerMode::Follower,
         ServerState::Observing => wire::ServerMode::Observer,
-        ServerState::Looking => wire::ServerMode::Follower,
     };
-    let stats = wire::ServerStats {
+    let m = &v.metrics;
+    let (latency_min, latency_avg, latency_max) = m.latency();
+    let (open_fds, max_fds) = crate::metrics::file_descriptors();
+    let timings = [
+        ("fsynctime", &m.fsync),
+        ("snapshottime", &m.snapshot),
+        ("readlatency", &m.read_latency),
+        ("updatelatency", &m.update_latency),
+    ];
+    wire::ServerStats {
         version: wire::full_version("zabra"),
         mode,
         serving: s.serving,
         zxid: s.last_committed.as_u64(),
-        node_count: v.node_count as u64,
+        // ZooKeeper counts the root twice (under "" and "/"), see `DataTree::zk_node_count`.
+        node_count: v.node_count as u64 + 1,
         connections: v.connections as u64,
+        outstanding: v.outstanding as u64,
+        latency_min,
+        latency_avg,
+        latency_max,
         received: v.requests,
-        sent: v.replies,
+        sent: v.replies + v.watch_events,
         watch_count: v.watches as u64,
         ephemerals_count: v.ephemerals as u64,
+        approximate_data_size: v.approximate_data_size,
         global_sessions: v.sessions as u64,
+        uptime_ms: m.uptime().as_millis() as u64,
         server_id: cfg.id,
-        ..Default::default()
-    };
+        leader: leader_stats(v),
+        open_fds,
+        max_fds,
+        quorum_size: (cfg.members.len() > 1).then_some(v.quorum_size as u64),
+        peer_state: Some(peer_state(v)),
+        timings: timings.into_iter().map(|(n, t)| (n.to_string(), t.summary())).collect(),
+    }
+}
+
+pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo {
     let me = cfg.me();
     let members = cfg
         .members
@@ -89,5 +131,59 @@ pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo 
             ..Default::default()
         })
         .collect();
+    let stats = server_stats(v, cfg);
     wire::FourLetterInfo { stats, conf, connections, host_name: "localhost".into(), environment, ..Default::default() }
+}
+
+/// The dump of watches, sessions and ephemerals (on the node task).
+pub fn dump_view(peer: &Peer, now: Now) -> DumpView {
+    let tree = peer.tree();
+    let sessions = peer
+        .session_deadlines()
+        .into_iter()
+        .map(|(s, timeout_ms, deadline)| {
+            let left_ms = match deadline {
+                Some(d) => d.0.saturating_sub(now.instant.0) / 1000,
+                None => u64::from(timeout_ms),
+            };
+            (s.0, now.wall_ms + left_ms)
+        })
+        .collect();
+    let ephemerals =
+        tree.sessions().map(|(s, _)| (s.0, tree.ephemerals(s))).filter(|(_, paths)| !paths.is_empty()).collect();
+    let mut by_path: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for (path, _, session) in peer.watch_list() {
+        by_path.entry(path).or_default().insert(session.0);
+    }
+    let watches = by_path.into_iter().map(|(p, s)| (p, s.into_iter().collect())).collect();
+    DumpView { sessions, ephemerals, watches }
+}
+
+async fn dump(events: &mpsc::UnboundedSender<Event>) -> Option<DumpView> {
+    let (tx, rx) = oneshot::channel();
+    events.send(Event::Dump(tx)).ok()?;
+    rx.await.ok()
+}
+
+/// The whole answer to a four-letter word on the client port, `None` if the node stopped.
+/// A command outside `fourlw_whitelist` gets ZooKeeper's refusal and runs nothing.
+pub async fn four_letter_text(
+    cmd: wire::FourLetter,
+    events: &mpsc::UnboundedSender<Event>,
+    cfg: &NodeConfig,
+) -> Option<String> {
+    use wire::FourLetter::*;
+    if !cfg.fourlw_allowed(cmd) {
+        return Some(wire::not_whitelisted(cmd));
+    }
+    let view = crate::http::view(events).await?;
+    let mut info = four_letter_info(&view, cfg);
+    if matches!(cmd, Wchs | Wchc | Wchp | Dump) {
+        let d = dump(events).await?;
+        (info.sessions, info.ephemerals, info.watches) = (d.sessions, d.ephemerals, d.watches);
+    }
+    if cmd == Srst && view.status.serving {
+        view.metrics.reset();
+    }
+    Some(wire::render_four_letter(cmd, &info))
 }

@@ -53,6 +53,8 @@ pub enum Event {
     },
     Persisted(Token),
     Status(oneshot::Sender<NodeView>),
+    /// Watches, sessions and ephemerals for `wchc`, `wchp` and `dump`.
+    Dump(oneshot::Sender<DumpView>),
     Observe(mpsc::Sender<String>),
     /// In-node partition control: cut these peers off (or heal all, with an empty list).
     Block(Vec<u64>),
@@ -76,6 +78,29 @@ pub struct NodeView {
     pub skipped_trace_events: u64,
     /// (client address, session id) of every client connection here.
     pub clients: Vec<(String, u64)>,
+    /// Requests received and not answered yet (ZooKeeper's outstanding requests).
+    pub outstanding: usize,
+    pub approximate_data_size: u64,
+    /// Watch notifications sent to clients (with `replies`, the packets sent).
+    pub watch_events: u64,
+    /// The leader's learners and pending syncs (`None` unless leading).
+    pub leader_report: Option<zabra_core::peer::LeaderReport>,
+    /// Voting followers the configuration gives a leader.
+    pub expected_followers: usize,
+    pub quorum_size: usize,
+    /// Latency, fsync and snapshot figures, counted as they happen.
+    #[serde(skip)]
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+}
+
+/// What `wchs`, `wchc`, `wchp` and `dump` print, by session id.
+#[derive(Clone, Debug, Default)]
+pub struct DumpView {
+    /// (session, its expiry in ms since the epoch: the leader's deadline, or now + timeout).
+    pub sessions: Vec<(u64, u64)>,
+    pub ephemerals: Vec<(u64, Vec<String>)>,
+    /// (path, watching sessions), data and child watches together, as ZooKeeper lists them.
+    pub watches: Vec<(String, Vec<u64>)>,
 }
 
 pub struct Node {
@@ -93,6 +118,8 @@ pub struct Node {
     commits: u64,
     inputs: VecDeque<Input>,
     transport: crate::transport::Transport,
+    inflight: crate::metrics::Inflight,
+    watch_events: u64,
 }
 
 pub fn now(start: StdInstant) -> Now {
@@ -106,6 +133,7 @@ impl Node {
         start: StdInstant,
         store: std::sync::mpsc::Sender<(Token, PersistOp)>,
         transport: crate::transport::Transport,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> Node {
         Node {
             peer,
@@ -121,6 +149,8 @@ impl Node {
             commits: 0,
             inputs: VecDeque::new(),
             transport,
+            inflight: crate::metrics::Inflight::new(metrics),
+            watch_events: 0,
         }
     }
 
@@ -184,6 +214,7 @@ impl Node {
             }
             Event::ClientRequest { req } => {
                 self.requests += 1;
+                self.inflight.received(&req);
                 self.step(Input::Client(req));
             }
             Event::ClientClosed { conn } => {
@@ -193,6 +224,9 @@ impl Node {
             Event::Persisted(t) => self.step(Input::Persisted(t)),
             Event::Status(reply) => {
                 let _ = reply.send(self.view());
+            }
+            Event::Dump(reply) => {
+                let _ = reply.send(crate::monitor::dump_view(&self.peer, now(self.start)));
             }
             Event::Observe(tx) => self.viewers.add(tx),
             Event::Block(sids) => self.block(sids),
@@ -229,6 +263,7 @@ impl Node {
                 }
                 Output::Reply(r) => {
                     self.replies += 1;
+                    self.inflight.answered(r.session, r.xid);
                     let conn = self.session_conn.get(&r.session).copied();
                     self.send_client(conn, ClientOut::Reply(r));
                 }
@@ -246,6 +281,7 @@ impl Node {
                     self.forget_client(conn);
                 }
                 Output::Watch { session, zxid, event } => {
+                    self.watch_events += 1;
                     let conn = self.session_conn.get(&session).copied();
                     self.send_client(conn, ClientOut::Watch { zxid, event });
                 }
@@ -273,7 +309,9 @@ impl Node {
 
     /// Drop every entry of a connection, so none is left in `cons`, `mntr` or the view.
     fn forget_client(&mut self, conn: ConnId) {
-        self.conn_info.remove(&conn);
+        if let Some((_, s)) = self.conn_info.remove(&conn) {
+            self.inflight.forget(s);
+        }
         self.session_conn.retain(|_, c| *c != conn);
         self.clients.remove(&conn);
     }
@@ -311,6 +349,13 @@ impl Node {
             observers: self.viewers.len(),
             skipped_trace_events: self.viewers.skipped(),
             clients: self.conn_info.values().map(|(a, s)| (a.clone(), s.0)).collect(),
+            outstanding: self.inflight.len(),
+            approximate_data_size: tree.approximate_data_size(),
+            watch_events: self.watch_events,
+            leader_report: self.peer.leader_report(),
+            expected_followers: self.peer.expected_followers().len(),
+            quorum_size: self.peer.config().members.voters.len(),
+            metrics: self.inflight.metrics(),
         }
     }
 }

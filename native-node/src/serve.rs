@@ -1,39 +1,17 @@
 //! `zabra serve`: start one node: open storage, build the peer, start the peer, client and
 //! HTTP listeners, and run the node task.
+//!
+//! SIGTERM (or Ctrl-C) stops it gracefully: the listeners close, the node task ends (its
+//! client and peer connections close with it), the storage thread makes everything queued
+//! durable, and the process exits 0 with a log line saying so.
 
 use crate::config::NodeConfig;
-use crate::node::{Event, Node};
+use crate::node::Node;
 use crate::transport::{Hello, Transport, PROTOCOL_VERSION};
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use zabra_core::peer::Peer;
-use zabra_core::storage::PersistOp;
-use zabra_core::Token;
-
-/// Group commit: take every op queued so far, write them all, one fsync, report the last
-/// token. A storage error stops the node: nothing may be acknowledged past a failed write.
-fn storage_thread(
-    mut store: zabra_storage::DiskStore,
-    rx: std::sync::mpsc::Receiver<(Token, PersistOp)>,
-    events: mpsc::UnboundedSender<Event>,
-) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batch.push(more);
-        }
-        let last = batch.last().expect("non-empty").0;
-        let ops: Vec<PersistOp> = batch.into_iter().map(|(_, op)| op).collect();
-        if let Err(e) = store.write(&ops).and_then(|_| store.sync()) {
-            tracing::error!("storage failed: {e}; stopping this node");
-            std::process::exit(3);
-        }
-        if events.send(Event::Persisted(last)).is_err() {
-            return;
-        }
-    }
-}
 
 pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let start = std::time::Instant::now();
@@ -47,12 +25,8 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let peer = Peer::restore(cfg.peer_config(), state, crate::node::now(start)).map_err(|e| e.to_string())?;
     let me = cfg.me().clone();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    let (store_tx, store_rx) = std::sync::mpsc::channel();
-    let ev = events_tx.clone();
-    std::thread::Builder::new()
-        .name("storage".into())
-        .spawn(move || storage_thread(store, store_rx, ev))
-        .map_err(|e| e.to_string())?;
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let (store_tx, storage) = crate::persist::spawn(store, events_tx.clone(), metrics.clone())?;
     let role = if me.observer { "observer" } else { "voter" };
     let hello =
         Hello { cluster: cfg.cluster.clone(), sid: cfg.id, role: role.into(), protocol_version: PROTOCOL_VERSION };
@@ -61,15 +35,42 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let peer_l = bind(me.peer).await?;
     let client_l = bind(me.client).await?;
     let http_l = bind(me.http).await?;
-    tokio::spawn(transport.clone().listen(peer_l));
+    let mut tasks = vec![tokio::spawn(transport.clone().listen(peer_l))];
     for m in cfg.members.iter().filter(|m| m.id < cfg.id) {
-        tokio::spawn(transport.clone().dial(m.id, m.peer));
+        tasks.push(tokio::spawn(transport.clone().dial(m.id, m.peer)));
     }
     let cfg = Arc::new(cfg);
     let budget = crate::budget::ReadBudget::new(cfg.limits.max_partial_bytes);
-    tokio::spawn(crate::clients::listen(client_l, events_tx.clone(), cfg.clone(), budget.clone()));
-    tokio::spawn(crate::http::serve(http_l, crate::http::Http::new(cfg.clone(), events_tx.clone()), budget));
+    tasks.push(tokio::spawn(crate::clients::listen(client_l, events_tx.clone(), cfg.clone(), budget.clone())));
+    tasks.push(tokio::spawn(crate::http::serve(
+        http_l,
+        crate::http::Http::new(cfg.clone(), events_tx.clone()),
+        budget,
+    )));
     tracing::info!("node {} serving clients on {}, peers on {}, HTTP on {}", cfg.id, me.client, me.peer, me.http);
-    Node::new(peer, start, store_tx, transport).run(events_rx).await;
+    let node = Node::new(peer, start, store_tx, transport, metrics);
+    tokio::select! {
+        _ = node.run(events_rx) => tracing::warn!("the node task ended"),
+        sig = stop_signal() => tracing::info!("{sig}: stopping (no new connections; queued writes finish)"),
+    }
+    // The node task is gone: its connections are closed and the storage queue's sender dropped.
+    for t in tasks {
+        t.abort();
+    }
+    crate::persist::finish(storage).await;
+    tracing::info!("node {} stopped", cfg.id);
     Ok(())
+}
+
+/// The first SIGTERM or SIGINT.
+async fn stop_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::warn!("cannot listen for SIGTERM; stop this node with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
 }

@@ -81,7 +81,7 @@ impl DataTree {
     /// Records what `plan` will overwrite, parent first, so that undoing in reverse restores
     /// the node before its parent.
     fn save(&self, plan: &Plan<'_>, undo: &mut Vec<(String, Saved)>) {
-        let node = |p: &str| self.nodes.get(p).expect("checked: the node exists");
+        let node = |p: &str| self.node(p).expect("checked: the node exists");
         let parent = |p: &str| super::path::split_parent(p).expect("checked: the path has a parent").0.to_string();
         match plan {
             Plan::Create { path, .. } => {

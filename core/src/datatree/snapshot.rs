@@ -7,6 +7,10 @@
 //! refused instead of silently diverging (ZooKeeper checks its snapshot digest the same way,
 //! ZOOKEEPER-3114). The digest is a hex string, since JavaScript numbers lose 64-bit values.
 //! The ephemeral, container and TTL indexes are rebuilt from the nodes, never stored.
+//!
+//! Writing streams straight from the tree (`impl Serialize for DataTree`, borrowing each
+//! node), so a snapshot of a large tree is never held in memory a second time; the borrowed
+//! form and `TreeSnapshot` produce the same document (checked by a test).
 
 use super::path::{self, validate_path, ROOT};
 use super::stat::NodeStat;
@@ -14,6 +18,7 @@ use super::tree::{compute_digest, DataTree, Node};
 use super::{Data, SessionInfo};
 use crate::acl::Acl;
 use crate::ids::SessionId;
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -39,16 +44,50 @@ struct SessionSnapshot {
     info: SessionInfo,
 }
 
-impl From<DataTree> for TreeSnapshot {
-    fn from(tree: DataTree) -> Self {
-        let digest = format!("{:x}", tree.digest);
-        let nodes = tree
-            .nodes
-            .into_iter()
-            .map(|(path, n)| NodeSnapshot { path, data: n.data, acl: n.acl, stat: n.stat })
-            .collect();
-        let sessions = tree.sessions.into_iter().map(|(id, info)| SessionSnapshot { id, info }).collect();
-        TreeSnapshot { nodes, sessions, digest }
+/// `NodeSnapshot`, borrowed from the tree.
+#[derive(Serialize)]
+struct NodeRef<'a> {
+    path: &'a str,
+    data: &'a Data,
+    acl: &'a [Acl],
+    stat: &'a NodeStat,
+}
+
+/// `SessionSnapshot`, borrowed from the tree.
+#[derive(Serialize)]
+struct SessionRef<'a> {
+    id: SessionId,
+    #[serde(flatten)]
+    info: &'a SessionInfo,
+}
+
+/// A sequence of known length, serialized item by item from an iterator.
+struct Seq<I>(std::cell::Cell<Option<I>>);
+
+impl<T: Serialize, I: ExactSizeIterator<Item = T>> Serialize for Seq<I> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let items = self.0.take().expect("a Seq serializes once");
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for item in items {
+            seq.serialize_element(&item)?;
+        }
+        seq.end()
+    }
+}
+
+fn seq<I>(items: I) -> Seq<I> {
+    Seq(std::cell::Cell::new(Some(items)))
+}
+
+impl Serialize for DataTree {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let nodes = self.nodes.iter().map(|(path, n)| NodeRef { path, data: &n.data, acl: &n.acl, stat: &n.stat });
+        let sessions = self.sessions.iter().map(|(id, info)| SessionRef { id: *id, info });
+        let mut st = s.serialize_struct("TreeSnapshot", 3)?;
+        st.serialize_field("nodes", &seq(nodes))?;
+        st.serialize_field("sessions", &seq(sessions))?;
+        st.serialize_field("digest", &format!("{:x}", self.digest))?;
+        st.end()
     }
 }
 
@@ -67,7 +106,7 @@ impl TryFrom<TreeSnapshot> for DataTree {
             }
         }
         link_children(&mut nodes)?;
-        let computed = compute_digest(&nodes);
+        let computed = compute_digest(nodes.iter());
         if computed != recorded {
             return Err(format!("digest mismatch: recorded {recorded:x}, computed {computed:x}"));
         }
@@ -101,4 +140,59 @@ fn link_children(nodes: &mut BTreeMap<String, Node>) -> Result<(), String> {
         p.children.insert(name);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::txn::{CreateMode, Op, Txn};
+    use crate::zxid::Zxid;
+
+    fn tree() -> DataTree {
+        let mut t = DataTree::new();
+        let s = SessionId(0x42);
+        let txn = |op| Txn { session: s, time_ms: 7, auth: Vec::new(), op };
+        t.apply(Zxid::new(1, 1), &txn(Op::CreateSession { timeout_ms: 5000, password: vec![1, 2] }));
+        t.apply(Zxid::new(1, 2), &txn(Op::create("/a", b"data", CreateMode::Persistent)));
+        t.apply(Zxid::new(1, 3), &txn(Op::create("/a/e", &[0, 255], CreateMode::Ephemeral)));
+        t
+    }
+
+    /// The borrowed, streamed form is the document `TreeSnapshot` describes, field for field.
+    #[test]
+    fn streamed_form_is_the_snapshot_form() {
+        let t = tree();
+        let owned = TreeSnapshot {
+            nodes: t
+                .nodes
+                .iter()
+                .map(|(p, n)| NodeSnapshot { path: p.clone(), data: n.data.clone(), acl: n.acl.clone(), stat: n.stat })
+                .collect(),
+            sessions: t.sessions.iter().map(|(id, info)| SessionSnapshot { id: *id, info: info.clone() }).collect(),
+            digest: format!("{:x}", t.digest),
+        };
+        let streamed = serde_json::to_value(&t).unwrap();
+        assert_eq!(streamed, serde_json::to_value(&owned).unwrap());
+        assert_eq!(serde_json::from_value::<DataTree>(streamed).unwrap(), t);
+    }
+
+    /// A clone is a consistent image: later writes to the original leave it untouched.
+    #[test]
+    fn a_clone_is_a_frozen_image() {
+        let mut t = tree();
+        let image = t.clone();
+        let before = serde_json::to_string(&image).unwrap();
+        let txn = |op| Txn { session: SessionId(0x42), time_ms: 8, auth: Vec::new(), op };
+        t.apply(Zxid::new(1, 4), &txn(Op::SetData { path: "/a".into(), data: b"new".into(), version: -1 }));
+        t.apply(Zxid::new(1, 5), &txn(Op::create("/a/b", b"", CreateMode::Persistent)));
+        t.apply(Zxid::new(1, 6), &txn(Op::CloseSession));
+        assert_eq!(serde_json::to_string(&image).unwrap(), before);
+        assert_ne!(image, t);
+        assert_eq!(image.get_children("/a").unwrap().0, vec!["e"]);
+        assert_eq!(t.get_children("/a").unwrap().0, vec!["b"]);
+        assert_eq!(
+            t.approximate_data_size(),
+            t.nodes.iter().map(|(p, n)| (p.len() + n.data.len()) as u64).sum::<u64>()
+        );
+    }
 }

@@ -9,8 +9,9 @@ use super::{Data, SessionInfo};
 use crate::acl::{self, Acl, Id};
 use crate::ids::SessionId;
 use crate::txn::ErrorCode;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use imbl::{OrdMap, OrdSet};
+use serde::Deserialize;
+use std::sync::Arc;
 
 /// One znode as stored: data, ACL (already fixed up), `StatPersisted`, and the names of its
 /// children.
@@ -20,13 +21,14 @@ pub(crate) struct Node {
     pub acl: Vec<Acl>,
     pub stat: NodeStat,
     /// Kept beside the flat path map, as ZooKeeper's `DataNode.children` is, so
-    /// getChildren and the NotEmpty check cost O(children), not O(tree).
-    pub children: BTreeSet<String>,
+    /// getChildren and the NotEmpty check cost O(children), not O(tree). Persistent, so
+    /// copying a node with many children while a checkpoint shares it is cheap.
+    pub children: OrdSet<String>,
 }
 
 impl Node {
     pub fn new(data: Data, acl: Vec<Acl>, stat: NodeStat) -> Self {
-        Node { data, acl, stat, children: BTreeSet::new() }
+        Node { data, acl, stat, children: OrdSet::new() }
     }
 
     pub fn hash(&self, path: &str) -> u64 {
@@ -52,18 +54,26 @@ impl Node {
 ///
 /// It serializes as a snapshot (`snapshot.rs`): a flat node list, the sessions and the
 /// digest, from which deserialization rebuilds the children and indexes and which it verifies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "TreeSnapshot", into = "TreeSnapshot")]
+/// Serialization streams from the tree itself, with no intermediate copy.
+///
+/// Its maps are persistent (`imbl`), ordered like `BTreeMap`: a clone shares structure, so
+/// the checkpoint and SNAP copies cost O(1) on the peer's task, and a write made while a copy
+/// is still being serialized elsewhere copies only the nodes on its path.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "TreeSnapshot")]
 pub struct DataTree {
-    pub(crate) nodes: BTreeMap<String, Node>,
+    pub(crate) nodes: OrdMap<String, Arc<Node>>,
     pub(crate) digest: u64,
-    pub(crate) sessions: BTreeMap<SessionId, SessionInfo>,
+    /// Σ (path length + data length) over the nodes, ZooKeeper's `approximateDataSize`
+    /// (`mntr`), kept by `insert_node`/`remove_node`/`update_node`.
+    pub(crate) data_size: u64,
+    pub(crate) sessions: OrdMap<SessionId, SessionInfo>,
     /// Derived from the nodes (kept by `insert_node`/`remove_node`), never serialized:
     /// ephemeral paths by owner, and the container and TTL paths (ZooKeeper's `ephemerals`,
     /// `containers` and `ttls`). Empty sets are removed, so equal trees have equal indexes.
-    pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
-    pub(crate) containers: BTreeSet<String>,
-    pub(crate) ttls: BTreeSet<String>,
+    pub(crate) ephemerals: OrdMap<SessionId, OrdSet<String>>,
+    pub(crate) containers: OrdSet<String>,
+    pub(crate) ttls: OrdSet<String>,
 }
 
 impl Default for DataTree {
@@ -97,12 +107,13 @@ impl DataTree {
     /// No nodes and no sessions (the start of a snapshot restore).
     pub(crate) fn empty() -> Self {
         DataTree {
-            nodes: BTreeMap::new(),
+            nodes: OrdMap::new(),
             digest: 0,
-            sessions: BTreeMap::new(),
-            ephemerals: BTreeMap::new(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
+            data_size: 0,
+            sessions: OrdMap::new(),
+            ephemerals: OrdMap::new(),
+            containers: OrdSet::new(),
+            ttls: OrdSet::new(),
         }
     }
 
@@ -119,7 +130,7 @@ impl DataTree {
         if path.contains('\0') {
             return Err(ErrorCode::BadArguments);
         }
-        Ok(self.nodes.get(path).map(Node::client_stat))
+        Ok(self.nodes.get(path).map(|n| n.client_stat()))
     }
 
     /// getChildren2: child names (not paths), sorted, and the parent's stat. ZooKeeper's
@@ -181,6 +192,11 @@ impl DataTree {
         self.nodes.len() + 1
     }
 
+    /// Σ (path length + data length) over every znode, as ZooKeeper's `approximateDataSize`.
+    pub fn approximate_data_size(&self) -> u64 {
+        self.data_size
+    }
+
     /// The incrementally maintained digest (see `digest.rs`).
     pub fn digest(&self) -> u64 {
         self.digest
@@ -188,19 +204,20 @@ impl DataTree {
 
     /// The digest recomputed from every node; always equal to [`DataTree::digest`].
     pub fn compute_digest(&self) -> u64 {
-        compute_digest(&self.nodes)
+        compute_digest(self.nodes.iter().map(|(p, n)| (p, &**n)))
     }
 
     pub(crate) fn node(&self, path: &str) -> Result<&Node, ErrorCode> {
-        self.nodes.get(path).ok_or(ErrorCode::NoNode)
+        self.nodes.get(path).map(|n| &**n).ok_or(ErrorCode::NoNode)
     }
 
     /// Adds a node and its hash, links it under its parent and indexes its kind.
     pub(crate) fn insert_node(&mut self, path: &str, node: Node) {
         self.digest = self.digest.wrapping_add(node.hash(path));
+        self.data_size += size_of(path, &node);
         if let Some((parent, name)) = path::split_parent(path).filter(|_| path != ROOT) {
             if let Some(p) = self.nodes.get_mut(parent) {
-                p.children.insert(name.to_string());
+                Arc::make_mut(p).children.insert(name.to_string());
             }
         }
         match Kind::of(node.stat.ephemeral_owner) {
@@ -215,16 +232,17 @@ impl DataTree {
                 self.ttls.insert(path.to_string());
             }
         }
-        self.nodes.insert(path.to_string(), node);
+        self.nodes.insert(path.to_string(), Arc::new(node));
     }
 
     /// Removes a node and its hash, unlinks it from its parent and from the kind indexes.
     pub(crate) fn remove_node(&mut self, path: &str) -> Option<Node> {
-        let node = self.nodes.remove(path)?;
+        let node = Arc::unwrap_or_clone(self.nodes.remove(path)?);
         self.digest = self.digest.wrapping_sub(node.hash(path));
+        self.data_size -= size_of(path, &node);
         if let Some((parent, name)) = path::split_parent(path) {
             if let Some(p) = self.nodes.get_mut(parent) {
-                p.children.remove(name);
+                Arc::make_mut(p).children.remove(name);
             }
         }
         match Kind::of(node.stat.ephemeral_owner) {
@@ -251,15 +269,20 @@ impl DataTree {
     /// goes out and the new one comes in (ZooKeeper's `NodeHashMap.preChange`/`postChange`).
     /// The ephemeral owner never changes after creation, so the indexes stay valid.
     pub(crate) fn update_node<R>(&mut self, path: &str, f: impl FnOnce(&mut Node) -> R) -> R {
-        let node = self.nodes.get_mut(path).expect("update_node: checked before");
-        let before = node.hash(path);
+        let node = Arc::make_mut(self.nodes.get_mut(path).expect("update_node: checked before"));
+        let (before, old_size) = (node.hash(path), size_of(path, node));
         let r = f(node);
         let after = node.hash(path);
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
+        self.data_size = self.data_size - old_size + size_of(path, node);
         r
     }
 }
 
-pub(crate) fn compute_digest(nodes: &BTreeMap<String, Node>) -> u64 {
-    nodes.iter().map(|(p, n)| n.hash(p)).fold(0, u64::wrapping_add)
+fn size_of(path: &str, node: &Node) -> u64 {
+    (path.len() + node.data.len()) as u64
+}
+
+pub(crate) fn compute_digest<'a>(nodes: impl Iterator<Item = (&'a String, &'a Node)>) -> u64 {
+    nodes.map(|(p, n)| n.hash(p)).fold(0, u64::wrapping_add)
 }

@@ -117,6 +117,25 @@ impl Leader {
         let f = |h: &LearnerHandle| h.observer && matches!(h.stage, Stage::Syncing | Stage::Synced);
         self.learners.iter().filter(|(_, h)| f(h)).map(|(s, _)| *s).collect()
     }
+
+    /// Each learner's stage and the syncs waiting for a quorum, for monitoring.
+    pub(super) fn report(&self) -> super::report::LeaderReport {
+        let learners = self
+            .learners
+            .iter()
+            .map(|(sid, h)| super::report::LearnerReport {
+                sid: *sid,
+                observer: h.observer,
+                synced: h.stage == Stage::Synced,
+                stage: match h.stage {
+                    Stage::Info | Stage::EpochSent | Stage::EpochAcked => "discovery",
+                    Stage::Syncing => "synchronization",
+                    Stage::Synced => "broadcast",
+                },
+            })
+            .collect();
+        super::report::LeaderReport { learners, pending_syncs: self.pending_syncs.len() }
+    }
 }
 
 impl Peer {

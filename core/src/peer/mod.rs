@@ -20,14 +20,17 @@
 //! `AckNewLeader` only after the synced history and current_epoch are durable; the leader
 //! counts itself for a proposal only after its own write is durable.
 
+mod checkpoint;
 mod client;
 mod election;
 mod leader;
 mod learner;
 mod privacy;
+mod report;
 mod session;
 
 pub use client::{ClientOp, ClientRequest, ClientResult, Reply};
+pub use report::{LeaderReport, LearnerReport};
 pub use session::{ConnectRequest, SessionGrant, CONNECT_XID};
 
 use crate::config::{Config, ConfigError, Mutant};
@@ -192,7 +195,7 @@ pub struct Peer {
     /// FollowerInfo/ObserverInfo that arrived while we were still LOOKING: a learner may
     /// decide before its leader does (ZooKeeper's learner keeps retrying its connection).
     early_infos: BTreeMap<Sid, Message>,
-    commits_since_checkpoint: u64,
+    checkpoints: checkpoint::CheckpointSchedule,
     out: Vec<Output>,
 }
 
@@ -211,6 +214,7 @@ impl Peer {
             Some(s) => (s.tree.clone(), s.zxid),
             None => (DataTree::new(), Zxid::ZERO),
         };
+        let checkpoints = checkpoint::CheckpointSchedule::new(cfg.snapshot_every, cfg.seed ^ cfg.sid.0.rotate_left(29));
         let mut p = Peer {
             rng: SplitMix64::new(cfg.seed ^ cfg.sid.0.rotate_left(17) ^ now.instant.0),
             cfg,
@@ -232,7 +236,7 @@ impl Peer {
             sessions: session::Sessions::default(),
             watches: Watches::default(),
             early_infos: BTreeMap::new(),
-            commits_since_checkpoint: 0,
+            checkpoints,
             out: Vec::new(),
         };
         p.trace(TraceEvent::Started {
@@ -578,19 +582,19 @@ impl Peer {
             if let Some(o) = mine {
                 self.client_write_done(o.session, o.xid, result);
             }
-            self.commits_since_checkpoint += 1;
+            self.checkpoints.committed();
         }
         self.trace(TraceEvent::Committed { sid: self.cfg.sid, zxid: self.last_committed });
         self.clients_committed();
         self.maybe_checkpoint();
     }
 
+    /// A checkpoint at a per-peer randomized interval (see `checkpoint.rs`). Cloning the tree
+    /// is cheap (its maps share structure), so the driver can serialize it off the node task.
     fn maybe_checkpoint(&mut self) {
-        let every = self.cfg.snapshot_every;
-        if every == 0 || self.commits_since_checkpoint < every {
+        if !self.checkpoints.take_due() {
             return;
         }
-        self.commits_since_checkpoint = 0;
         let snap = Snapshot { zxid: self.last_committed, tree: self.tree.clone() };
         self.persist(PersistOp::Checkpoint(snap));
         self.log.compact(self.last_committed);

@@ -82,6 +82,11 @@ impl SessionTracker {
         self.closing.remove(&s);
     }
 
+    /// When `s` expires unless renewed (`dump`).
+    pub fn deadline(&self, s: SessionId) -> Option<Instant> {
+        self.expires.get(&s).copied()
+    }
+
     /// Sessions past their timeout that are not yet being closed (each returned once).
     pub fn expired(&mut self, now: Instant) -> Vec<SessionId> {
         let due: Vec<SessionId> =

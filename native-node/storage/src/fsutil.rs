@@ -88,9 +88,15 @@ pub fn atomic_write(dir: &Path, name: &str, bytes: &[u8], stats: &mut Stats) -> 
     f.write_all(bytes).map_err(StoreError::io("write", &tmp))?;
     stats.bytes_written += bytes.len() as u64;
     fsync_file(&f, &tmp, stats)?;
-    fs::rename(&tmp, &dest).map_err(StoreError::io("rename", &tmp))?;
-    fsync_dir(dir, stats)?;
+    publish(dir, &tmp, &dest, stats)?;
     Ok(dest)
+}
+
+/// Renames a fsynced `tmp` over `dest` and fsyncs the directory: the last step of an atomic
+/// write, after which the new content survives a crash.
+pub fn publish(dir: &Path, tmp: &Path, dest: &Path, stats: &mut Stats) -> Result<(), StoreError> {
+    fs::rename(tmp, dest).map_err(StoreError::io("rename", tmp))?;
+    fsync_dir(dir, stats)
 }
 
 pub fn remove(path: &Path) -> Result<(), StoreError> {

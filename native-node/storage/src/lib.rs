@@ -8,7 +8,9 @@
 //!
 //! ```text
 //!  Persist ops ──► DiskStore::write ──► Append: framed records into the page cache (no fsync)
-//!                        │             └─► epochs / truncate / snapshot: sync first, then durable
+//!                        │             ├─► epochs / truncate / install: sync first, then durable
+//!                        │             └─► checkpoint: roll the log, hand the tree to the
+//!                        │                 snapshot-writer thread (see `snapwriter`)
 //!  queue drained ──► DiskStore::sync ──► one fsync covers every append since the last one
 //!                                        (group commit) ──► driver reports Persisted(token)
 //!  start-up ──► DiskStore::open ──► PersistedState + OpenReport (what recovery did)
@@ -20,7 +22,7 @@
 //! | --- | --- |
 //! | `epochs` | accepted and current epoch, text with a CRC line; replaced atomically |
 //! | `log.<zxid>` | a log segment; `<zxid>` (16 hex digits) is its first record's zxid |
-//! | `snapshot.<zxid>` | one framed record: serde_json of `Snapshot` |
+//! | `snapshot.<zxid>` | one framed record: serde_json of `Snapshot`, streamed by a writer thread |
 //! | `install` | an InstallSnapshot in progress (its commit point), redone at open |
 //! | `snapshot.<zxid>.install` | the snapshot of that install, staged before the commit point |
 //! | `*.tmp` | a write that had not been renamed into place: removed at open |
@@ -63,10 +65,12 @@ mod record;
 mod report;
 mod segment;
 mod snapfile;
+mod snapwriter;
 mod store;
 
 pub use error::StoreError;
 pub use report::{OpenReport, RecoveryEvent};
+pub use snapwriter::{SnapshotHold, SnapshotOutcome};
 pub use store::DiskStore;
 
 /// Tunables of a [`DiskStore`].
@@ -102,4 +106,19 @@ pub struct Stats {
     pub segments: u64,
     /// Snapshot files (gauge).
     pub snapshots: u64,
+    /// Checkpoints written in the background since open (counter).
+    pub snapshots_written: u64,
+    /// Checkpoints replaced by a newer one while waiting for the writer (counter).
+    pub snapshots_skipped: u64,
+    /// Background snapshots that failed; the log still holds what they covered (counter).
+    pub snapshot_failures: u64,
+}
+
+impl Stats {
+    /// Adds the counters of work done elsewhere (the snapshot writer's).
+    pub(crate) fn add(&mut self, o: &Stats) {
+        self.bytes_written += o.bytes_written;
+        self.fsyncs += o.fsyncs;
+        self.snapshots_written += o.snapshots_written;
+    }
 }

@@ -48,6 +48,7 @@ pub fn open(dir: &Path, opts: StoreOptions) -> Result<(DiskStore, PersistedState
         last_zxid: state.snapshot_zxid().max(log_last),
         stats,
         failed: None,
+        bg: Default::default(),
     };
     open_active(&mut store)?;
     report.snapshot = state.snapshot.as_ref().map(|s| s.zxid);

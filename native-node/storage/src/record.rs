@@ -44,13 +44,20 @@ impl fmt::Display for Defect {
 /// Appends one framed record to `out`.
 pub fn encode(zxid: Zxid, payload: &[u8], out: &mut Vec<u8>) {
     let len = u32::try_from(payload.len()).expect("a record payload is under 4 GiB");
-    let start = out.len();
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&zxid.as_u64().to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    let header_crc = crc32fast::hash(&out[start..start + 16]);
-    out.extend_from_slice(&header_crc.to_le_bytes());
+    out.extend_from_slice(&header(len, zxid, crc32fast::hash(payload)));
     out.extend_from_slice(payload);
+}
+
+/// The header of a record whose payload has `len` bytes and checksum `payload_crc` (a
+/// streamed snapshot writes it after the payload, once both are known).
+pub fn header(len: u32, zxid: Zxid, payload_crc: u32) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[0..4].copy_from_slice(&len.to_le_bytes());
+    h[4..12].copy_from_slice(&zxid.as_u64().to_le_bytes());
+    h[12..16].copy_from_slice(&payload_crc.to_le_bytes());
+    let header_crc = crc32fast::hash(&h[..16]);
+    h[16..20].copy_from_slice(&header_crc.to_le_bytes());
+    h
 }
 
 fn u32_at(buf: &[u8], at: usize) -> u32 {

@@ -5,6 +5,8 @@ use crate::fsutil;
 use crate::record::{self, Defect};
 use crate::Stats;
 use serde::de::DeserializeOwned;
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use zabra_core::log::Entry;
 use zabra_core::message::Snapshot;
@@ -28,14 +30,60 @@ pub fn frame(magic: &[u8; 8], zxid: Zxid, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-pub fn snapshot_bytes(s: &Snapshot) -> Vec<u8> {
-    let json = serde_json::to_vec(s).expect("a snapshot serializes");
-    frame(SNAPSHOT_MAGIC, s.zxid, &json)
+/// Counts and checksums the bytes passing through to the file.
+struct Checksummed<W> {
+    inner: W,
+    crc: crc32fast::Hasher,
+    len: u64,
 }
 
-/// Writes `dir/name` atomically with the snapshot.
+impl<W: Write> Write for Checksummed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Streams `s` into `dir/<name>.tmp` and fsyncs it; [`fsutil::publish`] puts it in place.
+///
+/// The tree is serialized straight into a buffered writer (no copy of the tree or of its
+/// encoding is held in memory). The record header needs the payload's length and checksum, so
+/// a zeroed header is written first and filled in once the payload is out; a crash before the
+/// rename leaves only a `.tmp` file, which `open` removes.
+pub fn write_tmp(dir: &Path, name: &str, s: &Snapshot, stats: &mut Stats) -> Result<PathBuf, StoreError> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let io = |action| StoreError::io(action, &tmp);
+    let file = File::create(&tmp).map_err(io("create"))?;
+    let mut f = &file;
+    f.write_all(SNAPSHOT_MAGIC).and_then(|_| f.write_all(&[0; record::HEADER_LEN])).map_err(io("write"))?;
+    let sink = Checksummed { inner: f, crc: crc32fast::Hasher::new(), len: 0 };
+    let mut out = BufWriter::with_capacity(1 << 20, sink);
+    serde_json::to_writer(&mut out, s).map_err(|e| io("write")(e.into()))?;
+    let sink = out.into_inner().map_err(|e| io("write")(e.into_error()))?;
+    let (written, crc) = (sink.len, sink.crc.finalize());
+    let Ok(len) = u32::try_from(written) else {
+        let too_big = std::io::Error::other(format!("snapshot of {written} bytes is over the 4 GiB record limit"));
+        return Err(io("write")(too_big));
+    };
+    f.seek(SeekFrom::Start(SNAPSHOT_MAGIC.len() as u64)).map_err(io("seek"))?;
+    f.write_all(&record::header(len, s.zxid, crc)).map_err(io("write"))?;
+    stats.bytes_written += (SNAPSHOT_MAGIC.len() + record::HEADER_LEN) as u64 + written;
+    fsutil::fsync_file(&file, &tmp, stats)?;
+    Ok(tmp)
+}
+
+/// Writes `dir/name` atomically with the snapshot, streamed (see [`write_tmp`]).
 pub fn write_snapshot(dir: &Path, name: &str, s: &Snapshot, stats: &mut Stats) -> Result<PathBuf, StoreError> {
-    fsutil::atomic_write(dir, name, &snapshot_bytes(s), stats)
+    let tmp = write_tmp(dir, name, s, stats)?;
+    let dest = dir.join(name);
+    fsutil::publish(dir, &tmp, &dest, stats)?;
+    Ok(dest)
 }
 
 /// Reads a framed file written by `frame`, checking magic, checksums, the zxid the file name

@@ -1,20 +1,24 @@
 //! `DiskStore`: performs the core's `PersistOp`s on disk, in order, with group commit.
 //!
 //! Only `Append` is buffered: it goes to the page cache and waits for [`DiskStore::sync`], so
-//! one fsync covers every proposal that arrived while the previous one ran. Every other op is
-//! rare and durable when `write` returns; it first syncs the appends written before it, because
-//! an epoch or snapshot must never be durable ahead of history it follows (ZOOKEEPER-4643: a
-//! current_epoch persisted before the synced txns let a peer win with a short log).
+//! one fsync covers every proposal that arrived while the previous one ran. Epochs, TRUNC and
+//! installs are rare and durable when `write` returns; each first syncs the appends written
+//! before it, because an epoch or snapshot must never be durable ahead of history it follows
+//! (ZOOKEEPER-4643: a current_epoch persisted before the synced txns let a peer win with a
+//! short log). A checkpoint goes to the snapshot-writer thread (`snapwriter`): it adds no
+//! history, and what it covers is deleted only once it is durable.
 
 use crate::epochs::{self, Epochs};
 use crate::error::StoreError;
 use crate::fsutil::{self, EPOCHS};
 use crate::segment::{self, SegmentInfo};
-use crate::{install, record, snapfile, OpenReport, Stats, StoreOptions};
+use crate::snapwriter::{Background, Gate, SnapshotHold, SnapshotOutcome};
+use crate::{install, record, OpenReport, Stats, StoreOptions};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use zabra_core::log::Entry;
 use zabra_core::message::Snapshot;
 use zabra_core::storage::{Backend, PersistOp, PersistedState};
@@ -48,6 +52,8 @@ pub struct DiskStore {
     pub(crate) last_zxid: Zxid,
     pub(crate) stats: Stats,
     pub(crate) failed: Option<String>,
+    /// The checkpoint being written by the snapshot-writer thread, and the one waiting.
+    pub(crate) bg: Background,
 }
 
 impl DiskStore {
@@ -62,10 +68,13 @@ impl DiskStore {
     }
 
     /// Performs `ops` in order. Appends are written but not fsynced (call [`Self::sync`]);
-    /// epoch writes, truncations and snapshots are durable on return, as is everything written
-    /// before them. After an error the store refuses further work (see `StoreError::Failed`).
+    /// epoch writes, truncations and installs are durable on return, as is everything written
+    /// before them. A checkpoint is handed to the snapshot-writer thread and becomes durable
+    /// later (see `snapwriter`): it adds no history, so nothing waits for it. After an error
+    /// the store refuses further work (see `StoreError::Failed`).
     pub fn write(&mut self, ops: &[PersistOp]) -> Result<(), StoreError> {
         self.guard(|s| {
+            s.reap_snapshots(false)?;
             for op in ops {
                 s.on_op(op)?;
             }
@@ -74,20 +83,56 @@ impl DiskStore {
         })
     }
 
-    /// Makes every op written so far durable: one fsync for all appends since the last sync.
+    /// Group commit: makes every op written so far durable with one fsync for all appends
+    /// since the last sync. It does not wait for a snapshot being written in the background.
     pub fn sync(&mut self) -> Result<(), StoreError> {
-        self.guard(|s| s.sync_log())
+        self.guard(|s| {
+            s.sync_log()?;
+            s.reap_snapshots(false)
+        })
     }
 
-    /// `write` then `sync`.
+    /// `write`, `sync`, and waits for background snapshots: everything is durable on return.
     pub fn apply_and_sync(&mut self, ops: &[PersistOp]) -> Result<(), StoreError> {
         self.write(ops)?;
-        self.sync()
+        self.sync()?;
+        self.settle_snapshots()
     }
 
-    /// A clean shutdown: syncs, then releases the directory.
+    /// Registers a background snapshot that has finished (and deletes what it covers) without
+    /// waiting; the storage thread calls it while idle.
+    pub fn poll_snapshots(&mut self) -> Result<(), StoreError> {
+        self.guard(|s| s.reap_snapshots(false))
+    }
+
+    /// Waits until no snapshot is being written or waiting.
+    pub fn settle_snapshots(&mut self) -> Result<(), StoreError> {
+        self.guard(|s| s.reap_snapshots(true))
+    }
+
+    /// True while a checkpoint is being written in the background or waits to be.
+    pub fn snapshot_in_progress(&self) -> bool {
+        self.bg.running.is_some() || self.bg.queued.is_some()
+    }
+
+    /// How the background snapshots finished since the last call.
+    pub fn take_snapshot_outcomes(&mut self) -> Vec<SnapshotOutcome> {
+        std::mem::take(&mut self.bg.outcomes)
+    }
+
+    /// A clean shutdown: syncs, waits for a snapshot being written, then releases the directory.
     pub fn close(mut self) -> Result<(), StoreError> {
-        self.sync()
+        self.sync()?;
+        self.settle_snapshots()
+    }
+
+    /// Test hook: snapshots written from now on stop after their `.tmp` file is fsynced and
+    /// before the rename, until the returned hold is dropped (or abandoned: a crash there).
+    #[doc(hidden)]
+    pub fn hold_snapshots(&mut self) -> SnapshotHold {
+        let gate = Arc::new(Gate::default());
+        self.bg.gate = Some(gate.clone());
+        SnapshotHold(gate)
     }
 
     /// True when appends were written since the last sync.
@@ -110,9 +155,21 @@ impl DiskStore {
 
     /// Simulates power loss for tests: drops the store after cutting the active segment back
     /// to its last synced length, plus `torn_bytes` of what followed (a partly written record).
+    /// A background snapshot is let finish first (a crash during one is tested with
+    /// [`Self::hold_snapshots`]).
     #[doc(hidden)]
     pub fn simulate_power_loss(mut self, torn_bytes: u64) -> Result<(), StoreError> {
+        self.finish_background(true);
         self.cut_unsynced(torn_bytes)
+    }
+
+    /// Lets the writer thread finish its snapshot, and the queued one when `queued`, without
+    /// registering them (no cleanup runs): the store is about to be dropped.
+    fn finish_background(&mut self, queued: bool) {
+        if !queued {
+            self.bg.queued = None;
+        }
+        while self.bg.reap(&self.dir, true).is_some() {}
     }
 
     fn cut_unsynced(&mut self, torn_bytes: u64) -> Result<(), StoreError> {
@@ -237,7 +294,9 @@ impl DiskStore {
 
     /// TRUNC: later segments go first (newest first, then a directory fsync), so a crash never
     /// leaves a later segment behind a cut one; then the containing segment is cut and fsynced.
+    /// A background snapshot is finished first, so no file it covers changes under it.
     fn on_truncate(&mut self, z: Zxid) -> Result<(), StoreError> {
+        self.reap_snapshots(true)?;
         self.sync_log()?;
         let keep = self.segments.partition_point(|s| s.first <= z);
         if keep < self.segments.len() {
@@ -263,7 +322,9 @@ impl DiskStore {
         Ok(())
     }
 
+    /// A background snapshot is finished first, so it cannot land after the install.
     fn on_install(&mut self, s: &Snapshot, entries: &[Entry]) -> Result<(), StoreError> {
+        self.reap_snapshots(true)?;
         self.sync_log()?;
         self.active = None;
         let seg = install::install(&self.dir, s, entries, &mut self.stats)?;
@@ -280,15 +341,37 @@ impl DiskStore {
     }
 
     /// Like ZooKeeper, a snapshot rolls the log, so the history it covers sits in closed
-    /// segments that cleanup can delete whole.
+    /// segments that cleanup can delete whole. The tree is a structural-sharing copy (O(1)),
+    /// serialized by the writer thread.
     fn on_checkpoint(&mut self, s: &Snapshot) -> Result<(), StoreError> {
         self.roll()?;
-        snapfile::write_snapshot(&self.dir, &fsutil::snapshot_name(s.zxid), s, &mut self.stats)?;
-        self.snapshots.insert(s.zxid);
-        // Open loads the newest snapshot, so an older checkpoint does not move the base back.
-        self.snapshot_zxid = self.snapshot_zxid.max(s.zxid);
         self.last_zxid = self.last_zxid.max(s.zxid);
-        self.clean_up()
+        if self.bg.submit(&self.dir, s.clone()) {
+            self.stats.snapshots_skipped += 1;
+        }
+        Ok(())
+    }
+
+    /// Registers finished background snapshots and deletes what they cover. With `block`,
+    /// waits until none is running or queued.
+    fn reap_snapshots(&mut self, block: bool) -> Result<(), StoreError> {
+        while let Some((zxid, written)) = self.bg.reap(&self.dir, block) {
+            match written {
+                Ok(st) => {
+                    self.stats.add(&st);
+                    self.snapshots.insert(zxid);
+                    // Open loads the newest snapshot, so an older checkpoint does not move the
+                    // base back.
+                    self.snapshot_zxid = self.snapshot_zxid.max(zxid);
+                    self.clean_up()?;
+                }
+                Err(_) => self.stats.snapshot_failures += 1,
+            }
+            if !block {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Keeps the newest `keep_snapshots` snapshots and the log from the oldest of them on, so
@@ -329,17 +412,27 @@ impl Backend for DiskStore {
         self.write(ops).expect("disk store write");
     }
 
+    /// Everything durable, background snapshots included.
     fn sync(&mut self) {
-        DiskStore::sync(self).expect("disk store sync");
+        DiskStore::sync(self).and_then(|_| self.settle_snapshots()).expect("disk store sync");
     }
 
     fn reopen(&mut self) -> PersistedState {
         let (dir, opts) = (self.dir.clone(), self.opts);
+        self.finish_background(true);
         self.cut_unsynced(0).expect("simulated power loss");
         self.active = None;
         self.lock = None;
         let (store, state, _) = DiskStore::open(&dir, opts).expect("reopen disk store");
         *self = store;
         state
+    }
+}
+
+/// Dropping a store lets a snapshot being written finish (it is a complete, valid file), so
+/// no writer thread outlives the directory lock; one that waits is dropped.
+impl Drop for DiskStore {
+    fn drop(&mut self) {
+        self.finish_background(false);
     }
 }

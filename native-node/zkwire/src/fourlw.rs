@@ -149,11 +149,43 @@ pub struct ServerStats {
     pub leader: Option<LeaderStats>,
     pub open_fds: Option<u64>,
     pub max_fds: Option<u64>,
+    /// Voting members (`zk_quorum_size`); `None` for a standalone server.
+    pub quorum_size: Option<u64>,
+    /// `zk_peer_state`, e.g. `following - broadcast` (ZooKeeper's `getDetailedPeerState`).
+    pub peer_state: Option<String>,
+    /// ZooKeeper's summary metrics by name (`fsynctime`, `readlatency`, ...), printed as
+    /// `zk_avg_<name>`, `zk_min_<name>`, `zk_max_<name>`, `zk_cnt_<name>`, `zk_sum_<name>`.
+    pub timings: Vec<(String, Timing)>,
+}
+
+/// A ZooKeeper `AvgMinMaxCounter` (ms), with the percentiles of an
+/// `AvgMinMaxPercentileCounter` when known.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Timing {
+    pub count: u64,
+    pub sum: u64,
+    pub min: u64,
+    pub max: u64,
+    /// p50, p95, p99, p999.
+    pub percentiles: Option<[u64; 4]>,
+}
+
+impl Timing {
+    /// The average ZooKeeper prints: 4 decimals, 0.0 when empty.
+    pub fn avg(&self) -> f64 {
+        if self.count == 0 {
+            return 0.0;
+        }
+        (self.sum as f64 / self.count as f64 * 10_000.0).round() / 10_000.0
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LeaderStats {
     pub learners: u64,
+    /// Voting followers the configuration expects (ZooKeeper 3.4's `zk_followers`); fewer
+    /// `synced_followers` means one is down, cut off, or stuck before Broadcast.
+    pub followers: u64,
     pub synced_followers: u64,
     pub synced_observers: u64,
     pub pending_syncs: u64,

@@ -132,12 +132,31 @@ fn mntr(s: &ServerStats) -> String {
     if let Some(n) = s.max_fds {
         kv("max_file_descriptor_count", n.to_string());
     }
+    if let Some(n) = s.quorum_size {
+        kv("quorum_size", n.to_string());
+    }
+    if let Some(p) = &s.peer_state {
+        kv("peer_state", p.clone());
+    }
     if let Some(l) = s.leader {
         kv("learners", l.learners.to_string());
+        kv("followers", l.followers.to_string());
         kv("synced_followers", l.synced_followers.to_string());
         kv("synced_non_voting_followers", "0".into());
         kv("synced_observers", l.synced_observers.to_string());
         kv("pending_syncs", l.pending_syncs.to_string());
+    }
+    for (name, t) in &s.timings {
+        kv(&format!("avg_{name}"), java_double(t.avg()));
+        kv(&format!("min_{name}"), t.min.to_string());
+        kv(&format!("max_{name}"), t.max.to_string());
+        kv(&format!("cnt_{name}"), t.count.to_string());
+        kv(&format!("sum_{name}"), t.sum.to_string());
+        if let Some(p) = t.percentiles {
+            for (q, v) in ["p50", "p95", "p99", "p999"].iter().zip(p) {
+                kv(&format!("{q}_{name}"), v.to_string());
+            }
+        }
     }
     o
 }

@@ -36,7 +36,8 @@ mod request;
 pub use connect::{decode_connect, encode_connect_response, WireConnect};
 pub use error::{DecodeError, FrameError};
 pub use fourlw::{
-    full_version, ConnStats, FourLetter, FourLetterInfo, LeaderStats, ServerConf, ServerMode, ServerStats, ZK_VERSION,
+    full_version, ConnStats, FourLetter, FourLetterInfo, LeaderStats, ServerConf, ServerMode, ServerStats, Timing,
+    ZK_VERSION,
 };
 pub use fourlw_text::{java_date, java_double, not_whitelisted, render_four_letter, NOT_SERVING};
 pub use frame::{frame, FrameReader, Incoming, DEFAULT_MAX_FRAME};

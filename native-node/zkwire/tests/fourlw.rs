@@ -134,3 +134,32 @@ fn names_and_numbers() {
     assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
     assert_eq!(java_date(951_782_400_000), "Tue Feb 29 00:00:00 UTC 2000");
 }
+
+/// The quorum fields and ZooKeeper's summary metrics (`zk_avg_fsynctime`, ...; names as
+/// captured from 3.8.0's `mntr` in `zk-wire/fourlw.txt`).
+#[test]
+fn mntr_quorum_fields_and_summaries() {
+    let mut i = info();
+    i.stats.mode = ServerMode::Leader;
+    i.stats.quorum_size = Some(3);
+    i.stats.peer_state = Some("leading - broadcast".into());
+    i.stats.leader =
+        Some(LeaderStats { learners: 2, followers: 2, synced_followers: 1, synced_observers: 0, pending_syncs: 0 });
+    let fsync = Timing { count: 180, sum: 9, min: 0, max: 3, percentiles: None };
+    let reads = Timing { count: 3, sum: 2, min: 0, max: 1, percentiles: Some([0, 1, 1, 1]) };
+    i.stats.timings = vec![("fsynctime".into(), fsync), ("readlatency".into(), reads)];
+    let m = render_four_letter(FourLetter::Mntr, &i);
+    for line in [
+        "zk_quorum_size\t3",
+        "zk_peer_state\tleading - broadcast",
+        "zk_learners\t2",
+        "zk_followers\t2",
+        "zk_synced_followers\t1",
+        "zk_pending_syncs\t0",
+        "zk_avg_fsynctime\t0.05\nzk_min_fsynctime\t0\nzk_max_fsynctime\t3\nzk_cnt_fsynctime\t180\nzk_sum_fsynctime\t9",
+        "zk_avg_readlatency\t0.6667",
+        "zk_p50_readlatency\t0\nzk_p95_readlatency\t1\nzk_p99_readlatency\t1\nzk_p999_readlatency\t1",
+    ] {
+        assert!(m.contains(&format!("\n{line}\n")), "{line:?} missing from:\n{m}");
+    }
+}
