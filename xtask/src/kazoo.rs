@@ -33,32 +33,25 @@ pub fn run_suite(ctx: &Ctx, python: &Path, zabra: &Path) -> Result {
     let _cluster = start_cluster(zabra, &data, OFFSET, TOKEN, Some(TICK_MS))?;
     wait_leader(OFFSET, Duration::from_secs(60))?;
     let report = target.join("kazoo-suite.xml");
+    // The installed `kazoo/tests` folder, given as a path so that test ids read
+    // `test_client.py::TestClient::...`.
+    let find = "import kazoo.tests, os; print(os.path.dirname(kazoo.tests.__file__))";
+    let tests = crate::util::output(Command::new(python).args(["-c", find]))?.trim().to_string();
     let mut cmd = Command::new(python);
-    cmd.args([
-        "-m",
-        "pytest",
-        "--pyargs",
-        "kazoo.tests",
-        "-p",
-        "zabra_kazoo",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:warnings",
-    ])
-    .args(["-q", "-rfEsxX", &format!("--timeout={TEST_LIMIT_S}")])
-    .arg(format!("--junitxml={}", report.display()))
-    .current_dir(&target)
-    .env("PYTHONPATH", ctx.root.join("tests/clients"))
-    .env("PYTHONDONTWRITEBYTECODE", "1")
-    .env("ZABRA_PORT_OFFSET", OFFSET.to_string())
-    .env("ZABRA_NODES", "3")
-    .env("ZABRA_TOKEN", TOKEN)
-    .env("ZABRA_DATA_DIR", &data)
-    // kazoo's tests read these: with CI set, its build check runs too; with no
-    // ZOOKEEPER_VERSION they ask the server for its version (the `envi` word).
-    .env("CI", "true")
-    .env_remove("ZOOKEEPER_VERSION");
+    cmd.args(["-m", "pytest", &tests, "--rootdir", &tests, "-p", "zabra_kazoo", "-p", "no:cacheprovider"])
+        .args(["-p", "no:warnings", "-q", "-rfEsxX", &format!("--timeout={TEST_LIMIT_S}")])
+        .arg(format!("--junitxml={}", report.display()))
+        .current_dir(&target)
+        .env("PYTHONPATH", ctx.root.join("tests/clients"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("ZABRA_PORT_OFFSET", OFFSET.to_string())
+        .env("ZABRA_NODES", "3")
+        .env("ZABRA_TOKEN", TOKEN)
+        .env("ZABRA_DATA_DIR", &data)
+        // kazoo's tests read these: with CI set, its build check runs too; with no
+        // ZOOKEEPER_VERSION they ask the server for its version (the `envi` word).
+        .env("CI", "true")
+        .env_remove("ZOOKEEPER_VERSION");
     println!("kazoo's test suite against zabra (cluster at port offset {OFFSET}, per-node logs in {})", data.display());
     let began = Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("starting pytest: {e}"))?;
