@@ -76,7 +76,9 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> Nod
 
 fn spawn_node(dir: &std::path::Path, id: u64) -> std::io::Result<Child> {
     let exe = std::env::current_exe()?;
-    let log = std::fs::File::create(dir.join(format!("node-{id}.log")))?;
+    // Appended, not truncated: a restart keeps the log of the run that ended (often the crash
+    // being investigated).
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("node-{id}.log")))?;
     Command::new(exe)
         .arg("serve")
         .arg("--config")

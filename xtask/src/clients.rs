@@ -2,7 +2,8 @@
 //! `zabra` cluster. It installs what it needs by itself: kazoo 2.11 in a virtual environment
 //! (`target/venv`), and Debian's `zookeeper` package for `zkCli.sh` (apt-get, as root).
 //! kazoo runs its recipes and a write across a leader failover; zkCli runs a scripted session
-//! against a follower. Loopback only; every wait is bounded.
+//! against a follower; then kazoo's own test suite runs against a fresh cluster (`kazoo.rs`).
+//! Loopback only; every wait is bounded.
 
 use crate::util::Ctx;
 use crate::Result;
@@ -22,25 +23,8 @@ pub fn run(ctx: &Ctx) -> Result {
         return Err("building zabra failed".into());
     }
     let zabra = ctx.target_dir()?.join("debug").join("zabra");
-    let data = ctx.target_dir()?.join("clients-test-data");
-    let _ = std::fs::remove_dir_all(&data);
-    let _cluster = crate::util::Supervisor(
-        Command::new(&zabra)
-            .args([
-                "cluster",
-                "--nodes",
-                "3",
-                "--admin-token",
-                TOKEN,
-                "--port-offset",
-                &OFFSET.to_string(),
-                "--data-dir",
-            ])
-            .arg(&data)
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
-    let leader = wait_leader(Duration::from_secs(60))?;
+    let cluster = start_cluster(&zabra, &ctx.target_dir()?.join("clients-test-data"), OFFSET, TOKEN, None)?;
+    let leader = wait_leader(OFFSET, Duration::from_secs(60))?;
     let hosts: Vec<String> = (1..=3u16).map(|i| format!("127.0.0.1:{}", 2180 + i + OFFSET)).collect();
     let follower = (1..=3u16).find(|i| *i != leader).expect("a follower");
     if let Some(zkcli) = zkcli {
@@ -52,21 +36,45 @@ pub fn run(ctx: &Ctx) -> Result {
     if !status.success() {
         return Err("kazoo recipes failed".into());
     }
-    Ok(())
+    drop(cluster);
+    crate::kazoo::run_suite(ctx, &python, &zabra)
 }
 
-/// `target/venv` with kazoo 2.11.0.
+/// `zabra cluster` with 3 nodes under `data` (emptied first), shifted by `offset`, with its
+/// default tick unless `tick_ms` is given.
+pub fn start_cluster(
+    zabra: &Path,
+    data: &Path,
+    offset: u16,
+    token: &str,
+    tick_ms: Option<u64>,
+) -> Result<crate::util::Supervisor> {
+    let _ = std::fs::remove_dir_all(data);
+    let mut cmd = Command::new(zabra);
+    cmd.args(["cluster", "--nodes", "3", "--admin-token", token, "--port-offset", &offset.to_string()]);
+    if let Some(tick) = tick_ms {
+        cmd.args(["--tick-ms", &tick.to_string()]);
+    }
+    let child = cmd.arg("--data-dir").arg(data).stdout(Stdio::null()).spawn()?;
+    Ok(crate::util::Supervisor(child))
+}
+
+/// `target/venv` with what `tests/clients/requirements.txt` pins (kazoo 2.11.0, pytest, ...).
+/// A copy of the installed list beside the venv tells whether it is current.
 fn venv(ctx: &Ctx) -> Result<PathBuf> {
     let dir = ctx.target_dir()?.join("venv");
     let python = dir.join("bin").join("python");
-    let has_kazoo = python.is_file()
-        && Command::new(&python).args(["-c", "import kazoo"]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    if !has_kazoo {
+    let wanted_path = ctx.root.join("tests/clients/requirements.txt");
+    let wanted = std::fs::read_to_string(&wanted_path)?;
+    let stamp = dir.join("zabra-requirements.txt");
+    let current = python.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted);
+    if !current {
         run_checked(Command::new("python3").args(["-m", "venv"]).arg(&dir), "python3 -m venv")?;
         run_checked(
-            Command::new(&python).args(["-m", "pip", "install", "--quiet", "kazoo==2.11.0"]),
-            "pip install kazoo",
+            Command::new(&python).args(["-m", "pip", "install", "--quiet", "-r"]).arg(&wanted_path),
+            "pip install -r tests/clients/requirements.txt",
         )?;
+        std::fs::write(&stamp, wanted)?;
     }
     Ok(python)
 }
@@ -85,7 +93,7 @@ fn zookeeper_package() -> Result<Option<PathBuf>> {
     Ok(Some(ZKCLI.into()))
 }
 
-fn run_checked(cmd: &mut Command, what: &str) -> Result {
+pub fn run_checked(cmd: &mut Command, what: &str) -> Result {
     let status = cmd.status().map_err(|e| format!("{what}: {e}"))?;
     if !status.success() {
         return Err(format!("{what} failed ({status})").into());
@@ -103,10 +111,11 @@ fn healthz(port: u16) -> String {
     body
 }
 
-fn wait_leader(limit: Duration) -> Result<u16> {
+/// Waits (bounded) until all 3 nodes of the cluster at `offset` serve; returns the leader.
+pub fn wait_leader(offset: u16, limit: Duration) -> Result<u16> {
     let until = Instant::now() + limit;
     while Instant::now() < until {
-        let bodies: Vec<String> = (1..=3u16).map(|i| healthz(8080 + i + OFFSET)).collect();
+        let bodies: Vec<String> = (1..=3u16).map(|i| healthz(8080 + i + offset)).collect();
         let serving = bodies.iter().filter(|b| b.contains("\"serving\":true")).count();
         if let (3, Some(i)) = (serving, bodies.iter().position(|b| b.contains("\"state\":\"Leading\""))) {
             return Ok(i as u16 + 1);

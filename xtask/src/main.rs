@@ -16,6 +16,7 @@ mod bench;
 mod clients;
 mod demo;
 mod e2e;
+mod kazoo;
 mod sim;
 mod stages;
 mod ui;
