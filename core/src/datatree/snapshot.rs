@@ -32,11 +32,14 @@ struct NodeSnapshot {
     stat: NodeStat,
 }
 
+/// One session, its fields inline (`{"id", "timeout_ms", "password"}` in JSON). Spelled out
+/// rather than `#[serde(flatten)]`, which binary formats that are not self-describing (the
+/// peer wire) cannot read.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SessionSnapshot {
     id: SessionId,
-    #[serde(flatten)]
-    info: SessionInfo,
+    timeout_ms: u32,
+    password: Vec<u8>,
 }
 
 impl From<DataTree> for TreeSnapshot {
@@ -47,7 +50,11 @@ impl From<DataTree> for TreeSnapshot {
             .into_iter()
             .map(|(path, n)| NodeSnapshot { path, data: n.data, acl: n.acl, stat: n.stat })
             .collect();
-        let sessions = tree.sessions.into_iter().map(|(id, info)| SessionSnapshot { id, info }).collect();
+        let sessions = tree
+            .sessions
+            .into_iter()
+            .map(|(id, info)| SessionSnapshot { id, timeout_ms: info.timeout_ms, password: info.password })
+            .collect();
         TreeSnapshot { nodes, sessions, digest }
     }
 }
@@ -77,7 +84,8 @@ impl TryFrom<TreeSnapshot> for DataTree {
             tree.insert_node(&path, node);
         }
         for s in snap.sessions {
-            if tree.sessions.insert(s.id, s.info).is_some() {
+            let info = SessionInfo { timeout_ms: s.timeout_ms, password: s.password };
+            if tree.sessions.insert(s.id, info).is_some() {
                 return Err(format!("duplicate session {:?}", s.id));
             }
         }
