@@ -5,6 +5,7 @@
 //! data_dir = "data/1"
 //! tick_ms = 100          # init_limit / sync_limit are in ticks
 //! admin_token = "secret" # control actions need it, and `control = true`
+//! secret_file = "cluster.secret" # the peers' shared key; needed with more than one member
 //! [[members]]
 //! id = 1
 //! peer = "127.0.0.1:2891"
@@ -60,6 +61,9 @@ pub struct NodeConfig {
     /// `user:base64(sha1(user:password))` of the super user.
     #[serde(default)]
     pub super_digest: Option<String>,
+    /// The cluster secret peers authenticate each other with (at least 32 bytes, mode 0600).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
     pub members: Vec<Member>,
 }
 
@@ -133,6 +137,7 @@ impl NodeConfig {
             admin_token: None,
             control: false,
             super_digest: None,
+            secret_file: None,
             members: (1..=nodes).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
@@ -167,6 +172,9 @@ impl NodeConfig {
         }
         if self.control && self.admin_token.as_deref().is_none_or(str::is_empty) {
             return Err(invalid("admin_token", "control actions need an admin token"));
+        }
+        if self.members.len() > 1 && self.secret_file.is_none() {
+            return Err(invalid("secret_file", "peers authenticate with a cluster secret: give a file of at least 32 random bytes, mode 0600 (zabra cluster writes one)"));
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_frame) {
             return Err(invalid("max_frame", "must be between 1 KiB and 64 MiB"));
@@ -210,6 +218,7 @@ mod tests {
             admin_token: None,
             control: false,
             super_digest: None,
+            secret_file: Some("s".into()),
             members: (1..=3).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
@@ -226,6 +235,11 @@ mod tests {
         let mut c = cfg();
         c.tick_ms = 0;
         assert!(c.validate().unwrap_err().to_string().contains("`tick_ms`"));
+        let mut c = cfg();
+        c.secret_file = None;
+        assert!(c.validate().unwrap_err().to_string().contains("`secret_file`"));
+        c.members.truncate(1);
+        assert!(c.validate().is_ok(), "a single node has no peers to authenticate");
     }
 
     #[test]

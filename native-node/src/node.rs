@@ -73,6 +73,8 @@ pub struct NodeView {
     pub commits: u64,
     pub observers: usize,
     pub dropped_observers: u64,
+    /// Peer connections refused and peer links ended by an error (the log says why).
+    pub link_errors: u64,
     /// (client address, session id) of every client connection here.
     pub clients: Vec<(String, u64)>,
 }
@@ -160,7 +162,9 @@ impl Node {
     fn on_event(&mut self, ev: Event) {
         match ev {
             Event::PeerUp { sid, link } => {
-                if self.links.insert(sid, link).is_some() {
+                let id = link.id;
+                if let Some(old) = self.links.insert(sid, link) {
+                    tracing::info!("peer {sid}: authenticated link {id} replaces link {}", old.id);
                     self.step(Input::Disconnected { peer: sid });
                 }
                 self.step(Input::Connected { peer: sid });
@@ -213,8 +217,12 @@ impl Node {
         for o in outs {
             match o {
                 Output::Send { to, env } => {
-                    if let Some(l) = self.links.get(&to) {
-                        let _ = l.tx.send(env);
+                    let sent = self.links.get(&to).map(|l| (l.id, l.send(&env)));
+                    if let Some((id, Err(e))) = sent {
+                        // Closing the link is the only bounded answer to a peer that does not read.
+                        self.transport.link_failed(&format!("link {id} with peer {to}"), &e);
+                        self.links.remove(&to);
+                        self.inputs.push_back(Input::Disconnected { peer: to });
                     }
                 }
                 Output::Disconnect { peer } => {
@@ -301,6 +309,7 @@ impl Node {
             commits: self.commits,
             observers: self.observers.len(),
             dropped_observers: self.dropped_observers,
+            link_errors: self.transport.link_errors(),
             clients: self.conn_info.values().map(|(a, s)| (a.clone(), s.0)).collect(),
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::config::NodeConfig;
 use crate::node::{Event, Node};
-use crate::transport::{Hello, Transport, PROTOCOL_VERSION};
+use crate::transport::Transport;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -37,6 +37,10 @@ fn storage_thread(
 
 pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let start = std::time::Instant::now();
+    let secret = match &cfg.secret_file {
+        Some(path) => crate::secrets::read_cluster_secret(path)?,
+        None => Vec::new(),
+    };
     let (store, state, report) = zabra_storage::DiskStore::open(&cfg.data_dir, Default::default())
         .map_err(|e| format!("storage at {}: {e}", cfg.data_dir.display()))?;
     if !report.is_clean() {
@@ -53,10 +57,7 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
         .name("storage".into())
         .spawn(move || storage_thread(store, store_rx, ev))
         .map_err(|e| e.to_string())?;
-    let role = if me.observer { "observer" } else { "voter" };
-    let hello =
-        Hello { cluster: cfg.cluster.clone(), sid: cfg.id, role: role.into(), protocol_version: PROTOCOL_VERSION };
-    let transport = Transport { me: hello, events: events_tx.clone(), blocked: Default::default() };
+    let transport = Transport::new(&cfg, secret, events_tx.clone());
     let bind = |addr| async move { TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}")) };
     let peer_l = bind(me.peer).await?;
     let client_l = bind(me.client).await?;
@@ -68,6 +69,8 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let cfg = Arc::new(cfg);
     tokio::spawn(crate::clients::listen(client_l, events_tx.clone(), cfg.clone()));
     let router = crate::http::router(crate::http::Http { cfg: cfg.clone(), events: events_tx.clone() });
+    // TCP_NODELAY on /api and /observe: small replies must not wait for a delayed ACK.
+    let http_l = axum::serve::ListenerExt::tap_io(http_l, |tcp| drop(tcp.set_nodelay(true)));
     tokio::spawn(async move { axum::serve(http_l, router).await });
     tracing::info!("node {} serving clients on {}, peers on {}, HTTP on {}", cfg.id, me.client, me.peer, me.http);
     Node::new(peer, start, store_tx, transport).run(events_rx).await;
