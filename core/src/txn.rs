@@ -72,6 +72,7 @@ impl CreateMode {
 pub enum Op {
     Create {
         path: String,
+        #[serde(with = "serde_bytes")]
         data: Vec<u8>,
         acl: Vec<Acl>,
         mode: CreateMode,
@@ -83,6 +84,7 @@ pub enum Op {
     },
     SetData {
         path: String,
+        #[serde(with = "serde_bytes")]
         data: Vec<u8>,
         version: i32,
     },
@@ -101,6 +103,7 @@ pub enum Op {
     /// `txn.session` is the new session; the password lets a client reattach anywhere.
     CreateSession {
         timeout_ms: u32,
+        #[serde(with = "serde_bytes")]
         password: Vec<u8>,
     },
     /// Ends `txn.session`: its ephemeral nodes go on every peer.

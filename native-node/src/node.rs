@@ -146,7 +146,17 @@ impl Node {
                     Some(ev) => self.on_event(ev),
                     None => return,
                 },
-                _ = sleep => self.step(Input::Timeout),
+                _ = sleep => {
+                    // What arrived while this task was busy comes before the deadline: a peer
+                    // is not silent while its messages wait in our own queue.
+                    for _ in 0..events.len() {
+                        match events.try_recv() {
+                            Ok(ev) => self.on_event(ev),
+                            Err(_) => break,
+                        }
+                    }
+                    self.step(Input::Timeout)
+                }
             }
         }
     }
@@ -217,7 +227,7 @@ impl Node {
         for o in outs {
             match o {
                 Output::Send { to, env } => {
-                    let sent = self.links.get(&to).map(|l| (l.id, l.send(&env)));
+                    let sent = self.links.get(&to).map(|l| (l.id, l.send(env)));
                     if let Some((id, Err(e))) = sent {
                         // Closing the link is the only bounded answer to a peer that does not read.
                         self.transport.link_failed(&format!("link {id} with peer {to}"), &e);

@@ -9,8 +9,9 @@
 //!
 //! Sockets: TCP_NODELAY on both ends (a follower's delayed ACK would otherwise hold the next
 //! proposal for ~40 ms). The node task hands a link encoded frames through a queue bounded in
-//! bytes ([`MAX_QUEUED`]): it never blocks, and a peer that stops reading loses its link. The
-//! writer feeds every queued frame and flushes once per burst. Every link that ends for any
+//! bytes ([`MAX_QUEUED`]): it never blocks, and a peer that stops reading loses its link. Sync
+//! messages (whole trees) are encoded by the link's writer and decoded by its reader, off the
+//! node task. The writer feeds every queued message and flushes once per burst. Every link that ends for any
 //! reason but this node's own decision is logged with its cause and counted (`link_errors`).
 
 use crate::node::Event;
@@ -90,36 +91,55 @@ fn read_error(e: WsError) -> LinkError {
     }
 }
 
+/// What a link's writer is handed: frames encoded on the node task, or a sync message
+/// (DIFF, TRUNC, SNAP: up to a whole tree) that the writer encodes off the node task.
+enum Queued {
+    Frames(Vec<Vec<u8>>),
+    Sync(Box<Envelope>),
+}
+
 /// What the node task holds for one authenticated connection. Dropping it closes the
 /// connection.
 pub struct PeerLink {
     pub id: u64,
-    tx: mpsc::UnboundedSender<Vec<Vec<u8>>>,
+    tx: mpsc::UnboundedSender<Queued>,
     queued: Arc<AtomicUsize>,
     _close: oneshot::Sender<()>,
 }
 
 impl PeerLink {
-    /// Encode and queue one envelope, never waiting. An error means this link must close.
-    pub fn send(&self, env: &Envelope) -> Result<(), LinkError> {
-        let bytes = wire::encode(env)?;
-        if bytes.len() > MAX_MESSAGE {
-            return Err(LinkError::Oversize(format!(
-                "a {:?} of {} bytes is above the limit of {MAX_MESSAGE}",
-                env.msg.kind(),
-                bytes.len()
-            )));
-        }
-        let frames = wire::frames(&bytes);
-        let n: usize = frames.iter().map(Vec::len).sum();
-        let queued = self.queued.fetch_add(n, Ordering::Relaxed) + n;
-        if queued > MAX_QUEUED {
-            return Err(LinkError::QueueFull(queued));
-        }
+    /// Queue one envelope, never waiting. An error means this link must close.
+    ///
+    /// Ordinary messages are encoded here and counted against [`MAX_QUEUED`]. A sync message
+    /// is encoded by the writer, so the node task does not stall on a large tree; there is
+    /// one per sync of this link, so it is not counted.
+    pub fn send(&self, env: Envelope) -> Result<(), LinkError> {
+        use zabra_core::message::Message;
+        let item = if matches!(env.msg, Message::Diff { .. } | Message::Trunc { .. } | Message::Snap { .. }) {
+            Queued::Sync(Box::new(env))
+        } else {
+            let frames = encode_frames(&env)?;
+            let n: usize = frames.iter().map(Vec::len).sum();
+            let queued = self.queued.fetch_add(n, Ordering::Relaxed) + n;
+            if queued > MAX_QUEUED {
+                return Err(LinkError::QueueFull(queued));
+            }
+            Queued::Frames(frames)
+        };
         // A closed receiver means the link is already going down: `PeerDown` follows.
-        let _ = self.tx.send(frames);
+        let _ = self.tx.send(item);
         Ok(())
     }
+}
+
+/// One envelope as the chunks to send.
+fn encode_frames(env: &Envelope) -> Result<Vec<Vec<u8>>, LinkError> {
+    let bytes = wire::encode(env)?;
+    if bytes.len() > MAX_MESSAGE {
+        let kind = env.msg.kind();
+        return Err(LinkError::Oversize(format!("a {kind:?} of {} bytes is above {MAX_MESSAGE}", bytes.len())));
+    }
+    Ok(wire::frames(&bytes))
 }
 
 static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
@@ -346,7 +366,16 @@ impl Transport {
                 Ok(None) => continue,
                 Err(e) => return e.into(),
             };
-            let env = match wire::decode(&bytes) {
+            // A large message (a sync) is decoded off the async workers.
+            let decoded = if bytes.len() > MAX_CHUNK {
+                match tokio::task::spawn_blocking(move || wire::decode(&bytes)).await {
+                    Ok(d) => d,
+                    Err(e) => return LinkError::Read(format!("decoding: {e}")),
+                }
+            } else {
+                wire::decode(&bytes)
+            };
+            let env = match decoded {
                 Ok(env) => env,
                 Err(e) => return e.into(),
             };
@@ -357,22 +386,32 @@ impl Transport {
     }
 }
 
-/// Feed every queued frame, then flush once; repeat until the node drops the link.
+/// Feed every queued message, then flush once; repeat until the node drops the link.
 async fn write_loop(
     mut sink: SplitSink<Ws, WsMessage>,
-    mut rx: mpsc::UnboundedReceiver<Vec<Vec<u8>>>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
     queued: &AtomicUsize,
 ) -> LinkError {
     while let Some(first) = rx.recv().await {
         let mut next = Some(first);
         let mut fed = 0;
-        while let Some(frames) = next.take() {
+        while let Some(item) = next.take() {
+            let (frames, counted) = match item {
+                Queued::Frames(f) => (f, true),
+                Queued::Sync(env) => match tokio::task::spawn_blocking(move || encode_frames(&env)).await {
+                    Ok(Ok(f)) => (f, false),
+                    Ok(Err(e)) => return e,
+                    Err(e) => return LinkError::Write(format!("encoding a sync message: {e}")),
+                },
+            };
             for f in frames {
                 let n = f.len();
                 if let Err(e) = sink.feed(WsMessage::Binary(f.into())).await {
                     return LinkError::Write(e.to_string());
                 }
-                queued.fetch_sub(n, Ordering::Relaxed);
+                if counted {
+                    queued.fetch_sub(n, Ordering::Relaxed);
+                }
             }
             fed += 1;
             if fed < MAX_BURST {

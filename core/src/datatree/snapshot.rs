@@ -27,6 +27,7 @@ pub(crate) struct TreeSnapshot {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct NodeSnapshot {
     path: String,
+    #[serde(with = "serde_bytes")]
     data: Vec<u8>,
     acl: Vec<Acl>,
     stat: NodeStat,
@@ -39,6 +40,7 @@ struct NodeSnapshot {
 struct SessionSnapshot {
     id: SessionId,
     timeout_ms: u32,
+    #[serde(with = "serde_bytes")]
     password: Vec<u8>,
 }
 
