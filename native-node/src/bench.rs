@@ -32,6 +32,9 @@ pub struct BenchArgs {
     /// Port shift of the cluster the benchmark starts.
     #[arg(long, default_value_t = 900)]
     pub port_offset: u16,
+    /// Start the cluster with this `zabra` binary instead of this one (to compare builds).
+    #[arg(long)]
+    pub cluster_bin: Option<std::path::PathBuf>,
 }
 
 struct Cluster {
@@ -71,7 +74,10 @@ async fn leader(c: &Cluster) -> Option<u64> {
 }
 
 async fn start(a: &BenchArgs, dir: &std::path::Path) -> Result<Cluster, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = match &a.cluster_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe().map_err(|e| e.to_string())?,
+    };
     let child = tokio::process::Command::new(exe)
         .args(["cluster", "--nodes", &a.nodes.to_string(), "--port-offset", &a.port_offset.to_string()])
         .args(["--admin-token", "bench", "--data-dir"])

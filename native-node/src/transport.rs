@@ -69,12 +69,16 @@ pub enum LinkError {
     QueueFull(usize),
     #[error("closed by this node")]
     ClosedHere,
+    #[error("refused: this node cuts that peer off (partition control)")]
+    CutOff,
 }
 
 impl From<WireError> for LinkError {
     fn from(e: WireError) -> Self {
         match e {
-            WireError::Oversize { .. } => LinkError::Oversize(e.to_string()),
+            WireError::Oversize { what, size, limit } => {
+                LinkError::Oversize(format!("{what} of {size} bytes is above the limit of {limit}"))
+            }
             WireError::Malformed(m) => LinkError::Malformed(m),
         }
     }
@@ -85,10 +89,17 @@ fn read_error(e: WsError) -> LinkError {
     match e {
         WsError::ConnectionClosed | WsError::AlreadyClosed => LinkError::ClosedByPeer,
         WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => LinkError::ClosedByPeer,
+        WsError::Io(io) if is_peer_gone(&io) => LinkError::ClosedByPeer,
         WsError::Capacity(c) => LinkError::Oversize(c.to_string()),
         WsError::Protocol(p) => LinkError::Malformed(p.to_string()),
         other => LinkError::Read(other.to_string()),
     }
+}
+
+/// A reset or an end of stream: the peer closed (or its process died), nothing malformed.
+fn is_peer_gone(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof)
 }
 
 /// What a link's writer is handed: frames encoded on the node task, or a sync message
@@ -104,7 +115,23 @@ pub struct PeerLink {
     pub id: u64,
     tx: mpsc::UnboundedSender<Queued>,
     queued: Arc<AtomicUsize>,
+    /// Most bytes queued before the link closes ([`MAX_QUEUED`]).
+    cap: usize,
     _close: oneshot::Sender<()>,
+}
+
+/// The link task's side of a [`PeerLink`].
+struct LinkEnds {
+    rx: mpsc::UnboundedReceiver<Queued>,
+    queued: Arc<AtomicUsize>,
+    closed: oneshot::Receiver<()>,
+}
+
+fn new_link(id: u64, cap: usize) -> (PeerLink, LinkEnds) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (close, closed) = oneshot::channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    (PeerLink { id, tx, queued: queued.clone(), cap, _close: close }, LinkEnds { rx, queued, closed })
 }
 
 impl PeerLink {
@@ -121,7 +148,7 @@ impl PeerLink {
             let frames = encode_frames(&env)?;
             let n: usize = frames.iter().map(Vec::len).sum();
             let queued = self.queued.fetch_add(n, Ordering::Relaxed) + n;
-            if queued > MAX_QUEUED {
+            if queued > self.cap {
                 return Err(LinkError::QueueFull(queued));
             }
             Queued::Frames(frames)
@@ -188,7 +215,8 @@ impl Transport {
     /// Log a link's end or a refused connection with its cause, and count it.
     pub fn link_failed(&self, who: &str, e: &LinkError) {
         match e {
-            LinkError::ClosedHere => return tracing::debug!("{who}: {e}"),
+            // This node's own decisions, not errors.
+            LinkError::ClosedHere | LinkError::CutOff => return tracing::debug!("{who}: {e}"),
             LinkError::ClosedByPeer => tracing::info!("{who}: {e}"),
             _ => tracing::warn!("{who}: {e}"),
         }
@@ -257,9 +285,6 @@ impl Transport {
         if h.sid <= self.sid {
             return Err(format!("sid {} may not dial sid {} (the higher sid dials)", h.sid, self.sid));
         }
-        if self.is_blocked(h.sid) {
-            return Err(format!("sid {} is cut off (partition control)", h.sid));
-        }
         Ok(())
     }
 
@@ -270,6 +295,10 @@ impl Transport {
         let msg = recv_handshake(&mut ws).await?;
         let hello = Acceptor::hello_of(&msg).map_err(|e| LinkError::Handshake(e.to_string()))?;
         let claimed = hello.sid;
+        if self.is_blocked(claimed) {
+            refuse(&mut ws, claimed, "cut off (partition control)".into()).await;
+            return Err(LinkError::CutOff);
+        }
         let answer = self
             .check_dialer(hello)
             .and_then(|()| Acceptor::new(self.hello(), msg, &self.secret).map_err(|e| e.to_string()));
@@ -333,18 +362,15 @@ impl Transport {
     async fn run_link(&self, sid: Sid, ws: Ws) {
         let id = NEXT_LINK.fetch_add(1, Ordering::Relaxed);
         let (sink, stream) = ws.split();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (close, closed) = oneshot::channel();
-        let queued = Arc::new(AtomicUsize::new(0));
-        let link = PeerLink { id, tx, queued: queued.clone(), _close: close };
+        let (link, ends) = new_link(id, MAX_QUEUED);
         if self.events.send(Event::PeerUp { sid, link }).is_err() {
             return;
         }
         tracing::info!("link {id} with peer {sid} is up (authenticated)");
         let cause = tokio::select! {
             e = self.read_loop(sid, id, stream) => e,
-            e = write_loop(sink, rx, &queued) => e,
-            _ = closed => LinkError::ClosedHere,
+            e = write_loop(sink, ends.rx, &ends.queued) => e,
+            _ = ends.closed => LinkError::ClosedHere,
         };
         self.link_failed(&format!("link {id} with peer {sid}"), &cause);
         let _ = self.events.send(Event::PeerDown { sid, link: id });
@@ -450,4 +476,54 @@ async fn refuse(ws: &mut Ws, claimed_sid: u64, reason: String) -> LinkError {
     let _ = send_handshake(ws, &Handshake::Refused { reason: reason.clone() }).await;
     let _ = ws.close(None).await;
     LinkError::Handshake(format!("peer claiming sid {claimed_sid}: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zabra_core::message::{Message, MsgId};
+
+    fn env(msg: Message) -> Envelope {
+        Envelope { id: MsgId { from: Sid(1), seq: 1 }, msg }
+    }
+
+    #[test]
+    fn a_peer_that_does_not_read_loses_its_link_instead_of_growing_its_queue() {
+        let (link, mut ends) = new_link(1, 64 * 1024);
+        let mut sent = 0;
+        let err = loop {
+            match link.send(env(Message::Ping { round: sent })) {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+            assert!(sent < 100_000, "the queue never filled");
+        };
+        assert!(matches!(err, LinkError::QueueFull(n) if n > 64 * 1024), "{err}");
+        assert!(sent > 1000, "{sent} pings fit in 64 KiB");
+        // What the writer takes off the queue makes room again.
+        let mut drained = 0;
+        while let Ok(Queued::Frames(f)) = ends.rx.try_recv() {
+            drained += f.iter().map(Vec::len).sum::<usize>();
+        }
+        ends.queued.fetch_sub(drained, Ordering::Relaxed);
+        assert!(link.send(env(Message::Ping { round: 0 })).is_ok());
+    }
+
+    #[test]
+    fn sync_messages_go_to_the_writer_unencoded() {
+        let (link, mut ends) = new_link(1, 16);
+        assert!(link.send(env(Message::Diff { entries: Vec::new() })).is_ok());
+        assert!(matches!(ends.rx.try_recv(), Ok(Queued::Sync(_))));
+        assert_eq!(ends.queued.load(Ordering::Relaxed), 0);
+        let frames = encode_frames(&env(Message::Diff { entries: Vec::new() })).unwrap();
+        assert_eq!(frames.len(), 1);
+    }
+
+    #[test]
+    fn dropping_the_link_signals_its_task() {
+        let (link, mut ends) = new_link(1, 16);
+        assert!(ends.closed.try_recv().is_err());
+        drop(link);
+        assert!(matches!(ends.closed.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
+    }
 }

@@ -146,3 +146,125 @@ async fn forged_hellos_never_displace_members() {
         assert_eq!(s["peers_connected"].as_array().map(Vec::len), Some(2), "node {i} kept its members' links: {s}");
     }
 }
+
+const OFFSET2: u16 = 450;
+
+/// Dial node `target`'s peer port as member `claim`, authenticated with the cluster's secret.
+async fn authenticated(target: u64, claim: u64, secret: &[u8]) -> Ws {
+    use zabra_peerwire::Dialer;
+    let url = format!("ws://127.0.0.1:{}/peer", 2890 + target as u16 + OFFSET2);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("peer port");
+    let me = Hello {
+        cluster: "zabra-local".into(),
+        sid: claim,
+        role: Role::Voter,
+        protocol_version: PROTOCOL_VERSION,
+        nonce: [7; 32],
+    };
+    let (dialer, hello) = Dialer::new(me, target);
+    ws.send(Message::Binary(hello.to_bytes().into())).await.expect("hello");
+    let challenge = Handshake::from_bytes(&next(&mut ws).await.expect("a challenge").into_data()).expect("decodes");
+    let (_, proof) = dialer.on_challenge(challenge, secret).expect("the node proves it holds the secret");
+    ws.send(Message::Binary(proof.to_bytes().into())).await.expect("proof");
+    ws
+}
+
+/// Whether the node closes `ws` within 5 s (what it sends meanwhile is skipped).
+async fn closed_soon(ws: &mut Ws) -> bool {
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        if next(ws).await.is_none() {
+            return true;
+        }
+    }
+    false
+}
+
+fn link_errors(c: &Cluster, id: u64) -> u64 {
+    c.status(id).and_then(|s| s["link_errors"].as_u64()).expect("link_errors in /healthz")
+}
+
+/// A connection that never completes the handshake is closed after the handshake timeout;
+/// an authenticated peer that sends a malformed message, or announces one above the size
+/// cap, loses that link and nothing else. Each is logged and counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_malformed_and_oversize_peers_lose_only_their_connection() {
+    use std::io::Read;
+    let c = Cluster::start(3, OFFSET2);
+    let leader = c.wait_leader(Duration::from_secs(30));
+    let secret = std::fs::read(c.dir.path().join("cluster.secret")).expect("zabra cluster wrote a secret");
+    let secret = secret.trim_ascii();
+    let before = link_errors(&c, 1);
+    let mut idle = std::net::TcpStream::connect(format!("127.0.0.1:{}", 2891 + OFFSET2)).expect("peer port");
+    idle.set_read_timeout(Some(Duration::from_secs(15))).expect("timeout");
+    // A member's real link to node 1 is replaced by ours (both authenticated), then ours
+    // breaks. Not node 1's leader's link: node 1 would drop that one itself, going LOOKING.
+    let claim = if leader == 3 { 2 } else { 3 };
+    let mut garbage = authenticated(1, claim, secret).await;
+    garbage.send(Message::Binary(vec![0, 0xff, 0xff, 0xff].into())).await.expect("sent");
+    assert!(closed_soon(&mut garbage).await, "a malformed envelope closes the link");
+    let mut oversize = authenticated(1, claim, secret).await;
+    let mut first = vec![1u8];
+    first.extend_from_slice(&(1u64 << 40).to_le_bytes());
+    first.extend_from_slice(&[0; 100]);
+    oversize.send(Message::Binary(first.into())).await.expect("sent");
+    assert!(closed_soon(&mut oversize).await, "an oversize message closes the link");
+    let t = Instant::now();
+    let n = idle.read(&mut [0; 16]).expect("closed, not timed out");
+    assert_eq!(n, 0, "the node closed the silent connection");
+    assert!(t.elapsed() < Duration::from_secs(10), "after the handshake timeout: {:?}", t.elapsed());
+    // The node closes the socket, then logs and counts: wait (bounded) for both.
+    let causes = ["malformed", "oversize", "handshake not finished"];
+    let until = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = std::fs::read_to_string(c.dir.path().join("node-1.log")).expect("node 1 log");
+        let done = link_errors(&c, 1) >= before + 3 && causes.iter().all(|w| log.contains(w));
+        if done || Instant::now() > until {
+            break log;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(link_errors(&c, 1) >= before + 3, "{} link errors, {before} before:\n{log}", link_errors(&c, 1));
+    for cause in causes {
+        assert!(log.contains(cause), "the log names {cause:?}:\n{log}");
+    }
+    // The cluster still commits, and node 3 is linked to node 1 again.
+    let mut client = Client::connect(&c.http(leader), None).await.expect("a session");
+    let r = client.call(create("/after", "v")).await.expect("a write");
+    assert!(r["Write"]["Created"].is_object(), "{r}");
+    let st = c.wait_converged(&[1, 2, 3], Duration::from_secs(20));
+    assert!(st.iter().all(|s| s["status"]["serving"] == true), "{st:?}");
+}
+
+/// `zabra serve` refuses a cluster secret file that is missing, too short or open to others,
+/// and says why (before it opens any port).
+#[test]
+fn serve_refuses_a_bad_secret_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("secret");
+    let serve = |why: &str| {
+        let out = std::process::Command::new(zabra_bin())
+            .args(["serve", "--nodes", "3", "--id", "1", "--data-dir"])
+            .arg(dir.path().join("data"))
+            .arg("--secret-file")
+            .arg(&secret)
+            .output()
+            .expect("zabra runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(why), "expected {why:?}: {err}");
+    };
+    serve("No such file");
+    std::fs::write(&secret, "too short\n").expect("written");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    serve("at least 32");
+    std::fs::write(&secret, "k".repeat(64)).expect("written");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    serve("chmod 600");
+    let out = std::process::Command::new(zabra_bin())
+        .args(["serve", "--nodes", "3", "--id", "1", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("zabra runs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("secret_file"), "no secret at all is refused too");
+}
