@@ -29,7 +29,9 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::WebSocketStream;
 use zabra_core::message::Envelope;
 use zabra_core::Sid;
-use zabra_peerwire::{self as wire, Acceptor, Dialer, Handshake, Hello, Reassembler, Role, WireError, MAX_CHUNK};
+use zabra_peerwire::{
+    self as wire, Acceptor, Dialer, Handshake, HandshakeError, Hello, Reassembler, Role, WireError, MAX_CHUNK,
+};
 
 /// A handshake (TCP accepted to authenticated) must finish within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,6 +45,9 @@ pub const MAX_QUEUED: usize = MAX_MESSAGE + (64 << 20);
 const MAX_HANDSHAKES: usize = 64;
 /// Messages fed per burst before the writer flushes.
 const MAX_BURST: usize = 4096;
+/// Why a node refuses a peer it cuts off (in-node partition control): the dialer, told so,
+/// does not count it as an error.
+const CUT_OFF: &str = "cut off (partition control)";
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -69,7 +74,7 @@ pub enum LinkError {
     QueueFull(usize),
     #[error("closed by this node")]
     ClosedHere,
-    #[error("refused: this node cuts that peer off (partition control)")]
+    #[error("cut off by partition control")]
     CutOff,
 }
 
@@ -296,7 +301,7 @@ impl Transport {
         let hello = Acceptor::hello_of(&msg).map_err(|e| LinkError::Handshake(e.to_string()))?;
         let claimed = hello.sid;
         if self.is_blocked(claimed) {
-            refuse(&mut ws, claimed, "cut off (partition control)".into()).await;
+            refuse(&mut ws, claimed, CUT_OFF.into()).await;
             return Err(LinkError::CutOff);
         }
         let answer = self
@@ -354,6 +359,7 @@ impl Transport {
                 send_handshake(&mut ws, &proof).await?;
                 Ok(ws)
             }
+            Err(HandshakeError::RefusedByPeer(why)) if why == CUT_OFF => Err(LinkError::CutOff),
             Err(e) => Err(refuse(&mut ws, sid, e.to_string()).await),
         }
     }
