@@ -138,3 +138,14 @@ fn a_snapshot_whose_digest_disagrees_is_refused() {
     // (postcard keeps no text of a custom serde error, so the cause reads as "malformed".)
     assert!(matches!(decode(&bytes), Err(WireError::Malformed(_))));
 }
+
+#[test]
+fn ids_are_integers_in_binary_and_hex_strings_in_json() {
+    let z = Zxid::new(0x10, 2);
+    assert_eq!(crate::codec::to_bytes(&z).unwrap(), postcard::to_allocvec(&z.as_u64()).unwrap());
+    assert_eq!(crate::codec::to_bytes(&OWNER).unwrap(), postcard::to_allocvec(&OWNER.0).unwrap());
+    assert_eq!(serde_json::to_string(&z).unwrap(), "\"1000000002\"");
+    assert_eq!(serde_json::to_string(&OWNER).unwrap(), "\"deadbeef00000001\"");
+    let op = Op::create("/d", &[1, 2], CreateMode::Persistent);
+    assert!(serde_json::to_string(&op).unwrap().contains("\"data\":[1,2]"), "JSON keeps number arrays");
+}
