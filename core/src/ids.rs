@@ -34,13 +34,36 @@ impl fmt::Debug for SessionId {
 }
 impl Serialize for SessionId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{:x}", self.0))
+        hex_u64::serialize(&self.0, s)
     }
 }
 impl<'de> Deserialize<'de> for SessionId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        u64::from_str_radix(s.trim_start_matches("0x"), 16).map(SessionId).map_err(serde::de::Error::custom)
+        hex_u64::deserialize(d).map(SessionId)
+    }
+}
+
+/// Serde for a 64-bit id: a hex string in human-readable formats (JSON for browsers and
+/// people: JavaScript numbers lose 64-bit values), a plain integer in binary ones (the peer
+/// wire), where a string would cost bytes and a parse.
+pub(crate) mod hex_u64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&format!("{v:x}"))
+        } else {
+            s.serialize_u64(*v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            u64::from_str_radix(s.trim_start_matches("0x"), 16).map_err(serde::de::Error::custom)
+        } else {
+            u64::deserialize(d)
+        }
     }
 }
 

@@ -103,6 +103,7 @@ pub enum Op {
     /// `txn.session` is the new session; the password lets a client reattach anywhere.
     CreateSession {
         timeout_ms: u32,
+        #[serde(with = "serde_bytes")]
         password: Vec<u8>,
     },
     /// Ends `txn.session`: its ephemeral nodes go on every peer.

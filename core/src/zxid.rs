@@ -49,18 +49,17 @@ impl fmt::Debug for Zxid {
     }
 }
 
-/// JSON carries zxids as hex strings: JavaScript numbers lose 64-bit values.
+/// JSON carries zxids as hex strings (JavaScript numbers lose 64-bit values); binary formats
+/// carry the plain integer.
 impl Serialize for Zxid {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{:x}", self.as_u64()))
+        crate::ids::hex_u64::serialize(&self.as_u64(), s)
     }
 }
 
 impl<'de> Deserialize<'de> for Zxid {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let s = s.trim_start_matches("0x");
-        u64::from_str_radix(s, 16).map(Zxid::from_u64).map_err(serde::de::Error::custom)
+        crate::ids::hex_u64::deserialize(d).map(Zxid::from_u64)
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use zabra_core::peer::{ClientOp, ClientResult, Reply};
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 pub struct ApiClient {
     ws: Ws,
@@ -32,10 +32,14 @@ impl ApiClient {
 
     async fn connect_one(server: &str, timeout_ms: u32) -> Result<ApiClient, String> {
         let url = format!("ws://{server}/api");
-        let (mut ws, _) = tokio::time::timeout(Duration::from_secs(3), tokio_tungstenite::connect_async(url))
-            .await
-            .map_err(|_| "timed out".to_string())?
-            .map_err(|e| e.to_string())?;
+        let connect = async {
+            let tcp = tokio::net::TcpStream::connect(server).await.map_err(|e| e.to_string())?;
+            // One request at a time waits on every reply: no Nagle delay.
+            tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+            tokio_tungstenite::client_async(url, tcp).await.map_err(|e| e.to_string())
+        };
+        let (mut ws, _) =
+            tokio::time::timeout(Duration::from_secs(3), connect).await.map_err(|_| "timed out".to_string())??;
         let req =
             json!({"connect": {"session": null, "timeout_ms": timeout_ms, "last_zxid_seen": "0", "addr": "127.0.0.1"}});
         ws.send(Message::Text(req.to_string().into())).await.map_err(|e| e.to_string())?;

@@ -1,6 +1,8 @@
-//! `zabra bench`: start a local cluster (or use `--server`), then measure write and read
-//! throughput with concurrent clients, latency percentiles, and leader failover time (kill -9
-//! of the leader until the first successful write). Figures are printed, never asserted.
+//! `zabra bench`: start a local cluster, then measure the latency of sequential writes (one
+//! client, one outstanding create: the path a lock or a leader election takes), write and
+//! read throughput with concurrent clients, latency percentiles, and leader failover time
+//! (kill -9 of the leader until the first successful write). Figures are printed, never
+//! asserted.
 
 use crate::apiclient::ApiClient;
 use std::process::Stdio;
@@ -21,12 +23,18 @@ pub struct BenchArgs {
     /// Bytes of data per write.
     #[arg(long, default_value_t = 100)]
     pub size: usize,
+    /// Sequential creates on the leader (one client, one outstanding request).
+    #[arg(long, default_value_t = 500)]
+    pub sequential: usize,
     /// Leader failovers to measure.
     #[arg(long, default_value_t = 3)]
     pub failovers: usize,
     /// Port shift of the cluster the benchmark starts.
     #[arg(long, default_value_t = 900)]
     pub port_offset: u16,
+    /// Start the cluster with this `zabra` binary instead of this one (to compare builds).
+    #[arg(long)]
+    pub cluster_bin: Option<std::path::PathBuf>,
 }
 
 struct Cluster {
@@ -66,7 +74,10 @@ async fn leader(c: &Cluster) -> Option<u64> {
 }
 
 async fn start(a: &BenchArgs, dir: &std::path::Path) -> Result<Cluster, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = match &a.cluster_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe().map_err(|e| e.to_string())?,
+    };
     let child = tokio::process::Command::new(exe)
         .args(["cluster", "--nodes", &a.nodes.to_string(), "--port-offset", &a.port_offset.to_string()])
         .args(["--admin-token", "bench", "--data-dir"])
@@ -143,6 +154,23 @@ async fn phase(
     Ok((all, started.elapsed()))
 }
 
+/// One client on the leader, one create outstanding at a time.
+async fn sequential(c: &Cluster, n: usize, size: usize) -> Result<(Vec<Duration>, Duration), String> {
+    let l = leader(c).await.ok_or("no leader")?;
+    let mut cl = ApiClient::connect(&c.http(l), 30_000).await?;
+    let mut lat = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        let op = ClientOp::Write(Op::create(&format!("/bench/seq-{i}"), &vec![b'x'; size], CreateMode::Persistent));
+        let t = Instant::now();
+        match cl.result(&op).await? {
+            ClientResult::Error(e) => return Err(format!("{e:?}")),
+            _ => lat.push(t.elapsed()),
+        }
+    }
+    Ok((lat, started.elapsed()))
+}
+
 /// Kill -9 the leader; time until a write succeeds through a surviving node.
 async fn failover(c: &Cluster, k: usize) -> Result<Duration, String> {
     let l = leader(c).await.ok_or("no leader")?;
@@ -176,6 +204,10 @@ pub async fn run(a: BenchArgs) -> Result<(), String> {
     );
     let mut setup = ApiClient::connect(&c.all(), 30_000).await?;
     setup.result(&ClientOp::Write(Op::create("/bench", b"", CreateMode::Persistent))).await?;
+    if a.sequential > 0 {
+        let (mut s, st) = sequential(&c, a.sequential, a.size).await?;
+        report("sequential writes (1 client on the leader)", &mut s, st);
+    }
     let per = a.ops / a.clients.max(1);
     let (mut w, wt) = phase(&c, a.clients, per, true, a.size).await?;
     report("writes", &mut w, wt);

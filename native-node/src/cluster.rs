@@ -41,6 +41,20 @@ pub struct ClusterArgs {
     /// besides their own (repeatable).
     #[arg(long = "allowed-origin")]
     pub allowed_origins: Vec<String>,
+    /// Ticks a learner has to connect and sync with its leader (a large state needs more).
+    #[arg(long, default_value_t = 10)]
+    pub init_limit: u64,
+    /// Ticks of silence after which a peer is considered gone.
+    #[arg(long, default_value_t = 5)]
+    pub sync_limit: u64,
+    /// Each node snapshots (and drops older log entries) every this many commits.
+    #[arg(long, default_value_t = 10_000)]
+    pub snapshot_every: u64,
+}
+
+/// The cluster's shared secret, kept across runs in its data folder.
+fn secret_path(a: &ClusterArgs) -> PathBuf {
+    a.data_dir.join("cluster.secret")
 }
 
 struct Supervisor {
@@ -57,11 +71,11 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> Nod
         cluster: "zabra-local".into(),
         data_dir: a.data_dir.join(format!("node-{id}")),
         tick_ms: a.tick_ms,
-        init_limit: 10,
-        sync_limit: 5,
+        init_limit: a.init_limit,
+        sync_limit: a.sync_limit,
         min_session_timeout_ms: 4_000,
         max_session_timeout_ms: 40_000,
-        snapshot_every: 10_000,
+        snapshot_every: a.snapshot_every,
         max_frame: 0xFFFFF,
         admin_token: Some(token.to_string()),
         control: true,
@@ -70,6 +84,7 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> Nod
         viewer_token: None,
         limits: Default::default(),
         fourlw_whitelist: vec!["*".into()],
+        secret_file: Some(secret_path(a)),
         members: members.to_vec(),
     }
 }
@@ -92,6 +107,8 @@ fn spawn_node(dir: &std::path::Path, id: u64) -> std::io::Result<Child> {
 pub async fn run(a: ClusterArgs) -> Result<(), String> {
     let token = a.admin_token.clone().unwrap_or_else(crate::secrets::random_token);
     std::fs::create_dir_all(&a.data_dir).map_err(|e| format!("{}: {e}", a.data_dir.display()))?;
+    crate::secrets::ensure_cluster_secret(&secret_path(&a))
+        .map_err(|e| format!("{}: {e}", secret_path(&a).display()))?;
     let mut members: Vec<Member> =
         (1..=a.nodes + a.observers).map(|i| NodeConfig::local_member(i, a.port_offset)).collect();
     for m in members.iter_mut().skip(a.nodes as usize) {

@@ -11,6 +11,7 @@
 //! max_client_cnxns = 60
 //! snapshot_every = 10000 # each snapshot after 5000..10000 commits, drawn at random
 //! fourlw_whitelist = ["srvr", "mntr"]  # four-letter words answered (default ["*"]: all)
+//! secret_file = "cluster.secret" # the peers' shared key; needed with more than one member
 //! [[members]]
 //! id = 1
 //! peer = "127.0.0.1:2891"
@@ -80,6 +81,9 @@ pub struct NodeConfig {
     /// command names, or `"*"` for all. Others get "… is not in the whitelist."
     #[serde(default = "default_fourlw_whitelist")]
     pub fourlw_whitelist: Vec<String>,
+    /// The cluster secret peers authenticate each other with (at least 32 bytes, mode 0600).
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
     pub members: Vec<Member>,
 }
 
@@ -160,6 +164,7 @@ impl NodeConfig {
             viewer_token: None,
             limits: Default::default(),
             fourlw_whitelist: default_fourlw_whitelist(),
+            secret_file: None,
             members: (1..=nodes).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
@@ -203,6 +208,9 @@ impl NodeConfig {
             self.fourlw_whitelist.iter().find(|w| *w != "*" && zabra_zkwire::FourLetter::parse(w).is_none())
         {
             return Err(invalid("fourlw_whitelist", format!("{w:?} is not a four-letter word (or \"*\")")));
+        }
+        if self.members.len() > 1 && self.secret_file.is_none() {
+            return Err(invalid("secret_file", "peers authenticate with a cluster secret: give a file of at least 32 random bytes, mode 0600 (zabra cluster writes one)"));
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_frame) {
             return Err(invalid("max_frame", "must be between 1 KiB and 64 MiB"));
@@ -251,6 +259,7 @@ mod tests {
             viewer_token: None,
             limits: Default::default(),
             fourlw_whitelist: vec!["*".into()],
+            secret_file: Some("s".into()),
             members: (1..=3).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
@@ -285,6 +294,10 @@ mod tests {
         c.fourlw_whitelist = vec!["srvr".into(), "mntr".into()];
         assert!(c.validate().is_ok());
         assert!(c.fourlw_allowed(FourLetter::Mntr) && !c.fourlw_allowed(FourLetter::Dump));
+        c.secret_file = None;
+        assert!(c.validate().unwrap_err().to_string().contains("`secret_file`"));
+        c.members.truncate(1);
+        assert!(c.validate().is_ok(), "a single node has no peers to authenticate");
     }
 
     #[test]

@@ -65,6 +65,9 @@ struct ServeArgs {
     /// Tick in milliseconds (overrides the file).
     #[arg(long)]
     tick_ms: Option<u64>,
+    /// The cluster secret peers authenticate with (overrides the file; mode 0600).
+    #[arg(long)]
+    secret_file: Option<PathBuf>,
 }
 
 fn serve_config(a: ServeArgs) -> Result<config::NodeConfig, String> {
@@ -81,6 +84,9 @@ fn serve_config(a: ServeArgs) -> Result<config::NodeConfig, String> {
     }
     if let Some(t) = a.tick_ms {
         cfg.tick_ms = t;
+    }
+    if let Some(s) = a.secret_file {
+        cfg.secret_file = Some(s);
     }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)

@@ -76,6 +76,8 @@ pub struct NodeView {
     pub observers: usize,
     /// Trace events not sent to slow viewers (each viewer is told how many it missed).
     pub skipped_trace_events: u64,
+    /// Peer connections refused and peer links ended by an error (the log says why).
+    pub link_errors: u64,
     /// (client address, session id) of every client connection here.
     pub clients: Vec<(String, u64)>,
     /// Requests received and not answered yet (ZooKeeper's outstanding requests).
@@ -173,7 +175,17 @@ impl Node {
                     Some(ev) => self.on_event(ev),
                     None => return,
                 },
-                _ = sleep => self.step(Input::Timeout),
+                _ = sleep => {
+                    // What arrived while this task was busy comes before the deadline: a peer
+                    // is not silent while its messages wait in our own queue.
+                    for _ in 0..events.len() {
+                        match events.try_recv() {
+                            Ok(ev) => self.on_event(ev),
+                            Err(_) => break,
+                        }
+                    }
+                    self.step(Input::Timeout)
+                }
             }
         }
     }
@@ -189,7 +201,9 @@ impl Node {
     fn on_event(&mut self, ev: Event) {
         match ev {
             Event::PeerUp { sid, link } => {
-                if self.links.insert(sid, link).is_some() {
+                let id = link.id;
+                if let Some(old) = self.links.insert(sid, link) {
+                    tracing::info!("peer {sid}: authenticated link {id} replaces link {}", old.id);
                     self.step(Input::Disconnected { peer: sid });
                 }
                 self.step(Input::Connected { peer: sid });
@@ -246,8 +260,12 @@ impl Node {
         for o in outs {
             match o {
                 Output::Send { to, env } => {
-                    if let Some(l) = self.links.get(&to) {
-                        let _ = l.tx.send(env);
+                    let sent = self.links.get(&to).map(|l| (l.id, l.send(env)));
+                    if let Some((id, Err(e))) = sent {
+                        // Closing the link is the only bounded answer to a peer that does not read.
+                        self.transport.link_failed(&format!("link {id} with peer {to}"), &e);
+                        self.links.remove(&to);
+                        self.inputs.push_back(Input::Disconnected { peer: to });
                     }
                 }
                 Output::Disconnect { peer } => {
@@ -348,6 +366,7 @@ impl Node {
             commits: self.commits,
             observers: self.viewers.len(),
             skipped_trace_events: self.viewers.skipped(),
+            link_errors: self.transport.link_errors(),
             clients: self.conn_info.values().map(|(a, s)| (a.clone(), s.0)).collect(),
             outstanding: self.inflight.len(),
             approximate_data_size: tree.approximate_data_size(),

@@ -7,7 +7,7 @@
 
 use crate::config::NodeConfig;
 use crate::node::Node;
-use crate::transport::{Hello, Transport, PROTOCOL_VERSION};
+use crate::transport::Transport;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -15,6 +15,10 @@ use zabra_core::peer::Peer;
 
 pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let start = std::time::Instant::now();
+    let secret = match &cfg.secret_file {
+        Some(path) => crate::secrets::read_cluster_secret(path)?,
+        None => Vec::new(),
+    };
     let (store, state, report) = zabra_storage::DiskStore::open(&cfg.data_dir, Default::default())
         .map_err(|e| format!("storage at {}: {e}", cfg.data_dir.display()))?;
     if !report.is_clean() {
@@ -27,10 +31,7 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let (store_tx, storage) = crate::persist::spawn(store, events_tx.clone(), metrics.clone())?;
-    let role = if me.observer { "observer" } else { "voter" };
-    let hello =
-        Hello { cluster: cfg.cluster.clone(), sid: cfg.id, role: role.into(), protocol_version: PROTOCOL_VERSION };
-    let transport = Transport { me: hello, events: events_tx.clone(), blocked: Default::default() };
+    let transport = Transport::new(&cfg, secret, events_tx.clone());
     let bind = |addr| async move { TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}")) };
     let peer_l = bind(me.peer).await?;
     let client_l = bind(me.client).await?;

@@ -28,9 +28,14 @@ impl Nodes {
                 format!("[[members]]\nid = {i}\npeer = {p}\nclient = {c}\nhttp = {h}\n")
             })
             .collect();
+        // Peers authenticate with a cluster secret: 32 random-looking bytes, owner-only.
+        let secret = dir.path().join("cluster.secret");
+        std::fs::write(&secret, format!("{:064x}", std::process::id() as u128 * 0x9e37_79b9_7f4a_7c15))
+            .expect("secret");
+        std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
         for i in 1..=n {
             let data = dir.path().join(format!("data-{i}"));
-            let text = format!("id = {i}\ndata_dir = {data:?}\n{extra}\n{members}");
+            let text = format!("id = {i}\ndata_dir = {data:?}\nsecret_file = {secret:?}\n{extra}\n{members}");
             std::fs::write(dir.path().join(format!("node-{i}.toml")), text).expect("config written");
         }
         let mut nodes = Nodes { dir, offset, n, children: Vec::new() };

@@ -12,6 +12,12 @@ use tokio_tungstenite::tungstenite::Message;
 
 pub const TOKEN: &str = "test-token";
 
+/// The binary under test; `ZABRA_TEST_BIN` runs a test against another build (e.g. main's,
+/// to see a test fail before its fix).
+pub fn zabra_bin() -> String {
+    std::env::var("ZABRA_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_zabra").to_string())
+}
+
 pub struct Cluster {
     pub child: Child,
     pub offset: u16,
@@ -21,9 +27,15 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(nodes: u64, offset: u16) -> Cluster {
+        Cluster::start_with(nodes, offset, &[])
+    }
+
+    /// A cluster with more `zabra cluster` flags (relaxed timings, snapshot interval).
+    pub fn start_with(nodes: u64, offset: u16, flags: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
-        let child = Command::new(env!("CARGO_BIN_EXE_zabra"))
+        let child = Command::new(zabra_bin())
             .args(["cluster", "--nodes", &nodes.to_string(), "--port-offset", &offset.to_string()])
+            .args(flags)
             .args(["--admin-token", TOKEN, "--data-dir"])
             .arg(dir.path())
             .stdout(Stdio::null())
@@ -138,7 +150,7 @@ impl Client {
         let req =
             json!({"connect": {"session": session, "timeout_ms": 10000, "last_zxid_seen": "0", "addr": "127.0.0.1"}});
         ws.send(Message::Text(req.to_string().into())).await.map_err(|e| e.to_string())?;
-        let v = next_json(&mut ws).await?;
+        let v = next_json(&mut ws, Duration::from_secs(5)).await?;
         let grant = v["connected"]["Ok"].clone();
         if grant.is_null() {
             return Err(format!("refused: {v}"));
@@ -148,12 +160,18 @@ impl Client {
 
     /// Send one op and wait (bounded) for its reply; watch events are skipped.
     pub async fn call(&mut self, op: Value) -> Result<Value, String> {
+        self.call_within(op, Duration::from_secs(5)).await
+    }
+
+    /// `call`, waiting up to `limit` for the reply (a debug build writing a large snapshot
+    /// holds commits for seconds).
+    pub async fn call_within(&mut self, op: Value, limit: Duration) -> Result<Value, String> {
         let xid = self.next_xid;
         self.next_xid += 1;
         let req = json!({"xid": xid, "op": op});
         self.ws.send(Message::Text(req.to_string().into())).await.map_err(|e| e.to_string())?;
         loop {
-            let v = next_json(&mut self.ws).await?;
+            let v = next_json(&mut self.ws, limit).await?;
             if v["reply"]["xid"] == xid {
                 return Ok(v["reply"]["result"].clone());
             }
@@ -161,11 +179,9 @@ impl Client {
     }
 }
 
-async fn next_json(ws: &mut Ws) -> Result<Value, String> {
+async fn next_json(ws: &mut Ws, limit: Duration) -> Result<Value, String> {
     loop {
-        let m = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .map_err(|_| "no answer in 5 s".to_string())?;
+        let m = tokio::time::timeout(limit, ws.next()).await.map_err(|_| format!("no answer in {limit:?}"))?;
         match m {
             Some(Ok(Message::Text(t))) => return serde_json::from_str(&t).map_err(|e| e.to_string()),
             Some(Ok(_)) => continue,

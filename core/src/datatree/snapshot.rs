@@ -37,11 +37,15 @@ struct NodeSnapshot {
     stat: NodeStat,
 }
 
+/// One session, its fields inline (`{"id", "timeout_ms", "password"}` in JSON). Spelled out
+/// rather than `#[serde(flatten)]`, which binary formats that are not self-describing (the
+/// peer wire) cannot read.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct SessionSnapshot {
     id: SessionId,
-    #[serde(flatten)]
-    info: SessionInfo,
+    timeout_ms: u32,
+    #[serde(with = "serde_bytes")]
+    password: Vec<u8>,
 }
 
 /// `NodeSnapshot`, borrowed from the tree.
@@ -57,8 +61,9 @@ struct NodeRef<'a> {
 #[derive(Serialize)]
 struct SessionRef<'a> {
     id: SessionId,
-    #[serde(flatten)]
-    info: &'a SessionInfo,
+    timeout_ms: u32,
+    #[serde(with = "serde_bytes")]
+    password: &'a [u8],
 }
 
 /// A sequence of known length, serialized item by item from an iterator.
@@ -82,7 +87,11 @@ fn seq<I>(items: I) -> Seq<I> {
 impl Serialize for DataTree {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let nodes = self.nodes.iter().map(|(path, n)| NodeRef { path, data: &n.data, acl: &n.acl, stat: &n.stat });
-        let sessions = self.sessions.iter().map(|(id, info)| SessionRef { id: *id, info });
+        let sessions = self.sessions.iter().map(|(id, info)| SessionRef {
+            id: *id,
+            timeout_ms: info.timeout_ms,
+            password: &info.password,
+        });
         let mut st = s.serialize_struct("TreeSnapshot", 3)?;
         st.serialize_field("nodes", &seq(nodes))?;
         st.serialize_field("sessions", &seq(sessions))?;
@@ -116,7 +125,8 @@ impl TryFrom<TreeSnapshot> for DataTree {
             tree.insert_node(&path, node);
         }
         for s in snap.sessions {
-            if tree.sessions.insert(s.id, s.info).is_some() {
+            let info = SessionInfo { timeout_ms: s.timeout_ms, password: s.password };
+            if tree.sessions.insert(s.id, info).is_some() {
                 return Err(format!("duplicate session {:?}", s.id));
             }
         }
@@ -168,7 +178,15 @@ mod tests {
                 .iter()
                 .map(|(p, n)| NodeSnapshot { path: p.clone(), data: n.data.clone(), acl: n.acl.clone(), stat: n.stat })
                 .collect(),
-            sessions: t.sessions.iter().map(|(id, info)| SessionSnapshot { id: *id, info: info.clone() }).collect(),
+            sessions: t
+                .sessions
+                .iter()
+                .map(|(id, info)| SessionSnapshot {
+                    id: *id,
+                    timeout_ms: info.timeout_ms,
+                    password: info.password.clone(),
+                })
+                .collect(),
             digest: format!("{:x}", t.digest),
         };
         let streamed = serde_json::to_value(&t).unwrap();

@@ -142,16 +142,16 @@ fn saturating_i32(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
-/// Serde for an `i64` as the hex string of its 64 bits (same format as `SessionId`).
+/// Serde for an `i64` as its 64 bits, in the same format as `SessionId` (a hex string in
+/// JSON, an integer in binary formats).
 pub(crate) mod hex_i64 {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{:x}", *v as u64))
+        crate::ids::hex_u64::serialize(&(*v as u64), s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-        let s = String::deserialize(d)?;
-        u64::from_str_radix(s.trim_start_matches("0x"), 16).map(|v| v as i64).map_err(serde::de::Error::custom)
+        crate::ids::hex_u64::deserialize(d).map(|v| v as i64)
     }
 }

@@ -285,10 +285,13 @@ fn snapshot_round_trips_and_is_verified() {
     let mut t = DataTree::new();
     run(&mut t, 1, create("/a", &[0, 255, 7]));
     run(&mut t, 2, create("/a/b", b"q"));
+    run(&mut t, 3, Op::CreateSession { timeout_ms: 5000, password: vec![1, 2] });
     let json = serde_json::to_string(&t).unwrap();
     let back: DataTree = serde_json::from_str(&json).unwrap();
     assert_eq!(back, t);
     assert_eq!(back.digest(), t.digest());
+    // A session's fields sit inline beside its id.
+    assert!(json.contains(r#""sessions":[{"id":"1000005f47a0000","timeout_ms":5000,"password":[1,2]}]"#), "{json}");
 
     let tampered = json.replace("\"data\":[113]", "\"data\":[114]");
     assert_ne!(tampered, json);

@@ -606,8 +606,10 @@ impl Peer {
             return;
         }
         l.next_ping = now + crate::time::Duration(cfg.tick.0 / 2);
+        // A learner has `init_limit` ticks of silence until it acknowledges NewLeader (it may be
+        // busy taking in a large SNAP), `sync_limit` after (ZooKeeper's LearnerHandler too).
         let limit = |h: &LearnerHandle| match h.stage {
-            Stage::Syncing | Stage::Synced => cfg.sync_timeout(),
+            Stage::Synced => cfg.sync_timeout(),
             _ => cfg.init_timeout(),
         };
         let silent: Vec<Sid> =

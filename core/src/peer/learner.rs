@@ -72,12 +72,15 @@ impl Learner {
         }
     }
 
+    /// In broadcast, a leader silent for `sync_limit` ticks is gone. Before that, the whole
+    /// discovery and sync has `init_limit` ticks, however long one message takes: a SNAP of a
+    /// large tree is one message, and the leader says nothing else until it is through
+    /// (ZooKeeper's learner reads with an `initLimit` timeout until it is synced, too).
     pub fn deadline(&self, cfg: &Config) -> Instant {
-        let silent = self.last_heard + cfg.sync_timeout();
         if self.phase == LearnerPhase::Broadcast {
-            silent
+            self.last_heard + cfg.sync_timeout()
         } else {
-            silent.min(self.started + cfg.init_timeout())
+            self.started + cfg.init_timeout()
         }
     }
 }
@@ -122,7 +125,7 @@ impl Peer {
         let cfg = self.cfg.clone();
         let l = self.learner();
         let (leader, silent) = (l.leader, now - l.last_heard);
-        if now >= l.last_heard + cfg.sync_timeout() {
+        if l.phase == LearnerPhase::Broadcast && now >= l.last_heard + cfg.sync_timeout() {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::LeaderSilent });
             let limit_ms = cfg.sync_timeout().as_millis();
             self.become_looking(LookingReason::LeaderSilent { leader, silent_ms: silent.as_millis(), limit_ms });

@@ -213,3 +213,55 @@ fn follower_refuses_a_gap() {
     assert_eq!(h.p.status().state, ServerState::Looking);
     assert_eq!(h.p.log().last_zxid(), Zxid::ZERO);
 }
+
+/// A learner taking in a large sync hears nothing until the sync message is through. Until
+/// it is synced only `init_limit` bounds it (ZooKeeper's learner reads with an `initLimit`
+/// timeout until then); `sync_limit` of silence ends it only in broadcast.
+#[test]
+fn learner_in_sync_is_bounded_by_init_limit_not_sync_limit() {
+    let mut h = H::new(1, PersistedState::default(), &[]);
+    h.elect(3);
+    let outs = h.recv(3, Message::LeaderInfo { epoch: 1 });
+    h.persist_all(&outs);
+    let (sync_ms, init_ms) = (h.p.cfg.sync_timeout().0 / 1000, h.p.cfg.init_timeout().0 / 1000);
+    assert!(sync_ms + 100 < init_ms - 60);
+    h.wait(sync_ms + 100);
+    assert_eq!(h.p.status().state, ServerState::Following, "silent beyond sync_limit, within init_limit");
+    h.wait(init_ms);
+    assert_eq!(h.p.status().state, ServerState::Looking, "init_limit ends the sync");
+    let mut h = synced_follower(&[]);
+    h.wait(sync_ms + 10);
+    assert_eq!(h.p.status().state, ServerState::Looking, "in broadcast, sync_limit of silence ends it");
+}
+
+/// The leader's side: a learner that has not yet acknowledged NewLeader may be silent for
+/// `init_limit` (busy with a large SNAP); once synced, `sync_limit`.
+#[test]
+fn leader_waits_init_limit_for_a_syncing_learner() {
+    let mut h = leader_with_epoch(&[]);
+    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    h.persist_all(&outs);
+    h.recv(1, Message::AckNewLeader { epoch: 1 });
+    assert_eq!(h.p.status().phase, Phase::Broadcast);
+    h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
+    let outs = h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    assert!(sends(&outs).iter().any(|(to, m)| *to == 2 && matches!(m, Message::NewLeader { .. })), "{outs:?}");
+    // Peer 1 answers every ping; peer 2 says nothing more.
+    let (sync_ms, init_ms) = (h.p.cfg.sync_timeout().0 / 1000, h.p.cfg.init_timeout().0 / 1000);
+    let (start, mut dropped_at) = (h.now.instant, None);
+    for _ in 0..(init_ms + 200) / 50 {
+        let outs = h.wait(60);
+        for (to, m) in sends(&outs) {
+            if let (1, Message::Ping { round }) = (to, m) {
+                h.recv(1, Message::PingAck { round, sessions: Vec::new() });
+            }
+        }
+        if outs.iter().any(|o| matches!(o, Output::Disconnect { peer: Sid(2) })) {
+            dropped_at = Some((h.now.instant.0 - start.0) / 1000);
+            break;
+        }
+    }
+    let at = dropped_at.expect("the silent learner is dropped in the end");
+    assert!(at > sync_ms + 100 && at + 100 >= init_ms, "dropped after {at} ms (sync {sync_ms}, init {init_ms})");
+    assert_eq!(h.p.status().state, ServerState::Leading);
+}
