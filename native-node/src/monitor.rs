@@ -97,6 +97,8 @@ fn server_stats(v: &NodeView, cfg: &NodeConfig) -> wire::ServerStats {
         max_fds,
         quorum_size: (cfg.members.len() > 1).then_some(v.quorum_size as u64),
         peer_state: Some(peer_state(v)),
+        // Refused peer connections and peer links ended by an error (each logged with its cause).
+        counters: vec![("peer_link_errors".into(), v.link_errors)],
         timings: timings.into_iter().map(|(n, t)| (n.to_string(), t.summary())).collect(),
     }
 }
@@ -113,7 +115,7 @@ pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo 
         data_dir: cfg.data_dir.display().to_string(),
         data_log_dir: cfg.data_dir.display().to_string(),
         tick_time_ms: cfg.tick_ms,
-        max_client_cnxns: 0,
+        max_client_cnxns: cfg.limits.max_client_cnxns as u64,
         min_session_timeout_ms: cfg.min_session_timeout_ms,
         max_session_timeout_ms: cfg.max_session_timeout_ms,
         server_id: cfg.id,

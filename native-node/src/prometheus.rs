@@ -118,6 +118,7 @@ fn counters(r: &mut Registry, v: &NodeView) {
     counter(r, "watch_events", "watch notifications sent", v.watch_events);
     counter(r, "packets_sent", "replies and notifications sent (zk_packets_sent)", v.replies + v.watch_events);
     counter(r, "commits", "commit steps applied", v.commits);
+    counter(r, "peer_link_errors", "peer connections refused and peer links ended by an error (logged)", v.link_errors);
 }
 
 fn timings(r: &mut Registry, v: &NodeView) {

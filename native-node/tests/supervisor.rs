@@ -28,3 +28,59 @@ fn a_restarted_node_keeps_the_log_of_its_earlier_run() {
     }
     assert_eq!(starts(&c), 2, "both runs of node 1 are in its log (a restart appends, never truncates)");
 }
+
+/// Finding 6 of issue 8: without `--admin-token` the supervisor makes one of 128 random
+/// bits (it was derived from its PID, found in 4 guesses), prints it, keeps every file
+/// holding a secret owner-only (node configs hold the token; the cluster secret), and
+/// refuses control with any other token.
+#[test]
+fn a_cluster_without_a_token_gets_a_random_one_in_owner_only_files() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let offset = 1150u16;
+    let mut child = Command::new(zabra_bin())
+        .args(["cluster", "--nodes", "3", "--port-offset", &offset.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("zabra cluster starts");
+    let pid = child.id();
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(t) = line.split("token=").nth(1) {
+                let _ = tx.send(t.trim_end_matches(')').to_string());
+            }
+        }
+    });
+    let token = rx.recv_timeout(Duration::from_secs(30));
+    let supervisor = format!("127.0.0.1:{}", 8080 + offset);
+    let refused = http_request(&supervisor, "POST", "/nodes/1/pause?token=0000000000000000").map(|r| r.0);
+    let modes: Vec<(String, u32)> = std::fs::read_dir(dir.path())
+        .expect("data dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") || p.ends_with("cluster.secret"))
+        .map(|p| (p.display().to_string(), std::fs::metadata(&p).expect("stat").permissions().mode() & 0o777))
+        .collect();
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
+    let until = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let token = token.expect("the supervisor prints its token");
+    assert_eq!(token.len(), 32, "128 bits as 32 hex digits: {token:?}");
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token:?}");
+    let from_pid = format!("{:016x}", pid as u64 * 0x9e37_79b9_7f4a);
+    assert_ne!(token, from_pid, "the token must not be derived from the PID");
+    assert_eq!(refused.ok(), Some(401), "control with a wrong token is refused");
+    assert!(modes.len() >= 4, "three node configs and the cluster secret: {modes:?}");
+    for (path, mode) in &modes {
+        assert_eq!(*mode, 0o600, "{path} holds a secret and must be owner-only, is {mode:o}");
+    }
+}

@@ -153,6 +153,8 @@ pub struct ServerStats {
     pub quorum_size: Option<u64>,
     /// `zk_peer_state`, e.g. `following - broadcast` (ZooKeeper's `getDetailedPeerState`).
     pub peer_state: Option<String>,
+    /// Further counters by name, printed as `zk_<name>` (e.g. `peer_link_errors`).
+    pub counters: Vec<(String, u64)>,
     /// ZooKeeper's summary metrics by name (`fsynctime`, `readlatency`, ...), printed as
     /// `zk_avg_<name>`, `zk_min_<name>`, `zk_max_<name>`, `zk_cnt_<name>`, `zk_sum_<name>`.
     pub timings: Vec<(String, Timing)>,

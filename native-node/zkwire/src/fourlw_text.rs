@@ -138,6 +138,9 @@ fn mntr(s: &ServerStats) -> String {
     if let Some(p) = &s.peer_state {
         kv("peer_state", p.clone());
     }
+    for (name, n) in &s.counters {
+        kv(name, n.to_string());
+    }
     if let Some(l) = s.leader {
         kv("learners", l.learners.to_string());
         kv("followers", l.followers.to_string());
