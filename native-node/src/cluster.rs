@@ -42,7 +42,7 @@ pub struct ClusterArgs {
     #[arg(long = "allowed-origin")]
     pub allowed_origins: Vec<String>,
     /// Ticks a learner has to connect and sync with its leader (a large state needs more).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 100)]
     pub init_limit: u64,
     /// Ticks of silence after which a peer is considered gone.
     #[arg(long, default_value_t = 5)]

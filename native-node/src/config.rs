@@ -3,7 +3,7 @@
 //! ```toml
 //! id = 1
 //! data_dir = "data/1"
-//! tick_ms = 100          # init_limit / sync_limit are in ticks
+//! tick_ms = 100          # init_limit (default 100) / sync_limit (default 5) are in ticks
 //! admin_token = "secret" # control actions need it, and `control = true`
 //! viewer_token = "look"  # for /observe (the admin token works too)
 //! allowed_origins = ["http://127.0.0.1:8000"]  # web pages allowed besides the node's own
@@ -93,8 +93,10 @@ fn default_cluster() -> String {
 fn default_tick() -> u64 {
     100
 }
+/// 10 s for a learner to connect and sync (ZooKeeper: 20 s). A SNAP of 200k znodes takes
+/// seconds; a smaller limit makes a follower with a large state retry forever.
 fn default_init() -> u64 {
-    10
+    100
 }
 fn default_sync() -> u64 {
     5

@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx) -> Result {
         return Err("building zabra failed".into());
     }
     let zabra = ctx.target_dir()?.join("debug").join("zabra");
-    let cluster = start_cluster(&zabra, &ctx.target_dir()?.join("clients-test-data"), OFFSET, TOKEN, None)?;
+    let cluster = start_cluster(&zabra, &ctx.target_dir()?.join("clients-test-data"), OFFSET, TOKEN, &[])?;
     let leader = wait_leader(OFFSET, Duration::from_secs(60))?;
     let hosts: Vec<String> = (1..=3u16).map(|i| format!("127.0.0.1:{}", 2180 + i + OFFSET)).collect();
     let follower = (1..=3u16).find(|i| *i != leader).expect("a follower");
@@ -47,14 +47,12 @@ pub fn start_cluster(
     data: &Path,
     offset: u16,
     token: &str,
-    tick_ms: Option<u64>,
+    flags: &[&str],
 ) -> Result<crate::util::Supervisor> {
     let _ = std::fs::remove_dir_all(data);
     let mut cmd = Command::new(zabra);
     cmd.args(["cluster", "--nodes", "3", "--admin-token", token, "--port-offset", &offset.to_string()]);
-    if let Some(tick) = tick_ms {
-        cmd.args(["--tick-ms", &tick.to_string()]);
-    }
+    cmd.args(flags);
     let child = cmd.arg("--data-dir").arg(data).stdout(Stdio::null()).spawn()?;
     Ok(crate::util::Supervisor(child))
 }

@@ -18,7 +18,7 @@ const OFFSET: u16 = 900;
 const TOKEN: &str = "kazoo-suite";
 /// The tick that gives the timeouts kazoo's harness gives its ZooKeeper servers (tickTime 2 s,
 /// initLimit 4, syncLimit 2: a follower gives up after 4 s of silence, a new leader waits 8 s
-/// for its quorum), with zabra's fixed limits of 5 and 10 ticks. Our default tick of 100 ms
+/// for its quorum), with sync and init limits of 5 and 10 ticks. Our default tick of 100 ms
 /// (500 ms of silence) turns a CPU-starved debug build writing 512 KB values into elections:
 /// kazoo's suite tests its client, not our failure detector.
 const TICK_MS: u64 = 800;
@@ -30,7 +30,9 @@ const SUITE_LIMIT: Duration = Duration::from_secs(25 * 60);
 pub fn run_suite(ctx: &Ctx, python: &Path, zabra: &Path) -> Result {
     let target = ctx.target_dir()?;
     let data = target.join("kazoo-suite-data");
-    let _cluster = start_cluster(zabra, &data, OFFSET, TOKEN, Some(TICK_MS))?;
+    let tick = TICK_MS.to_string();
+    let flags = ["--tick-ms", &tick, "--init-limit", "10", "--sync-limit", "5"];
+    let _cluster = start_cluster(zabra, &data, OFFSET, TOKEN, &flags)?;
     wait_leader(OFFSET, Duration::from_secs(60))?;
     let report = target.join("kazoo-suite.xml");
     // The installed `kazoo/tests` folder, given as a path so that test ids read
