@@ -117,16 +117,6 @@ impl Drop for Nodes {
     }
 }
 
-fn four_letter(port: u16, cmd: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("client port");
-    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    s.write_all(cmd.as_bytes()).expect("sent");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("answer");
-    out
-}
-
 fn snapshot_zxids(data: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(data)
         .expect("data dir")

@@ -10,17 +10,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::*;
 
-/// Sends a four-letter word to `127.0.0.1:port` and reads the answer to the end.
-fn four_letter(port: u16, cmd: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("client port");
-    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    s.write_all(cmd.as_bytes()).expect("sent");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("answer");
-    out
-}
-
 fn mntr(c: &Cluster, id: u64) -> BTreeMap<String, String> {
     let text = four_letter(2180 + id as u16 + c.offset, "mntr");
     text.lines().filter_map(|l| l.split_once('\t')).map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -117,6 +117,17 @@ impl Drop for Cluster {
     }
 }
 
+/// Sends a four-letter word to `127.0.0.1:port` and reads the answer to the end.
+pub fn four_letter(port: u16, cmd: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("client port");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    s.write_all(cmd.as_bytes()).expect("sent");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("answer");
+    out
+}
+
 /// A minimal HTTP/1.1 client for loopback tests.
 pub fn http_request(addr: &str, method: &str, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
