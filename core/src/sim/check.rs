@@ -65,6 +65,9 @@ pub struct Checker {
     leaders: BTreeMap<Epoch, Sid>,
     epochs: BTreeMap<Sid, (Epoch, Epoch)>,
     fresh: Option<CommitRecord>,
+    /// The last committed zxid CommittedLogDurability held at, with no durable state changed
+    /// since (`None`: check again). Its inputs change far less often than steps happen.
+    durability_held_at: Option<Zxid>,
 }
 
 impl Checker {
@@ -77,6 +80,7 @@ impl Checker {
             leaders: BTreeMap::new(),
             epochs: BTreeMap::new(),
             fresh: None,
+            durability_held_at: None,
         }
     }
 
@@ -184,6 +188,7 @@ impl Checker {
     }
 
     pub fn on_durable(&mut self, sid: Sid, s: &PersistedState, v: &mut Vec<String>) {
+        self.durability_held_at = None;
         let now = (s.accepted_epoch, s.current_epoch);
         if s.accepted_epoch < s.current_epoch {
             v.push(format!("Epochs: {sid} has accepted_epoch {} < current_epoch {} on disk", now.0, now.1));
@@ -195,15 +200,25 @@ impl Checker {
         }
     }
 
+    /// A peer's durable state was replaced (scenario `set`).
+    pub fn on_storage_set(&mut self) {
+        self.durability_held_at = None;
+    }
+
     /// CommittedLogDurability: a quorum of voters durably holds the last committed zxid.
-    pub fn after_step<'a>(&self, durable: impl Iterator<Item = (Sid, &'a PersistedState)>, v: &mut Vec<String>) {
+    /// Checked again only when the last committed zxid or some durable state changed.
+    pub fn after_step<'a>(&mut self, durable: impl Iterator<Item = (Sid, &'a PersistedState)>, v: &mut Vec<String>) {
         let last = self.last_committed();
-        if last == Zxid::ZERO || !v.is_empty() {
+        if last == Zxid::ZERO || !v.is_empty() || self.durability_held_at == Some(last) {
             return;
         }
-        let holders = durable.filter(|(s, d)| s.0 <= self.voters as u64 && d.holds(last)).count();
-        if holders < crate::quorum::majority(self.voters) {
+        // Runs after every event: stop counting at a majority.
+        let need = crate::quorum::majority(self.voters);
+        let holders = durable.filter(|(s, d)| s.0 <= self.voters as u64 && d.holds(last)).take(need).count();
+        if holders < need {
             v.push(format!("CommittedLogDurability: only {holders} voters durably hold committed {last}"));
+        } else {
+            self.durability_held_at = Some(last);
         }
     }
 }

@@ -260,6 +260,7 @@ impl Sim {
     pub fn set_storage(&mut self, sid: Sid, state: PersistedState) {
         if let Some(sp) = self.peers.get_mut(&sid) {
             sp.storage.durable = state;
+            self.checker.on_storage_set();
         }
     }
 
