@@ -55,7 +55,7 @@ pub enum Event {
     Status(oneshot::Sender<NodeView>),
     /// Watches, sessions and ephemerals for `wchc`, `wchp` and `dump`.
     Dump(oneshot::Sender<DumpView>),
-    Observe(mpsc::Sender<String>),
+    Observe(crate::viewers::ViewerTx),
     /// In-node partition control: cut these peers off (or heal all, with an empty list).
     Block(Vec<u64>),
 }
@@ -397,7 +397,7 @@ mod tests {
     fn trace_texts_are_filled_only_while_a_viewer_watches() {
         let mut n = node();
         assert!(!n.peer.config().trace_details, "no viewer yet: no texts");
-        let (tx, mut rx) = mpsc::channel(64);
+        let (tx, mut rx) = crate::viewers::ViewerTx::channel();
         n.on_event(Event::Observe(tx));
         assert!(n.peer.config().trace_details, "a viewer came: texts on");
         n.step(Input::Connected { peer: Sid(2) });
