@@ -125,8 +125,10 @@ pub struct Config {
     /// How often the leader looks for empty containers and expired TTL nodes.
     pub reap_interval: Duration,
     /// Fill the readable text fields of trace events (message details, persist ops, client
-    /// ops and results). Drivers that keep no trace (seed sweeps) turn it off: formatting
-    /// them is most of a simulated step's cost.
+    /// ops and results). Drivers that keep no trace (seed sweeps) turn it off, and the native
+    /// node keeps it on only while an `/observe` viewer is connected
+    /// ([`crate::peer::Peer::set_trace_details`]): formatting them, and judging from the
+    /// pending transactions what they may show, is much of a step's cost.
     pub trace_details: bool,
     /// Seed for election jitter.
     pub seed: u64,

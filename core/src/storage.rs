@@ -74,6 +74,20 @@ impl PersistedState {
         }
     }
 
+    /// [`PersistedState::apply`], moving appended entries instead of copying them.
+    pub fn apply_owned(&mut self, op: PersistOp) {
+        match op {
+            PersistOp::Append(es) => {
+                for e in es {
+                    if self.last_zxid() < e.zxid {
+                        self.log.push(e);
+                    }
+                }
+            }
+            op => self.apply(&op),
+        }
+    }
+
     pub fn snapshot_zxid(&self) -> Zxid {
         self.snapshot.as_ref().map_or(Zxid::ZERO, |s| s.zxid)
     }
@@ -91,6 +105,14 @@ impl PersistedState {
     pub fn history(&self) -> Log {
         let base = self.snapshot_zxid();
         let entries = self.log.iter().filter(|e| e.zxid > base).cloned().collect();
+        Log::new(base, entries)
+    }
+
+    /// [`PersistedState::history`], moving the entries instead of copying them.
+    pub fn into_history(self) -> Log {
+        let base = self.snapshot_zxid();
+        let mut entries = self.log;
+        entries.retain(|e| e.zxid > base);
         Log::new(base, entries)
     }
 
@@ -184,7 +206,7 @@ impl Backend for MemoryBackend {
     }
     fn sync(&mut self) {
         for op in self.pending.drain(..) {
-            self.durable.apply(&op);
+            self.durable.apply_owned(op);
         }
     }
     fn reopen(&mut self) -> PersistedState {

@@ -22,6 +22,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -201,14 +202,15 @@ async fn stream_trace(mut socket: WebSocket, h: Http, ctx: ConnCtx, permit: Opti
             None => return,
         },
     };
-    let (tx, mut rx) = mpsc::channel::<String>(crate::viewers::QUEUE);
+    let (tx, mut rx) = crate::viewers::ViewerTx::channel();
+    let skipped = tx.skipped.clone();
     if h.events.send(Event::Observe(tx)).is_err() {
         return;
     }
     loop {
         tokio::select! {
             line = rx.recv() => match line {
-                Some(line) => if socket.send(Message::Text(line.into())).await.is_err() { return },
+                Some(line) => if send_line(&mut socket, line, &mut rx, &skipped).await.is_err() { return },
                 None => return,
             },
             // Only to notice the viewer leaving (and answer pings); what it sends is ignored.
@@ -217,6 +219,25 @@ async fn stream_trace(mut socket: WebSocket, h: Http, ctx: ConnCtx, permit: Opti
                 if !matches!(msg, Some(Ok(m)) if !matches!(m, Message::Close(_))) { return }
             }
         }
+    }
+}
+
+/// Sends one trace line; then, if that drained the queue, the marker for events the node
+/// skipped while the queue was full and no later event carried (`viewers.rs`), so a gap at
+/// the end of a burst is reported without waiting for the next event.
+async fn send_line(
+    socket: &mut WebSocket,
+    line: String,
+    rx: &mut mpsc::Receiver<String>,
+    skipped: &AtomicU64,
+) -> Result<(), axum::Error> {
+    socket.send(Message::Text(line.into())).await?;
+    if !rx.is_empty() {
+        return Ok(());
+    }
+    match crate::viewers::take_marker(skipped) {
+        Some(marker) => socket.send(Message::Text(marker.into())).await,
+        None => Ok(()),
     }
 }
 

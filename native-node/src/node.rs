@@ -55,7 +55,7 @@ pub enum Event {
     Status(oneshot::Sender<NodeView>),
     /// Watches, sessions and ephemerals for `wchc`, `wchp` and `dump`.
     Dump(oneshot::Sender<DumpView>),
-    Observe(mpsc::Sender<String>),
+    Observe(crate::viewers::ViewerTx),
     /// In-node partition control: cut these peers off (or heal all, with an empty list).
     Block(Vec<u64>),
 }
@@ -130,13 +130,16 @@ pub fn now(start: StdInstant) -> Now {
 }
 
 impl Node {
+    /// The node fills the peer's trace texts only while an `/observe` viewer is connected
+    /// (see [`Node::on_trace`]): nobody else reads them.
     pub fn new(
-        peer: Peer,
+        mut peer: Peer,
         start: StdInstant,
         store: std::sync::mpsc::Sender<(Token, PersistOp)>,
         transport: crate::transport::Transport,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> Node {
+        peer.set_trace_details(false);
         Node {
             peer,
             start,
@@ -242,7 +245,10 @@ impl Node {
             Event::Dump(reply) => {
                 let _ = reply.send(crate::monitor::dump_view(&self.peer, now(self.start)));
             }
-            Event::Observe(tx) => self.viewers.add(tx),
+            Event::Observe(tx) => {
+                self.viewers.add(tx);
+                self.peer.set_trace_details(true);
+            }
             Event::Block(sids) => self.block(sids),
         }
     }
@@ -349,6 +355,10 @@ impl Node {
             _ => {}
         }
         self.viewers.publish(&e);
+        if self.viewers.len() == 0 {
+            // The last viewer is gone: stop formatting texts (and judging what they may show).
+            self.peer.set_trace_details(false);
+        }
     }
 
     fn view(&self) -> NodeView {
@@ -376,5 +386,46 @@ impl Node {
             quorum_size: self.peer.config().members.voters.len(),
             metrics: self.inflight.metrics(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zabra_core::config::{Config, Membership};
+
+    fn node() -> Node {
+        let start = StdInstant::now();
+        let peer = Peer::new(Config::new(Sid(1), Membership::numbered(3, 0)), now(start)).expect("valid config");
+        let (store, _) = std::sync::mpsc::channel();
+        let hello = crate::transport::Hello {
+            cluster: "t".into(),
+            sid: 1,
+            role: "voter".into(),
+            protocol_version: crate::transport::PROTOCOL_VERSION,
+        };
+        let (events, _) = mpsc::unbounded_channel();
+        let transport = crate::transport::Transport { me: hello, events, blocked: Default::default() };
+        Node::new(peer, start, store, transport, Default::default())
+    }
+
+    /// Trace texts cost most of a request's time on the node task (formatting, and judging
+    /// from the pending transactions what they may show), and only `/observe` viewers read
+    /// them: the node fills them while a viewer is connected, and only then.
+    #[test]
+    fn trace_texts_are_filled_only_while_a_viewer_watches() {
+        let mut n = node();
+        assert!(!n.peer.config().trace_details, "no viewer yet: no texts");
+        let (tx, mut rx) = crate::viewers::ViewerTx::channel();
+        n.on_event(Event::Observe(tx));
+        assert!(n.peer.config().trace_details, "a viewer came: texts on");
+        n.step(Input::Connected { peer: Sid(2) });
+        let lines: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        let sent = lines.iter().find(|l| l.contains("\"MsgSent\"")).expect("the vote went out");
+        assert!(sent.contains("\"detail\":\"vote 1"), "the viewer reads the vote's text: {sent}");
+        drop(rx);
+        n.step(Input::Disconnected { peer: Sid(2) });
+        assert_eq!(n.viewers.len(), 0);
+        assert!(!n.peer.config().trace_details, "the last viewer left: texts off");
     }
 }

@@ -3,17 +3,46 @@
 //! events are skipped and counted, and once there is room again the viewer first gets
 //! `{"type":"Dropped","count":N}` so it knows its picture has a gap (rather than being cut
 //! off, as before, or slowing the node down).
+//!
+//! The count is shared with the viewer's connection task ([`ViewerTx`]): the marker goes in
+//! front of the next event queued, or, when no event follows, the connection task sends it
+//! once it has drained the queue. Whoever takes the count (a swap to 0) sends the marker, so
+//! it always comes after the events before the gap and before those after it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use zabra_core::trace::TraceEvent;
 
 /// Trace lines queued per viewer.
 pub const QUEUE: usize = 1024;
 
+/// One viewer's queue of trace lines, with the count of lines skipped since its last marker.
+#[derive(Clone, Debug)]
+pub struct ViewerTx {
+    pub lines: mpsc::Sender<String>,
+    pub skipped: Arc<AtomicU64>,
+}
+
+impl ViewerTx {
+    /// A viewer's queue (bounded by [`QUEUE`]) and the receiving end for its connection.
+    pub fn channel() -> (ViewerTx, mpsc::Receiver<String>) {
+        let (lines, rx) = mpsc::channel(QUEUE);
+        (ViewerTx { lines, skipped: Arc::default() }, rx)
+    }
+}
+
+/// The marker for what a viewer missed since its last one, if it missed anything: the
+/// viewer's connection task asks once it has drained the viewer's queue.
+pub fn take_marker(skipped: &AtomicU64) -> Option<String> {
+    match skipped.swap(0, Ordering::SeqCst) {
+        0 => None,
+        n => Some(dropped_marker(n)),
+    }
+}
+
 struct Viewer {
-    tx: mpsc::Sender<String>,
-    /// Events skipped since the last one delivered.
-    skipped: u64,
+    tx: ViewerTx,
 }
 
 #[derive(Default)]
@@ -28,8 +57,8 @@ pub fn dropped_marker(count: u64) -> String {
 }
 
 impl Viewers {
-    pub fn add(&mut self, tx: mpsc::Sender<String>) {
-        self.list.push(Viewer { tx, skipped: 0 });
+    pub fn add(&mut self, tx: ViewerTx) {
+        self.list.push(Viewer { tx });
     }
 
     pub fn len(&self) -> usize {
@@ -67,17 +96,17 @@ enum Offer {
 
 fn offer(v: &mut Viewer, line: &str) -> Offer {
     use mpsc::error::TrySendError;
-    let result = match v.skipped {
-        0 => v.tx.try_send(line.to_string()),
-        n => v.tx.try_send(dropped_marker(n)).and_then(|_| {
-            v.skipped = 0;
-            v.tx.try_send(line.to_string())
-        }),
+    let (tx, skipped) = (&v.tx.lines, &v.tx.skipped);
+    // What is still owed after this offer: the count taken, unless its marker went out.
+    let mut owed = skipped.swap(0, Ordering::SeqCst);
+    let marker = match owed {
+        0 => Ok(()),
+        n => tx.try_send(dropped_marker(n)).map(|_| owed = 0),
     };
-    match result {
+    match marker.and_then(|_| tx.try_send(line.to_string())) {
         Ok(()) => Offer::Sent,
         Err(TrySendError::Full(_)) => {
-            v.skipped += 1;
+            skipped.fetch_add(owed + 1, Ordering::SeqCst);
             Offer::Skipped
         }
         Err(TrySendError::Closed(_)) => Offer::Gone,
@@ -96,8 +125,8 @@ mod tests {
     #[test]
     fn a_slow_viewer_gets_a_marker_for_what_it_missed_then_the_rest() {
         let mut vs = Viewers::default();
-        let (tx, mut rx) = mpsc::channel(4);
-        vs.add(tx);
+        let (lines, mut rx) = mpsc::channel(4);
+        vs.add(ViewerTx { lines, skipped: Arc::default() });
         for i in 0..10 {
             vs.publish(&event(i));
         }
@@ -112,5 +141,25 @@ mod tests {
         drop(rx);
         vs.publish(&event(12));
         assert_eq!(vs.len(), 0, "a closed viewer is removed");
+    }
+
+    /// A gap with no event after it is still reported: the connection task, having drained
+    /// the queue, takes the count and sends the marker; the count is not reported twice.
+    #[test]
+    fn a_gap_at_the_end_is_reported_by_the_connection_task() {
+        let mut vs = Viewers::default();
+        let (lines, mut rx) = mpsc::channel(4);
+        let skipped = Arc::new(AtomicU64::new(0));
+        vs.add(ViewerTx { lines, skipped: skipped.clone() });
+        for i in 0..10 {
+            vs.publish(&event(i));
+        }
+        let got: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert_eq!(got.len(), 4);
+        assert_eq!(take_marker(&skipped), Some(dropped_marker(6)));
+        assert_eq!(take_marker(&skipped), None);
+        vs.publish(&event(10));
+        let got: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert!(got.len() == 1 && got[0].contains("e10"), "no second marker: {got:?}");
     }
 }

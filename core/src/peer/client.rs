@@ -131,9 +131,21 @@ struct Pending {
     result: Option<ClientResult>,
 }
 
+/// One session's requests, in arrival order. The first `submitted` of them went to the leader:
+/// writes are submitted in order up to the first local op, so those form a prefix, and a new
+/// request is submitted without walking every write still in flight before it.
+#[derive(Debug, Default)]
+struct Queue {
+    pending: VecDeque<Pending>,
+    submitted: usize,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Clients {
-    sessions: BTreeMap<SessionId, VecDeque<Pending>>,
+    sessions: BTreeMap<SessionId, Queue>,
+    /// Confirmed syncs waiting for commits (never fewer than there are; recounted on every
+    /// scan), so that a commit with none waiting does not walk every queued request.
+    syncs_waiting: usize,
 }
 
 impl Peer {
@@ -158,7 +170,7 @@ impl Peer {
             return;
         }
         let p = Pending { xid: req.xid, op: req.op, submitted: false, sync_until: None, result: None };
-        self.clients.sessions.entry(req.session).or_default().push_back(p);
+        self.clients.sessions.entry(req.session).or_default().pending.push_back(p);
         self.pump(req.session);
     }
 
@@ -175,20 +187,22 @@ impl Peer {
     fn pump(&mut self, session: SessionId) {
         loop {
             let Some(q) = self.clients.sessions.get(&session) else { return };
-            let Some(front) = q.front() else {
+            let Some(front) = q.pending.front() else {
                 self.clients.sessions.remove(&session);
                 return;
             };
             if front.result.is_none() && is_local(&front.op) {
                 let op = front.op.clone();
                 let r = self.local_op(session, &op);
-                self.clients.sessions.get_mut(&session).and_then(|q| q.front_mut()).expect("front").result = Some(r);
+                let q = self.clients.sessions.get_mut(&session);
+                q.and_then(|q| q.pending.front_mut()).expect("front").result = Some(r);
             }
             let q = self.clients.sessions.get_mut(&session).expect("session");
-            if q.front().expect("front exists").result.is_none() {
+            if q.pending.front().expect("front exists").result.is_none() {
                 break;
             }
-            let p = q.pop_front().expect("front exists");
+            let p = q.pending.pop_front().expect("front exists");
+            q.submitted = q.submitted.saturating_sub(1);
             let closed = matches!(p.op, ClientOp::Write(Op::CloseSession));
             self.reply(session, p.xid, &p.op, p.result.expect("answered"));
             if closed {
@@ -201,7 +215,7 @@ impl Peer {
     fn submit_writes(&mut self, session: SessionId) {
         let mut to_submit = Vec::new();
         if let Some(q) = self.clients.sessions.get_mut(&session) {
-            for p in q.iter_mut() {
+            for p in q.pending.iter_mut().skip(q.submitted) {
                 if is_local(&p.op) {
                     break;
                 }
@@ -209,6 +223,7 @@ impl Peer {
                     p.submitted = true;
                     to_submit.push((p.xid, p.op.clone()));
                 }
+                q.submitted += 1;
             }
         }
         for (xid, op) in to_submit {
@@ -309,7 +324,7 @@ impl Peer {
     }
 
     fn find(&mut self, session: SessionId, xid: i64) -> Option<&mut Pending> {
-        self.clients.sessions.get_mut(&session)?.iter_mut().find(|p| p.xid == xid && p.submitted)
+        self.clients.sessions.get_mut(&session)?.pending.iter_mut().find(|p| p.xid == xid && p.submitted)
     }
 
     /// A transaction this peer submitted was applied.
@@ -328,28 +343,35 @@ impl Peer {
     pub(crate) fn client_sync_done(&mut self, session: SessionId, xid: i64, zxid: Zxid) {
         let applied = self.last_committed;
         if let Some(p) = self.find(session, xid) {
-            if applied >= zxid {
-                p.result = Some(ClientResult::Synced);
-            } else {
+            let wait = applied < zxid;
+            if wait {
                 p.sync_until = Some(zxid);
+            } else {
+                p.result = Some(ClientResult::Synced);
             }
+            self.clients.syncs_waiting += usize::from(wait);
             self.pump(session);
         }
     }
 
     /// New commits may release syncs waiting to catch up.
     pub(crate) fn clients_committed(&mut self) {
+        if self.clients.syncs_waiting == 0 {
+            return;
+        }
         let applied = self.last_committed;
-        let mut ready = Vec::new();
+        let (mut ready, mut waiting) = (Vec::new(), 0);
         for (s, q) in self.clients.sessions.iter_mut() {
-            for p in q.iter_mut() {
+            for p in q.pending.iter_mut() {
                 if p.sync_until.is_some_and(|z| z <= applied) {
                     p.sync_until = None;
                     p.result = Some(ClientResult::Synced);
                     ready.push(*s);
                 }
+                waiting += usize::from(p.sync_until.is_some());
             }
         }
+        self.clients.syncs_waiting = waiting;
         for s in ready {
             self.pump(s);
         }
@@ -359,8 +381,9 @@ impl Peer {
     /// is unknown to the client, as in ZooKeeper).
     pub(crate) fn clients_lost_service(&mut self) {
         let sessions = std::mem::take(&mut self.clients.sessions);
+        self.clients.syncs_waiting = 0;
         for (s, q) in sessions {
-            for p in q {
+            for p in q.pending {
                 let r = p.result.unwrap_or(ClientResult::Error(ErrorCode::ConnectionLoss));
                 self.reply(s, p.xid, &p.op, r);
             }

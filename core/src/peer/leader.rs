@@ -474,8 +474,13 @@ impl Peer {
         } else {
             self.after(t, AfterDurable::LeaderSelfAck(zxid));
         }
-        for f in self.leader_ref().forward_followers() {
-            self.send(f, Message::Proposal { entry: entry.clone() });
+        // The last follower gets the entry itself, the others copies.
+        let followers = self.leader_ref().forward_followers();
+        if let Some((&last, rest)) = followers.split_last() {
+            for &f in rest {
+                self.send(f, Message::Proposal { entry: entry.clone() });
+            }
+            self.send(last, Message::Proposal { entry });
         }
     }
 
@@ -512,8 +517,10 @@ impl Peer {
             }
             self.leader().outstanding.remove(&z);
             self.trace(TraceEvent::QuorumReached { leader: self.cfg.sid, zxid: z });
-            // Taken before commit_to: a checkpoint there may compact it out of the log.
-            let entry = self.log.get(z).cloned();
+            // Taken before commit_to (a checkpoint there may compact it out of the log), and
+            // only for observers to inform.
+            let informs = !self.leader_ref().forward_observers().is_empty();
+            let entry = self.log.get(z).filter(|_| informs).cloned();
             self.commit_to(z);
             for f in self.leader_ref().forward_followers() {
                 self.send(f, Message::Commit { zxid: z });

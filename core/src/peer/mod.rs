@@ -221,7 +221,7 @@ impl Peer {
             now,
             accepted_epoch: state.accepted_epoch,
             current_epoch: state.current_epoch,
-            log: state.history(),
+            log: state.into_history(),
             tree,
             last_committed: base,
             logical_clock: 0,
@@ -256,6 +256,13 @@ impl Peer {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Turns the readable trace texts on or off from the next input (see
+    /// [`Config::trace_details`]): a driver fills them only while someone reads them, since
+    /// formatting them and judging what they may show is much of a request's cost.
+    pub fn set_trace_details(&mut self, on: bool) {
+        self.cfg.trace_details = on;
     }
 
     pub fn tree(&self) -> &DataTree {
@@ -557,17 +564,18 @@ impl Peer {
         if z <= self.last_committed {
             return;
         }
-        while let Some(entry) = self.log.after(self.last_committed).first().filter(|e| e.zxid <= z).cloned() {
-            let (result, changes) = self.tree.apply_with_changes(entry.zxid, &entry.txn);
-            self.last_committed = entry.zxid;
+        // The entry is read in place (the tree and the log are separate fields), not copied.
+        while let Some(entry) = self.log.after(self.last_committed).first().filter(|e| e.zxid <= z) {
+            let (zxid, origin, session) = (entry.zxid, entry.origin, entry.txn.session);
+            let (result, changes) = self.tree.apply_with_changes(zxid, &entry.txn);
+            let path = entry.txn.op.path().to_string();
+            let kind = session::SessionOp::of(&entry.txn.op);
+            self.last_committed = zxid;
             let digest = self.tree.digest();
             let summary = crate::describe::op_result(&result);
-            let path = entry.txn.op.path().to_string();
-            let origin = entry.origin;
-            let session = entry.txn.session;
             let applied = TraceEvent::Applied {
                 sid: self.cfg.sid,
-                zxid: entry.zxid,
+                zxid,
                 digest,
                 path,
                 session,
@@ -578,7 +586,7 @@ impl Peer {
             self.trace(applied);
             let mine = origin.filter(|o| o.sid == self.cfg.sid);
             // Watch events first: they must precede any reply that shows the change (§14.2).
-            self.after_apply(entry.zxid, &entry.txn, mine.is_some(), &result, &changes);
+            self.after_apply(zxid, session, kind, mine.is_some(), &result, &changes);
             if let Some(o) = mine {
                 self.client_write_done(o.session, o.xid, result);
             }

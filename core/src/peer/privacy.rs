@@ -18,14 +18,17 @@ impl Peer {
             return false;
         }
         let mut any = committed.is_some();
-        let mut all = committed.unwrap_or(true);
         for e in self.log.after(self.last_committed) {
+            let mut all = true;
             for_acls(&e.txn.op, path, &mut |readable| {
                 any = true;
                 all &= readable;
             });
+            if !all {
+                return false;
+            }
         }
-        any && all
+        any
     }
 
     /// The trace text of an op (see [`crate::describe::op_shown`]).

@@ -96,6 +96,25 @@ impl SessionTracker {
     }
 }
 
+/// What a committed txn means for the session bookkeeping after it applies: enough of the
+/// op that `commit_to` need not copy the logged entry to hand it over.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum SessionOp {
+    Create { timeout_ms: u32 },
+    Close,
+    Other,
+}
+
+impl SessionOp {
+    pub(super) fn of(op: &Op) -> Self {
+        match op {
+            Op::CreateSession { timeout_ms, .. } => SessionOp::Create { timeout_ms: *timeout_ms },
+            Op::CloseSession => SessionOp::Close,
+            _ => SessionOp::Other,
+        }
+    }
+}
+
 impl Peer {
     pub(super) fn on_client_connected(&mut self, conn: ConnId, req: ConnectRequest) {
         if !self.serving() || req.last_zxid_seen > self.last_committed {
@@ -276,12 +295,12 @@ impl Peer {
     pub(super) fn after_apply(
         &mut self,
         zxid: Zxid,
-        txn: &crate::txn::Txn,
+        session: SessionId,
+        op: SessionOp,
         mine: bool,
         result: &OpResult,
         changes: &[crate::datatree::Change],
     ) {
-        let (session, op) = (txn.session, &txn.op);
         for c in changes {
             for (s, event) in self.watches.trigger(c) {
                 // ZOOKEEPER-4799 (3.8.4, 3.9.2): only a session that may READ the changed node
@@ -295,12 +314,12 @@ impl Peer {
         }
         let now = self.now.instant;
         match (op, result) {
-            (Op::CreateSession { timeout_ms, .. }, OpResult::SessionCreated) => {
+            (SessionOp::Create { timeout_ms }, OpResult::SessionCreated) => {
                 if let Role::Leading(l) = &mut self.role {
-                    l.tracker.touch(session, now, *timeout_ms);
+                    l.tracker.touch(session, now, timeout_ms);
                 }
             }
-            (Op::CloseSession, OpResult::SessionClosed) => {
+            (SessionOp::Close, OpResult::SessionClosed) => {
                 if let Role::Leading(l) = &mut self.role {
                     l.tracker.remove(session);
                 }

@@ -260,6 +260,7 @@ impl Sim {
     pub fn set_storage(&mut self, sid: Sid, state: PersistedState) {
         if let Some(sp) = self.peers.get_mut(&sid) {
             sp.storage.durable = state;
+            self.checker.on_storage_set();
         }
     }
 
@@ -463,8 +464,7 @@ impl Sim {
         let mut point = None;
         while sp.storage.pending.front().is_some_and(|(t, _)| *t <= token) {
             let (t, op) = sp.storage.pending.pop_front().expect("front");
-            sp.storage.durable.apply(&op);
-            point = point.or(match op {
+            point = point.or(match &op {
                 PersistOp::Append(_) if sp.sync_tokens.contains(&t) => Some(CrashPoint::AfterSyncedHistory),
                 PersistOp::Append(_) => Some(CrashPoint::AfterFsyncBeforeAck),
                 PersistOp::AcceptedEpoch(_) => Some(CrashPoint::AfterAcceptedEpoch),
@@ -472,6 +472,7 @@ impl Sim {
                 _ if sp.sync_tokens.contains(&t) => Some(CrashPoint::AfterSyncedHistory),
                 _ => None,
             });
+            sp.storage.durable.apply_owned(op);
         }
         let settled = sp.storage.pending.is_empty();
         if let (true, Some(p)) = (settled, sp.peer.as_ref()) {
