@@ -398,14 +398,8 @@ mod tests {
         let start = StdInstant::now();
         let peer = Peer::new(Config::new(Sid(1), Membership::numbered(3, 0)), now(start)).expect("valid config");
         let (store, _) = std::sync::mpsc::channel();
-        let hello = crate::transport::Hello {
-            cluster: "t".into(),
-            sid: 1,
-            role: "voter".into(),
-            protocol_version: crate::transport::PROTOCOL_VERSION,
-        };
         let (events, _) = mpsc::unbounded_channel();
-        let transport = crate::transport::Transport { me: hello, events, blocked: Default::default() };
+        let transport = crate::transport::Transport::new(&crate::config::NodeConfig::local(1, 3), vec![7; 32], events);
         Node::new(peer, start, store, transport, Default::default())
     }
 
