@@ -14,6 +14,7 @@
 
 mod bench;
 mod clients;
+mod coverage;
 mod demo;
 mod e2e;
 mod kazoo;

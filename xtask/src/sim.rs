@@ -44,6 +44,10 @@ pub struct SimArgs {
     /// Succeed only if some violation is found: shows that a mutant gets caught.
     #[arg(long)]
     pub expect_violations: bool,
+    /// Fail when a coverage count per 1,000 seeds is below its floor (as CI's sweep does;
+    /// the floors are set for `--seeds 300 --nodes 3,5`).
+    #[arg(long)]
+    pub floors: bool,
 }
 
 impl SimArgs {
@@ -57,6 +61,7 @@ impl SimArgs {
             observers: 0,
             jobs: None,
             expect_violations: false,
+            floors: false,
         }
     }
 
@@ -142,8 +147,12 @@ pub fn run_with(ctx: &Ctx, args: &SimArgs) -> Result {
     let sweep = sweep(args, ctx.ci);
     report_failures(&ctx.root, args, &sweep)?;
     println!("{}", sweep.summary_line());
+    println!("{}", crate::coverage::line(&sweep.stats, sweep.runs));
     let failure = match (sweep.violations, args.expect_violations) {
-        (0, false) | (1.., true) => return Ok(()),
+        (0, false) | (1.., true) if !args.floors => return Ok(()),
+        (0, false) | (1.., true) => {
+            return crate::coverage::check(&sweep.stats, sweep.runs).map_err(|e| Shown(e).into())
+        }
         (0, true) => "no violations found, but --expect-violations was given".to_string(),
         (v, false) => format!("{v} violations in {} seeds", sweep.failures.len()),
     };

@@ -145,10 +145,12 @@ fn wasm_sim(ctx: &Ctx) -> Result {
     wasm::compare_with_native(ctx, WASM_SIM_SEED, WASM_SIM_NODES)
 }
 
-/// The same code path as `cargo xtask sim --seeds 300 --nodes 3,5` (and 100 seeds of 3 nodes
-/// with an observer), in this process.
+/// The same code path as `cargo xtask sim --seeds 300 --nodes 3,5 --floors` (and 100 seeds of
+/// 3 nodes with an observer), in this process.
 fn sweep(ctx: &Ctx) -> Result {
-    sim::run_with(ctx, &SimArgs::sweep(SWEEP_SEEDS, &SWEEP_NODES))?;
+    let mut plain = SimArgs::sweep(SWEEP_SEEDS, &SWEEP_NODES);
+    plain.floors = true;
+    sim::run_with(ctx, &plain)?;
     // Observers take their own paths (ObserverInfo, Inform): sweep them too.
     let mut with_observer = SimArgs::sweep(SWEEP_SEEDS / 3, &[3]);
     with_observer.observers = 1;

@@ -98,6 +98,11 @@ impl Checker {
         self.committed.last().map_or(Zxid::ZERO, |c| c.zxid)
     }
 
+    /// The newest epoch some leader established, if any.
+    pub fn newest_epoch(&self) -> Option<Epoch> {
+        self.leaders.keys().next_back().copied()
+    }
+
     pub fn committed_count(&self) -> usize {
         self.committed.len()
     }

@@ -141,7 +141,7 @@ impl Sim {
         }
     }
 
-    pub(super) fn on_reply(&mut self, _sid: Sid, r: Reply) {
+    pub(super) fn on_reply(&mut self, sid: Sid, r: Reply) {
         let now = self.now;
         let Some(c) = self.clients.iter_mut().find(|c| c.session == r.session && c.connected) else { return };
         let Some(op) = c.outstanding.remove(&r.xid) else { return };
@@ -152,6 +152,7 @@ impl Sim {
             c.password.clear();
         }
         self.history.on_reply(r.session, &r, now);
+        self.count_reply(sid, &op);
     }
 
     pub(super) fn on_watch(&mut self, _sid: Sid, session: SessionId, zxid: Zxid, event: WatchedEvent) {

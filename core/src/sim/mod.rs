@@ -7,6 +7,9 @@
 
 mod check;
 mod clients;
+mod coverage;
+#[cfg(test)]
+mod fail_fast_tests;
 mod history;
 mod net;
 mod report;
@@ -16,6 +19,7 @@ mod sweep;
 mod watchcheck;
 
 pub use clients::SimClient;
+pub use coverage::Coverage;
 pub use report::{FaultStats, SeedReport, SimOptions};
 pub use sweep::run_seed;
 
@@ -151,8 +155,15 @@ pub struct Sim {
     pub narration: Vec<String>,
     pub stats: FaultStats,
     pub events: u64,
+    /// `run_until` stops with a violation once this many events were processed (sweeps set a
+    /// budget far above what a seed needs; scripts and viewers run unbounded).
+    pub max_events: u64,
     pub violations: Vec<String>,
 }
+
+/// Events `run_until` processes within one 10 ms slice of virtual time before it calls the
+/// run a livelock (a busy seed has a few hundred).
+const MAX_EVENTS_PER_SLICE: u64 = 100_000;
 
 /// Timing overrides for one peer: tick in ms, init limit and sync limit in ticks.
 type Timing = (Option<u64>, Option<u64>, Option<u64>);
@@ -192,6 +203,7 @@ impl Sim {
             narration: Vec::new(),
             stats: FaultStats::default(),
             events: 0,
+            max_events: u64::MAX,
             violations: Vec::new(),
         };
         for sid in sid_range(voters + observers) {
@@ -491,6 +503,7 @@ impl Sim {
 
     fn on_trace(&mut self, e: TraceEvent) {
         self.checker.on_trace(&e, &mut self.violations);
+        self.count_coverage(&e);
         if let TraceEvent::Applied { .. } = &e {
             if let Some(h) = self.checker.take_commit() {
                 self.history.on_commit(h);
@@ -698,14 +711,38 @@ impl Sim {
     }
 
     /// Run every event up to `until`, then set the clock there. Clients get a turn every
-    /// 10 ms of virtual time (to ping and reconnect).
+    /// 10 ms of virtual time (to ping and reconnect). Stops at the first violation (the clock
+    /// then stays where it stopped: callers' loops must look at `violations`); more than
+    /// `MAX_EVENTS_PER_SLICE` events in one slice, or more than `max_events` in all, are a
+    /// violation too, so that no run can spin without the clock moving.
     pub fn run_until(&mut self, until: Instant) {
         while self.violations.is_empty() && self.now < until {
             let slice = (self.now + Duration::from_millis(10)).min(until);
-            while self.violations.is_empty() && self.step(slice) {}
+            let mut steps = 0;
+            while self.violations.is_empty() && self.within_budget(&mut steps) && self.step(slice) {}
             self.advance_clock(slice);
             self.clients_tick();
         }
+    }
+
+    /// Counts one more step of a slice; false (with a violation) once a budget is spent.
+    fn within_budget(&mut self, steps: &mut u64) -> bool {
+        *steps += 1;
+        if *steps > MAX_EVENTS_PER_SLICE {
+            self.violation(format!(
+                "livelock: more than {MAX_EVENTS_PER_SLICE} events within 10ms of virtual time at {}",
+                self.now
+            ));
+        } else if self.events >= self.max_events {
+            self.violation(format!("event budget: {} events spent by {} without an end", self.events, self.now));
+        }
+        self.violations.is_empty()
+    }
+
+    /// No message is on the wire and no disk write is pending: whatever was committed has
+    /// reached every peer that is up (a commit point compared earlier may still be in flight).
+    pub fn quiet(&self) -> bool {
+        self.net.in_flight() == 0 && self.peers.values().all(|p| p.storage.pending.is_empty())
     }
 
     pub fn run_for(&mut self, d: Duration) {

@@ -43,6 +43,8 @@ pub struct FaultStats {
     pub watch_events: u64,
     /// Seeds whose final healed phase committed fresh writes.
     pub healed_and_live: u64,
+    /// What the safety argument depends on (`FaultStats::coverage` names them).
+    pub coverage: super::Coverage,
 }
 
 impl FaultStats {
@@ -62,6 +64,7 @@ impl FaultStats {
         self.sessions_expired += o.sessions_expired;
         self.watch_events += o.watch_events;
         self.healed_and_live += o.healed_and_live;
+        self.coverage.merge(&o.coverage);
     }
 
     /// The counts printed after a sweep's summary, on one line.

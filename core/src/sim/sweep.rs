@@ -13,6 +13,11 @@ use crate::watch::AddWatchMode;
 use std::collections::BTreeMap;
 
 const SLICE: Duration = Duration::from_millis(10);
+/// Events one seed may take: a few hundred times what a 9-node seed needs (about 15,000), so
+/// only a message storm or a loop that never ends runs into it.
+const SEED_EVENT_BUDGET: u64 = 2_000_000;
+/// How long the end-of-seed comparison waits for a moment with nothing in flight.
+const SETTLE_LIMIT: Duration = Duration::from_millis(2_000);
 
 struct Chaos {
     rng: SplitMix64,
@@ -25,6 +30,7 @@ struct Chaos {
 pub fn run_seed(opts: &SimOptions) -> SeedReport {
     let mut sim = Sim::new(opts.seed, opts.nodes, opts.observers, opts.mutants.clone());
     sim.record = opts.record_trace;
+    sim.max_events = SEED_EVENT_BUDGET;
     let mut chaos = Chaos {
         rng: SplitMix64::new(opts.seed ^ 0xc4a0_5eed),
         restart_at: BTreeMap::new(),
@@ -54,8 +60,10 @@ pub fn run_seed(opts: &SimOptions) -> SeedReport {
         chaos.step(&mut sim);
         sim.run_for(SLICE);
     }
-    heal_all(&mut sim);
-    sim.run_for(Duration::from_millis(1_000));
+    if sim.violations.is_empty() {
+        heal_all(&mut sim);
+        sim.run_for(Duration::from_millis(1_000));
+    }
     if sim.violations.is_empty() {
         liveness(&mut sim);
     }
@@ -269,10 +277,13 @@ fn heal_all(sim: &mut Sim) {
 
 /// After healing: a leader is elected, every client's fresh write commits, and every peer
 /// converges to the same committed zxid and tree digest.
-fn liveness(sim: &mut Sim) {
+pub(super) fn liveness(sim: &mut Sim) {
     let deadline = sim.now + Duration::from_millis(20_000);
-    while sim.now < deadline && !all_serving(sim) {
+    while sim.now < deadline && !all_serving(sim) && sim.violations.is_empty() {
         sim.run_for(Duration::from_millis(50));
+    }
+    if !sim.violations.is_empty() {
+        return;
     }
     if !all_serving(sim) {
         let s: Vec<String> = sim.statuses().iter().map(crate::describe::status).collect();
@@ -285,7 +296,7 @@ fn liveness(sim: &mut Sim) {
     let mut sent: Vec<Option<(crate::ids::SessionId, i64)>> = vec![None; n];
     let acked =
         |sim: &Sim, s: &Option<(crate::ids::SessionId, i64)>| s.is_some_and(|(se, x)| sim.history_write_acked(se, x));
-    while sim.now < deadline && !sent.iter().all(|s| acked(sim, s)) {
+    while sim.now < deadline && !sent.iter().all(|s| acked(sim, s)) && sim.violations.is_empty() {
         for (c, slot) in sent.iter_mut().enumerate() {
             let cl = &sim.clients[c];
             let pending = slot.is_some_and(|(se, x)| cl.session == se && cl.outstanding.contains_key(&x));
@@ -300,6 +311,10 @@ fn liveness(sim: &mut Sim) {
     let committed = sim.checker.committed_count();
     let all_acked = sent.iter().all(|s| acked(sim, s));
     sim.run_for(Duration::from_millis(500));
+    let quiet = settle(sim);
+    if !sim.violations.is_empty() {
+        return;
+    }
     let st = sim.statuses();
     let same = st.windows(2).all(|w| w[0].last_committed == w[1].last_committed && w[0].digest == w[1].digest);
     if !all_acked || committed == 0 || !same {
@@ -318,11 +333,25 @@ fn liveness(sim: &mut Sim) {
                 )
             })
             .collect();
-        sim.violation(format!("liveness: fresh writes acked={all_acked}, converged={same}: {s:?} clients {cs:?}"));
+        sim.violation(format!(
+            "liveness: fresh writes acked={all_acked}, converged={same} (quiet={quiet}): {s:?} clients {cs:?}"
+        ));
     } else {
         sim.stats.healed_and_live += 1;
     }
     closed_sessions_left_nothing(sim);
+}
+
+/// Steps event by event until no message is in flight and no disk write is pending (a
+/// commit on its way to a follower is not divergence), for at most `SETTLE_LIMIT` of virtual
+/// time; true if that moment came. Peers ping every tick, so it comes within one.
+fn settle(sim: &mut Sim) -> bool {
+    let deadline = sim.now + SETTLE_LIMIT;
+    let mut steps = 0;
+    while !sim.quiet() && sim.violations.is_empty() && steps < 100_000 && sim.step(deadline) {
+        steps += 1;
+    }
+    sim.quiet()
 }
 
 /// A closed or expired session's ephemerals are gone on every peer, and so is the session.

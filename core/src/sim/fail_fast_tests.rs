@@ -1,0 +1,129 @@
+//! The simulator's loops end: a violation stops a seed's liveness phase and a script's
+//! `stabilize` (they used to wait on a clock the violation had stopped), the event budget
+//! ends a run that would not, and the end-of-seed comparison waits for commits in flight.
+//! Each check runs in a thread with a generous bound, so a hang fails instead of hanging.
+
+use super::Sim;
+use crate::config::Mutant;
+use crate::peer::ClientOp;
+use crate::time::Duration;
+use crate::txn::{CreateMode, Op};
+use std::sync::mpsc;
+
+/// Runs `f` on its own thread; panics if it has not returned within `secs` seconds of wall
+/// time (the thread is left behind; the test process ends it).
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(v) => v,
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("did not come back within {secs} s: it hangs"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the check panicked (see above)"),
+    }
+}
+
+/// A 3-peer cluster that has elected a leader, with one connected client on peer 1.
+fn serving(seed: u64) -> Sim {
+    let mut sim = Sim::new(seed, 3, 0, Vec::new());
+    sim.start_all();
+    sim.add_client(crate::ids::Sid(1));
+    sim.run_for(Duration::from_millis(2_000));
+    assert!(sim.leader().is_some() && sim.clients[0].connected, "the cluster serves");
+    sim
+}
+
+/// The liveness phase stops at a violation instead of waiting for writes that can no longer
+/// be acknowledged (`run_until` no longer moves the clock). Hung before the fix.
+#[test]
+fn liveness_stops_at_a_violation() {
+    let v = within(120, || {
+        let mut sim = serving(3);
+        sim.violation("injected".into());
+        super::sweep::liveness(&mut sim);
+        sim.violations
+    });
+    assert_eq!(v, vec!["injected".to_string()], "the first violation is the one reported");
+}
+
+/// `cargo xtask sim --seeds 1 --from 140 --nodes 3 --mutant diff-instead-of-trunc` never
+/// ended: its violation came during the liveness phase. Now the seed ends with it.
+#[test]
+fn a_seed_that_fails_in_its_liveness_phase_ends() {
+    let r = within(300, || {
+        let mut o = super::SimOptions::new(140, 3);
+        o.mutants.push(Mutant::DiffInsteadOfTrunc);
+        super::run_seed(&o)
+    });
+    assert!(!r.passed(), "the mutant is caught");
+    assert!(r.violations.iter().any(|v| v.contains("PrefixConsistency")), "{:?}", r.violations);
+}
+
+/// The ack-before-durable mutant's scenario with `stabilize` where the violation happens
+/// (the write commits on acks the followers' slow disks have not made good): the script goes
+/// on at its `expect-violation` line. Before the fix this hung `cargo test`: the commit was
+/// still on its way to the followers, so the cluster never looked stable, and the clock had
+/// stopped at the violation.
+#[test]
+fn stabilize_stops_at_a_violation() {
+    let script = "cluster 3 seed=7 mutant=ack-before-durable
+start
+stabilize
+client 3 get /
+slowdisk 1 80ms..90ms
+slowdisk 2 80ms..90ms
+client 3 create /x 1
+stabilize
+expect-violation CommittedLogDurability
+";
+    let out = within(120, move || super::script::run_script(script)).expect("the script runs");
+    assert!(out.contains("caught: CommittedLogDurability"), "{out}");
+    // Without the expectation, the transcript ends with the violation.
+    let bare = script.replace("expect-violation CommittedLogDurability\n", "");
+    let out = within(120, move || super::script::run_script(&bare)).expect("the script runs");
+    assert!(
+        out.trim_end().ends_with("VIOLATION: CommittedLogDurability: only 1 voters durably hold committed 0x100000002"),
+        "{out}"
+    );
+}
+
+/// A run that would go on for ever is cut off by the event budget, with a violation.
+#[test]
+fn the_event_budget_ends_a_run() {
+    let (v, events) = within(120, || {
+        let mut sim = Sim::new(1, 3, 0, Vec::new());
+        sim.max_events = 300;
+        sim.start_all();
+        sim.run_for(Duration::from_millis(3_600_000));
+        (sim.violations, sim.events)
+    });
+    assert_eq!(events, 300);
+    assert!(v.len() == 1 && v[0].starts_with("event budget: 300 events"), "{v:?}");
+}
+
+/// The end-of-seed comparison of commit points waits until nothing is in flight: TTL nodes
+/// the leader reaps make commits happen around the moment of comparison, at every phase of
+/// the reaper's period, and none may be taken for divergence. Before the fix (compare after
+/// a fixed 500 ms), some phases reported `converged=false`.
+#[test]
+fn convergence_is_judged_with_nothing_in_flight() {
+    let failures = within(300, || {
+        let mut failures = Vec::new();
+        for phase_ms in (0..200).step_by(2) {
+            let mut sim = serving(5);
+            for i in 0..40 {
+                let ttl_ms = 100 + 50 * i;
+                let op = Op::create(&format!("/t{i}"), b"", CreateMode::PersistentWithTtl { ttl_ms });
+                sim.client_request(0, ClientOp::Write(op));
+            }
+            sim.run_for(Duration::from_millis(phase_ms));
+            super::sweep::liveness(&mut sim);
+            if let Some(v) = sim.violations.first() {
+                failures.push(format!("phase {phase_ms} ms: {v}"));
+            }
+        }
+        failures
+    });
+    assert!(failures.is_empty(), "{} phases failed:\n{}", failures.len(), failures.join("\n"));
+}

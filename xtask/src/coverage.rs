@@ -1,0 +1,80 @@
+//! Coverage floors: a sweep that no longer reaches what the safety argument depends on (TRUNC
+//! and SNAP syncs, crashes in the middle of them, abdications, stale servers answering
+//! clients, would-be leaders at the same time) would still pass every check, so CI's sweep
+//! stage requires a minimum count of each per 1,000 seeds (`cargo xtask sim --floors`).
+
+use zabra_core::sim::FaultStats;
+
+/// Minimum counts per 1,000 seeds, set from what CI's sweep (`--seeds 300 --nodes 3,5`)
+/// reaches, with a margin for changes of the fault model that shift seeds. A count the fault
+/// model cannot reach yet (or too rarely for a floor to hold) has floor 0: raise it here, one
+/// line per count, once it does. Every name is one of `FaultStats::coverage` (a test checks).
+pub const FLOORS: [(&str, u64); 8] = [
+    ("trunc-syncs", 50),         // 102 per 1,000 when set
+    ("snap-syncs", 600),         // 1,258
+    ("mid-trunc-crashes", 1),    // 3 (2 in 600)
+    ("mid-snap-crashes", 8),     // 20
+    ("abdications", 0),          // 3 (2 in 600): too rare to hold a floor
+    ("stale-replies", 0),        // 0: every peer has the same timeouts
+    ("concurrent-leaders", 120), // 255
+    ("overlapping-epochs", 0),   // 0
+];
+
+/// `count` per 1,000 of `runs`, rounded to the nearest.
+fn per_thousand(count: u64, runs: u64) -> u64 {
+    (count * 1000 + runs / 2) / runs.max(1)
+}
+
+/// `coverage per 1,000 seeds: trunc-syncs 123, ...` for a sweep of `runs` seeds.
+pub fn line(stats: &FaultStats, runs: u64) -> String {
+    let counts: Vec<String> =
+        stats.coverage().iter().map(|(name, n)| format!("{name} {}", per_thousand(*n, runs))).collect();
+    format!("coverage per 1,000 seeds: {}", counts.join(", "))
+}
+
+/// Every count below its floor, by name; `Ok` when none is.
+pub fn check(stats: &FaultStats, runs: u64) -> Result<(), String> {
+    let counts = stats.coverage();
+    let mut low = Vec::new();
+    for (name, floor) in FLOORS {
+        let n = counts.iter().find(|(c, _)| *c == name).map_or(0, |(_, n)| *n);
+        // Compared exactly: n per `runs` seeds against `floor` per 1,000.
+        if n * 1000 < floor * runs {
+            low.push(format!("{name} {} per 1,000 seeds ({n} in {runs}), floor {floor}", per_thousand(n, runs)));
+        }
+    }
+    if low.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("coverage below its floor: {}", low.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_floor_names_a_coverage_count() {
+        let names: Vec<&str> = FaultStats::default().coverage().into_iter().map(|(n, _)| n).collect();
+        for (name, _) in FLOORS {
+            assert!(names.contains(&name), "floor {name:?} names no coverage count; counts are {names:?}");
+        }
+        assert_eq!(names.len(), FLOORS.len(), "every coverage count has a floor (0 if not reached yet)");
+    }
+
+    #[test]
+    fn a_count_below_its_floor_fails_by_name() {
+        let mut stats = FaultStats::default();
+        stats.coverage.trunc_syncs = 1_000;
+        stats.coverage.snap_syncs = 1_000;
+        stats.coverage.concurrent_leaders = 1_000;
+        stats.crash_points.insert("mid-trunc".into(), 100);
+        stats.crash_points.insert("mid-snap".into(), 100);
+        assert_eq!(check(&stats, 1_000), Ok(()));
+        stats.coverage.snap_syncs = 1;
+        let e = check(&stats, 1_000).expect_err("snap-syncs is below its floor");
+        assert!(e.contains("snap-syncs 1 per 1,000 seeds") && !e.contains("trunc-syncs"), "{e}");
+        assert!(line(&stats, 2_000).contains("trunc-syncs 500, snap-syncs 1,"), "{}", line(&stats, 2_000));
+    }
+}
