@@ -281,7 +281,9 @@ impl Peer {
         h.last_zxid = last_zxid;
         let observer = h.observer;
         let mine = (self.current_epoch, self.log.last_zxid());
-        if phase != Phase::Broadcast && (current_epoch, last_zxid) > mine {
+        // Only a voter ahead of us may hold committed txns we lack. Observers never lead: one
+        // ahead holds a tail no voter quorum accepted, and choose_sync truncates it.
+        if !observer && phase != Phase::Broadcast && (current_epoch, last_zxid) > mine {
             self.trace(TraceEvent::Abdicated { sid: me, because: from });
             self.become_looking(LookingReason::Abdicated { because: from });
             return;

@@ -179,8 +179,12 @@ impl Peer {
             let msg = Message::AckEpoch { current_epoch, last_zxid, counted: true };
             self.after(t, AfterDurable::Send { to: leader, msg });
         } else if epoch == self.accepted_epoch {
+            // Not counted, yet it reports a promise and a history: it leaves only once every
+            // write issued so far is durable (the promise of `epoch` may still be in flight
+            // from another leader's LeaderInfo; the last zxid may be an append in flight).
             let msg = Message::AckEpoch { current_epoch, last_zxid, counted: false };
-            self.send(leader, msg);
+            let t = self.last_token();
+            self.after(t, AfterDurable::Send { to: leader, msg });
         } else {
             self.anomaly(format!("LeaderInfo epoch {epoch} < accepted epoch {}", self.accepted_epoch));
             self.become_looking(LookingReason::StaleEpoch { leader, epoch, accepted: self.accepted_epoch });

@@ -16,7 +16,8 @@
 //!   `Disconnect` breaks that connection (both ends then see `Disconnected`).
 //!
 //! "Only after" rules, enforced here rather than by the driver: a follower's `Ack` leaves only
-//! after its log write is durable; `AckEpoch` only after accepted_epoch is durable;
+//! after its log write is durable; `AckEpoch` (counted or not) only after accepted_epoch and
+//! every earlier write are durable;
 //! `AckNewLeader` only after the synced history and current_epoch are durable; the leader
 //! counts itself for a proposal only after its own write is durable.
 
@@ -383,6 +384,11 @@ impl Peer {
         self.trace(TraceEvent::PersistStarted { sid: self.cfg.sid, token, op: what });
         self.out.push(Output::Persist { token, op });
         token
+    }
+
+    /// The token of the last persist issued: once it is durable, every write so far is.
+    pub(crate) fn last_token(&self) -> Token {
+        Token(self.next_token)
     }
 
     /// Run `action` once `token` is durable (at once if it already is).

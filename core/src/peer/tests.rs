@@ -9,6 +9,8 @@ use crate::time::Duration;
 
 #[path = "looking_tests.rs"]
 mod looking;
+#[path = "protocol_tests.rs"]
+mod protocol;
 
 struct H {
     p: Peer,
@@ -21,14 +23,20 @@ fn now(ms: u64) -> Now {
 
 impl H {
     fn new(sid: u64, state: PersistedState, mutants: &[Mutant]) -> H {
-        let mut cfg = Config::new(Sid(sid), Membership::numbered(3, 0));
+        H::with(sid, Membership::numbered(3, 0), state, mutants)
+    }
+
+    /// A peer of `members`, connected to every other member.
+    fn with(sid: u64, members: Membership, state: PersistedState, mutants: &[Mutant]) -> H {
+        let mut cfg = Config::new(Sid(sid), members);
         cfg.mutants = mutants.iter().copied().collect();
+        let all: Vec<Sid> = cfg.members.all().collect();
         let mut p = Peer::restore(cfg, state, now(0)).expect("valid");
         p.take_outputs();
         let mut h = H { p, now: now(0) };
-        for s in 1..=3 {
-            if s != sid {
-                h.feed(Input::Connected { peer: Sid(s) });
+        for s in all {
+            if s != Sid(sid) {
+                h.feed(Input::Connected { peer: s });
             }
         }
         h
@@ -55,12 +63,14 @@ impl H {
         out
     }
 
-    /// Elect `leader` by votes from the other two peers in round 1, and settle the election.
+    /// Elect `leader` by votes from the other two voters in the peer's round, and settle the
+    /// election.
     fn elect(&mut self, leader: u64) {
         let vote = Vote { leader: Sid(leader), zxid: self.p.log.last_zxid(), peer_epoch: self.p.current_epoch };
+        let round = self.p.logical_clock;
         for s in 1..=3 {
             if s != self.p.sid().0 {
-                self.recv(s, Message::Notification { state: ServerState::Looking, vote, round: 1 });
+                self.recv(s, Message::Notification { state: ServerState::Looking, vote, round });
             }
         }
         self.wait(60);
@@ -76,6 +86,33 @@ impl H {
 fn sends(outs: &[Output]) -> Vec<(u64, Message)> {
     outs.iter()
         .filter_map(|o| if let Output::Send { to, env } = o { Some((to.0, env.msg.clone())) } else { None })
+        .collect()
+}
+
+/// The whole output list of one input, one line each, for exact comparison: sends and persists
+/// as `describe` shows them, every protocol trace by its Debug form. The bookkeeping traces
+/// that only mirror another output (MsgSent, PersistStarted) or the input (MsgDelivered,
+/// PersistDone) are left out.
+fn show(outs: &[Output]) -> Vec<String> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send { to, env } => Some(format!("{to} <- {}", crate::describe::message(&env.msg))),
+            Output::Persist { op, .. } => Some(format!("persist {}", crate::describe::persist_op(op))),
+            Output::Disconnect { peer } => Some(format!("disconnect {peer}")),
+            Output::Trace(
+                TraceEvent::MsgSent { .. }
+                | TraceEvent::MsgDelivered { .. }
+                | TraceEvent::PersistStarted { .. }
+                | TraceEvent::PersistDone { .. },
+            ) => None,
+            Output::Trace(TraceEvent::RoleChanged { from, to, reason, .. }) => {
+                let why = reason.as_ref().map_or(String::new(), |r| format!(": {r}"));
+                Some(format!("role {from} -> {to}{why}"))
+            }
+            Output::Trace(TraceEvent::NewRound { round, .. }) => Some(format!("new round {round}")),
+            Output::Trace(TraceEvent::Anomaly { what, .. }) => Some(format!("anomaly: {what}")),
+            other => Some(format!("{other:?}")),
+        })
         .collect()
 }
 
