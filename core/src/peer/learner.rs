@@ -224,7 +224,13 @@ impl Peer {
 
     fn on_trunc(&mut self, to: Zxid, entries: Vec<Entry>) {
         if to < self.last_committed {
-            self.anomaly(format!("TRUNC to {to} below committed {}", self.last_committed));
+            // A leader holding every committed txn never asks this (PrimaryIntegrity): it or
+            // the stream is wrong. Keep what we applied; the same leader would only repeat
+            // itself, so resync through an election (our vote carries the longer history).
+            let (leader, committed) = (self.learner().leader, self.last_committed);
+            self.anomaly(format!("TRUNC to {to} below committed {committed}: refused"));
+            self.become_looking(LookingReason::TruncBelowCommitted { leader, to, committed });
+            return;
         }
         self.log.truncate(to);
         self.trace(TraceEvent::Truncated { sid: self.cfg.sid, to });

@@ -67,3 +67,45 @@ fn a_not_counted_ack_epoch_waits_until_the_promise_is_durable() {
     let outs = h.persist_all(&promised);
     assert_eq!(sends(&outs), [(2, Message::AckEpoch { current_epoch: 4, last_zxid: Zxid::ZERO, counted: false })]);
 }
+
+/// Follower 1 synced in epoch 1 with (1,1) and (1,2) committed (applied).
+fn follower_with_two_committed() -> H {
+    let mut h = synced_follower(&[]);
+    for c in 1..=2 {
+        let outs = h.recv(3, proposal(Zxid::new(1, c)));
+        h.persist_all(&outs);
+    }
+    h.recv(3, Message::Commit { zxid: Zxid::new(1, 2) });
+    assert_eq!(h.p.status().last_committed, Zxid::new(1, 2));
+    h
+}
+
+/// zab-notes Phase 2: TRUNC only removes a tail no quorum accepted. A TRUNC below what this
+/// peer already applied asks it to forget committed txns: no leader holding every committed
+/// txn (PrimaryIntegrity) sends that, so the leader or the stream is wrong. The learner keeps
+/// its history and resyncs through a new election (asking the same leader again would get the
+/// same answer; our vote carries the longer history). (Before: an anomaly, then it truncated.)
+#[test]
+fn a_trunc_below_what_was_committed_is_refused() {
+    let mut h = follower_with_two_committed();
+    h.feed(Input::Disconnected { peer: Sid(3) });
+    h.elect(3);
+    let outs = h.recv(3, Message::LeaderInfo { epoch: 2 });
+    h.persist_all(&outs);
+    let outs = h.recv(3, Message::Trunc { to: Zxid::new(1, 1), entries: Vec::new() });
+    let to = Zxid::new(1, 1);
+    let committed = Zxid::new(1, 2);
+    let reason = LookingReason::TruncBelowCommitted { leader: Sid(3), to, committed };
+    assert_eq!(
+        show(&outs),
+        [
+            format!("anomaly: TRUNC to {to} below committed {committed}: refused"),
+            "disconnect 3".to_string(),
+            format!("role FOLLOWING -> LOOKING: {reason}"),
+            "new round 3".to_string(),
+            "2 <- vote 1 zxid=0x100000002 epoch=1 round=3 LOOKING".to_string(),
+        ]
+    );
+    assert_eq!(reason.to_string(), "leader 3 asked to truncate to 0x100000001, below the committed 0x100000002");
+    assert_eq!(h.p.log().last_zxid(), committed, "the history is kept");
+}
