@@ -60,7 +60,9 @@ struct PendingSync {
 #[derive(Debug)]
 pub(crate) struct Leader {
     phase: Phase,
-    started: Instant,
+    /// Last sign that discovery and sync move on: until Broadcast, `init_limit` without one
+    /// ends the leadership (see `note_progress`).
+    progress: Instant,
     epoch: Option<Epoch>,
     learners: BTreeMap<Sid, LearnerHandle>,
     epoch_acks: BTreeSet<Sid>,
@@ -77,7 +79,7 @@ impl Leader {
     pub fn new(now: Instant) -> Self {
         Leader {
             phase: Phase::Discovery,
-            started: now,
+            progress: now,
             epoch: None,
             learners: BTreeMap::new(),
             epoch_acks: BTreeSet::new(),
@@ -103,7 +105,7 @@ impl Leader {
         if self.phase == Phase::Broadcast {
             self.next_ping
         } else {
-            self.next_ping.min(self.started + cfg.init_timeout())
+            self.next_ping.min(self.progress + cfg.init_timeout())
         }
     }
 
@@ -111,6 +113,12 @@ impl Leader {
     fn forward_followers(&self) -> Vec<Sid> {
         let f = |h: &LearnerHandle| !h.observer && matches!(h.stage, Stage::Syncing | Stage::Synced);
         self.learners.iter().filter(|(_, h)| f(h)).map(|(s, _)| *s).collect()
+    }
+
+    /// Learners told the epoch: pinged in every phase, so a syncing learner hears us and we
+    /// hear it (its PingAck) while its sync runs.
+    fn pinged(&self) -> Vec<Sid> {
+        self.learners.iter().filter(|(_, h)| h.stage != Stage::Info).map(|(s, _)| *s).collect()
     }
 
     fn forward_observers(&self) -> Vec<Sid> {
@@ -162,6 +170,7 @@ impl Peer {
         if let Some(h) = self.leader().learners.get_mut(&from) {
             h.last_heard = now;
         }
+        self.note_progress(from, &msg);
         match msg {
             Message::FollowerInfo { accepted_epoch, last_zxid } => {
                 self.on_learner_info(from, accepted_epoch, last_zxid, false)
@@ -181,6 +190,27 @@ impl Peer {
             Message::Request { session, xid, op, auth } => self.on_request(from, session, xid, op, auth),
             Message::Sync { session, xid } => self.leader_sync(from, session, xid),
             other => self.anomaly(format!("{:?} from {from} while LEADING", other.kind())),
+        }
+    }
+
+    /// Before Broadcast, what counts as progress: a voter moving a step on (FollowerInfo,
+    /// AckEpoch, Ack(NewLeader)), or a PingAck from a voter we told the epoch while such voters
+    /// and we still make a quorum: it is alive and busy (a large SNAP on a slow disk), and
+    /// without it no quorum syncs, so an election would only restart the same sync.
+    fn note_progress(&mut self, from: Sid, msg: &Message) {
+        if self.leader_ref().phase == Phase::Broadcast || !self.is_voter(from) {
+            return;
+        }
+        let step =
+            matches!(msg, Message::FollowerInfo { .. } | Message::AckEpoch { .. } | Message::AckNewLeader { .. });
+        let busy = matches!(msg, Message::PingAck { .. }) && {
+            let l = self.leader_ref();
+            let mut told: Vec<Sid> = l.pinged().into_iter().filter(|s| !l.learners[s].observer).collect();
+            told.push(self.cfg.sid);
+            told.contains(&from) && self.is_quorum(&told)
+        };
+        if step || busy {
+            self.leader().progress = self.now.instant;
         }
     }
 
@@ -250,6 +280,7 @@ impl Peer {
 
     pub(super) fn leader_accepted_epoch_durable(&mut self) {
         let me = self.cfg.sid;
+        self.leader().progress = self.now.instant;
         let e = self.leader().epoch.expect("epoch decided");
         self.leader().epoch_acks.insert(me);
         let waiting: Vec<Sid> = self.leader_ref().learners.keys().copied().collect();
@@ -321,6 +352,7 @@ impl Peer {
 
     pub(super) fn leader_current_epoch_durable(&mut self) {
         let me = self.cfg.sid;
+        self.leader().progress = self.now.instant;
         self.leader().newleader_acks.insert(me);
         self.check_new_leader_quorum();
     }
@@ -552,14 +584,13 @@ impl Peer {
         self.answer_syncs();
     }
 
-    /// Start a confirmation round: ping every learner in the broadcast set.
+    /// Start a confirmation round: ping every learner told the epoch (only synced voters'
+    /// answers confirm a round, see `confirmed_round`).
     fn start_round(&mut self) -> u64 {
         let l = self.leader();
         l.round += 1;
         let round = l.round;
-        let mut to = l.forward_followers();
-        to.extend(l.forward_observers());
-        for s in to {
+        for s in l.pinged() {
             self.send(s, Message::Ping { round });
         }
         round
@@ -606,7 +637,7 @@ impl Peer {
         let now = self.now.instant;
         let cfg = self.cfg.clone();
         let l = self.leader();
-        if l.phase != Phase::Broadcast && now >= l.started + cfg.init_timeout() {
+        if l.phase != Phase::Broadcast && now >= l.progress + cfg.init_timeout() {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::InitLimit });
             self.become_looking(LookingReason::InitLimit { leader: cfg.sid, limit_ms: cfg.init_timeout().as_millis() });
             return;
@@ -631,7 +662,9 @@ impl Peer {
                 return;
             }
         }
-        if self.leader_ref().phase == Phase::Broadcast && self.keeps_quorum(None) {
+        if self.leader_ref().phase != Phase::Broadcast {
+            self.start_round();
+        } else if self.keeps_quorum(None) {
             self.start_round();
             self.leader_expire_sessions();
             self.leader_reap_containers();

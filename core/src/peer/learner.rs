@@ -34,7 +34,8 @@ pub(crate) struct Learner {
     pub leader: Sid,
     pub observer: bool,
     pub phase: LearnerPhase,
-    started: Instant,
+    /// Last sign that discovery and sync move on (see `deadline`).
+    progress: Instant,
     last_heard: Instant,
     info_sent: bool,
     epoch: Option<Epoch>,
@@ -53,7 +54,7 @@ impl Learner {
             leader,
             observer,
             phase: LearnerPhase::Discovery,
-            started: now,
+            progress: now,
             last_heard: now,
             info_sent: false,
             epoch: None,
@@ -72,16 +73,24 @@ impl Learner {
         }
     }
 
-    /// In broadcast, a leader silent for `sync_limit` ticks is gone. Before that, the whole
-    /// discovery and sync has `init_limit` ticks, however long one message takes: a SNAP of a
-    /// large tree is one message, and the leader says nothing else until it is through
+    /// In broadcast, a leader silent for `sync_limit` ticks is gone. Before that, discovery
+    /// and sync end after `init_limit` ticks without progress, however long one message takes:
+    /// a SNAP of a large tree is one message, and nothing else arrives until it is through
     /// (ZooKeeper's learner reads with an `initLimit` timeout until it is synced, too).
+    /// Progress is a message of the sync stream, a write of ours becoming durable, or, while a
+    /// write of ours is in flight, a ping: we are the slow party and the leader still waits.
+    /// Pings alone keep nobody in sync forever.
     pub fn deadline(&self, cfg: &Config) -> Instant {
         if self.phase == LearnerPhase::Broadcast {
             self.last_heard + cfg.sync_timeout()
         } else {
-            self.started + cfg.init_timeout()
+            self.progress + cfg.init_timeout()
         }
+    }
+
+    /// A write of ours became durable.
+    pub fn disk_progress(&mut self, now: Instant) {
+        self.progress = now;
     }
 }
 
@@ -129,7 +138,7 @@ impl Peer {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::LeaderSilent });
             let limit_ms = cfg.sync_timeout().as_millis();
             self.become_looking(LookingReason::LeaderSilent { leader, silent_ms: silent.as_millis(), limit_ms });
-        } else if l.phase != LearnerPhase::Broadcast && now >= l.started + cfg.init_timeout() {
+        } else if l.phase != LearnerPhase::Broadcast && now >= l.progress + cfg.init_timeout() {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::InitLimit });
             self.become_looking(LookingReason::InitLimit { leader, limit_ms: cfg.init_timeout().as_millis() });
         }
@@ -137,12 +146,16 @@ impl Peer {
 
     pub(super) fn learner_receive(&mut self, from: Sid, msg: Message) {
         let now = self.now.instant;
+        let busy = self.writes_in_flight();
         let l = self.learner();
         if from != l.leader {
             self.anomaly(format!("{:?} from {from}, who is not our leader", msg.kind()));
             return;
         }
         l.last_heard = now;
+        if busy || !matches!(msg, Message::Ping { .. }) {
+            l.progress = now;
+        }
         let phase = l.phase;
         match (phase, msg) {
             (LearnerPhase::Discovery, Message::LeaderInfo { epoch }) => self.on_leader_info(epoch),

@@ -391,6 +391,11 @@ impl Peer {
         Token(self.next_token)
     }
 
+    /// True while a persist issued is not yet durable.
+    pub(crate) fn writes_in_flight(&self) -> bool {
+        self.durable < self.last_token()
+    }
+
     /// Run `action` once `token` is durable (at once if it already is).
     pub(crate) fn after(&mut self, token: Token, action: AfterDurable) {
         if token <= self.durable {
@@ -406,6 +411,9 @@ impl Peer {
         }
         self.durable = t;
         self.trace(TraceEvent::PersistDone { sid: self.cfg.sid, token: t });
+        if let Role::Following(l) | Role::Observing(l) = &mut self.role {
+            l.disk_progress(self.now.instant);
+        }
         while self.deferred.front().is_some_and(|d| d.token <= t) {
             let d = self.deferred.pop_front().expect("front exists");
             if d.gen == self.gen {

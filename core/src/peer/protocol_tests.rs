@@ -109,3 +109,67 @@ fn a_trunc_below_what_was_committed_is_refused() {
     assert_eq!(reason.to_string(), "leader 3 asked to truncate to 0x100000001, below the committed 0x100000002");
     assert_eq!(h.p.log().last_zxid(), committed, "the history is kept");
 }
+
+fn pings(outs: &[Output], to: u64) -> Vec<u64> {
+    sends(outs)
+        .into_iter()
+        .filter_map(|(t, m)| if let (true, Message::Ping { round }) = (t == to, m) { Some(round) } else { None })
+        .collect()
+}
+
+/// zab-notes Phase 2 and Liveness: a learner's sync may take longer than `init_limit` in all
+/// (a large SNAP on a slow disk). While its own sync writes are in flight and the leader still
+/// pings it, it waits; without either, `init_limit` of no progress ends it. (Before: a total
+/// budget of `init_limit` from the start, so such a sync never finished: repeated elections.)
+#[test]
+fn a_learner_waiting_on_its_disk_stays_while_the_leader_pings() {
+    let mut h = H::new(1, PersistedState::default(), &[]);
+    h.elect(3);
+    let outs = h.recv(3, Message::LeaderInfo { epoch: 1 });
+    h.persist_all(&outs);
+    let snapshot = Snapshot { zxid: Zxid::new(0, 0), tree: DataTree::new() };
+    let mut writes = h.recv(3, Message::Snap { snapshot: Box::new(snapshot), entries: Vec::new() });
+    writes.extend(h.recv(3, Message::NewLeader { epoch: 1, zxid: Zxid::ZERO }));
+    let init_ms = h.p.cfg.init_timeout().as_millis();
+    for round in 1..=3 * init_ms / 50 {
+        let outs = h.advance(50);
+        assert_eq!(show(&outs), Vec::<String>::new(), "round {round}");
+        let outs = h.recv(3, Message::Ping { round });
+        assert_eq!(sends(&outs), [(3, Message::PingAck { round, sessions: Vec::new() })]);
+    }
+    let outs = h.persist_all(&writes);
+    assert_eq!(sends(&outs), [(3, Message::AckNewLeader { epoch: 1 })]);
+    // Synced, waiting for UpToDate: the disk is idle, so pings alone no longer count as
+    // progress, and init_limit later it gives up.
+    let mut outs = Vec::new();
+    for round in 100..100 + init_ms / 50 {
+        outs.extend(h.advance(50));
+        outs.extend(h.recv(3, Message::Ping { round }));
+    }
+    assert!(show(&outs).iter().any(|l| l.starts_with("role FOLLOWING -> LOOKING: not synced")), "{outs:?}");
+}
+
+/// The leader's side: during Synchronization it pings every learner it sent the epoch, and a
+/// learner it needs for its quorum that keeps answering keeps it waiting past `init_limit`.
+/// (Before: no pings before Broadcast, and the leader gave up `init_limit` after it started.)
+#[test]
+fn a_leader_in_synchronization_pings_and_waits_for_a_learner_that_answers() {
+    let mut h = leader_with_epoch(&[]);
+    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    h.persist_all(&outs);
+    assert_eq!(h.p.status().phase, Phase::Synchronization);
+    let init_ms = h.p.cfg.init_timeout().as_millis();
+    let mut answered = 0;
+    for _ in 0..3 * init_ms / 50 {
+        let outs = h.advance(50);
+        assert!(!show(&outs).iter().any(|l| l.starts_with("role")), "{outs:?}");
+        for round in pings(&outs, 1) {
+            h.recv(1, Message::PingAck { round, sessions: Vec::new() });
+            answered += 1;
+        }
+    }
+    assert!(answered >= 2 * init_ms / 50, "pinged {answered} times");
+    assert_eq!(h.p.status().phase, Phase::Synchronization);
+    let outs = h.recv(1, Message::AckNewLeader { epoch: 1 });
+    assert_eq!(h.p.status().phase, Phase::Broadcast, "{outs:?}");
+}

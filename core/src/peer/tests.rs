@@ -63,6 +63,14 @@ impl H {
         out
     }
 
+    /// Let `ms` pass, firing every timer on the way; the clock ends `ms` later.
+    fn advance(&mut self, ms: u64) -> Vec<Output> {
+        let until = self.now.instant + Duration::from_millis(ms);
+        let outs = self.wait(ms);
+        self.now.instant = self.now.instant.max(until);
+        outs
+    }
+
     /// Elect `leader` by votes from the other two voters in the peer's round, and settle the
     /// election.
     fn elect(&mut self, leader: u64) {
