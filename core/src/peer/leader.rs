@@ -165,8 +165,18 @@ impl Peer {
         self.try_decide_epoch();
     }
 
+    /// The epoch this leader proposed (decided once a quorum sent its info).
+    fn session_epoch(&self) -> Epoch {
+        self.leader_ref().epoch.expect("epoch decided")
+    }
+
     pub(super) fn leader_receive(&mut self, from: Sid, msg: Message) {
         let now = self.now.instant;
+        let ours = self.leader_ref().epoch;
+        if let Some(e) = msg.session_epoch().filter(|e| Some(*e) != ours) {
+            self.anomaly(format!("{:?} of epoch {e} from {from}, ours is {ours:?}: dropped", msg.kind()));
+            return;
+        }
         if let Some(h) = self.leader().learners.get_mut(&from) {
             h.last_heard = now;
         }
@@ -178,17 +188,17 @@ impl Peer {
             Message::ObserverInfo { accepted_epoch, last_zxid } => {
                 self.on_learner_info(from, accepted_epoch, last_zxid, true)
             }
-            Message::AckEpoch { current_epoch, last_zxid, counted } => {
+            Message::AckEpoch { current_epoch, last_zxid, counted, .. } => {
                 self.on_ack_epoch(from, current_epoch, last_zxid, counted)
             }
             Message::AckNewLeader { epoch } => self.on_ack_new_leader(from, epoch),
-            Message::Ack { zxid } => self.on_ack(from, zxid),
-            Message::PingAck { round, sessions } => {
+            Message::Ack { zxid, .. } => self.on_ack(from, zxid),
+            Message::PingAck { round, sessions, .. } => {
                 self.leader_touch_all(&sessions);
                 self.on_ping_ack(from, round)
             }
-            Message::Request { session, xid, op, auth } => self.on_request(from, session, xid, op, auth),
-            Message::Sync { session, xid } => self.leader_sync(from, session, xid),
+            Message::Request { session, xid, op, auth, .. } => self.on_request(from, session, xid, op, auth),
+            Message::Sync { session, xid, .. } => self.leader_sync(from, session, xid),
             other => self.anomaly(format!("{:?} from {from} while LEADING", other.kind())),
         }
     }
@@ -391,11 +401,11 @@ impl Peer {
         let ours = self.log.last_zxid();
         let entries: Vec<Entry> = self.log.after(from).to_vec();
         let msg = match mode {
-            SyncMode::Diff => Message::Diff { entries },
-            SyncMode::Trunc => Message::Trunc { to: from, entries },
+            SyncMode::Diff => Message::Diff { epoch: e, entries },
+            SyncMode::Trunc => Message::Trunc { epoch: e, to: from, entries },
             SyncMode::Snap => {
                 let snapshot = Snapshot { zxid: self.last_committed, tree: self.tree.clone() };
-                Message::Snap { snapshot: Box::new(snapshot), entries }
+                Message::Snap { epoch: e, snapshot: Box::new(snapshot), entries }
             }
         };
         self.trace(TraceEvent::SyncModeChosen {
@@ -429,8 +439,8 @@ impl Peer {
         let quorum = self.quorum_size();
         self.trace(TraceEvent::NewLeaderAcked { leader: self.cfg.sid, from, acks, quorum });
         if self.leader_ref().phase == Phase::Broadcast {
-            let committed = self.last_committed;
-            self.send(from, Message::UpToDate { committed });
+            let (epoch, committed) = (self.session_epoch(), self.last_committed);
+            self.send(from, Message::UpToDate { epoch, committed });
             if !observer {
                 // Ack(NewLeader) proves its history durable up to `synced_to`.
                 let zs: Vec<Zxid> = self.leader_ref().outstanding.range(..=synced_to).map(|(z, _)| *z).collect();
@@ -466,7 +476,7 @@ impl Peer {
             self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::Synced).map(|(s, _)| *s).collect();
         let committed = self.last_committed;
         for s in synced {
-            self.send(s, Message::UpToDate { committed });
+            self.send(s, Message::UpToDate { epoch: e, committed });
         }
     }
 
@@ -512,9 +522,9 @@ impl Peer {
         let followers = self.leader_ref().forward_followers();
         if let Some((&last, rest)) = followers.split_last() {
             for &f in rest {
-                self.send(f, Message::Proposal { entry: entry.clone() });
+                self.send(f, Message::Proposal { epoch: e, entry: entry.clone() });
             }
-            self.send(last, Message::Proposal { entry });
+            self.send(last, Message::Proposal { epoch: e, entry });
         }
     }
 
@@ -556,12 +566,13 @@ impl Peer {
             let informs = !self.leader_ref().forward_observers().is_empty();
             let entry = self.log.get(z).filter(|_| informs).cloned();
             self.commit_to(z);
+            let epoch = self.session_epoch();
             for f in self.leader_ref().forward_followers() {
-                self.send(f, Message::Commit { zxid: z });
+                self.send(f, Message::Commit { epoch, zxid: z });
             }
             for o in self.leader_ref().forward_observers() {
                 if let Some(entry) = entry.clone() {
-                    self.send(o, Message::Inform { entry });
+                    self.send(o, Message::Inform { epoch, entry });
                 }
             }
             self.answer_syncs();
@@ -587,11 +598,12 @@ impl Peer {
     /// Start a confirmation round: ping every learner told the epoch (only synced voters'
     /// answers confirm a round, see `confirmed_round`).
     fn start_round(&mut self) -> u64 {
+        let epoch = self.session_epoch();
         let l = self.leader();
         l.round += 1;
         let round = l.round;
         for s in l.pinged() {
-            self.send(s, Message::Ping { round });
+            self.send(s, Message::Ping { epoch, round });
         }
         round
     }
@@ -619,7 +631,7 @@ impl Peer {
 
     fn answer_syncs(&mut self) {
         let confirmed = self.confirmed_round();
-        let zxid = self.last_committed;
+        let (zxid, epoch) = (self.last_committed, self.session_epoch());
         let me = self.cfg.sid;
         let (ready, rest): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.leader().pending_syncs).into_iter().partition(|p| p.round <= confirmed);
@@ -628,7 +640,7 @@ impl Peer {
             if p.origin == me {
                 self.client_sync_done(p.session, p.xid, zxid);
             } else {
-                self.send(p.origin, Message::SyncReply { session: p.session, xid: p.xid, zxid });
+                self.send(p.origin, Message::SyncReply { epoch, session: p.session, xid: p.xid, zxid });
             }
         }
     }
@@ -663,7 +675,9 @@ impl Peer {
             }
         }
         if self.leader_ref().phase != Phase::Broadcast {
-            self.start_round();
+            if self.leader_ref().epoch.is_some() {
+                self.start_round();
+            }
         } else if self.keeps_quorum(None) {
             self.start_round();
             self.leader_expire_sessions();

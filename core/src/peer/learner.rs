@@ -65,6 +65,11 @@ impl Learner {
         }
     }
 
+    /// The epoch of this session, once LeaderInfo proposed it.
+    pub fn epoch(&self) -> Option<Epoch> {
+        self.epoch
+    }
+
     pub fn phase(&self) -> Phase {
         match self.phase {
             LearnerPhase::Discovery => Phase::Discovery,
@@ -152,6 +157,11 @@ impl Peer {
             self.anomaly(format!("{:?} from {from}, who is not our leader", msg.kind()));
             return;
         }
+        if let Some(e) = msg.session_epoch().filter(|e| Some(*e) != l.epoch) {
+            let ours = l.epoch;
+            self.anomaly(format!("{:?} of epoch {e} from {from}, ours is {ours:?}: dropped", msg.kind()));
+            return;
+        }
         l.last_heard = now;
         if busy || !matches!(msg, Message::Ping { .. }) {
             l.progress = now;
@@ -159,19 +169,19 @@ impl Peer {
         let phase = l.phase;
         match (phase, msg) {
             (LearnerPhase::Discovery, Message::LeaderInfo { epoch }) => self.on_leader_info(epoch),
-            (LearnerPhase::Sync, Message::Diff { entries }) => self.on_diff(entries),
-            (LearnerPhase::Sync, Message::Trunc { to, entries }) => self.on_trunc(to, entries),
-            (LearnerPhase::Sync, Message::Snap { snapshot, entries }) => self.on_snap(*snapshot, entries),
-            (LearnerPhase::Sync, Message::NewLeader { epoch, zxid }) => self.on_new_leader(epoch, zxid),
-            (LearnerPhase::Sync, Message::UpToDate { committed }) => self.on_up_to_date(committed),
-            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Proposal { entry }) => self.on_proposal(entry),
-            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Commit { zxid }) => self.on_commit(zxid),
-            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Inform { entry }) => self.on_inform(entry),
-            (_, Message::Ping { round }) => {
+            (LearnerPhase::Sync, Message::Diff { entries, .. }) => self.on_diff(entries),
+            (LearnerPhase::Sync, Message::Trunc { to, entries, .. }) => self.on_trunc(to, entries),
+            (LearnerPhase::Sync, Message::Snap { snapshot, entries, .. }) => self.on_snap(*snapshot, entries),
+            (LearnerPhase::Sync, Message::NewLeader { epoch, .. }) => self.on_new_leader(epoch),
+            (LearnerPhase::Sync, Message::UpToDate { committed, .. }) => self.on_up_to_date(committed),
+            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Proposal { entry, .. }) => self.on_proposal(entry),
+            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Commit { zxid, .. }) => self.on_commit(zxid),
+            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Inform { entry, .. }) => self.on_inform(entry),
+            (_, Message::Ping { epoch, round }) => {
                 let sessions = self.take_touched();
-                self.send(from, Message::PingAck { round, sessions })
+                self.send(from, Message::PingAck { epoch, round, sessions })
             }
-            (LearnerPhase::Broadcast, Message::SyncReply { session, xid, zxid }) => {
+            (LearnerPhase::Broadcast, Message::SyncReply { session, xid, zxid, .. }) => {
                 self.client_sync_done(session, xid, zxid)
             }
             (phase, msg) => self.anomaly(format!("{:?} in learner phase {phase:?}", msg.kind())),
@@ -189,13 +199,13 @@ impl Peer {
             self.accepted_epoch = epoch;
             self.trace(TraceEvent::EpochAccepted { sid: me, epoch, leader });
             let t = self.persist(PersistOp::AcceptedEpoch(epoch));
-            let msg = Message::AckEpoch { current_epoch, last_zxid, counted: true };
+            let msg = Message::AckEpoch { epoch, current_epoch, last_zxid, counted: true };
             self.after(t, AfterDurable::Send { to: leader, msg });
         } else if epoch == self.accepted_epoch {
             // Not counted, yet it reports a promise and a history: it leaves only once every
             // write issued so far is durable (the promise of `epoch` may still be in flight
             // from another leader's LeaderInfo; the last zxid may be an append in flight).
-            let msg = Message::AckEpoch { current_epoch, last_zxid, counted: false };
+            let msg = Message::AckEpoch { epoch, current_epoch, last_zxid, counted: false };
             let t = self.last_token();
             self.after(t, AfterDurable::Send { to: leader, msg });
         } else {
@@ -260,13 +270,8 @@ impl Peer {
         self.persist_history(PersistOp::InstallSnapshot(snapshot, tail));
     }
 
-    fn on_new_leader(&mut self, epoch: Epoch, _zxid: Zxid) {
-        if Some(epoch) != self.learner().epoch {
-            let expected = self.learner().epoch;
-            let what = format!("NewLeader for epoch {epoch}, expected {expected:?}");
-            self.resync(what);
-            return;
-        }
+    /// (Its epoch is ours: `learner_receive` drops a message of another epoch.)
+    fn on_new_leader(&mut self, epoch: Epoch) {
         let held = std::mem::take(&mut self.learner().held_ops);
         self.current_epoch = epoch;
         let t = self.persist(PersistOp::CurrentEpoch(epoch));
@@ -286,7 +291,7 @@ impl Peer {
         let held = std::mem::take(&mut l.held_acks);
         if !l.observer {
             for (zxid, t) in held {
-                self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { zxid } });
+                self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { epoch, zxid } });
             }
         }
     }
@@ -315,13 +320,13 @@ impl Peer {
         }
         self.log_append(entry.clone());
         let t = self.persist(PersistOp::Append(vec![entry]));
-        let leader = self.learner().leader;
+        let (leader, epoch) = (self.learner().leader, self.learner().epoch.expect("told the epoch"));
         if !self.learner().newleader_acked {
             self.learner().held_acks.push((z, t));
         } else if self.mutant(Mutant::AckBeforeDurable) {
-            self.send(leader, Message::Ack { zxid: z });
+            self.send(leader, Message::Ack { epoch, zxid: z });
         } else {
-            self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { zxid: z } });
+            self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { epoch, zxid: z } });
         }
     }
 

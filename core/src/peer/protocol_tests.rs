@@ -26,12 +26,12 @@ fn an_observer_ahead_does_not_make_the_leader_abdicate() {
     let ahead = Zxid::new(0, 5);
     let outs = h.recv(4, Message::ObserverInfo { accepted_epoch: 0, last_zxid: ahead });
     assert_eq!(show(&outs), ["4 <- LeaderInfo epoch=1"]);
-    let outs = h.recv(4, Message::AckEpoch { current_epoch: 0, last_zxid: ahead, counted: true });
+    let outs = h.recv(4, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: ahead, counted: true });
     let received = "Trace(AckEpochReceived { sid: s3, from: s4, counted: true, current_epoch: 0, last_zxid: (0,5) })";
     assert_eq!(show(&outs), [received], "no abdication, and the observer counts for nothing");
     assert_eq!(h.p.status().state, ServerState::Leading);
     // Voter 1 completes the epoch quorum; the observer's tail is truncated to our history.
-    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
     assert_eq!(
         show(&outs),
         [
@@ -65,7 +65,10 @@ fn a_not_counted_ack_epoch_waits_until_the_promise_is_durable() {
     let outs = h.recv(2, Message::LeaderInfo { epoch: 5 });
     assert_eq!(show(&outs), Vec::<String>::new(), "nothing leaves before accepted_epoch=5 is durable");
     let outs = h.persist_all(&promised);
-    assert_eq!(sends(&outs), [(2, Message::AckEpoch { current_epoch: 4, last_zxid: Zxid::ZERO, counted: false })]);
+    assert_eq!(
+        sends(&outs),
+        [(2, Message::AckEpoch { epoch: 5, current_epoch: 4, last_zxid: Zxid::ZERO, counted: false })]
+    );
 }
 
 /// Follower 1 synced in epoch 1 with (1,1) and (1,2) committed (applied).
@@ -75,7 +78,7 @@ fn follower_with_two_committed() -> H {
         let outs = h.recv(3, proposal(Zxid::new(1, c)));
         h.persist_all(&outs);
     }
-    h.recv(3, Message::Commit { zxid: Zxid::new(1, 2) });
+    h.recv(3, Message::Commit { epoch: 1, zxid: Zxid::new(1, 2) });
     assert_eq!(h.p.status().last_committed, Zxid::new(1, 2));
     h
 }
@@ -92,7 +95,7 @@ fn a_trunc_below_what_was_committed_is_refused() {
     h.elect(3);
     let outs = h.recv(3, Message::LeaderInfo { epoch: 2 });
     h.persist_all(&outs);
-    let outs = h.recv(3, Message::Trunc { to: Zxid::new(1, 1), entries: Vec::new() });
+    let outs = h.recv(3, Message::Trunc { epoch: 2, to: Zxid::new(1, 1), entries: Vec::new() });
     let to = Zxid::new(1, 1);
     let committed = Zxid::new(1, 2);
     let reason = LookingReason::TruncBelowCommitted { leader: Sid(3), to, committed };
@@ -113,7 +116,9 @@ fn a_trunc_below_what_was_committed_is_refused() {
 fn pings(outs: &[Output], to: u64) -> Vec<u64> {
     sends(outs)
         .into_iter()
-        .filter_map(|(t, m)| if let (true, Message::Ping { round }) = (t == to, m) { Some(round) } else { None })
+        .filter_map(
+            |(t, m)| if let (true, Message::Ping { epoch: 1, round }) = (t == to, m) { Some(round) } else { None },
+        )
         .collect()
 }
 
@@ -128,14 +133,14 @@ fn a_learner_waiting_on_its_disk_stays_while_the_leader_pings() {
     let outs = h.recv(3, Message::LeaderInfo { epoch: 1 });
     h.persist_all(&outs);
     let snapshot = Snapshot { zxid: Zxid::new(0, 0), tree: DataTree::new() };
-    let mut writes = h.recv(3, Message::Snap { snapshot: Box::new(snapshot), entries: Vec::new() });
+    let mut writes = h.recv(3, Message::Snap { epoch: 1, snapshot: Box::new(snapshot), entries: Vec::new() });
     writes.extend(h.recv(3, Message::NewLeader { epoch: 1, zxid: Zxid::ZERO }));
     let init_ms = h.p.cfg.init_timeout().as_millis();
     for round in 1..=3 * init_ms / 50 {
         let outs = h.advance(50);
         assert_eq!(show(&outs), Vec::<String>::new(), "round {round}");
-        let outs = h.recv(3, Message::Ping { round });
-        assert_eq!(sends(&outs), [(3, Message::PingAck { round, sessions: Vec::new() })]);
+        let outs = h.recv(3, Message::Ping { epoch: 1, round });
+        assert_eq!(sends(&outs), [(3, Message::PingAck { epoch: 1, round, sessions: Vec::new() })]);
     }
     let outs = h.persist_all(&writes);
     assert_eq!(sends(&outs), [(3, Message::AckNewLeader { epoch: 1 })]);
@@ -144,7 +149,7 @@ fn a_learner_waiting_on_its_disk_stays_while_the_leader_pings() {
     let mut outs = Vec::new();
     for round in 100..100 + init_ms / 50 {
         outs.extend(h.advance(50));
-        outs.extend(h.recv(3, Message::Ping { round }));
+        outs.extend(h.recv(3, Message::Ping { epoch: 1, round }));
     }
     assert!(show(&outs).iter().any(|l| l.starts_with("role FOLLOWING -> LOOKING: not synced")), "{outs:?}");
 }
@@ -155,7 +160,7 @@ fn a_learner_waiting_on_its_disk_stays_while_the_leader_pings() {
 #[test]
 fn a_leader_in_synchronization_pings_and_waits_for_a_learner_that_answers() {
     let mut h = leader_with_epoch(&[]);
-    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
     h.persist_all(&outs);
     assert_eq!(h.p.status().phase, Phase::Synchronization);
     let init_ms = h.p.cfg.init_timeout().as_millis();
@@ -164,7 +169,7 @@ fn a_leader_in_synchronization_pings_and_waits_for_a_learner_that_answers() {
         let outs = h.advance(50);
         assert!(!show(&outs).iter().any(|l| l.starts_with("role")), "{outs:?}");
         for round in pings(&outs, 1) {
-            h.recv(1, Message::PingAck { round, sessions: Vec::new() });
+            h.recv(1, Message::PingAck { epoch: 1, round, sessions: Vec::new() });
             answered += 1;
         }
     }
@@ -172,4 +177,59 @@ fn a_leader_in_synchronization_pings_and_waits_for_a_learner_that_answers() {
     assert_eq!(h.p.status().phase, Phase::Synchronization);
     let outs = h.recv(1, Message::AckNewLeader { epoch: 1 });
     assert_eq!(h.p.status().phase, Phase::Broadcast, "{outs:?}");
+}
+
+/// Defence in depth (issue 14 §5): follower 1 committed (1,1)..(1,2), lost its leader and is
+/// syncing with it again in epoch 2. A Proposal of epoch 1 still in a driver's queue (one that
+/// delivered the old connection's messages after the new `Connected`) follows its last zxid,
+/// so without the tag it would be logged and acked, a txn the new epoch may never have.
+/// (Before: no epoch on Proposal, and the stale (1,3) was appended and acked.)
+#[test]
+fn a_proposal_of_another_epoch_is_dropped() {
+    let mut h = follower_with_two_committed();
+    h.feed(Input::Disconnected { peer: Sid(3) });
+    h.elect(3);
+    let outs = h.recv(3, Message::LeaderInfo { epoch: 2 });
+    h.persist_all(&outs);
+    let Message::Proposal { entry, .. } = proposal(Zxid::new(1, 3)) else { unreachable!() };
+    let outs = h.recv(3, Message::Proposal { epoch: 1, entry });
+    assert_eq!(show(&outs), ["anomaly: Proposal of epoch 1 from 3, ours is Some(2): dropped"]);
+    assert_eq!(h.p.log().last_zxid(), Zxid::new(1, 2));
+    let outs = h.recv(3, Message::Ping { epoch: 1, round: 9 });
+    assert_eq!(show(&outs), ["anomaly: Ping of epoch 1 from 3, ours is Some(2): dropped"], "not answered");
+}
+
+/// A leader of epoch 1 with follower 1 synced (voters 1..3).
+fn established_leader() -> H {
+    let mut h = leader_with_epoch(&[]);
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    h.persist_all(&outs);
+    let outs = h.recv(1, Message::AckNewLeader { epoch: 1 });
+    h.persist_all(&outs);
+    assert_eq!(h.p.status().phase, Phase::Broadcast);
+    h
+}
+
+/// Confirmation rounds restart with each leadership, so a PingAck from an earlier session of
+/// the same pair could confirm a sync round nobody answered: sync-then-read would then read a
+/// stale leader's state. Tagged, it is dropped. (Before: the PingAck of round 1 confirmed it.)
+#[test]
+fn a_ping_ack_of_another_epoch_confirms_no_sync() {
+    let mut h = established_leader();
+    let (session, xid) = (SessionId(7), 3);
+    let outs = h.recv(1, Message::Sync { epoch: 1, session, xid });
+    let round = pings(&outs, 1)[0];
+    let outs = h.recv(1, Message::PingAck { epoch: 0, round, sessions: Vec::new() });
+    assert_eq!(show(&outs), ["anomaly: PingAck of epoch 0 from 1, ours is Some(1): dropped"]);
+    let outs = h.recv(1, Message::PingAck { epoch: 1, round, sessions: Vec::new() });
+    assert_eq!(sends(&outs), [(1, Message::SyncReply { epoch: 1, session, xid, zxid: Zxid::ZERO })]);
+}
+
+/// The leader counts no Ack of another epoch (its zxid may even match an outstanding one if
+/// an old session of this leader proposed it).
+#[test]
+fn an_ack_of_another_epoch_is_not_counted() {
+    let mut h = established_leader();
+    let outs = h.recv(1, Message::Ack { epoch: 2, zxid: Zxid::new(1, 1) });
+    assert_eq!(show(&outs), ["anomaly: Ack of epoch 2 from 1, ours is Some(1): dropped"]);
 }

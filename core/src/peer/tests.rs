@@ -151,10 +151,10 @@ fn leader_with_epoch(mutants: &[Mutant]) -> H {
 fn not_counted_ack_epoch_does_not_count() {
     let mut h = leader_with_epoch(&[]);
     h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
-    let outs = h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    let outs = h.recv(2, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
     assert_eq!(h.p.status().phase, Phase::Discovery, "{outs:?}");
     assert!(persists(&outs).is_empty(), "no current_epoch without a quorum");
-    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
     assert_eq!(h.p.status().phase, Phase::Synchronization);
     assert_eq!(persists(&outs)[0], PersistOp::CurrentEpoch(1));
 }
@@ -165,7 +165,7 @@ fn not_counted_ack_epoch_does_not_count() {
 fn mutant_counts_the_not_counted_ack() {
     let mut h = leader_with_epoch(&[Mutant::CountNotCountedAckEpoch]);
     h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
-    h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    h.recv(2, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
     assert_eq!(h.p.status().phase, Phase::Synchronization, "the mutant completes the quorum wrongly");
 }
 
@@ -173,7 +173,7 @@ fn mutant_counts_the_not_counted_ack() {
 #[test]
 fn leader_abdicates_for_a_learner_that_is_ahead() {
     let mut h = leader_with_epoch(&[]);
-    h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::new(0, 5), counted: true });
+    h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::new(0, 5), counted: true });
     assert_eq!(h.p.status().state, ServerState::Looking);
 }
 
@@ -186,7 +186,10 @@ fn learner_answers_leader_info_by_the_epoch_rules() {
     assert_eq!(h.p.status().state, ServerState::Following);
     let outs = h.recv(3, Message::LeaderInfo { epoch: 5 });
     assert!(persists(&outs).is_empty());
-    assert_eq!(sends(&outs), vec![(3, Message::AckEpoch { current_epoch: 4, last_zxid: Zxid::ZERO, counted: false })]);
+    assert_eq!(
+        sends(&outs),
+        vec![(3, Message::AckEpoch { epoch: 5, current_epoch: 4, last_zxid: Zxid::ZERO, counted: false })]
+    );
 
     let mut h = H::new(1, epochs(5, 4), &[]);
     h.elect(3);
@@ -194,7 +197,10 @@ fn learner_answers_leader_info_by_the_epoch_rules() {
     assert_eq!(persists(&outs), vec![PersistOp::AcceptedEpoch(6)]);
     assert!(sends(&outs).is_empty(), "AckEpoch only after accepted_epoch is durable");
     let outs = h.persist_all(&outs);
-    assert_eq!(sends(&outs), vec![(3, Message::AckEpoch { current_epoch: 4, last_zxid: Zxid::ZERO, counted: true })]);
+    assert_eq!(
+        sends(&outs),
+        vec![(3, Message::AckEpoch { epoch: 6, current_epoch: 4, last_zxid: Zxid::ZERO, counted: true })]
+    );
 
     let mut h = H::new(1, epochs(5, 4), &[]);
     h.elect(3);
@@ -208,13 +214,13 @@ fn synced_follower(mutants: &[Mutant]) -> H {
     h.elect(3);
     let outs = h.recv(3, Message::LeaderInfo { epoch: 1 });
     h.persist_all(&outs);
-    h.recv(3, Message::Diff { entries: Vec::new() });
+    h.recv(3, Message::Diff { epoch: 1, entries: Vec::new() });
     let outs = h.recv(3, Message::NewLeader { epoch: 1, zxid: Zxid::ZERO });
     assert_eq!(persists(&outs), vec![PersistOp::CurrentEpoch(1)]);
     assert!(sends(&outs).is_empty(), "Ack(NewLeader) waits for current_epoch to be durable");
     let outs = h.persist_all(&outs);
     assert_eq!(sends(&outs), vec![(3, Message::AckNewLeader { epoch: 1 })]);
-    h.recv(3, Message::UpToDate { committed: Zxid::ZERO });
+    h.recv(3, Message::UpToDate { epoch: 1, committed: Zxid::ZERO });
     assert!(h.p.status().serving);
     h
 }
@@ -227,7 +233,7 @@ fn proposal(z: Zxid) -> Message {
         mode: crate::txn::CreateMode::Persistent,
     };
     let txn = crate::txn::Txn { session: crate::ids::SessionId(1), time_ms: 5, auth: Vec::new(), op };
-    Message::Proposal { entry: crate::log::Entry { zxid: z, txn, origin: None } }
+    Message::Proposal { epoch: 1, entry: crate::log::Entry { zxid: z, txn, origin: None } }
 }
 
 /// zab-notes Phase 3: a follower acks a proposal only once it is durable.
@@ -238,8 +244,8 @@ fn follower_acks_after_durable() {
     assert!(matches!(persists(&outs)[..], [PersistOp::Append(_)]));
     assert!(sends(&outs).is_empty());
     let outs = h.persist_all(&outs);
-    assert_eq!(sends(&outs), vec![(3, Message::Ack { zxid: Zxid::new(1, 1) })]);
-    let outs = h.recv(3, Message::Commit { zxid: Zxid::new(1, 1) });
+    assert_eq!(sends(&outs), vec![(3, Message::Ack { epoch: 1, zxid: Zxid::new(1, 1) })]);
+    let outs = h.recv(3, Message::Commit { epoch: 1, zxid: Zxid::new(1, 1) });
     assert!(h.p.tree().exists("/a").unwrap().is_some(), "{outs:?}");
 }
 
@@ -247,7 +253,7 @@ fn follower_acks_after_durable() {
 fn mutant_acks_before_durable() {
     let mut h = synced_follower(&[Mutant::AckBeforeDurable]);
     let outs = h.recv(3, proposal(Zxid::new(1, 1)));
-    assert_eq!(sends(&outs), vec![(3, Message::Ack { zxid: Zxid::new(1, 1) })]);
+    assert_eq!(sends(&outs), vec![(3, Message::Ack { epoch: 1, zxid: Zxid::new(1, 1) })]);
 }
 
 /// zab-notes Phase 2: a proposal with a gap means lost messages: resync, never accept it.
@@ -284,12 +290,12 @@ fn learner_in_sync_is_bounded_by_init_limit_not_sync_limit() {
 #[test]
 fn leader_waits_init_limit_for_a_syncing_learner() {
     let mut h = leader_with_epoch(&[]);
-    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
     h.persist_all(&outs);
     h.recv(1, Message::AckNewLeader { epoch: 1 });
     assert_eq!(h.p.status().phase, Phase::Broadcast);
     h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
-    let outs = h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    let outs = h.recv(2, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
     assert!(sends(&outs).iter().any(|(to, m)| *to == 2 && matches!(m, Message::NewLeader { .. })), "{outs:?}");
     // Peer 1 answers every ping; peer 2 says nothing more.
     let (sync_ms, init_ms) = (h.p.cfg.sync_timeout().0 / 1000, h.p.cfg.init_timeout().0 / 1000);
@@ -297,8 +303,8 @@ fn leader_waits_init_limit_for_a_syncing_learner() {
     for _ in 0..(init_ms + 200) / 50 {
         let outs = h.wait(60);
         for (to, m) in sends(&outs) {
-            if let (1, Message::Ping { round }) = (to, m) {
-                h.recv(1, Message::PingAck { round, sessions: Vec::new() });
+            if let (1, Message::Ping { epoch: 1, round }) = (to, m) {
+                h.recv(1, Message::PingAck { epoch: 1, round, sessions: Vec::new() });
             }
         }
         if outs.iter().any(|o| matches!(o, Output::Disconnect { peer: Sid(2) })) {
