@@ -113,15 +113,6 @@ fn a_trunc_below_what_was_committed_is_refused() {
     assert_eq!(h.p.log().last_zxid(), committed, "the history is kept");
 }
 
-fn pings(outs: &[Output], to: u64) -> Vec<u64> {
-    sends(outs)
-        .into_iter()
-        .filter_map(
-            |(t, m)| if let (true, Message::Ping { epoch: 1, round }) = (t == to, m) { Some(round) } else { None },
-        )
-        .collect()
-}
-
 /// zab-notes Phase 2 and Liveness: a learner's sync may take longer than `init_limit` in all
 /// (a large SNAP on a slow disk). While its own sync writes are in flight and the leader still
 /// pings it, it waits; without either, `init_limit` of no progress ends it. (Before: a total

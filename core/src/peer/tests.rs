@@ -7,6 +7,10 @@ use crate::message::{Message, ServerState, Vote};
 use crate::storage::PersistOp;
 use crate::time::Duration;
 
+#[path = "leader_tests.rs"]
+mod leader_side;
+#[path = "learner_tests.rs"]
+mod learner_side;
 #[path = "looking_tests.rs"]
 mod looking;
 #[path = "protocol_tests.rs"]
@@ -28,8 +32,17 @@ impl H {
 
     /// A peer of `members`, connected to every other member.
     fn with(sid: u64, members: Membership, state: PersistedState, mutants: &[Mutant]) -> H {
-        let mut cfg = Config::new(Sid(sid), members);
-        cfg.mutants = mutants.iter().copied().collect();
+        H::configured(sid, state, |cfg| {
+            cfg.members = members;
+            cfg.mutants = mutants.iter().copied().collect();
+        })
+    }
+
+    /// A peer of three voters by default, its configuration changed by `change`, connected to
+    /// every other member.
+    fn configured(sid: u64, state: PersistedState, change: impl FnOnce(&mut Config)) -> H {
+        let mut cfg = Config::new(Sid(sid), Membership::numbered(3, 0));
+        change(&mut cfg);
         let all: Vec<Sid> = cfg.members.all().collect();
         let mut p = Peer::restore(cfg, state, now(0)).expect("valid");
         p.take_outputs();
@@ -121,6 +134,16 @@ fn show(outs: &[Output]) -> Vec<String> {
             Output::Trace(TraceEvent::Anomaly { what, .. }) => Some(format!("anomaly: {what}")),
             other => Some(format!("{other:?}")),
         })
+        .collect()
+}
+
+/// The rounds of the pings sent to `to`.
+fn pings(outs: &[Output], to: u64) -> Vec<u64> {
+    sends(outs)
+        .into_iter()
+        .filter_map(
+            |(t, m)| if let (true, Message::Ping { epoch: 1, round }) = (t == to, m) { Some(round) } else { None },
+        )
         .collect()
 }
 
