@@ -15,6 +15,8 @@ mod learner_side;
 mod looking;
 #[path = "protocol_tests.rs"]
 mod protocol;
+#[path = "race_tests.rs"]
+mod race;
 
 struct H {
     p: Peer,
