@@ -2,13 +2,15 @@
 //!
 //! Discovery: wait (within the init limit) for FollowerInfo from a quorum including itself;
 //! propose `e = max(accepted epochs) + 1`; persist accepted_epoch = e before LeaderInfo; collect
-//! a quorum of counted AckEpochs (abdicating if a learner is ahead); persist current_epoch.
+//! a quorum of counted AckEpochs (abdicating if a voter is ahead); persist current_epoch.
 //! Synchronization: per learner choose DIFF, TRUNC or SNAP, then NewLeader; the learner is in
 //! the broadcast set from then on (protocol-spec issue 1). A quorum of Ack(NewLeader)
 //! establishes the epoch: the whole logged history is committed (case G1) and UpToDate carries
 //! the latest committed zxid (protocol-spec issue 3).
 //! Broadcast: propose, count durable acks (itself only once its own write is durable), commit
 //! in zxid order, Commit to followers and Inform to observers.
+//! Liveness: every learner told the epoch is pinged each half tick, in every phase; before
+//! Broadcast, `init_limit` without progress (see `note_progress`) ends the leadership.
 
 use super::{AfterDurable, Peer, Phase, Role};
 use crate::config::{Config, Mutant};
@@ -60,8 +62,8 @@ struct PendingSync {
 #[derive(Debug)]
 pub(crate) struct Leader {
     phase: Phase,
-    /// Last sign that discovery and sync move on: until Broadcast, `init_limit` without one
-    /// ends the leadership (see `note_progress`).
+    /// When leading began, then the last sign that the sync moves on: until Broadcast,
+    /// `init_limit` past it ends the leadership (see `note_progress`).
     progress: Instant,
     epoch: Option<Epoch>,
     learners: BTreeMap<Sid, LearnerHandle>,
@@ -203,23 +205,31 @@ impl Peer {
         }
     }
 
-    /// Before Broadcast, what counts as progress: a voter moving a step on (FollowerInfo,
-    /// AckEpoch, Ack(NewLeader)), or a PingAck from a voter we told the epoch while such voters
-    /// and we still make a quorum: it is alive and busy (a large SNAP on a slow disk), and
-    /// without it no quorum syncs, so an election would only restart the same sync.
+    /// Discovery has `init_limit` in all: nothing a learner does there proves the epoch quorum
+    /// will come (learners that promised our epoch to another leader answer "not counted" as
+    /// often as they re-register). Synchronization has `init_limit` without progress: the
+    /// epoch quorum reached, our current_epoch durable, a voter's Ack(NewLeader), or a PingAck
+    /// from a voter still taking in its sync while such voters and we make a quorum: it is
+    /// alive and busy (a large SNAP on a slow disk; it leaves by itself when it is not, see
+    /// `Learner::deadline`), and without it no quorum syncs, so an election would only restart
+    /// the same sync.
     fn note_progress(&mut self, from: Sid, msg: &Message) {
-        if self.leader_ref().phase == Phase::Broadcast || !self.is_voter(from) {
+        if self.leader_ref().phase != Phase::Synchronization || !self.is_voter(from) {
             return;
         }
-        let step =
-            matches!(msg, Message::FollowerInfo { .. } | Message::AckEpoch { .. } | Message::AckNewLeader { .. });
         let busy = matches!(msg, Message::PingAck { .. }) && {
             let l = self.leader_ref();
-            let mut told: Vec<Sid> = l.pinged().into_iter().filter(|s| !l.learners[s].observer).collect();
-            told.push(self.cfg.sid);
-            told.contains(&from) && self.is_quorum(&told)
+            let syncing = |s: &Sid| !l.learners[s].observer && l.learners[s].stage == Stage::Syncing;
+            let mut alive: Vec<Sid> = l
+                .learners
+                .iter()
+                .filter(|(_, h)| !h.observer && matches!(h.stage, Stage::Syncing | Stage::Synced))
+                .map(|(s, _)| *s)
+                .collect();
+            alive.push(self.cfg.sid);
+            l.learners.get(&from).is_some() && syncing(&from) && self.is_quorum(&alive)
         };
-        if step || busy {
+        if busy || matches!(msg, Message::AckNewLeader { .. }) {
             self.leader().progress = self.now.instant;
         }
     }
@@ -290,7 +300,6 @@ impl Peer {
 
     pub(super) fn leader_accepted_epoch_durable(&mut self) {
         let me = self.cfg.sid;
-        self.leader().progress = self.now.instant;
         let e = self.leader().epoch.expect("epoch decided");
         self.leader().epoch_acks.insert(me);
         let waiting: Vec<Sid> = self.leader_ref().learners.keys().copied().collect();
@@ -345,6 +354,7 @@ impl Peer {
         }
         let e = l.epoch.expect("epoch decided");
         self.leader().phase = Phase::Synchronization;
+        self.leader().progress = self.now.instant;
         self.current_epoch = e;
         self.trace(TraceEvent::CurrentEpochSet { sid: self.cfg.sid, epoch: e });
         let t = self.persist(PersistOp::CurrentEpoch(e));

@@ -170,6 +170,37 @@ fn a_leader_in_synchronization_pings_and_waits_for_a_learner_that_answers() {
     assert_eq!(h.p.status().phase, Phase::Broadcast, "{outs:?}");
 }
 
+/// The other side of the same rule: pings show a learner is alive, not that the epoch quorum
+/// will come. Learners that promised our epoch to another leader answer "not counted" and then
+/// answer every ping; the leader still ends its leadership `init_limit` after it began, so a
+/// new election can pick a later epoch. (A sweep found this livelock in a first version of the
+/// fix above, which took any voter's PingAck in Discovery for progress.)
+#[test]
+fn a_leader_in_discovery_gives_up_at_init_limit_though_its_learners_answer_pings() {
+    let mut h = leader_with_epoch(&[]);
+    h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
+    for s in [1, 2] {
+        let ack = Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: false };
+        h.recv(s, ack);
+    }
+    let init_ms = h.p.cfg.init_timeout().as_millis();
+    let mut outs = Vec::new();
+    for _ in 0..2 * init_ms / 50 {
+        let step = h.advance(50);
+        for s in [1, 2] {
+            for round in pings(&step, s) {
+                outs.extend(h.recv(s, Message::PingAck { epoch: 1, round, sessions: Vec::new() }));
+            }
+        }
+        outs.extend(step);
+        if h.p.status().state != ServerState::Leading {
+            break;
+        }
+    }
+    let limit = format!("role LEADING -> LOOKING: not synced with leader 3 within the init limit ({init_ms} ms)");
+    assert!(show(&outs).contains(&limit), "{:?}", show(&outs));
+}
+
 /// Defence in depth (issue 14 §5): follower 1 committed (1,1)..(1,2), lost its leader and is
 /// syncing with it again in epoch 2. A Proposal of epoch 1 still in a driver's queue (one that
 /// delivered the old connection's messages after the new `Connected`) follows its last zxid,
