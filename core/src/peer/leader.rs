@@ -227,7 +227,7 @@ impl Peer {
                 .map(|(s, _)| *s)
                 .collect();
             alive.push(self.cfg.sid);
-            l.learners.get(&from).is_some() && syncing(&from) && self.is_quorum(&alive)
+            l.learners.contains_key(&from) && syncing(&from) && self.is_quorum(&alive)
         };
         if busy || matches!(msg, Message::AckNewLeader { .. }) {
             self.leader().progress = self.now.instant;
