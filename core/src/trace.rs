@@ -58,8 +58,8 @@ pub enum LookingReason {
     Abdicated { because: Sid },
     /// A learner refused its leader's epoch: below the one it already accepted.
     StaleEpoch { leader: Sid, epoch: Epoch, accepted: Epoch },
-    /// A learner saw what only lost messages explain (a gap, a commit beyond its log, a
-    /// NewLeader for another epoch): it resyncs through a new election.
+    /// A learner saw what only lost messages explain (a gap, a commit beyond its log): it
+    /// resyncs through a new election. (A message of another epoch is dropped, not resynced.)
     LostMessages { leader: Sid, what: String },
     /// The zxid counter of the epoch is exhausted (ZOOKEEPER-1277): a new epoch is needed.
     ZxidExhausted { last: Zxid },
