@@ -82,9 +82,11 @@ impl Learner {
     /// and sync end after `init_limit` ticks without progress, however long one message takes:
     /// a SNAP of a large tree is one message, and nothing else arrives until it is through
     /// (ZooKeeper's learner reads with an `initLimit` timeout until it is synced, too).
-    /// Progress is a message of the sync stream, a write of ours becoming durable, or, while a
-    /// write of ours is in flight, a ping: we are the slow party and the leader still waits.
-    /// Pings alone keep nobody in sync forever.
+    /// Progress is a message of the sync stream, a write of ours becoming durable, or a ping
+    /// while a write of ours is in flight (we are the slow party and the leader still waits) or
+    /// once we acknowledged NewLeader (UpToDate needs a quorum of others, and the leader bounds
+    /// that wait itself, see `note_progress` in leader.rs). Pings alone keep no learner that has
+    /// nothing to do in sync forever.
     pub fn deadline(&self, cfg: &Config) -> Instant {
         if self.phase == LearnerPhase::Broadcast {
             self.last_heard + cfg.sync_timeout()
@@ -151,8 +153,9 @@ impl Peer {
 
     pub(super) fn learner_receive(&mut self, from: Sid, msg: Message) {
         let now = self.now.instant;
-        let busy = self.writes_in_flight();
+        let in_flight = self.writes_in_flight();
         let l = self.learner();
+        let busy = in_flight || l.newleader_acked;
         if from != l.leader {
             self.anomaly(format!("{:?} from {from}, who is not our leader", msg.kind()));
             return;

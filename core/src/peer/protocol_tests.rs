@@ -135,10 +135,29 @@ fn a_learner_waiting_on_its_disk_stays_while_the_leader_pings() {
     }
     let outs = h.persist_all(&writes);
     assert_eq!(sends(&outs), [(3, Message::AckNewLeader { epoch: 1 })]);
-    // Synced, waiting for UpToDate: the disk is idle, so pings alone no longer count as
-    // progress, and init_limit later it gives up.
+    // Synced, waiting for UpToDate while the leader waits for the rest of its quorum (a slow
+    // disk elsewhere): the pings keep it, then a leader gone silent ends it init_limit later.
+    for round in 100..100 + 3 * init_ms / 50 {
+        let outs = h.advance(50);
+        assert_eq!(show(&outs), Vec::<String>::new(), "round {round}");
+        h.recv(3, Message::Ping { epoch: 1, round });
+    }
+    let outs = h.advance(init_ms + 50);
+    assert!(show(&outs).iter().any(|l| l.starts_with("role FOLLOWING -> LOOKING: not synced")), "{outs:?}");
+}
+
+/// Pings alone keep no learner in sync that has nothing to do: one in Sync with no write in
+/// flight and no NewLeader yet (its AckEpoch was "not counted" and the leader's epoch quorum
+/// never comes) gives up `init_limit` after its last progress, pinged or not.
+#[test]
+fn a_learner_with_nothing_to_do_gives_up_though_pinged() {
+    let mut h = H::new(1, epochs(1, 0), &[]);
+    h.elect(3);
+    let outs = h.recv(3, Message::LeaderInfo { epoch: 1 });
+    assert_eq!(show(&outs), ["3 <- AckEpoch current=0 last=0x000000000 NOT-COUNTED"]);
+    let init_ms = h.p.cfg.init_timeout().as_millis();
     let mut outs = Vec::new();
-    for round in 100..100 + init_ms / 50 {
+    for round in 1..=init_ms / 50 + 2 {
         outs.extend(h.advance(50));
         outs.extend(h.recv(3, Message::Ping { epoch: 1, round }));
     }
