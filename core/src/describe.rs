@@ -230,25 +230,25 @@ pub fn message_shown(m: &Message, shown: Shown) -> String {
             format!("ObserverInfo accepted={accepted_epoch} last={last_zxid}")
         }
         Message::LeaderInfo { epoch } => format!("LeaderInfo epoch={epoch}"),
-        Message::AckEpoch { current_epoch, last_zxid, counted } => {
+        Message::AckEpoch { current_epoch, last_zxid, counted, .. } => {
             let c = if *counted { "" } else { " NOT-COUNTED" };
             format!("AckEpoch current={current_epoch} last={last_zxid}{c}")
         }
-        Message::Diff { entries } => format!("Diff {}", zxids(entries)),
-        Message::Trunc { to, entries } => format!("Trunc to={to} then {}", zxids(entries)),
-        Message::Snap { snapshot, entries } => format!("Snap at={} then {}", snapshot.zxid, zxids(entries)),
+        Message::Diff { entries, .. } => format!("Diff {}", zxids(entries)),
+        Message::Trunc { to, entries, .. } => format!("Trunc to={to} then {}", zxids(entries)),
+        Message::Snap { snapshot, entries, .. } => format!("Snap at={} then {}", snapshot.zxid, zxids(entries)),
         Message::NewLeader { epoch, zxid } => format!("NewLeader epoch={epoch} zxid={zxid}"),
         Message::AckNewLeader { epoch } => format!("Ack(NewLeader) epoch={epoch}"),
-        Message::UpToDate { committed } => format!("UpToDate committed={committed}"),
-        Message::Proposal { entry } => format!("Proposal {} {}", entry.zxid, op(&entry.txn.op)),
-        Message::Ack { zxid } => format!("Ack {zxid}"),
-        Message::Commit { zxid } => format!("Commit {zxid}"),
-        Message::Inform { entry } => format!("Inform {} {}", entry.zxid, op(&entry.txn.op)),
-        Message::Ping { round } => format!("Ping round={round}"),
+        Message::UpToDate { committed, .. } => format!("UpToDate committed={committed}"),
+        Message::Proposal { entry, .. } => format!("Proposal {} {}", entry.zxid, op(&entry.txn.op)),
+        Message::Ack { zxid, .. } => format!("Ack {zxid}"),
+        Message::Commit { zxid, .. } => format!("Commit {zxid}"),
+        Message::Inform { entry, .. } => format!("Inform {} {}", entry.zxid, op(&entry.txn.op)),
+        Message::Ping { round, .. } => format!("Ping round={round}"),
         Message::PingAck { round, .. } => format!("PingAck round={round}"),
         Message::Request { session, xid, op: o, .. } => format!("Request {session}#{xid} {}", op(o)),
-        Message::Sync { session, xid } => format!("Sync {session}#{xid}"),
-        Message::SyncReply { session, xid, zxid } => format!("SyncReply {session}#{xid} zxid={zxid}"),
+        Message::Sync { session, xid, .. } => format!("Sync {session}#{xid}"),
+        Message::SyncReply { session, xid, zxid, .. } => format!("SyncReply {session}#{xid} zxid={zxid}"),
     }
 }
 

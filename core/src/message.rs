@@ -68,6 +68,11 @@ pub struct Envelope {
     pub msg: Message,
 }
 
+/// Every message after LeaderInfo belongs to one leader–learner session and names its epoch;
+/// receivers drop (and trace) a message of another epoch (see [`Message::session_epoch`]).
+/// With a correct driver none arrives, since a lost or late message means a broken connection
+/// and `Disconnected` comes before the next `Connected`; the tag is defence in depth against a
+/// driver that gets this wrong (a stale Proposal applied in a new epoch diverges silently).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     /// Phase 0, any → any voter: an FLE notification.
@@ -76,43 +81,45 @@ pub enum Message {
     FollowerInfo { accepted_epoch: Epoch, last_zxid: Zxid },
     /// Phase 1, observer → leader.
     ObserverInfo { accepted_epoch: Epoch, last_zxid: Zxid },
-    /// Phase 1, leader → learner (paper NEWEPOCH).
+    /// Phase 1, leader → learner (paper NEWEPOCH): proposes the session's epoch.
     LeaderInfo { epoch: Epoch },
-    /// Phase 1, learner → leader (paper ACK-E). `counted == false` is ZooKeeper's "-1": the
-    /// learner had already accepted this epoch from another leader, so it must not count.
-    AckEpoch { current_epoch: Epoch, last_zxid: Zxid, counted: bool },
+    /// Phase 1, learner → leader (paper ACK-E), answering LeaderInfo(`epoch`). `counted ==
+    /// false` is ZooKeeper's "-1": the learner had already accepted this epoch from another
+    /// leader, so it must not count.
+    AckEpoch { epoch: Epoch, current_epoch: Epoch, last_zxid: Zxid, counted: bool },
     /// Phase 2, leader → learner: the leader's entries after the learner's last zxid.
-    Diff { entries: Vec<Entry> },
+    Diff { epoch: Epoch, entries: Vec<Entry> },
     /// Phase 2, leader → learner: drop everything after `to`, then append `entries`.
-    Trunc { to: Zxid, entries: Vec<Entry> },
+    Trunc { epoch: Epoch, to: Zxid, entries: Vec<Entry> },
     /// Phase 2, leader → learner: replace everything with the snapshot, then append `entries`.
-    Snap { snapshot: Box<Snapshot>, entries: Vec<Entry> },
+    Snap { epoch: Epoch, snapshot: Box<Snapshot>, entries: Vec<Entry> },
     /// Phase 2, leader → learner: the sync stream up to `zxid` is complete for `epoch`.
     NewLeader { epoch: Epoch, zxid: Zxid },
     /// Phase 2, learner → leader (paper ACK-LD): sent only once the synced history and
     /// current_epoch are durable.
     AckNewLeader { epoch: Epoch },
     /// Phase 2 → 3, leader → learner: start serving; everything up to `committed` is committed.
-    UpToDate { committed: Zxid },
+    UpToDate { epoch: Epoch, committed: Zxid },
     /// Phase 3, leader → follower.
-    Proposal { entry: Entry },
+    Proposal { epoch: Epoch, entry: Entry },
     /// Phase 3, follower → leader, only after the proposal is durable.
-    Ack { zxid: Zxid },
+    Ack { epoch: Epoch, zxid: Zxid },
     /// Phase 3, leader → follower: everything up to `zxid` is committed.
-    Commit { zxid: Zxid },
+    Commit { epoch: Epoch, zxid: Zxid },
     /// Phase 3, leader → observer: a committed entry.
-    Inform { entry: Entry },
-    /// Phase 3, leader → learner liveness; `round` numbers the leader's confirmation rounds
-    /// (used to answer `sync` only after a quorum confirmed the leadership).
-    Ping { round: u64 },
-    /// Phase 3, learner → leader: the answer to `Ping`, carrying the sessions it serves.
-    PingAck { round: u64, sessions: Vec<SessionId> },
+    Inform { epoch: Epoch, entry: Entry },
+    /// Leader → learner liveness, in every phase once the learner was told the epoch; `round`
+    /// numbers the leader's confirmation rounds (used to answer `sync` only after a quorum
+    /// confirmed the leadership).
+    Ping { epoch: Epoch, round: u64 },
+    /// Learner → leader: the answer to `Ping`, carrying the sessions it serves.
+    PingAck { epoch: Epoch, round: u64, sessions: Vec<SessionId> },
     /// Phase 3, follower → leader: a client write to propose.
-    Request { session: SessionId, xid: i64, op: Op, auth: Vec<crate::acl::Id> },
+    Request { epoch: Epoch, session: SessionId, xid: i64, op: Op, auth: Vec<crate::acl::Id> },
     /// Phase 3, follower → leader: a client `sync`.
-    Sync { session: SessionId, xid: i64 },
+    Sync { epoch: Epoch, session: SessionId, xid: i64 },
     /// Phase 3, leader → follower: the sync is confirmed; everything up to `zxid` was sent.
-    SyncReply { session: SessionId, xid: i64, zxid: Zxid },
+    SyncReply { epoch: Epoch, session: SessionId, xid: i64, zxid: Zxid },
 }
 
 /// Message kinds, for traces and the UI (no integer kinds).
@@ -188,6 +195,34 @@ impl Message {
             Message::Request { .. } => MsgKind::Request,
             Message::Sync { .. } => MsgKind::Sync,
             Message::SyncReply { .. } => MsgKind::SyncReply,
+        }
+    }
+
+    /// The epoch of the leader–learner session this message belongs to; `None` for those
+    /// that come before one is agreed (notifications, FollowerInfo, ObserverInfo) and for
+    /// LeaderInfo, which proposes it.
+    pub fn session_epoch(&self) -> Option<Epoch> {
+        match self {
+            Message::Notification { .. }
+            | Message::FollowerInfo { .. }
+            | Message::ObserverInfo { .. }
+            | Message::LeaderInfo { .. } => None,
+            Message::AckEpoch { epoch, .. }
+            | Message::Diff { epoch, .. }
+            | Message::Trunc { epoch, .. }
+            | Message::Snap { epoch, .. }
+            | Message::NewLeader { epoch, .. }
+            | Message::AckNewLeader { epoch }
+            | Message::UpToDate { epoch, .. }
+            | Message::Proposal { epoch, .. }
+            | Message::Ack { epoch, .. }
+            | Message::Commit { epoch, .. }
+            | Message::Inform { epoch, .. }
+            | Message::Ping { epoch, .. }
+            | Message::PingAck { epoch, .. }
+            | Message::Request { epoch, .. }
+            | Message::Sync { epoch, .. }
+            | Message::SyncReply { epoch, .. } => Some(*epoch),
         }
     }
 

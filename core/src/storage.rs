@@ -136,6 +136,12 @@ pub trait Backend {
     fn sync(&mut self);
     /// Simulate a restart: drop everything not durable, reopen, and load.
     fn reopen(&mut self) -> PersistedState;
+    /// Perform `op` but crash part-way through it, before the backend's own step number
+    /// `step` (from 0) is done: for a disk, a file created, written, renamed or removed, an
+    /// fsync; the write it stops in is cut short. Then restart as `reopen` does and load.
+    /// `None` when `op` needs no more than `step` steps: it was performed (durable or not, as
+    /// `apply` leaves it) and nothing crashed.
+    fn crash_during(&mut self, op: &PersistOp, step: u32) -> Option<PersistedState>;
 }
 
 /// The storage conformance suite: every backend (memory, disk, browser) must pass it.
@@ -154,11 +160,23 @@ pub mod conformance {
         }
     }
 
+    fn snapshot(z: Zxid) -> Snapshot {
+        Snapshot { zxid: z, tree: crate::datatree::DataTree::new() }
+    }
+
+    fn zxids(s: &PersistedState) -> (Zxid, Vec<Zxid>) {
+        let h = s.history();
+        (h.base(), h.entries().iter().map(|e| e.zxid).collect())
+    }
+
     /// Runs every check against fresh backends made by `make`.
     pub fn run<B: Backend>(mut make: impl FnMut() -> B) {
         durable_survives_reopen(&mut make());
         truncate_and_append(&mut make());
         snapshot_replaces_log(&mut make());
+        checkpoints_keep_the_history(&mut make());
+        torn_snapshot_install(&mut make);
+        crash_while_writing_an_epoch_file(&mut make);
     }
 
     fn durable_survives_reopen<B: Backend>(b: &mut B) {
@@ -181,6 +199,77 @@ pub mod conformance {
         assert_eq!(zs, vec![Zxid::new(1, 1), Zxid::new(2, 1)]);
     }
 
+    /// A checkpoint adds no history: durable or not at a crash, the history loads the same,
+    /// from the newest durable snapshot on; entries after it survive.
+    fn checkpoints_keep_the_history<B: Backend>(b: &mut B) {
+        let log: Vec<Entry> = (1..=4).map(|c| entry(2, c)).collect();
+        b.apply(&[PersistOp::Append(log)]);
+        b.sync();
+        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 3)))]);
+        b.apply(&[PersistOp::Append(vec![entry(2, 5)])]);
+        b.sync();
+        let s = b.reopen();
+        assert_eq!(s.snapshot_zxid(), Zxid::new(2, 3));
+        assert_eq!(zxids(&s), (Zxid::new(2, 3), vec![Zxid::new(2, 4), Zxid::new(2, 5)]));
+        assert!(s.holds(Zxid::new(2, 1)), "the snapshot covers what it replaced");
+        // A newer checkpoint, not synced: either snapshot may load, the history is the same.
+        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 5)))]);
+        let s = b.reopen();
+        assert!([Zxid::new(2, 3), Zxid::new(2, 5)].contains(&s.snapshot_zxid()), "{:?}", s.snapshot_zxid());
+        assert_eq!(s.history().last_zxid(), Zxid::new(2, 5));
+        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 5))), PersistOp::Append(vec![entry(3, 1)])]);
+        b.sync();
+        let s = b.reopen();
+        assert_eq!(zxids(&s), (Zxid::new(2, 5), vec![Zxid::new(3, 1)]));
+    }
+
+    /// ZOOKEEPER-3642/5094: a crash anywhere in a SNAP install leaves the old history whole or
+    /// the new one whole, never a hole or a mix, and the epochs untouched.
+    pub(super) fn torn_snapshot_install<B: Backend>(make: &mut impl FnMut() -> B) {
+        let setup = [
+            PersistOp::AcceptedEpoch(3),
+            PersistOp::CurrentEpoch(3),
+            PersistOp::Append((1..=3).map(|c| entry(3, c)).collect()),
+        ];
+        let old = (Zxid::ZERO, (1..=3).map(|c| Zxid::new(3, c)).collect::<Vec<_>>());
+        let new = (Zxid::new(3, 7), vec![Zxid::new(3, 8), Zxid::new(3, 9)]);
+        let op = PersistOp::InstallSnapshot(snapshot(Zxid::new(3, 7)), vec![entry(3, 8), entry(3, 9)]);
+        let steps = super::crash_checks::at_every_step(make, &setup, &op, &mut |s, crashed| {
+            let got = zxids(s);
+            assert!(got == old || got == new, "after a crash in an install: {got:?}");
+            assert!(crashed || got == new, "a finished install loads the new history");
+            assert_eq!((s.accepted_epoch, s.current_epoch), (3, 3));
+        });
+        assert!(steps >= 1);
+    }
+
+    /// zab-notes "Epoch files": a crash while an epoch is written leaves the old value or the
+    /// new one, readable, accepted >= current, and the log untouched.
+    pub(super) fn crash_while_writing_an_epoch_file<B: Backend>(make: &mut impl FnMut() -> B) {
+        let log = PersistOp::Append(vec![entry(2, 1), entry(2, 2)]);
+        let cases = [
+            (
+                vec![PersistOp::AcceptedEpoch(3), PersistOp::CurrentEpoch(2)],
+                PersistOp::AcceptedEpoch(4),
+                (3, 2),
+                (4, 2),
+            ),
+            (vec![PersistOp::AcceptedEpoch(4), PersistOp::CurrentEpoch(2)], PersistOp::CurrentEpoch(4), (4, 2), (4, 4)),
+        ];
+        for (epochs, op, before, after) in cases {
+            let mut setup = epochs;
+            setup.push(log.clone());
+            let steps = super::crash_checks::at_every_step(make, &setup, &op, &mut |s, crashed| {
+                let got = (s.accepted_epoch, s.current_epoch);
+                assert!(got == before || got == after, "after a crash writing {}: {got:?}", op.name());
+                assert!(crashed || got == after);
+                assert!(s.validate().is_ok());
+                assert_eq!(zxids(s), (Zxid::ZERO, vec![Zxid::new(2, 1), Zxid::new(2, 2)]));
+            });
+            assert!(steps >= 1);
+        }
+    }
+
     fn snapshot_replaces_log<B: Backend>(b: &mut B) {
         b.apply(&[PersistOp::Append(vec![entry(1, 1), entry(1, 2)])]);
         let snap = Snapshot { zxid: Zxid::new(3, 7), tree: crate::datatree::DataTree::new() };
@@ -190,6 +279,37 @@ pub mod conformance {
         assert_eq!(s.snapshot.as_ref().map(|s| s.zxid), Some(Zxid::new(3, 7)));
         assert_eq!(s.history().last_zxid(), Zxid::new(3, 8));
         assert!(s.holds(Zxid::new(1, 2)), "a snapshot covers everything before it");
+    }
+}
+
+/// The conformance checks that crash part-way through an op (`Backend::crash_during`).
+#[cfg(any(test, feature = "conformance"))]
+mod crash_checks {
+    use super::*;
+
+    /// Crashes `op` at every step of it in turn, each time on a fresh backend set up by
+    /// `setup`; `check` sees each state a restart finds, and last the state once `op` ran
+    /// through. Returns how many crash points there were.
+    pub(super) fn at_every_step<B: Backend>(
+        make: &mut impl FnMut() -> B,
+        setup: &[PersistOp],
+        op: &PersistOp,
+        check: &mut dyn FnMut(&PersistedState, bool),
+    ) -> u32 {
+        for step in 0..256 {
+            let mut b = make();
+            b.apply(setup);
+            b.sync();
+            match b.crash_during(op, step) {
+                Some(after) => check(&after, true),
+                None => {
+                    b.sync();
+                    check(&b.reopen(), false);
+                    return step;
+                }
+            }
+        }
+        panic!("{} never completes", op.name());
     }
 }
 
@@ -212,6 +332,14 @@ impl Backend for MemoryBackend {
     fn reopen(&mut self) -> PersistedState {
         self.pending.clear();
         self.durable.clone()
+    }
+    /// Each op is one step: done whole, or not at all.
+    fn crash_during(&mut self, op: &PersistOp, step: u32) -> Option<PersistedState> {
+        if step == 0 {
+            return Some(self.reopen());
+        }
+        self.apply(std::slice::from_ref(op));
+        None
     }
 }
 

@@ -58,11 +58,14 @@ pub enum LookingReason {
     Abdicated { because: Sid },
     /// A learner refused its leader's epoch: below the one it already accepted.
     StaleEpoch { leader: Sid, epoch: Epoch, accepted: Epoch },
-    /// A learner saw what only lost messages explain (a gap, a commit beyond its log, a
-    /// NewLeader for another epoch): it resyncs through a new election.
+    /// A learner saw what only lost messages explain (a gap, a commit beyond its log): it
+    /// resyncs through a new election. (A message of another epoch is dropped, not resynced.)
     LostMessages { leader: Sid, what: String },
     /// The zxid counter of the epoch is exhausted (ZOOKEEPER-1277): a new epoch is needed.
     ZxidExhausted { last: Zxid },
+    /// A learner refused a TRUNC below what it had committed: a leader holding every committed
+    /// txn never sends one, so it resyncs through a new election instead.
+    TruncBelowCommitted { leader: Sid, to: Zxid, committed: Zxid },
 }
 
 impl fmt::Display for LookingReason {
@@ -87,6 +90,9 @@ impl fmt::Display for LookingReason {
             }
             LookingReason::LostMessages { leader, what } => write!(f, "lost messages from leader {leader}: {what}"),
             LookingReason::ZxidExhausted { last } => write!(f, "zxid counter exhausted at {last}"),
+            LookingReason::TruncBelowCommitted { leader, to, committed } => {
+                write!(f, "leader {leader} asked to truncate to {to}, below the committed {committed}")
+            }
         }
     }
 }

@@ -498,7 +498,7 @@ mod tests {
         let (link, mut ends) = new_link(1, 64 * 1024);
         let mut sent = 0;
         let err = loop {
-            match link.send(env(Message::Ping { round: sent })) {
+            match link.send(env(Message::Ping { epoch: 1, round: sent })) {
                 Ok(()) => sent += 1,
                 Err(e) => break e,
             }
@@ -512,16 +512,16 @@ mod tests {
             drained += f.iter().map(Vec::len).sum::<usize>();
         }
         ends.queued.fetch_sub(drained, Ordering::Relaxed);
-        assert!(link.send(env(Message::Ping { round: 0 })).is_ok());
+        assert!(link.send(env(Message::Ping { epoch: 1, round: 0 })).is_ok());
     }
 
     #[test]
     fn sync_messages_go_to_the_writer_unencoded() {
         let (link, mut ends) = new_link(1, 16);
-        assert!(link.send(env(Message::Diff { entries: Vec::new() })).is_ok());
+        assert!(link.send(env(Message::Diff { epoch: 1, entries: Vec::new() })).is_ok());
         assert!(matches!(ends.rx.try_recv(), Ok(Queued::Sync(_))));
         assert_eq!(ends.queued.load(Ordering::Relaxed), 0);
-        let frames = encode_frames(&env(Message::Diff { entries: Vec::new() })).unwrap();
+        let frames = encode_frames(&env(Message::Diff { epoch: 1, entries: Vec::new() })).unwrap();
         assert_eq!(frames.len(), 1);
     }
 

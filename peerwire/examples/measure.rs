@@ -39,7 +39,7 @@ fn main() {
         let op = Op::create(&format!("/big/n{i:02}"), &vec![b'a'; 1_000_000], CreateMode::Persistent);
         Entry { zxid: Zxid::new(1, i + 1), txn: txn(op), origin: None }
     });
-    measure("DIFF of 20 x 1 MB", Message::Diff { entries: big.collect() });
+    measure("DIFF of 20 x 1 MB", Message::Diff { epoch: 1, entries: big.collect() });
 
     let mut tree = DataTree::new();
     tree.apply(Zxid::new(1, 1), &txn(Op::create("/small", b"", CreateMode::Persistent)));
@@ -50,5 +50,5 @@ fn main() {
     let (tree, clone) = timed(|| tree.clone());
     println!("tree of {} znodes: clone {clone:.2?}", tree.node_count());
     let snapshot = Box::new(Snapshot { zxid: Zxid::new(1, 201), tree });
-    measure("SNAP of 200k znodes", Message::Snap { snapshot, entries: vec![] });
+    measure("SNAP of 200k znodes", Message::Snap { epoch: 1, snapshot, entries: vec![] });
 }

@@ -14,8 +14,9 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-/// The peer wire's version; a peer with another one is refused at `Hello`.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// The peer wire's version; a peer with another one is refused at `Hello`. 3: the messages
+/// of a leader–learner session carry its epoch.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// Bytes of a nonce (256 bits from the OS random source).
 pub const NONCE_LEN: usize = 32;
 /// The largest handshake message accepted (a `Hello` is far smaller).

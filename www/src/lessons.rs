@@ -138,19 +138,6 @@ pub const LESSONS: &[Lesson] = &[
         ],
     },
     Lesson {
-        id: "zk-4643",
-        title: "Known bug: epoch written before history (ZOOKEEPER-4643)",
-        seed: 11,
-        mutant: None,
-        observers: 0,
-        prelude: "e1:7:7:7.1-5~e2:7:7:7.1-2~e3:7:7:7.1-2~a2:after-current-epoch~u",
-        steps: &[
-            ("", "Leader-to-be 1 holds (7,1)..(7,5); peers 2 and 3 hold (7,1)..(7,2). Peer 2 will crash right after writing its new current epoch."),
-            ("t300", "Peer 1 leads epoch 8 and syncs the others by DIFF; peer 2 crashes during its sync; with peer 3 the leader establishes epoch 8, so (7,3)..(7,5) are committed."),
-            ("c1~c3~r2~r3~z", "What would go wrong: had peer 2 made its epoch durable before the synced history, it would win the next election (epochs compare first) and truncate committed transactions. Zabra writes the history first, so peer 2 holds them or has the old epoch: nothing committed is lost."),
-        ],
-    },
-    Lesson {
         id: "g1-commit-lost-in-flight",
         title: "Known case: leader crashes before its Commit arrives",
         seed: 7,
@@ -210,7 +197,7 @@ pub const LESSONS: &[Lesson] = &[
     },
     Lesson {
         id: "zk-3911",
-        title: "Known bug: Ack(NewLeader) before the synced txns are durable (ZOOKEEPER-3911)",
+        title: "Known bug: Ack(NewLeader) before the synced txns are durable (ZOOKEEPER-3911/4643)",
         seed: 5,
         mutant: None,
         observers: 0,
@@ -308,11 +295,15 @@ pub const LESSONS: &[Lesson] = &[
         seed: 9,
         mutant: None,
         observers: 0,
-        prelude: "r1~r2~z~g1:/",
+        prelude: "r1~r2~z~w2:/a=1~z",
         steps: &[
-            ("", "Peers 1 and 2 form the cluster; a client of peer 1 is connected. Peer 3 will join while writes stream in."),
-            ("k3:10-20~r3~w1:/a=1~t10~w1:/b=2~t10", "Peer 3 (slow disk) starts and syncs by DIFF; meanwhile new proposals and commits arrive on the same connection, interleaved with the sync stream (DIFF, P(a), C(a), P(b), NewLeader, C(b), UpToDate)."),
-            ("w1:/c=3~t10~w1:/d=4~z", "What would go wrong: in ZooKeeper the follower dropped P(b) as \"not in the sync set\" and crashed on C(b) (a commit for a proposal it did not have). Zabra's follower keeps every proposal that arrives during sync, in order, and applies each commit to a proposal it holds: peer 3 has /a, /b, /c and /d, no crash."),
+            ("", "Peers 1 and 2 serve; peer 2 leads and /a is committed. Peer 3 will join in the exact order that crashed ZooKeeper: DIFF, P(a), C(a), P(b), NEWLEADER, C(b), UPTODATE."),
+            ("y1-2~w2:/b=2~t20", "Follower 1's link to the leader is cut one way (1→2), so its Ack of the next write waits. The client writes /b: leader 2 proposes b, which cannot commit yet."),
+            ("r3~t14~y2-3~t30", "Peer 3 starts and follows 2. The link 2→3 is stalled: everything the leader sends 3 now waits, to be delivered one message at a time."),
+            ("d2-3~t30", "LeaderInfo reaches 3, its AckEpoch reaches the leader, and the leader syncs 3 by DIFF: a (committed) and b (proposed, not committed), then NewLeader. In ZooKeeper's terms: DIFF, P(a), C(a), P(b), NEWLEADER."),
+            ("d1-2~d2-3~d2-3~d2-3~d2-3", "Follower 1's Ack arrives: b commits, and Commit(b) queues behind NewLeader. Peer 3 takes the Diff, NewLeader, a ping of the leader and Commit(b): it keeps b and notes the commit, but applies nothing before UpToDate."),
+            ("t30~d2-3", "Peer 3 acks NewLeader once its disk holds the history; UpToDate comes last and peer 3 commits a and b. What would go wrong: in ZooKeeper the follower dropped P(b) as \"not in the sync set\" and crashed on C(b), a commit for a proposal it did not have. Zabra's follower keeps every proposal of the sync stream and applies each commit to a proposal it holds."),
+            ("h~z", "The cut heals; all three serve /a and /b at one committed zxid."),
         ],
     },
     Lesson {
@@ -376,11 +367,13 @@ pub const LESSONS: &[Lesson] = &[
         seed: 7,
         mutant: None,
         observers: 0,
-        prelude: "u~z~g2:/",
+        prelude: "u~z~w2:/a=1~z",
         steps: &[
-            ("", "A stable cluster led by peer 3; a client of follower 2 is connected."),
-            ("w2:/a=1~w2:/b=2~w2:/c=3~t10~x3-1", "Three writes are in flight when the link 3–1 loses what it carries. Connections are like TCP: a message cannot vanish alone, so a loss means the connection broke; both ends see it close."),
-            ("w2:/d=4~w2:/e=5~z", "What would go wrong: a follower that accepted P(d) after missing P(c) would have a gap in its log, and applying it would diverge. In ZAB the broken connection sends peer 1 back to LOOKING; it reconnects to the leader and is resynchronized (DIFF), so its log has /a../e with no gap."),
+            ("", "A stable cluster led by peer 3; a client of follower 2 has created /a."),
+            ("y3-1~w2:/b=2~w2:/c=3~w2:/d=4~t10", "The leader's link to follower 1 stalls (3→1): its proposals for /b, /c and /d queue up there."),
+            ("v3-1", "The proposal for /b vanishes while the connection stays up. Over TCP that cannot happen (a loss means a broken connection, and both ends see it close), but a faulty driver could do it: follower 1 will see a gap."),
+            ("h~t5", "The queue drains: follower 1 receives the proposal for /c right after /a's. What would go wrong: a follower that accepted it would hold a log with a hole and, once it applied it, diverge. Zabra's follower refuses any proposal that does not follow its last zxid: it goes back to LOOKING."),
+            ("z", "It finds the leader again and is resynchronized by DIFF: its log holds /a../d with no gap, like everyone's."),
         ],
     },
     Lesson {
@@ -423,6 +416,8 @@ pub fn classroom_for(id: &str, base: &Setup) -> Option<Classroom> {
 mod tests {
     use super::*;
     use crate::view::{peers, safety, syncs, tree};
+    use zabra_core::message::MsgKind;
+    use zabra_core::trace::TraceEvent;
 
     fn run_to_end(id: &str) -> Classroom {
         let mut c = classroom_for(id, &Setup::default()).expect("lesson");
@@ -598,11 +593,40 @@ mod tests {
         }
     }
 
+    /// The kinds of the messages `to` received from `from`, in order.
+    fn delivered(c: &Classroom, from: u64, to: u64) -> Vec<MsgKind> {
+        c.sim()
+            .trace
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::MsgDelivered { from: f, to: t, kind, .. } if f.0 == from && t.0 == to => Some(*kind),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn zk_4394_delivers_the_exact_order() {
+        let c = end_of_step("zk-4394", 3);
+        let leader = &peers(c.sim())[1];
+        assert_ne!(leader.last_logged, leader.last_committed, "b is proposed, not committed, when 3 is synced");
+        assert!(syncs(c.sim()).iter().any(|r| r.learner == 3 && r.mode == "DIFF"));
+        let c = end_of_step("zk-4394", 4);
+        let p3 = &peers(c.sim())[2];
+        assert_eq!((p3.serving, p3.last_committed.as_str()), (false, "0x000000000"), "Commit(b) noted only");
+        assert_eq!(p3.last_logged, leader.last_logged, "b is kept");
+        let c = end_of_step("zk-4394", 5);
+        use MsgKind::*;
+        let got: Vec<MsgKind> =
+            delivered(&c, 2, 3).into_iter().skip_while(|k| *k != LeaderInfo).filter(|k| *k != Ping).collect();
+        assert_eq!(got, [LeaderInfo, Diff, NewLeader, Commit, UpToDate], "pings aside");
+        assert!(has(&c, 3, "/a") && has(&c, 3, "/b"));
+        assert_eq!(peers(c.sim())[2].last_committed, peers(c.sim())[1].last_committed);
+    }
+
     #[test]
     fn joiners_keep_proposals_that_arrive_during_sync() {
-        for (id, paths) in
-            [("zk-4394", &["/a", "/b", "/c", "/d"][..]), ("spec-issue-1", &["/a", "/b", "/c", "/d", "/e"][..])]
-        {
+        for (id, paths) in [("zk-4394", &["/a", "/b"][..]), ("spec-issue-1", &["/a", "/b", "/c", "/d", "/e"][..])] {
             let c = run_to_end(id);
             assert!(all_serve_same_commit(&c), "{id}: {:?}", peers(c.sim()));
             for p in paths {
@@ -651,13 +675,16 @@ mod tests {
     }
 
     #[test]
-    fn g5_lost_proposal_breaks_the_connection_and_peer_1_resyncs() {
+    fn g5_a_gap_is_refused_and_peer_1_resyncs() {
+        let c = end_of_step("g5-proposal-lost-mid-stream", 3);
+        let p1 = &peers(c.sim())[0];
+        assert_eq!((p1.role, p1.last_logged.as_str()), ("LOOKING", "0x100000002"), "nothing after the gap");
         let c = run_to_end("g5-proposal-lost-mid-stream");
         assert!(all_serve_same_commit(&c));
-        for p in ["/a", "/b", "/c", "/d", "/e"] {
+        for p in ["/a", "/b", "/c", "/d"] {
             assert!(has(&c, 1, p), "peer 1 has {p}");
         }
-        assert!(syncs(c.sim()).iter().filter(|r| r.learner == 1).count() >= 2, "peer 1 resynchronized after the break");
+        assert!(syncs(c.sim()).iter().filter(|r| r.learner == 1).count() >= 2, "peer 1 resynchronized after the gap");
     }
 
     #[test]

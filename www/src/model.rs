@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use zabra_core::config::Mutant;
 use zabra_core::ids::Sid;
-use zabra_core::message::{MsgId, ServerState};
+use zabra_core::message::{MsgId, MsgKind, ServerState};
 use zabra_core::peer::ClientOp;
 use zabra_core::sim::{CrashPoint, Sim};
 use zabra_core::trace::TraceEvent;
@@ -30,6 +30,12 @@ pub enum Action {
     /// "You are the network": lose the head message of `from → to` if it is an election
     /// notification (FLE resends votes, so a lone lost vote is harmless); otherwise nothing.
     Drop {
+        from: u64,
+        to: u64,
+    },
+    /// The first proposal on `from → to` vanishes while the connection stays up: what TCP
+    /// never does but a faulty driver might (case G5); the receiver sees a gap.
+    LoseProposal {
         from: u64,
         to: u64,
     },
@@ -111,6 +117,7 @@ impl Action {
             Action::Step => "s".into(),
             Action::Deliver { from, to } => format!("d{from}-{to}"),
             Action::Drop { from, to } => format!("l{from}-{to}"),
+            Action::LoseProposal { from, to } => format!("v{from}-{to}"),
             Action::Break { a, b } => format!("x{a}-{b}"),
             Action::Crash { sid } => format!("c{sid}"),
             Action::Restart { sid } => format!("r{sid}"),
@@ -143,6 +150,7 @@ impl Action {
             "s" => Action::Step,
             "d" => pair(rest).map(|(from, to)| Action::Deliver { from, to })?,
             "l" => pair(rest).map(|(from, to)| Action::Drop { from, to })?,
+            "v" => pair(rest).map(|(from, to)| Action::LoseProposal { from, to })?,
             "x" => pair(rest).map(|(a, b)| Action::Break { a, b })?,
             "c" => Action::Crash { sid: rest.parse().ok()? },
             "r" => Action::Restart { sid: rest.parse().ok()? },
@@ -184,6 +192,7 @@ impl Action {
             Action::Step => "step".into(),
             Action::Deliver { from, to } => format!("deliver {from}→{to}"),
             Action::Drop { from, to } => format!("drop vote {from}→{to}"),
+            Action::LoseProposal { from, to } => format!("lose a proposal {from}→{to}"),
             Action::Break { a, b } => format!("break {a}–{b}"),
             Action::Crash { sid } => format!("crash {sid}"),
             Action::Restart { sid } => format!("restart {sid}"),
@@ -396,6 +405,9 @@ pub fn apply(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, a: &Action) {
         Action::Drop { from, to } => {
             sim.drop_notification(Sid(*from), Sid(*to));
         }
+        Action::LoseProposal { from, to } => {
+            sim.lose_one(Sid(*from), Sid(*to), Some(MsgKind::Proposal));
+        }
         Action::Break { a, b } => sim.break_link(Sid(*a), Sid(*b), true),
         Action::Crash { sid } if known(*sid) => sim.crash(Sid(*sid)),
         Action::Restart { sid } if known(*sid) => sim.start(Sid(*sid)),
@@ -508,6 +520,7 @@ mod tests {
             Action::Step,
             Action::Deliver { from: 1, to: 3 },
             Action::Drop { from: 2, to: 1 },
+            Action::LoseProposal { from: 3, to: 1 },
             Action::Break { a: 2, b: 3 },
             Action::Crash { sid: 2 },
             Action::Restart { sid: 2 },

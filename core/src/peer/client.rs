@@ -232,9 +232,12 @@ impl Peer {
     }
 
     pub(crate) fn submit(&mut self, session: SessionId, xid: i64, op: ClientOp) {
-        let leader = match &self.role {
-            Role::Following(l) | Role::Observing(l) => l.leader,
-            Role::Leading(_) => self.cfg.sid,
+        let (leader, epoch) = match &self.role {
+            Role::Following(l) | Role::Observing(l) => match l.epoch() {
+                Some(e) => (l.leader, e),
+                None => return,
+            },
+            Role::Leading(_) => (self.cfg.sid, self.current_epoch),
             Role::Looking(_) => return,
         };
         let auth = self.session_auth(session);
@@ -243,9 +246,9 @@ impl Peer {
                 let origin = Origin { sid: self.cfg.sid, session, xid };
                 self.leader_propose(session, op, auth, Some(origin));
             }
-            ClientOp::Write(op) => self.send(leader, Message::Request { session, xid, op, auth }),
+            ClientOp::Write(op) => self.send(leader, Message::Request { epoch, session, xid, op, auth }),
             ClientOp::Sync if leader == self.cfg.sid => self.leader_sync(self.cfg.sid, session, xid),
-            ClientOp::Sync => self.send(leader, Message::Sync { session, xid }),
+            ClientOp::Sync => self.send(leader, Message::Sync { epoch, session, xid }),
             _ => unreachable!("local ops are not submitted"),
         }
     }

@@ -2,13 +2,15 @@
 //!
 //! Discovery: wait (within the init limit) for FollowerInfo from a quorum including itself;
 //! propose `e = max(accepted epochs) + 1`; persist accepted_epoch = e before LeaderInfo; collect
-//! a quorum of counted AckEpochs (abdicating if a learner is ahead); persist current_epoch.
+//! a quorum of counted AckEpochs (abdicating if a voter is ahead); persist current_epoch.
 //! Synchronization: per learner choose DIFF, TRUNC or SNAP, then NewLeader; the learner is in
 //! the broadcast set from then on (protocol-spec issue 1). A quorum of Ack(NewLeader)
 //! establishes the epoch: the whole logged history is committed (case G1) and UpToDate carries
 //! the latest committed zxid (protocol-spec issue 3).
 //! Broadcast: propose, count durable acks (itself only once its own write is durable), commit
 //! in zxid order, Commit to followers and Inform to observers.
+//! Liveness: every learner told the epoch is pinged each half tick, in every phase; before
+//! Broadcast, `init_limit` without progress (see `note_progress`) ends the leadership.
 
 use super::{AfterDurable, Peer, Phase, Role};
 use crate::config::{Config, Mutant};
@@ -60,7 +62,9 @@ struct PendingSync {
 #[derive(Debug)]
 pub(crate) struct Leader {
     phase: Phase,
-    started: Instant,
+    /// When leading began, then the last sign that the sync moves on: until Broadcast,
+    /// `init_limit` past it ends the leadership (see `note_progress`).
+    progress: Instant,
     epoch: Option<Epoch>,
     learners: BTreeMap<Sid, LearnerHandle>,
     epoch_acks: BTreeSet<Sid>,
@@ -77,7 +81,7 @@ impl Leader {
     pub fn new(now: Instant) -> Self {
         Leader {
             phase: Phase::Discovery,
-            started: now,
+            progress: now,
             epoch: None,
             learners: BTreeMap::new(),
             epoch_acks: BTreeSet::new(),
@@ -103,7 +107,7 @@ impl Leader {
         if self.phase == Phase::Broadcast {
             self.next_ping
         } else {
-            self.next_ping.min(self.started + cfg.init_timeout())
+            self.next_ping.min(self.progress + cfg.init_timeout())
         }
     }
 
@@ -111,6 +115,12 @@ impl Leader {
     fn forward_followers(&self) -> Vec<Sid> {
         let f = |h: &LearnerHandle| !h.observer && matches!(h.stage, Stage::Syncing | Stage::Synced);
         self.learners.iter().filter(|(_, h)| f(h)).map(|(s, _)| *s).collect()
+    }
+
+    /// Learners told the epoch: pinged in every phase, so a syncing learner hears us and we
+    /// hear it (its PingAck) while its sync runs.
+    fn pinged(&self) -> Vec<Sid> {
+        self.learners.iter().filter(|(_, h)| h.stage != Stage::Info).map(|(s, _)| *s).collect()
     }
 
     fn forward_observers(&self) -> Vec<Sid> {
@@ -157,11 +167,22 @@ impl Peer {
         self.try_decide_epoch();
     }
 
+    /// The epoch this leader proposed (decided once a quorum sent its info).
+    fn session_epoch(&self) -> Epoch {
+        self.leader_ref().epoch.expect("epoch decided")
+    }
+
     pub(super) fn leader_receive(&mut self, from: Sid, msg: Message) {
         let now = self.now.instant;
+        let ours = self.leader_ref().epoch;
+        if let Some(e) = msg.session_epoch().filter(|e| Some(*e) != ours) {
+            self.anomaly(format!("{:?} of epoch {e} from {from}, ours is {ours:?}: dropped", msg.kind()));
+            return;
+        }
         if let Some(h) = self.leader().learners.get_mut(&from) {
             h.last_heard = now;
         }
+        self.note_progress(from, &msg);
         match msg {
             Message::FollowerInfo { accepted_epoch, last_zxid } => {
                 self.on_learner_info(from, accepted_epoch, last_zxid, false)
@@ -169,18 +190,47 @@ impl Peer {
             Message::ObserverInfo { accepted_epoch, last_zxid } => {
                 self.on_learner_info(from, accepted_epoch, last_zxid, true)
             }
-            Message::AckEpoch { current_epoch, last_zxid, counted } => {
+            Message::AckEpoch { current_epoch, last_zxid, counted, .. } => {
                 self.on_ack_epoch(from, current_epoch, last_zxid, counted)
             }
             Message::AckNewLeader { epoch } => self.on_ack_new_leader(from, epoch),
-            Message::Ack { zxid } => self.on_ack(from, zxid),
-            Message::PingAck { round, sessions } => {
+            Message::Ack { zxid, .. } => self.on_ack(from, zxid),
+            Message::PingAck { round, sessions, .. } => {
                 self.leader_touch_all(&sessions);
                 self.on_ping_ack(from, round)
             }
-            Message::Request { session, xid, op, auth } => self.on_request(from, session, xid, op, auth),
-            Message::Sync { session, xid } => self.leader_sync(from, session, xid),
+            Message::Request { session, xid, op, auth, .. } => self.on_request(from, session, xid, op, auth),
+            Message::Sync { session, xid, .. } => self.leader_sync(from, session, xid),
             other => self.anomaly(format!("{:?} from {from} while LEADING", other.kind())),
+        }
+    }
+
+    /// Discovery has `init_limit` in all: nothing a learner does there proves the epoch quorum
+    /// will come (learners that promised our epoch to another leader answer "not counted" as
+    /// often as they re-register). Synchronization has `init_limit` without progress: the
+    /// epoch quorum reached, our current_epoch durable, a voter's Ack(NewLeader), or a PingAck
+    /// from a voter still taking in its sync while such voters and we make a quorum: it is
+    /// alive and busy (a large SNAP on a slow disk; it leaves by itself when it is not, see
+    /// `Learner::deadline`), and without it no quorum syncs, so an election would only restart
+    /// the same sync.
+    fn note_progress(&mut self, from: Sid, msg: &Message) {
+        if self.leader_ref().phase != Phase::Synchronization || !self.is_voter(from) {
+            return;
+        }
+        let busy = matches!(msg, Message::PingAck { .. }) && {
+            let l = self.leader_ref();
+            let syncing = |s: &Sid| !l.learners[s].observer && l.learners[s].stage == Stage::Syncing;
+            let mut alive: Vec<Sid> = l
+                .learners
+                .iter()
+                .filter(|(_, h)| !h.observer && matches!(h.stage, Stage::Syncing | Stage::Synced))
+                .map(|(s, _)| *s)
+                .collect();
+            alive.push(self.cfg.sid);
+            l.learners.contains_key(&from) && syncing(&from) && self.is_quorum(&alive)
+        };
+        if busy || matches!(msg, Message::AckNewLeader { .. }) {
+            self.leader().progress = self.now.instant;
         }
     }
 
@@ -281,7 +331,9 @@ impl Peer {
         h.last_zxid = last_zxid;
         let observer = h.observer;
         let mine = (self.current_epoch, self.log.last_zxid());
-        if phase != Phase::Broadcast && (current_epoch, last_zxid) > mine {
+        // Only a voter ahead of us may hold committed txns we lack. Observers never lead: one
+        // ahead holds a tail no voter quorum accepted, and choose_sync truncates it.
+        if !observer && phase != Phase::Broadcast && (current_epoch, last_zxid) > mine {
             self.trace(TraceEvent::Abdicated { sid: me, because: from });
             self.become_looking(LookingReason::Abdicated { because: from });
             return;
@@ -302,6 +354,7 @@ impl Peer {
         }
         let e = l.epoch.expect("epoch decided");
         self.leader().phase = Phase::Synchronization;
+        self.leader().progress = self.now.instant;
         self.current_epoch = e;
         self.trace(TraceEvent::CurrentEpochSet { sid: self.cfg.sid, epoch: e });
         let t = self.persist(PersistOp::CurrentEpoch(e));
@@ -319,6 +372,7 @@ impl Peer {
 
     pub(super) fn leader_current_epoch_durable(&mut self) {
         let me = self.cfg.sid;
+        self.leader().progress = self.now.instant;
         self.leader().newleader_acks.insert(me);
         self.check_new_leader_quorum();
     }
@@ -357,11 +411,11 @@ impl Peer {
         let ours = self.log.last_zxid();
         let entries: Vec<Entry> = self.log.after(from).to_vec();
         let msg = match mode {
-            SyncMode::Diff => Message::Diff { entries },
-            SyncMode::Trunc => Message::Trunc { to: from, entries },
+            SyncMode::Diff => Message::Diff { epoch: e, entries },
+            SyncMode::Trunc => Message::Trunc { epoch: e, to: from, entries },
             SyncMode::Snap => {
                 let snapshot = Snapshot { zxid: self.last_committed, tree: self.tree.clone() };
-                Message::Snap { snapshot: Box::new(snapshot), entries }
+                Message::Snap { epoch: e, snapshot: Box::new(snapshot), entries }
             }
         };
         self.trace(TraceEvent::SyncModeChosen {
@@ -395,8 +449,8 @@ impl Peer {
         let quorum = self.quorum_size();
         self.trace(TraceEvent::NewLeaderAcked { leader: self.cfg.sid, from, acks, quorum });
         if self.leader_ref().phase == Phase::Broadcast {
-            let committed = self.last_committed;
-            self.send(from, Message::UpToDate { committed });
+            let (epoch, committed) = (self.session_epoch(), self.last_committed);
+            self.send(from, Message::UpToDate { epoch, committed });
             if !observer {
                 // Ack(NewLeader) proves its history durable up to `synced_to`.
                 let zs: Vec<Zxid> = self.leader_ref().outstanding.range(..=synced_to).map(|(z, _)| *z).collect();
@@ -432,7 +486,7 @@ impl Peer {
             self.leader_ref().learners.iter().filter(|(_, h)| h.stage == Stage::Synced).map(|(s, _)| *s).collect();
         let committed = self.last_committed;
         for s in synced {
-            self.send(s, Message::UpToDate { committed });
+            self.send(s, Message::UpToDate { epoch: e, committed });
         }
     }
 
@@ -478,9 +532,9 @@ impl Peer {
         let followers = self.leader_ref().forward_followers();
         if let Some((&last, rest)) = followers.split_last() {
             for &f in rest {
-                self.send(f, Message::Proposal { entry: entry.clone() });
+                self.send(f, Message::Proposal { epoch: e, entry: entry.clone() });
             }
-            self.send(last, Message::Proposal { entry });
+            self.send(last, Message::Proposal { epoch: e, entry });
         }
     }
 
@@ -522,12 +576,13 @@ impl Peer {
             let informs = !self.leader_ref().forward_observers().is_empty();
             let entry = self.log.get(z).filter(|_| informs).cloned();
             self.commit_to(z);
+            let epoch = self.session_epoch();
             for f in self.leader_ref().forward_followers() {
-                self.send(f, Message::Commit { zxid: z });
+                self.send(f, Message::Commit { epoch, zxid: z });
             }
             for o in self.leader_ref().forward_observers() {
                 if let Some(entry) = entry.clone() {
-                    self.send(o, Message::Inform { entry });
+                    self.send(o, Message::Inform { epoch, entry });
                 }
             }
             self.answer_syncs();
@@ -550,15 +605,15 @@ impl Peer {
         self.answer_syncs();
     }
 
-    /// Start a confirmation round: ping every learner in the broadcast set.
+    /// Start a confirmation round: ping every learner told the epoch (only synced voters'
+    /// answers confirm a round, see `confirmed_round`).
     fn start_round(&mut self) -> u64 {
+        let epoch = self.session_epoch();
         let l = self.leader();
         l.round += 1;
         let round = l.round;
-        let mut to = l.forward_followers();
-        to.extend(l.forward_observers());
-        for s in to {
-            self.send(s, Message::Ping { round });
+        for s in l.pinged() {
+            self.send(s, Message::Ping { epoch, round });
         }
         round
     }
@@ -586,7 +641,7 @@ impl Peer {
 
     fn answer_syncs(&mut self) {
         let confirmed = self.confirmed_round();
-        let zxid = self.last_committed;
+        let (zxid, epoch) = (self.last_committed, self.session_epoch());
         let me = self.cfg.sid;
         let (ready, rest): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.leader().pending_syncs).into_iter().partition(|p| p.round <= confirmed);
@@ -595,7 +650,7 @@ impl Peer {
             if p.origin == me {
                 self.client_sync_done(p.session, p.xid, zxid);
             } else {
-                self.send(p.origin, Message::SyncReply { session: p.session, xid: p.xid, zxid });
+                self.send(p.origin, Message::SyncReply { epoch, session: p.session, xid: p.xid, zxid });
             }
         }
     }
@@ -604,7 +659,7 @@ impl Peer {
         let now = self.now.instant;
         let cfg = self.cfg.clone();
         let l = self.leader();
-        if l.phase != Phase::Broadcast && now >= l.started + cfg.init_timeout() {
+        if l.phase != Phase::Broadcast && now >= l.progress + cfg.init_timeout() {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::InitLimit });
             self.become_looking(LookingReason::InitLimit { leader: cfg.sid, limit_ms: cfg.init_timeout().as_millis() });
             return;
@@ -629,7 +684,11 @@ impl Peer {
                 return;
             }
         }
-        if self.leader_ref().phase == Phase::Broadcast && self.keeps_quorum(None) {
+        if self.leader_ref().phase != Phase::Broadcast {
+            if self.leader_ref().epoch.is_some() {
+                self.start_round();
+            }
+        } else if self.keeps_quorum(None) {
             self.start_round();
             self.leader_expire_sessions();
             self.leader_reap_containers();

@@ -34,7 +34,8 @@ pub(crate) struct Learner {
     pub leader: Sid,
     pub observer: bool,
     pub phase: LearnerPhase,
-    started: Instant,
+    /// Last sign that discovery and sync move on (see `deadline`).
+    progress: Instant,
     last_heard: Instant,
     info_sent: bool,
     epoch: Option<Epoch>,
@@ -53,7 +54,7 @@ impl Learner {
             leader,
             observer,
             phase: LearnerPhase::Discovery,
-            started: now,
+            progress: now,
             last_heard: now,
             info_sent: false,
             epoch: None,
@@ -64,6 +65,11 @@ impl Learner {
         }
     }
 
+    /// The epoch of this session, once LeaderInfo proposed it.
+    pub fn epoch(&self) -> Option<Epoch> {
+        self.epoch
+    }
+
     pub fn phase(&self) -> Phase {
         match self.phase {
             LearnerPhase::Discovery => Phase::Discovery,
@@ -72,16 +78,26 @@ impl Learner {
         }
     }
 
-    /// In broadcast, a leader silent for `sync_limit` ticks is gone. Before that, the whole
-    /// discovery and sync has `init_limit` ticks, however long one message takes: a SNAP of a
-    /// large tree is one message, and the leader says nothing else until it is through
+    /// In broadcast, a leader silent for `sync_limit` ticks is gone. Before that, discovery
+    /// and sync end after `init_limit` ticks without progress, however long one message takes:
+    /// a SNAP of a large tree is one message, and nothing else arrives until it is through
     /// (ZooKeeper's learner reads with an `initLimit` timeout until it is synced, too).
+    /// Progress is a message of the sync stream, a write of ours becoming durable, or a ping
+    /// while a write of ours is in flight (we are the slow party and the leader still waits) or
+    /// once we acknowledged NewLeader (UpToDate needs a quorum of others, and the leader bounds
+    /// that wait itself, see `note_progress` in leader.rs). Pings alone keep no learner that has
+    /// nothing to do in sync forever.
     pub fn deadline(&self, cfg: &Config) -> Instant {
         if self.phase == LearnerPhase::Broadcast {
             self.last_heard + cfg.sync_timeout()
         } else {
-            self.started + cfg.init_timeout()
+            self.progress + cfg.init_timeout()
         }
+    }
+
+    /// A write of ours became durable.
+    pub fn disk_progress(&mut self, now: Instant) {
+        self.progress = now;
     }
 }
 
@@ -129,7 +145,7 @@ impl Peer {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::LeaderSilent });
             let limit_ms = cfg.sync_timeout().as_millis();
             self.become_looking(LookingReason::LeaderSilent { leader, silent_ms: silent.as_millis(), limit_ms });
-        } else if l.phase != LearnerPhase::Broadcast && now >= l.started + cfg.init_timeout() {
+        } else if l.phase != LearnerPhase::Broadcast && now >= l.progress + cfg.init_timeout() {
             self.trace(TraceEvent::Timeout { sid: cfg.sid, kind: TimeoutKind::InitLimit });
             self.become_looking(LookingReason::InitLimit { leader, limit_ms: cfg.init_timeout().as_millis() });
         }
@@ -137,28 +153,38 @@ impl Peer {
 
     pub(super) fn learner_receive(&mut self, from: Sid, msg: Message) {
         let now = self.now.instant;
+        let in_flight = self.writes_in_flight();
         let l = self.learner();
+        let busy = in_flight || l.newleader_acked;
         if from != l.leader {
             self.anomaly(format!("{:?} from {from}, who is not our leader", msg.kind()));
             return;
         }
+        if let Some(e) = msg.session_epoch().filter(|e| Some(*e) != l.epoch) {
+            let ours = l.epoch;
+            self.anomaly(format!("{:?} of epoch {e} from {from}, ours is {ours:?}: dropped", msg.kind()));
+            return;
+        }
         l.last_heard = now;
+        if busy || !matches!(msg, Message::Ping { .. }) {
+            l.progress = now;
+        }
         let phase = l.phase;
         match (phase, msg) {
             (LearnerPhase::Discovery, Message::LeaderInfo { epoch }) => self.on_leader_info(epoch),
-            (LearnerPhase::Sync, Message::Diff { entries }) => self.on_diff(entries),
-            (LearnerPhase::Sync, Message::Trunc { to, entries }) => self.on_trunc(to, entries),
-            (LearnerPhase::Sync, Message::Snap { snapshot, entries }) => self.on_snap(*snapshot, entries),
-            (LearnerPhase::Sync, Message::NewLeader { epoch, zxid }) => self.on_new_leader(epoch, zxid),
-            (LearnerPhase::Sync, Message::UpToDate { committed }) => self.on_up_to_date(committed),
-            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Proposal { entry }) => self.on_proposal(entry),
-            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Commit { zxid }) => self.on_commit(zxid),
-            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Inform { entry }) => self.on_inform(entry),
-            (_, Message::Ping { round }) => {
+            (LearnerPhase::Sync, Message::Diff { entries, .. }) => self.on_diff(entries),
+            (LearnerPhase::Sync, Message::Trunc { to, entries, .. }) => self.on_trunc(to, entries),
+            (LearnerPhase::Sync, Message::Snap { snapshot, entries, .. }) => self.on_snap(*snapshot, entries),
+            (LearnerPhase::Sync, Message::NewLeader { epoch, .. }) => self.on_new_leader(epoch),
+            (LearnerPhase::Sync, Message::UpToDate { committed, .. }) => self.on_up_to_date(committed),
+            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Proposal { entry, .. }) => self.on_proposal(entry),
+            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Commit { zxid, .. }) => self.on_commit(zxid),
+            (LearnerPhase::Sync | LearnerPhase::Broadcast, Message::Inform { entry, .. }) => self.on_inform(entry),
+            (_, Message::Ping { epoch, round }) => {
                 let sessions = self.take_touched();
-                self.send(from, Message::PingAck { round, sessions })
+                self.send(from, Message::PingAck { epoch, round, sessions })
             }
-            (LearnerPhase::Broadcast, Message::SyncReply { session, xid, zxid }) => {
+            (LearnerPhase::Broadcast, Message::SyncReply { session, xid, zxid, .. }) => {
                 self.client_sync_done(session, xid, zxid)
             }
             (phase, msg) => self.anomaly(format!("{:?} in learner phase {phase:?}", msg.kind())),
@@ -176,11 +202,15 @@ impl Peer {
             self.accepted_epoch = epoch;
             self.trace(TraceEvent::EpochAccepted { sid: me, epoch, leader });
             let t = self.persist(PersistOp::AcceptedEpoch(epoch));
-            let msg = Message::AckEpoch { current_epoch, last_zxid, counted: true };
+            let msg = Message::AckEpoch { epoch, current_epoch, last_zxid, counted: true };
             self.after(t, AfterDurable::Send { to: leader, msg });
         } else if epoch == self.accepted_epoch {
-            let msg = Message::AckEpoch { current_epoch, last_zxid, counted: false };
-            self.send(leader, msg);
+            // Not counted, yet it reports a promise and a history: it leaves only once every
+            // write issued so far is durable (the promise of `epoch` may still be in flight
+            // from another leader's LeaderInfo; the last zxid may be an append in flight).
+            let msg = Message::AckEpoch { epoch, current_epoch, last_zxid, counted: false };
+            let t = self.last_token();
+            self.after(t, AfterDurable::Send { to: leader, msg });
         } else {
             self.anomaly(format!("LeaderInfo epoch {epoch} < accepted epoch {}", self.accepted_epoch));
             self.become_looking(LookingReason::StaleEpoch { leader, epoch, accepted: self.accepted_epoch });
@@ -220,7 +250,13 @@ impl Peer {
 
     fn on_trunc(&mut self, to: Zxid, entries: Vec<Entry>) {
         if to < self.last_committed {
-            self.anomaly(format!("TRUNC to {to} below committed {}", self.last_committed));
+            // A leader holding every committed txn never asks this (PrimaryIntegrity): it or
+            // the stream is wrong. Keep what we applied; the same leader would only repeat
+            // itself, so resync through an election (our vote carries the longer history).
+            let (leader, committed) = (self.learner().leader, self.last_committed);
+            self.anomaly(format!("TRUNC to {to} below committed {committed}: refused"));
+            self.become_looking(LookingReason::TruncBelowCommitted { leader, to, committed });
+            return;
         }
         self.log.truncate(to);
         self.trace(TraceEvent::Truncated { sid: self.cfg.sid, to });
@@ -237,13 +273,8 @@ impl Peer {
         self.persist_history(PersistOp::InstallSnapshot(snapshot, tail));
     }
 
-    fn on_new_leader(&mut self, epoch: Epoch, _zxid: Zxid) {
-        if Some(epoch) != self.learner().epoch {
-            let expected = self.learner().epoch;
-            let what = format!("NewLeader for epoch {epoch}, expected {expected:?}");
-            self.resync(what);
-            return;
-        }
+    /// (Its epoch is ours: `learner_receive` drops a message of another epoch.)
+    fn on_new_leader(&mut self, epoch: Epoch) {
         let held = std::mem::take(&mut self.learner().held_ops);
         self.current_epoch = epoch;
         let t = self.persist(PersistOp::CurrentEpoch(epoch));
@@ -263,7 +294,7 @@ impl Peer {
         let held = std::mem::take(&mut l.held_acks);
         if !l.observer {
             for (zxid, t) in held {
-                self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { zxid } });
+                self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { epoch, zxid } });
             }
         }
     }
@@ -292,13 +323,13 @@ impl Peer {
         }
         self.log_append(entry.clone());
         let t = self.persist(PersistOp::Append(vec![entry]));
-        let leader = self.learner().leader;
+        let (leader, epoch) = (self.learner().leader, self.learner().epoch.expect("told the epoch"));
         if !self.learner().newleader_acked {
             self.learner().held_acks.push((z, t));
         } else if self.mutant(Mutant::AckBeforeDurable) {
-            self.send(leader, Message::Ack { zxid: z });
+            self.send(leader, Message::Ack { epoch, zxid: z });
         } else {
-            self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { zxid: z } });
+            self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { epoch, zxid: z } });
         }
     }
 

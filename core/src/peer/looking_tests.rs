@@ -21,7 +21,7 @@ fn reason(outs: &[Output]) -> LookingReason {
 /// A leader (3) in broadcast with follower 1 synced.
 fn established_leader() -> H {
     let mut h = leader_with_epoch(&[]);
-    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
     h.persist_all(&outs);
     let outs = h.recv(1, Message::AckNewLeader { epoch: 1 });
     h.persist_all(&outs);
@@ -75,7 +75,7 @@ fn init_limit_for_learner_and_leader() {
     for round in 1..=4 {
         outs.extend(h.wait(300));
         h.now.instant = h.now.instant + Duration::from_millis(300);
-        outs.extend(h.recv(3, Message::Ping { round }));
+        outs.extend(h.recv(3, Message::Ping { epoch: 1, round }));
     }
     let limit_ms = h.p.cfg.init_timeout().as_millis();
     assert_eq!(reason(&outs), LookingReason::InitLimit { leader: Sid(3), limit_ms });
@@ -88,7 +88,7 @@ fn init_limit_for_learner_and_leader() {
 #[test]
 fn abdicated_for_a_learner_ahead() {
     let mut h = leader_with_epoch(&[]);
-    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::new(0, 5), counted: true });
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::new(0, 5), counted: true });
     assert_eq!(reason(&outs), LookingReason::Abdicated { because: Sid(1) });
 }
 

@@ -16,7 +16,8 @@
 //!   `Disconnect` breaks that connection (both ends then see `Disconnected`).
 //!
 //! "Only after" rules, enforced here rather than by the driver: a follower's `Ack` leaves only
-//! after its log write is durable; `AckEpoch` only after accepted_epoch is durable;
+//! after its log write is durable; `AckEpoch` (counted or not) only after accepted_epoch and
+//! every earlier write are durable;
 //! `AckNewLeader` only after the synced history and current_epoch are durable; the leader
 //! counts itself for a proposal only after its own write is durable.
 
@@ -385,6 +386,16 @@ impl Peer {
         token
     }
 
+    /// The token of the last persist issued: once it is durable, every write so far is.
+    pub(crate) fn last_token(&self) -> Token {
+        Token(self.next_token)
+    }
+
+    /// True while a persist issued is not yet durable.
+    pub(crate) fn writes_in_flight(&self) -> bool {
+        self.durable < self.last_token()
+    }
+
     /// Run `action` once `token` is durable (at once if it already is).
     pub(crate) fn after(&mut self, token: Token, action: AfterDurable) {
         if token <= self.durable {
@@ -400,6 +411,9 @@ impl Peer {
         }
         self.durable = t;
         self.trace(TraceEvent::PersistDone { sid: self.cfg.sid, token: t });
+        if let Role::Following(l) | Role::Observing(l) = &mut self.role {
+            l.disk_progress(self.now.instant);
+        }
         while self.deferred.front().is_some_and(|d| d.token <= t) {
             let d = self.deferred.pop_front().expect("front exists");
             if d.gen == self.gen {

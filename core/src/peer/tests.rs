@@ -7,8 +7,16 @@ use crate::message::{Message, ServerState, Vote};
 use crate::storage::PersistOp;
 use crate::time::Duration;
 
+#[path = "leader_tests.rs"]
+mod leader_side;
+#[path = "learner_tests.rs"]
+mod learner_side;
 #[path = "looking_tests.rs"]
 mod looking;
+#[path = "protocol_tests.rs"]
+mod protocol;
+#[path = "race_tests.rs"]
+mod race;
 
 struct H {
     p: Peer,
@@ -21,14 +29,29 @@ fn now(ms: u64) -> Now {
 
 impl H {
     fn new(sid: u64, state: PersistedState, mutants: &[Mutant]) -> H {
+        H::with(sid, Membership::numbered(3, 0), state, mutants)
+    }
+
+    /// A peer of `members`, connected to every other member.
+    fn with(sid: u64, members: Membership, state: PersistedState, mutants: &[Mutant]) -> H {
+        H::configured(sid, state, |cfg| {
+            cfg.members = members;
+            cfg.mutants = mutants.iter().copied().collect();
+        })
+    }
+
+    /// A peer of three voters by default, its configuration changed by `change`, connected to
+    /// every other member.
+    fn configured(sid: u64, state: PersistedState, change: impl FnOnce(&mut Config)) -> H {
         let mut cfg = Config::new(Sid(sid), Membership::numbered(3, 0));
-        cfg.mutants = mutants.iter().copied().collect();
+        change(&mut cfg);
+        let all: Vec<Sid> = cfg.members.all().collect();
         let mut p = Peer::restore(cfg, state, now(0)).expect("valid");
         p.take_outputs();
         let mut h = H { p, now: now(0) };
-        for s in 1..=3 {
-            if s != sid {
-                h.feed(Input::Connected { peer: Sid(s) });
+        for s in all {
+            if s != Sid(sid) {
+                h.feed(Input::Connected { peer: s });
             }
         }
         h
@@ -55,12 +78,22 @@ impl H {
         out
     }
 
-    /// Elect `leader` by votes from the other two peers in round 1, and settle the election.
+    /// Let `ms` pass, firing every timer on the way; the clock ends `ms` later.
+    fn advance(&mut self, ms: u64) -> Vec<Output> {
+        let until = self.now.instant + Duration::from_millis(ms);
+        let outs = self.wait(ms);
+        self.now.instant = self.now.instant.max(until);
+        outs
+    }
+
+    /// Elect `leader` by votes from the other two voters in the peer's round, and settle the
+    /// election.
     fn elect(&mut self, leader: u64) {
         let vote = Vote { leader: Sid(leader), zxid: self.p.log.last_zxid(), peer_epoch: self.p.current_epoch };
+        let round = self.p.logical_clock;
         for s in 1..=3 {
             if s != self.p.sid().0 {
-                self.recv(s, Message::Notification { state: ServerState::Looking, vote, round: 1 });
+                self.recv(s, Message::Notification { state: ServerState::Looking, vote, round });
             }
         }
         self.wait(60);
@@ -76,6 +109,43 @@ impl H {
 fn sends(outs: &[Output]) -> Vec<(u64, Message)> {
     outs.iter()
         .filter_map(|o| if let Output::Send { to, env } = o { Some((to.0, env.msg.clone())) } else { None })
+        .collect()
+}
+
+/// The whole output list of one input, one line each, for exact comparison: sends and persists
+/// as `describe` shows them, every protocol trace by its Debug form. The bookkeeping traces
+/// that only mirror another output (MsgSent, PersistStarted) or the input (MsgDelivered,
+/// PersistDone) are left out.
+fn show(outs: &[Output]) -> Vec<String> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Send { to, env } => Some(format!("{to} <- {}", crate::describe::message(&env.msg))),
+            Output::Persist { op, .. } => Some(format!("persist {}", crate::describe::persist_op(op))),
+            Output::Disconnect { peer } => Some(format!("disconnect {peer}")),
+            Output::Trace(
+                TraceEvent::MsgSent { .. }
+                | TraceEvent::MsgDelivered { .. }
+                | TraceEvent::PersistStarted { .. }
+                | TraceEvent::PersistDone { .. },
+            ) => None,
+            Output::Trace(TraceEvent::RoleChanged { from, to, reason, .. }) => {
+                let why = reason.as_ref().map_or(String::new(), |r| format!(": {r}"));
+                Some(format!("role {from} -> {to}{why}"))
+            }
+            Output::Trace(TraceEvent::NewRound { round, .. }) => Some(format!("new round {round}")),
+            Output::Trace(TraceEvent::Anomaly { what, .. }) => Some(format!("anomaly: {what}")),
+            other => Some(format!("{other:?}")),
+        })
+        .collect()
+}
+
+/// The rounds of the pings sent to `to`.
+fn pings(outs: &[Output], to: u64) -> Vec<u64> {
+    sends(outs)
+        .into_iter()
+        .filter_map(
+            |(t, m)| if let (true, Message::Ping { epoch: 1, round }) = (t == to, m) { Some(round) } else { None },
+        )
         .collect()
 }
 
@@ -106,10 +176,10 @@ fn leader_with_epoch(mutants: &[Mutant]) -> H {
 fn not_counted_ack_epoch_does_not_count() {
     let mut h = leader_with_epoch(&[]);
     h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
-    let outs = h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    let outs = h.recv(2, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
     assert_eq!(h.p.status().phase, Phase::Discovery, "{outs:?}");
     assert!(persists(&outs).is_empty(), "no current_epoch without a quorum");
-    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
     assert_eq!(h.p.status().phase, Phase::Synchronization);
     assert_eq!(persists(&outs)[0], PersistOp::CurrentEpoch(1));
 }
@@ -120,7 +190,7 @@ fn not_counted_ack_epoch_does_not_count() {
 fn mutant_counts_the_not_counted_ack() {
     let mut h = leader_with_epoch(&[Mutant::CountNotCountedAckEpoch]);
     h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
-    h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    h.recv(2, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
     assert_eq!(h.p.status().phase, Phase::Synchronization, "the mutant completes the quorum wrongly");
 }
 
@@ -128,7 +198,7 @@ fn mutant_counts_the_not_counted_ack() {
 #[test]
 fn leader_abdicates_for_a_learner_that_is_ahead() {
     let mut h = leader_with_epoch(&[]);
-    h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::new(0, 5), counted: true });
+    h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::new(0, 5), counted: true });
     assert_eq!(h.p.status().state, ServerState::Looking);
 }
 
@@ -141,7 +211,10 @@ fn learner_answers_leader_info_by_the_epoch_rules() {
     assert_eq!(h.p.status().state, ServerState::Following);
     let outs = h.recv(3, Message::LeaderInfo { epoch: 5 });
     assert!(persists(&outs).is_empty());
-    assert_eq!(sends(&outs), vec![(3, Message::AckEpoch { current_epoch: 4, last_zxid: Zxid::ZERO, counted: false })]);
+    assert_eq!(
+        sends(&outs),
+        vec![(3, Message::AckEpoch { epoch: 5, current_epoch: 4, last_zxid: Zxid::ZERO, counted: false })]
+    );
 
     let mut h = H::new(1, epochs(5, 4), &[]);
     h.elect(3);
@@ -149,7 +222,10 @@ fn learner_answers_leader_info_by_the_epoch_rules() {
     assert_eq!(persists(&outs), vec![PersistOp::AcceptedEpoch(6)]);
     assert!(sends(&outs).is_empty(), "AckEpoch only after accepted_epoch is durable");
     let outs = h.persist_all(&outs);
-    assert_eq!(sends(&outs), vec![(3, Message::AckEpoch { current_epoch: 4, last_zxid: Zxid::ZERO, counted: true })]);
+    assert_eq!(
+        sends(&outs),
+        vec![(3, Message::AckEpoch { epoch: 6, current_epoch: 4, last_zxid: Zxid::ZERO, counted: true })]
+    );
 
     let mut h = H::new(1, epochs(5, 4), &[]);
     h.elect(3);
@@ -163,13 +239,13 @@ fn synced_follower(mutants: &[Mutant]) -> H {
     h.elect(3);
     let outs = h.recv(3, Message::LeaderInfo { epoch: 1 });
     h.persist_all(&outs);
-    h.recv(3, Message::Diff { entries: Vec::new() });
+    h.recv(3, Message::Diff { epoch: 1, entries: Vec::new() });
     let outs = h.recv(3, Message::NewLeader { epoch: 1, zxid: Zxid::ZERO });
     assert_eq!(persists(&outs), vec![PersistOp::CurrentEpoch(1)]);
     assert!(sends(&outs).is_empty(), "Ack(NewLeader) waits for current_epoch to be durable");
     let outs = h.persist_all(&outs);
     assert_eq!(sends(&outs), vec![(3, Message::AckNewLeader { epoch: 1 })]);
-    h.recv(3, Message::UpToDate { committed: Zxid::ZERO });
+    h.recv(3, Message::UpToDate { epoch: 1, committed: Zxid::ZERO });
     assert!(h.p.status().serving);
     h
 }
@@ -182,7 +258,7 @@ fn proposal(z: Zxid) -> Message {
         mode: crate::txn::CreateMode::Persistent,
     };
     let txn = crate::txn::Txn { session: crate::ids::SessionId(1), time_ms: 5, auth: Vec::new(), op };
-    Message::Proposal { entry: crate::log::Entry { zxid: z, txn, origin: None } }
+    Message::Proposal { epoch: 1, entry: crate::log::Entry { zxid: z, txn, origin: None } }
 }
 
 /// zab-notes Phase 3: a follower acks a proposal only once it is durable.
@@ -193,8 +269,8 @@ fn follower_acks_after_durable() {
     assert!(matches!(persists(&outs)[..], [PersistOp::Append(_)]));
     assert!(sends(&outs).is_empty());
     let outs = h.persist_all(&outs);
-    assert_eq!(sends(&outs), vec![(3, Message::Ack { zxid: Zxid::new(1, 1) })]);
-    let outs = h.recv(3, Message::Commit { zxid: Zxid::new(1, 1) });
+    assert_eq!(sends(&outs), vec![(3, Message::Ack { epoch: 1, zxid: Zxid::new(1, 1) })]);
+    let outs = h.recv(3, Message::Commit { epoch: 1, zxid: Zxid::new(1, 1) });
     assert!(h.p.tree().exists("/a").unwrap().is_some(), "{outs:?}");
 }
 
@@ -202,7 +278,7 @@ fn follower_acks_after_durable() {
 fn mutant_acks_before_durable() {
     let mut h = synced_follower(&[Mutant::AckBeforeDurable]);
     let outs = h.recv(3, proposal(Zxid::new(1, 1)));
-    assert_eq!(sends(&outs), vec![(3, Message::Ack { zxid: Zxid::new(1, 1) })]);
+    assert_eq!(sends(&outs), vec![(3, Message::Ack { epoch: 1, zxid: Zxid::new(1, 1) })]);
 }
 
 /// zab-notes Phase 2: a proposal with a gap means lost messages: resync, never accept it.
@@ -239,12 +315,12 @@ fn learner_in_sync_is_bounded_by_init_limit_not_sync_limit() {
 #[test]
 fn leader_waits_init_limit_for_a_syncing_learner() {
     let mut h = leader_with_epoch(&[]);
-    let outs = h.recv(1, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
     h.persist_all(&outs);
     h.recv(1, Message::AckNewLeader { epoch: 1 });
     assert_eq!(h.p.status().phase, Phase::Broadcast);
     h.recv(2, Message::FollowerInfo { accepted_epoch: 1, last_zxid: Zxid::ZERO });
-    let outs = h.recv(2, Message::AckEpoch { current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
+    let outs = h.recv(2, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: false });
     assert!(sends(&outs).iter().any(|(to, m)| *to == 2 && matches!(m, Message::NewLeader { .. })), "{outs:?}");
     // Peer 1 answers every ping; peer 2 says nothing more.
     let (sync_ms, init_ms) = (h.p.cfg.sync_timeout().0 / 1000, h.p.cfg.init_timeout().0 / 1000);
@@ -252,8 +328,8 @@ fn leader_waits_init_limit_for_a_syncing_learner() {
     for _ in 0..(init_ms + 200) / 50 {
         let outs = h.wait(60);
         for (to, m) in sends(&outs) {
-            if let (1, Message::Ping { round }) = (to, m) {
-                h.recv(1, Message::PingAck { round, sessions: Vec::new() });
+            if let (1, Message::Ping { epoch: 1, round }) = (to, m) {
+                h.recv(1, Message::PingAck { epoch: 1, round, sessions: Vec::new() });
             }
         }
         if outs.iter().any(|o| matches!(o, Output::Disconnect { peer: Sid(2) })) {

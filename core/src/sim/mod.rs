@@ -864,6 +864,18 @@ impl Sim {
         true
     }
 
+    /// Scenario `lose`: the first message of `kind` (or the head) on `from → to` vanishes and
+    /// the connection stays up, which TCP never does but a faulty driver might (case G5). The
+    /// messages around it are kept, so the receiver sees a gap. The kind lost, if any.
+    pub fn lose_one(&mut self, from: Sid, to: Sid, kind: Option<MsgKind>) -> Option<MsgKind> {
+        let d = self.net.direction(from, to);
+        let i = d.queue.iter().position(|(_, env)| kind.is_none_or(|k| env.msg.kind() == k))?;
+        let (_, env) = d.queue.remove(i)?;
+        let what = crate::describe::message(&env.msg);
+        self.note(format!("{from}->{to} loses {what}, the connection still up"));
+        Some(env.msg.kind())
+    }
+
     /// When the next event (message, disk, timer) happens, if any.
     pub fn next_event_at(&self) -> Option<Instant> {
         let queued = self.queue.first_key_value().map(|(k, _)| k.0);

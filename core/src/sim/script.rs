@@ -9,6 +9,7 @@
 //! start [1,2]                        start peers (all by default) from their storage
 //! advance 150ms | run 2s             let time pass (timers, deliveries, disk)
 //! deliver 2->1 [kind=Ack] [all]      manual network: deliver the head message(s)
+//! lose 3->1 [kind=Proposal]          a message vanishes, the connection stays up (G5)
 //! break 1-2 | partition 1,2 | 3 [silent] | stall 1->2 | heal
 //! crash 2|leader [at=after-fsync-before-ack] | restart 2 | slowdisk 2 5ms..40ms
 //! config 3 [tick=100ms] [init_limit=10] [sync_limit=20]   timings, from the peer's next start
@@ -163,6 +164,7 @@ impl Runner {
                 Ok(())
             }
             "deliver" => self.cmd_deliver(args),
+            "lose" => self.cmd_lose(args),
             "break" => {
                 let (a, b) = args.first().and_then(|s| s.split_once('-')).ok_or("break A-B")?;
                 let (a, b) = (parse_sid(a)?, parse_sid(b)?);
@@ -302,6 +304,18 @@ impl Runner {
             return Err(format!("nothing to deliver on {from}->{to}"));
         }
         let _ = writeln!(self.out, "delivered {from}->{to}: {}", delivered.join(", "));
+        Ok(())
+    }
+
+    fn cmd_lose(&mut self, args: &[&str]) -> Result<(), String> {
+        let (a, b) = args.first().and_then(|s| s.split_once("->")).ok_or("lose A->B [kind=K]")?;
+        let (from, to) = (parse_sid(a)?, parse_sid(b)?);
+        let kind = match args.get(1).map(|a| a.split_once('=')) {
+            Some(Some(("kind", k))) => Some(parse_kind(k)?),
+            Some(_) => return Err(format!("unknown option {:?}", args[1])),
+            None => None,
+        };
+        self.sim()?.lose_one(from, to, kind).ok_or(format!("nothing to lose on {from}->{to}"))?;
         Ok(())
     }
 

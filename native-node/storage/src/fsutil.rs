@@ -1,10 +1,10 @@
 //! File-system steps with the durability each one needs, and the directory's naming scheme.
 
+use crate::crash;
 use crate::error::StoreError;
 use crate::Stats;
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use zabra_core::Zxid;
 
@@ -69,12 +69,14 @@ pub fn list(dir: &Path) -> Result<Listing, StoreError> {
 }
 
 pub fn fsync_file(file: &File, path: &Path, stats: &mut Stats) -> Result<(), StoreError> {
+    crash::step("fsync", path)?;
     stats.fsyncs += 1;
     file.sync_all().map_err(StoreError::io("fsync", path))
 }
 
 /// Makes creations, renames and deletions in `dir` durable (a file's own fsync does not).
 pub fn fsync_dir(dir: &Path, stats: &mut Stats) -> Result<(), StoreError> {
+    crash::step("fsync directory", dir)?;
     stats.fsyncs += 1;
     File::open(dir).and_then(|d| d.sync_all()).map_err(StoreError::io("fsync directory", dir))
 }
@@ -84,8 +86,9 @@ pub fn fsync_dir(dir: &Path, stats: &mut Stats) -> Result<(), StoreError> {
 pub fn atomic_write(dir: &Path, name: &str, bytes: &[u8], stats: &mut Stats) -> Result<PathBuf, StoreError> {
     let tmp = dir.join(format!("{name}.tmp"));
     let dest = dir.join(name);
-    let mut f = File::create(&tmp).map_err(StoreError::io("create", &tmp))?;
-    f.write_all(bytes).map_err(StoreError::io("write", &tmp))?;
+    crash::step("create", &tmp)?;
+    let f = File::create(&tmp).map_err(StoreError::io("create", &tmp))?;
+    crash::write_all(&f, bytes, &tmp)?;
     stats.bytes_written += bytes.len() as u64;
     fsync_file(&f, &tmp, stats)?;
     publish(dir, &tmp, &dest, stats)?;
@@ -95,11 +98,13 @@ pub fn atomic_write(dir: &Path, name: &str, bytes: &[u8], stats: &mut Stats) -> 
 /// Renames a fsynced `tmp` over `dest` and fsyncs the directory: the last step of an atomic
 /// write, after which the new content survives a crash.
 pub fn publish(dir: &Path, tmp: &Path, dest: &Path, stats: &mut Stats) -> Result<(), StoreError> {
+    crash::step("rename", tmp)?;
     fs::rename(tmp, dest).map_err(StoreError::io("rename", tmp))?;
     fsync_dir(dir, stats)
 }
 
 pub fn remove(path: &Path) -> Result<(), StoreError> {
+    crash::step("remove", path)?;
     match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io("remove", path)(e)),
         _ => Ok(()),

@@ -16,7 +16,6 @@ use crate::segment::{self, SegmentInfo};
 use crate::snapfile::{self, InstallMarker, INSTALL_MAGIC};
 use crate::Stats;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::Path;
 use zabra_core::log::Entry;
 use zabra_core::message::Snapshot;
@@ -72,6 +71,7 @@ fn finish(dir: &Path, marker: InstallMarker, stats: &mut Stats) -> Result<Option
     let staged = dir.join(fsutil::staged_snapshot_name(z));
     let snapshot = dir.join(fsutil::snapshot_name(z));
     if staged.exists() {
+        crate::crash::step("rename", &staged)?;
         fs::rename(&staged, &snapshot).map_err(StoreError::io("rename", &staged))?;
     } else if !snapshot.exists() {
         let why = format!("the snapshot it installs ({}) is missing", snapshot.display());
@@ -97,8 +97,9 @@ fn write_segment(
     for e in entries {
         record::encode(e.zxid, &serde_json::to_vec(e).expect("an entry serializes"), &mut bytes);
     }
-    let mut f = File::create(&path).map_err(StoreError::io("create", &path))?;
-    f.write_all(&bytes).map_err(StoreError::io("write", &path))?;
+    crate::crash::step("create", &path)?;
+    let f = File::create(&path).map_err(StoreError::io("create", &path))?;
+    crate::crash::write_all(&f, &bytes, &path)?;
     stats.bytes_written += bytes.len() as u64;
     stats.records_written += entries.len() as u64;
     fsutil::fsync_file(&f, &path, stats)?;

@@ -56,6 +56,7 @@
 //!   leave a torn record with an intact *unsynced* one after it. That is refused as corruption
 //!   (the safe side: the operator moves the file away and the node resyncs from its peers).
 
+mod crash;
 mod epochs;
 mod error;
 mod fsutil;

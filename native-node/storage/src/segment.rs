@@ -127,6 +127,7 @@ fn damage(path: &Path, bytes: &[u8], at: usize, reason: String, last: bool) -> R
 
 /// Cuts the file to `len` and makes the cut durable.
 pub fn cut(path: &Path, len: u64, stats: &mut Stats) -> Result<(), StoreError> {
+    crate::crash::step("truncate", path)?;
     let f = File::options().write(true).open(path).map_err(StoreError::io("open", path))?;
     f.set_len(len).map_err(StoreError::io("truncate", path))?;
     fsutil::fsync_file(&f, path, stats)

@@ -59,6 +59,7 @@ impl<W: Write> Write for Checksummed<W> {
 pub fn write_tmp(dir: &Path, name: &str, s: &Snapshot, stats: &mut Stats) -> Result<PathBuf, StoreError> {
     let tmp = dir.join(format!("{name}.tmp"));
     let io = |action| StoreError::io(action, &tmp);
+    crate::crash::step("create", &tmp)?;
     let file = File::create(&tmp).map_err(io("create"))?;
     let mut f = &file;
     f.write_all(SNAPSHOT_MAGIC).and_then(|_| f.write_all(&[0; record::HEADER_LEN])).map_err(io("write"))?;
@@ -71,6 +72,7 @@ pub fn write_tmp(dir: &Path, name: &str, s: &Snapshot, stats: &mut Stats) -> Res
         let too_big = std::io::Error::other(format!("snapshot of {written} bytes is over the 4 GiB record limit"));
         return Err(io("write")(too_big));
     };
+    crate::crash::step("write", &tmp)?;
     f.seek(SeekFrom::Start(SNAPSHOT_MAGIC.len() as u64)).map_err(io("seek"))?;
     f.write_all(&record::header(len, s.zxid, crc)).map_err(io("write"))?;
     stats.bytes_written += (SNAPSHOT_MAGIC.len() + record::HEADER_LEN) as u64 + written;

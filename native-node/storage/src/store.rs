@@ -16,7 +16,6 @@ use crate::snapwriter::{Background, Gate, SnapshotHold, SnapshotOutcome};
 use crate::{install, record, OpenReport, Stats, StoreOptions};
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use zabra_core::log::Entry;
@@ -249,6 +248,7 @@ impl DiskStore {
     /// Starts `log.<first>`. The directory is fsynced now, so `sync` needs one fsync only.
     fn create_segment(&mut self, first: Zxid) -> Result<(), StoreError> {
         let path = self.dir.join(fsutil::segment_name(first));
+        crate::crash::step("create", &path)?;
         let file =
             File::options().create_new(true).append(true).open(&path).map_err(StoreError::io("create", &path))?;
         fsutil::fsync_dir(&self.dir, &mut self.stats)?;
@@ -273,7 +273,7 @@ impl DiskStore {
         }
         let (a, seg) = (self.active.as_mut().expect("buffered records have a segment"), self.segments.last());
         let path = &seg.expect("an active segment").path;
-        a.file.write_all(&self.buf).map_err(StoreError::io("write", path))?;
+        crate::crash::write_all(&a.file, &self.buf, path)?;
         a.written += self.buf.len() as u64;
         self.stats.bytes_written += self.buf.len() as u64;
         self.buf.clear();
@@ -284,6 +284,7 @@ impl DiskStore {
         self.flush_buf()?;
         if let (Some(a), Some(seg)) = (self.active.as_mut(), self.segments.last()) {
             if a.written > a.synced {
+                crate::crash::step("fsync", &seg.path)?;
                 self.stats.fsyncs += 1;
                 a.file.sync_data().map_err(StoreError::io("fsync", &seg.path))?;
                 a.synced = a.written;
@@ -415,6 +416,19 @@ impl Backend for DiskStore {
     /// Everything durable, background snapshots included.
     fn sync(&mut self) {
         DiskStore::sync(self).and_then(|_| self.settle_snapshots()).expect("disk store sync");
+    }
+
+    /// The crash is one of `crash`'s injected steps: the process dies there (what it had
+    /// buffered is gone), then the power goes (what was not fsynced may be cut).
+    fn crash_during(&mut self, op: &PersistOp, step: u32) -> Option<PersistedState> {
+        crate::crash::arm(step);
+        let result = self.write(std::slice::from_ref(op));
+        if !crate::crash::disarm() {
+            result.expect("disk store write");
+            return None;
+        }
+        self.buf.clear();
+        Some(self.reopen())
     }
 
     fn reopen(&mut self) -> PersistedState {

@@ -20,6 +20,9 @@ impl Backend for InTempDir {
     fn reopen(&mut self) -> PersistedState {
         self.store.reopen()
     }
+    fn crash_during(&mut self, op: &PersistOp, step: u32) -> Option<PersistedState> {
+        self.store.crash_during(op, step)
+    }
 }
 
 fn fresh(opts: StoreOptions) -> InTempDir {

@@ -46,22 +46,25 @@ fn one_of_each() -> Vec<Message> {
         Message::FollowerInfo { accepted_epoch: 3, last_zxid: z },
         Message::ObserverInfo { accepted_epoch: 0, last_zxid: Zxid::ZERO },
         Message::LeaderInfo { epoch: u32::MAX },
-        Message::AckEpoch { current_epoch: 2, last_zxid: z, counted: false },
-        Message::Diff { entries: entries.clone() },
-        Message::Trunc { to: z, entries: entries.clone() },
-        Message::Snap { snapshot: Box::new(Snapshot { zxid: Zxid::new(1, 4), tree: tree() }), entries },
+        Message::AckEpoch { epoch: 3, current_epoch: 2, last_zxid: z, counted: false },
+        Message::Diff { epoch: 3, entries: entries.clone() },
+        Message::Trunc { epoch: 3, to: z, entries: entries.clone() },
+        Message::Snap { epoch: 3, snapshot: Box::new(Snapshot { zxid: Zxid::new(1, 4), tree: tree() }), entries },
         Message::NewLeader { epoch: 3, zxid: z },
         Message::AckNewLeader { epoch: 3 },
-        Message::UpToDate { committed: z },
-        Message::Proposal { entry: entry(4, Op::DeleteContainer { path: "/c".into() }) },
-        Message::Ack { zxid: z },
-        Message::Commit { zxid: z },
-        Message::Inform { entry: entry(5, Op::SetAcl { path: "/x".into(), acl: open_acl_unsafe(), version: 1 }) },
-        Message::Ping { round: 17 },
-        Message::PingAck { round: 17, sessions: vec![OWNER, SessionId(u64::MAX)] },
-        Message::Request { session: OWNER, xid: i64::MIN, op: multi, auth: vec![Id::new("ip", "127.0.0.1")] },
-        Message::Sync { session: OWNER, xid: 1 },
-        Message::SyncReply { session: OWNER, xid: 1, zxid: z },
+        Message::UpToDate { epoch: 3, committed: z },
+        Message::Proposal { epoch: 3, entry: entry(4, Op::DeleteContainer { path: "/c".into() }) },
+        Message::Ack { epoch: 3, zxid: z },
+        Message::Commit { epoch: 3, zxid: z },
+        Message::Inform {
+            epoch: 3,
+            entry: entry(5, Op::SetAcl { path: "/x".into(), acl: open_acl_unsafe(), version: 1 }),
+        },
+        Message::Ping { epoch: u32::MAX, round: 17 },
+        Message::PingAck { epoch: 3, round: 17, sessions: vec![OWNER, SessionId(u64::MAX)] },
+        Message::Request { epoch: 3, session: OWNER, xid: i64::MIN, op: multi, auth: vec![Id::new("ip", "127.0.0.1")] },
+        Message::Sync { epoch: 3, session: OWNER, xid: 1 },
+        Message::SyncReply { epoch: 3, session: OWNER, xid: 1, zxid: z },
     ]
 }
 
@@ -85,7 +88,7 @@ fn every_message_variant_round_trips() {
 fn znode_data_travels_as_bytes() {
     let data = vec![0xabu8; 100_000];
     let op = Op::create("/big", &data, CreateMode::Persistent);
-    let env = Envelope { id: MsgId { from: Sid(1), seq: 1 }, msg: Message::Proposal { entry: entry(1, op) } };
+    let env = Envelope { id: MsgId { from: Sid(1), seq: 1 }, msg: Message::Proposal { epoch: 1, entry: entry(1, op) } };
     let n = encode(&env).unwrap().len();
     assert!(n < data.len() + 200, "{n} bytes for {} bytes of data", data.len());
 }
@@ -100,7 +103,7 @@ fn large_snapshot_crosses_many_chunks() {
     let snap = Snapshot { zxid: Zxid::new(2, 3_000), tree: t };
     let env = Envelope {
         id: MsgId { from: Sid(1), seq: 2 },
-        msg: Message::Snap { snapshot: Box::new(snap), entries: vec![] },
+        msg: Message::Snap { epoch: 1, snapshot: Box::new(snap), entries: vec![] },
     };
     let bytes = encode(&env).unwrap();
     let chunks = frames(&bytes);
@@ -113,7 +116,7 @@ fn large_snapshot_crosses_many_chunks() {
 
 #[test]
 fn malformed_bytes_are_refused() {
-    let env = Envelope { id: MsgId { from: Sid(1), seq: 1 }, msg: Message::Ping { round: 1 } };
+    let env = Envelope { id: MsgId { from: Sid(1), seq: 1 }, msg: Message::Ping { epoch: 1, round: 1 } };
     let mut bytes = encode(&env).unwrap();
     assert!(matches!(decode(&bytes[..bytes.len() - 1]), Err(WireError::Malformed(_))), "truncated");
     bytes.push(0);
@@ -130,7 +133,7 @@ fn a_snapshot_whose_digest_disagrees_is_refused() {
     let snap = Snapshot { zxid: Zxid::new(1, 4), tree: tree() };
     let env = Envelope {
         id: MsgId { from: Sid(1), seq: 1 },
-        msg: Message::Snap { snapshot: Box::new(snap), entries: vec![] },
+        msg: Message::Snap { epoch: 1, snapshot: Box::new(snap), entries: vec![] },
     };
     let mut bytes = encode(&env).unwrap();
     // Flip a byte of the binary data of `/a` (0, 1, 2, 255), keeping every length intact.
