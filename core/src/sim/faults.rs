@@ -14,7 +14,7 @@
 //!   keeps serving its clients until it notices;
 //! - workloads heavy in `sync` followed by a read.
 
-use super::Sim;
+use super::{CrashPoint, Sim};
 use crate::ids::Sid;
 use crate::message::ServerState;
 use crate::peer::{ClientOp, Phase, Status};
@@ -33,8 +33,6 @@ pub(super) struct FaultModel {
     /// Per mille that a learner's connection breaks after each of its discovery and sync
     /// steps (`Sim::learner_breaks_permille`) while two peers lead.
     churn_permille: u64,
-    /// When the learners churn: a window of the chaos phase (outside it leaders settle).
-    churn: (Instant, Instant),
     skew: bool,
     torn: bool,
     /// Clients often send `sync` and then a read.
@@ -45,6 +43,9 @@ pub(super) struct FaultModel {
     /// The peers cut off with the stale leader: the other clients are on the far side and
     /// reach only the rest.
     cut: Vec<Sid>,
+    /// Whom each peer last followed (seen at a slice): a learner that promised an epoch to
+    /// one would-be leader is sent to another of that epoch.
+    followed: BTreeMap<Sid, Sid>,
     /// How long each peer takes to notice a silent leader or quorum (its sync timeout on
     /// the simulator's clock), in microseconds.
     notice_us: BTreeMap<Sid, u64>,
@@ -55,7 +56,6 @@ impl FaultModel {
         let mut rng = SplitMix64::new(seed ^ 0xfa17_5eed_0dd5_0001);
         let oracle_permille = [0, 100, 300, 600][rng.index(4)];
         let churn_permille = if oracle_permille > 0 && rng.chance(1, 2) { 600 } else { 0 };
-        let churn = (Instant(0), Instant(0) + Duration::from_millis(rng.range(1_000, 2_000)));
         let skew = rng.chance(2, 3);
         let torn = rng.chance(1, 2);
         let sync_heavy = rng.chance(1, 3);
@@ -65,13 +65,13 @@ impl FaultModel {
             oracle_permille,
             oracle_window: (true, Instant(0)),
             churn_permille,
-            churn,
             skew,
             torn,
             sync_heavy,
             reader: None,
             cut: Vec::new(),
             notice_us,
+            followed: BTreeMap::new(),
         }
     }
 
@@ -114,11 +114,15 @@ impl FaultModel {
 
     /// Every slice of the chaos phase.
     pub fn step(&mut self, sim: &mut Sim) {
-        if self.oracle_permille > 0 && self.oracle_on(sim.now) {
+        let on = self.oracle_permille > 0 && self.oracle_on(sim.now);
+        if on {
             self.oracle(sim);
         }
         if self.churn_permille > 0 {
-            self.churn(sim);
+            self.churn(sim, on);
+        }
+        if !self.quiet() && self.rng.chance(1, 30) {
+            self.arm_for_sync(sim);
         }
         self.keep_writers_away(sim);
     }
@@ -155,6 +159,9 @@ impl FaultModel {
     /// would-be leader) or with any voter, which then leads too if it was looking.
     fn oracle(&mut self, sim: &mut Sim) {
         let statuses = sim.statuses();
+        for s in statuses.iter().filter(|s| s.state == ServerState::Following) {
+            self.followed.extend(s.leader.map(|l| (s.sid, l)));
+        }
         let looking: Vec<&Status> = statuses.iter().filter(|s| s.state == ServerState::Looking).collect();
         let voters: Vec<Sid> = sim.voters().into_iter().filter(|v| sim.is_up(*v)).collect();
         if looking.is_empty() || voters.is_empty() || !self.rng.chance(self.oracle_permille, 1000) {
@@ -177,15 +184,19 @@ impl FaultModel {
     fn candidate(&mut self, statuses: &[Status], p: &Status, voters: &[Sid]) -> Sid {
         let leading = |s: &&Status| s.state == ServerState::Leading;
         let would_be: Vec<&Status> = statuses.iter().filter(leading).filter(|s| !s.serving).collect();
-        let same: Vec<Sid> = would_be
+        let mut same: Vec<Sid> = would_be
             .iter()
             .filter(|l| l.phase == Phase::Discovery && l.accepted_epoch == p.accepted_epoch)
             .map(|l| l.sid)
             .collect();
+        let last = self.followed.get(&p.sid);
+        if same.len() > 1 {
+            same.retain(|l| Some(l) != last);
+        }
         let any: Vec<Sid> = would_be.iter().map(|l| l.sid).collect();
         let leaders: Vec<Sid> = statuses.iter().filter(leading).map(|s| s.sid).collect();
-        let pick = match self.rng.range(0, 3) {
-            0 if !same.is_empty() => &same,
+        let pick = match self.rng.range(0, 4) {
+            0..=2 if !same.is_empty() => &same,
             0 | 1 if !any.is_empty() => &any,
             0 | 1 if !leaders.is_empty() => &leaders,
             _ => voters,
@@ -193,10 +204,26 @@ impl FaultModel {
         pick[self.rng.index(pick.len())]
     }
 
-    /// Within the churn window, learners lose their leader mid-way through discovery and
+    /// Arm a crash in the middle of a TRUNC (or a SNAP) on a looking peer with no crash
+    /// armed: it syncs next, and a random crash point would rarely be the one its sync hits.
+    fn arm_for_sync(&mut self, sim: &mut Sim) {
+        let looking: Vec<Sid> = sim
+            .statuses()
+            .iter()
+            .filter(|s| s.state == ServerState::Looking && sim.peers[&s.sid].armed.is_none())
+            .map(|s| s.sid)
+            .collect();
+        if looking.is_empty() {
+            return;
+        }
+        let sid = looking[self.rng.index(looking.len())];
+        let point = if self.rng.chance(2, 3) { CrashPoint::MidTrunc } else { CrashPoint::MidSnap };
+        sim.arm(sid, point);
+    }
+
+    /// In the oracle's windows, learners lose their leader mid-way through discovery and
     /// sync, and so move between would-be leaders (often of one epoch).
-    fn churn(&mut self, sim: &mut Sim) {
-        let on = (self.churn.0..self.churn.1).contains(&sim.now);
+    fn churn(&mut self, sim: &mut Sim, on: bool) {
         if on != (sim.learner_breaks_permille > 0) {
             sim.learner_breaks_permille = if on { self.churn_permille } else { 0 };
             sim.note(format!("learner churn {}", if on { "begins" } else { "ends" }));

@@ -22,7 +22,7 @@ mod watchcheck;
 pub use clients::SimClient;
 pub use coverage::Coverage;
 pub use report::{FaultStats, SeedReport, SimOptions};
-pub use sweep::run_seed;
+pub use sweep::{first_catch, run_seed, MUTANT_SEED_BOUND};
 
 use crate::config::{Config, Membership, Mutant};
 use crate::ids::{SessionId, Sid, Token};
@@ -508,15 +508,25 @@ impl Sim {
         let delay = self.rng.range(self.delay.0, self.delay.1);
         let manual = self.manual_network;
         let now = self.now;
-        let step = matches!(env.msg.kind(), MsgKind::FollowerInfo | MsgKind::AckEpoch | MsgKind::AckNewLeader);
+        // A learner's steps break the link once they arrive; a LeaderInfo breaks it just before
+        // (the leader has decided its epoch, the learner not yet promised it).
+        let kind = env.msg.kind();
+        let after = matches!(kind, MsgKind::FollowerInfo | MsgKind::AckEpoch | MsgKind::AckNewLeader);
+        let before = kind == MsgKind::LeaderInfo;
         let d = self.net.direction(from, to);
         let at = (now + Duration(delay)).max(d.last_at);
         d.last_at = at;
         d.queue.push_back((at, env));
         if !manual {
+            let breaks = (after || before)
+                && self.learner_breaks_permille > 0
+                && self.rng.chance(self.learner_breaks_permille, 1000);
+            let conn = self.net.link(from, to).conn;
+            if breaks && before {
+                self.schedule(at, Event::Break { a: from, b: to, conn });
+            }
             self.schedule(at, Event::Deliver { from, to });
-            if step && self.learner_breaks_permille > 0 && self.rng.chance(self.learner_breaks_permille, 1000) {
-                let conn = self.net.link(from, to).conn;
+            if breaks && after {
                 self.schedule(at + Duration(1), Event::Break { a: from, b: to, conn });
             }
         }

@@ -76,6 +76,24 @@ pub fn run_seed(opts: &SimOptions) -> SeedReport {
     finish(sim, opts)
 }
 
+/// Seeds a mutant must be caught within, at each cluster size from 3 to 9 voters, by the
+/// random sweep alone (`core/tests/mutants.rs`, `cargo xtask mutants`). The hardest,
+/// count-not-counted-ackepoch at 7 voters, takes 174 seeds today: the bound leaves room for
+/// fault model changes that shift seeds.
+pub const MUTANT_SEED_BOUND: u64 = 600;
+
+/// The first seed of `seeds` at which the sweep catches `mutant` with `nodes` voters (its
+/// report, violations included), or None.
+pub fn first_catch(mutant: crate::config::Mutant, nodes: usize, seeds: std::ops::Range<u64>) -> Option<SeedReport> {
+    seeds
+        .map(|seed| {
+            let mut o = SimOptions::new(seed, nodes);
+            o.mutants.push(mutant);
+            run_seed(&o)
+        })
+        .find(|r| !r.passed())
+}
+
 fn finish(mut sim: Sim, opts: &SimOptions) -> SeedReport {
     let (hv, reads, syncs) = sim.history.check();
     sim.violations.extend(hv);
