@@ -7,9 +7,12 @@
 //! - an election oracle that ends elections with any voter as leader (FLE is not what keeps
 //!   ZAB safe: discovery is, so safety must hold whatever an election decides), often a peer
 //!   that already leads, which makes would-be leaders of one epoch run side by side;
-//! - learners that lose their leader's connection while still in discovery or sync, so they
-//!   move between would-be leaders mid-way;
-//! - crashes that keep a random prefix of the writes not yet durable;
+//! - learners that lose their leader's connection while still in discovery or sync (in the
+//!   oracle's windows; also just before a LeaderInfo arrives, so that a second would-be
+//!   leader can decide the same epoch), so they move between would-be leaders mid-way, and a
+//!   learner that promised an epoch is sent to another would-be leader of that epoch;
+//! - crashes that keep a random prefix of the writes not yet durable, and crash points in
+//!   the middle of a TRUNC or SNAP armed on peers about to sync;
 //! - a leader cut off alone (silently) with a client moved onto it: a stale leader that
 //!   keeps serving its clients until it notices;
 //! - workloads heavy in `sync` followed by a read.
