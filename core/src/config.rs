@@ -27,16 +27,31 @@ pub enum Mutant {
     SyncWithoutQuorum,
     /// A follower writes current_epoch before the synced history is durable (ZOOKEEPER-4643).
     EpochBeforeHistory,
+    /// The leader commits a proposal with one ack fewer than a quorum.
+    CommitOneAckShort,
+    /// A follower applies a proposal when it arrives, before the leader's Commit.
+    ApplyOnProposal,
+    /// FLE ranks votes by zxid the wrong way round (the lowest last zxid wins).
+    ElectionZxidReversed,
+    /// A leader in discovery never abdicates for a learner whose history is ahead of its own.
+    NoAbdication,
+    /// A read is answered at once, ahead of a write of its session still pending.
+    ReadsBypassWrites,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 6] = [
+    pub const ALL: [Mutant; 11] = [
         Mutant::AckBeforeDurable,
         Mutant::LeaderCountsBeforeDurable,
         Mutant::DiffInsteadOfTrunc,
         Mutant::CountNotCountedAckEpoch,
         Mutant::SyncWithoutQuorum,
         Mutant::EpochBeforeHistory,
+        Mutant::CommitOneAckShort,
+        Mutant::ApplyOnProposal,
+        Mutant::ElectionZxidReversed,
+        Mutant::NoAbdication,
+        Mutant::ReadsBypassWrites,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +62,11 @@ impl Mutant {
             Mutant::CountNotCountedAckEpoch => "count-not-counted-ackepoch",
             Mutant::SyncWithoutQuorum => "sync-without-quorum",
             Mutant::EpochBeforeHistory => "epoch-before-history",
+            Mutant::CommitOneAckShort => "commit-one-ack-short",
+            Mutant::ApplyOnProposal => "apply-on-proposal",
+            Mutant::ElectionZxidReversed => "election-zxid-reversed",
+            Mutant::NoAbdication => "no-abdication",
+            Mutant::ReadsBypassWrites => "reads-bypass-writes",
         }
     }
 }
@@ -133,6 +153,12 @@ pub struct Config {
     /// Seed for election jitter.
     pub seed: u64,
     pub mutants: BTreeSet<Mutant>,
+    /// Test-only, like the mutants (`zabra serve` never sets it): the driver may end this
+    /// peer's election with any voter as leader (`Input::Elect`). FLE only has to pick a likely
+    /// leader fast; discovery (epoch quorums, abdication) is what keeps ZAB safe, so safety
+    /// must hold whatever an election decides, and the simulator checks that it does.
+    #[serde(default)]
+    pub election_oracle: bool,
 }
 
 impl Config {
@@ -157,6 +183,7 @@ impl Config {
             reap_interval: Duration::from_millis(1_000),
             seed: sid.0,
             mutants: BTreeSet::new(),
+            election_oracle: false,
         }
     }
 

@@ -5,9 +5,10 @@
 //!   starts what the demo starts, checks that it answers, and stops.
 //! - `test`: every check CI runs, stage by stage, with the time each took.
 //! - `sim`: a seeded chaos sweep of the simulator, in parallel.
+//! - `mutants`: every mutant must be caught by the sweep alone, at 3 to 9 voters.
 //! - `bench`: benchmarks (`bench sim`, `bench node`, `bench ui`).
 //!
-//! `sim` and `bench sim` re-run themselves from an optimized build of xtask.
+//! `sim`, `mutants` and `bench sim` re-run themselves from an optimized build of xtask.
 //!
 //! Each command installs what it needs by itself (e.g. the wasm32 target), and every cargo
 //! it starts is the one in `$CARGO`, i.e. the toolchain that runs xtask.
@@ -18,6 +19,7 @@ mod coverage;
 mod demo;
 mod e2e;
 mod kazoo;
+mod mutants;
 mod sim;
 mod stages;
 mod ui;
@@ -47,6 +49,8 @@ enum Command {
     Test(stages::TestArgs),
     /// Run a seeded chaos sweep of the simulator.
     Sim(sim::SimArgs),
+    /// Check that the sweep alone catches every mutant at each cluster size.
+    Mutants(mutants::MutantsArgs),
     /// Run a benchmark.
     Bench(bench::BenchArgs),
     /// Run one seed in the wasm simulator under Node.js and compare it with a native run
@@ -59,7 +63,7 @@ fn main() -> ExitCode {
     // `sim` and `bench` grind the simulator, about 5x faster optimized: hand them to an
     // optimized build of xtask (the other commands mostly wait for cargo and Node).
     let grinds = match &cli.command {
-        Command::Sim(_) => true,
+        Command::Sim(_) | Command::Mutants(_) => true,
         Command::Bench(args) => args.grinds_simulator(),
         _ => false,
     };
@@ -70,6 +74,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Test(args) => stages::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Mutants(args) => mutants::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::WasmSim(args) => wasm::run_sim(&args),
     })

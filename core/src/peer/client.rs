@@ -169,6 +169,12 @@ impl Peer {
             self.reply(req.session, req.xid, &req.op, ClientResult::Error(e));
             return;
         }
+        if self.mutant(crate::config::Mutant::ReadsBypassWrites) && is_read(&req.op) && self.writes_pending(req.session)
+        {
+            let r = self.local_op(req.session, &req.op);
+            self.reply(req.session, req.xid, &req.op, r);
+            return;
+        }
         let p = Pending { xid: req.xid, op: req.op, submitted: false, sync_until: None, result: None };
         self.clients.sessions.entry(req.session).or_default().pending.push_back(p);
         self.pump(req.session);
@@ -326,6 +332,12 @@ impl Peer {
         r.unwrap_or_else(ClientResult::Error)
     }
 
+    /// A write (or sync) of the session is queued here, not yet answered.
+    fn writes_pending(&self, session: SessionId) -> bool {
+        let q = self.clients.sessions.get(&session);
+        q.is_some_and(|q| q.pending.iter().any(|p| !is_local(&p.op) && p.result.is_none()))
+    }
+
     fn find(&mut self, session: SessionId, xid: i64) -> Option<&mut Pending> {
         self.clients.sessions.get_mut(&session)?.pending.iter_mut().find(|p| p.xid == xid && p.submitted)
     }
@@ -410,6 +422,11 @@ impl Peer {
     ) -> Entry {
         Entry { zxid, txn: Txn { session, time_ms: self.now.wall_ms, auth, op }, origin }
     }
+}
+
+/// Reads of the tree (what the ReadsBypassWrites mutant answers out of turn).
+fn is_read(op: &ClientOp) -> bool {
+    matches!(op, ClientOp::GetData { .. } | ClientOp::Exists { .. } | ClientOp::GetChildren { .. })
 }
 
 /// Served by the peer itself, in session order (everything but writes and sync).

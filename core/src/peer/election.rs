@@ -65,6 +65,13 @@ impl Peer {
         }
     }
 
+    fn election_ref(&self) -> &Election {
+        match &self.role {
+            Role::Looking(e) => e,
+            _ => unreachable!("election state only while LOOKING"),
+        }
+    }
+
     fn notification(&self) -> Message {
         let vote = match &self.role {
             Role::Looking(e) => e.proposal,
@@ -154,7 +161,7 @@ impl Peer {
         let own = self.own_vote();
         if round > self.logical_clock {
             self.logical_clock = round;
-            let best = if vote.beats(&own) { vote } else { own };
+            let best = if self.better(&vote, &own) { vote } else { own };
             let e = self.election();
             e.votes.clear();
             e.finalize_at = None;
@@ -166,7 +173,7 @@ impl Peer {
             let msg = self.notification();
             self.send(from, msg);
             return;
-        } else if vote.beats(&self.election().proposal) {
+        } else if self.better(&vote, &self.election_ref().proposal) {
             let e = self.election();
             e.proposal = vote;
             e.finalize_at = None;
@@ -221,6 +228,27 @@ impl Peer {
             ServerState::Following => self.become_following(leader),
             _ => self.become_observing(leader),
         }
+    }
+
+    /// The election oracle (`Config::election_oracle`, tests only) names the leader: any
+    /// voter, however far behind. Discovery must keep the cluster safe whatever the choice.
+    pub(super) fn on_elect(&mut self, leader: Sid) {
+        let looking = matches!(self.role, Role::Looking(_));
+        if !self.cfg.election_oracle || !looking || !self.is_voter(leader) {
+            self.anomaly(format!("election oracle named {leader}: ignored"));
+            return;
+        }
+        self.decide(leader);
+    }
+
+    /// FLE's vote order, (peer_epoch, zxid, sid), or its mutant with zxids compared the
+    /// wrong way round.
+    fn better(&self, a: &Vote, b: &Vote) -> bool {
+        if self.mutant(crate::config::Mutant::ElectionZxidReversed) {
+            return (a.peer_epoch, std::cmp::Reverse(a.zxid), a.leader)
+                > (b.peer_epoch, std::cmp::Reverse(b.zxid), b.leader);
+        }
+        a.beats(b)
     }
 
     /// A FOLLOWING or LEADING voter told us who it follows.

@@ -333,7 +333,8 @@ impl Peer {
         let mine = (self.current_epoch, self.log.last_zxid());
         // Only a voter ahead of us may hold committed txns we lack. Observers never lead: one
         // ahead holds a tail no voter quorum accepted, and choose_sync truncates it.
-        if !observer && phase != Phase::Broadcast && (current_epoch, last_zxid) > mine {
+        let ahead = (current_epoch, last_zxid) > mine && !self.mutant(Mutant::NoAbdication);
+        if !observer && phase != Phase::Broadcast && ahead {
             self.trace(TraceEvent::Abdicated { sid: me, because: from });
             self.become_looking(LookingReason::Abdicated { because: from });
             return;
@@ -566,7 +567,8 @@ impl Peer {
         loop {
             let l = self.leader_ref();
             let Some((&z, acks)) = l.outstanding.iter().next() else { return };
-            if !self.is_quorum(acks) {
+            let short = self.mutant(Mutant::CommitOneAckShort) && acks.len() + 1 >= self.quorum_size();
+            if !self.is_quorum(acks) && !short {
                 return;
             }
             self.leader().outstanding.remove(&z);

@@ -331,6 +331,9 @@ impl Peer {
         } else {
             self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { epoch, zxid: z } });
         }
+        if self.mutant(Mutant::ApplyOnProposal) && self.learner().phase == LearnerPhase::Broadcast {
+            self.commit_to(z);
+        }
     }
 
     fn on_commit(&mut self, z: Zxid) {

@@ -85,6 +85,11 @@ pub enum Input {
     Client(ClientRequest),
     /// Every persist op up to and including this token is durable.
     Persisted(Token),
+    /// Test-only election oracle: end the current election with `leader` (any voter),
+    /// ignored unless `Config::election_oracle` is set and the peer is LOOKING.
+    Elect {
+        leader: Sid,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,6 +298,7 @@ impl Peer {
             Input::ClientConnected { conn, req } => self.on_client_connected(conn, req),
             Input::ClientClosed { conn } => self.on_client_closed(conn),
             Input::Persisted(t) => self.on_persisted(t),
+            Input::Elect { leader } => self.on_elect(leader),
         }
         std::mem::take(&mut self.out)
     }

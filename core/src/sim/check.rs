@@ -4,6 +4,8 @@
 //!   sequence, in order, with equal results and equal tree digests at each zxid.
 //! - **LocalPrimaryOrder**: a peer applies zxids in increasing order.
 //! - **Leadership**: at most one established leader per epoch.
+//! - **EpochQuorum**: a leader begins to synchronize epoch e only once a quorum of voters
+//!   (itself included) promised e to it: two would-be leaders of one epoch cannot both.
 //! - **PrimaryIntegrity**: a newly established leader holds every committed transaction.
 //! - **CommittedLogDurability**: a quorum of voters durably holds the last committed zxid.
 //! - **ProcessConsistency**: with no write pending, memory and disk hold the same history.
@@ -14,7 +16,7 @@ use crate::log::Origin;
 use crate::storage::PersistedState;
 use crate::trace::TraceEvent;
 use crate::zxid::{Epoch, Zxid};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// **ProcessConsistency**: once every write a peer issued is durable, the history it works
 /// from in memory is exactly the one on its disk (so a restart serves what it served).
@@ -63,6 +65,10 @@ pub struct Checker {
     index: BTreeMap<Zxid, usize>,
     applied: BTreeMap<Sid, Zxid>,
     leaders: BTreeMap<Epoch, Sid>,
+    /// Who promised (accepted) each would-be leader's epoch, the leader included.
+    promised: BTreeMap<(Sid, Epoch), BTreeSet<Sid>>,
+    /// Peers whose last role change made them leaders.
+    leading: BTreeSet<Sid>,
     epochs: BTreeMap<Sid, (Epoch, Epoch)>,
     fresh: Option<CommitRecord>,
     /// The last committed zxid CommittedLogDurability held at, with no durable state changed
@@ -78,6 +84,8 @@ impl Checker {
             index: BTreeMap::new(),
             applied: BTreeMap::new(),
             leaders: BTreeMap::new(),
+            promised: BTreeMap::new(),
+            leading: BTreeSet::new(),
             epochs: BTreeMap::new(),
             fresh: None,
             durability_held_at: None,
@@ -145,6 +153,31 @@ impl Checker {
                 if let Some(z) = earlier.filter(|z| committed < z) {
                     v.push(format!(
                         "PrimaryIntegrity: {sid} established epoch {epoch} at {committed}, missing committed {z}"
+                    ));
+                }
+            }
+            TraceEvent::RoleChanged { sid, to, .. } => {
+                if *to == crate::message::ServerState::Leading {
+                    self.leading.insert(*sid);
+                } else {
+                    self.leading.remove(sid);
+                }
+            }
+            TraceEvent::EpochProposed { sid, epoch } => {
+                self.promised.entry((*sid, *epoch)).or_default().insert(*sid);
+            }
+            TraceEvent::EpochAccepted { sid, epoch, leader } => {
+                self.promised.entry((*leader, *epoch)).or_default().insert(*sid);
+            }
+            TraceEvent::CurrentEpochSet { sid, epoch } if self.leading.contains(sid) => {
+                let voters = self.voters as u64;
+                let promised: Vec<Sid> = self
+                    .promised
+                    .get(&(*sid, *epoch))
+                    .map_or(Vec::new(), |p| p.iter().filter(|s| s.0 <= voters).copied().collect());
+                if promised.len() < crate::quorum::majority(self.voters) {
+                    v.push(format!(
+                        "EpochQuorum: {sid} began to synchronize epoch {epoch}, promised only by {promised:?}"
                     ));
                 }
             }

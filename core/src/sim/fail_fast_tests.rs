@@ -48,16 +48,18 @@ fn liveness_stops_at_a_violation() {
 }
 
 /// `cargo xtask sim --seeds 1 --from 140 --nodes 3 --mutant diff-instead-of-trunc` never
-/// ended: its violation came during the liveness phase. Now the seed ends with it.
+/// ended: its violation came during the liveness phase. Now the seed ends with it. (Seed 40
+/// is one whose violation comes in the liveness phase since the wider fault model.)
 #[test]
 fn a_seed_that_fails_in_its_liveness_phase_ends() {
     let r = within(300, || {
-        let mut o = super::SimOptions::new(140, 3);
+        let mut o = super::SimOptions::new(40, 3);
         o.mutants.push(Mutant::DiffInsteadOfTrunc);
         super::run_seed(&o)
     });
     assert!(!r.passed(), "the mutant is caught");
-    assert!(r.violations.iter().any(|v| v.contains("PrefixConsistency")), "{:?}", r.violations);
+    let order = |v: &String| v.contains("PrefixConsistency") || v.contains("TotalOrder");
+    assert!(r.violations.iter().any(order), "{:?}", r.violations);
 }
 
 /// The ack-before-durable mutant's scenario with `stabilize` where the violation happens

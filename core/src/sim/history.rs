@@ -4,8 +4,9 @@
 //! in history length (after a sort): an acknowledged write applied exactly once with the
 //! result its client saw, and a write invoked after another was acknowledged commits after it.
 //! Reads are sequentially consistent per session: a session's replies never go back in zxid,
-//! and each read returns the committed state at the zxid it was served at. A sync returns only
-//! at a zxid covering every write acknowledged before the sync began.
+//! each read returns the committed state at the zxid it was served at, and a read is served at
+//! or after the zxid of every earlier write of its session (a session sees its own writes). A
+//! sync returns only at a zxid covering every write acknowledged before the sync began.
 
 use super::check::CommitRecord;
 use super::watchcheck::{Stream, StreamItem};
@@ -104,6 +105,7 @@ impl History {
         let by_origin = self.check_writes(&mut v);
         self.check_real_time(&by_origin, &mut v);
         self.check_sessions(&mut v);
+        self.check_session_order(&by_origin, &mut v);
         let reads = self.check_reads(&mut v);
         let syncs = self.check_syncs(&by_origin, &mut v);
         super::watchcheck::check(&self.streams, &self.commits, &mut v);
@@ -217,6 +219,42 @@ impl History {
         }
     }
 
+    /// A read is served at or after the zxid of every earlier write of its session. Exempt
+    /// are writes whose connection was lost (ConnectionLoss) before the read was answered:
+    /// their outcome is unknown to the client, and they may still commit later.
+    fn check_session_order(&self, by_origin: &BTreeMap<(SessionId, i64), Zxid>, v: &mut Vec<String>) {
+        for (s, xids) in &self.order {
+            let pos: BTreeMap<i64, usize> = xids.iter().enumerate().map(|(i, x)| (*x, i)).collect();
+            let writes: Vec<(i64, Zxid)> =
+                by_origin.range((*s, i64::MIN)..=(*s, i64::MAX)).map(|(k, z)| (k.1, *z)).collect();
+            for (i, x) in xids.iter().enumerate() {
+                let call = &self.calls[&(*s, *x)];
+                let Some((_, k, r)) = call.reply.as_ref().filter(|_| is_read(&call.op)) else { continue };
+                if matches!(
+                    r,
+                    ClientResult::Error(
+                        ErrorCode::ConnectionLoss | ErrorCode::SessionExpired | ErrorCode::SessionMoved
+                    )
+                ) {
+                    continue;
+                }
+                let lost_before = |w: i64| {
+                    let lost = matches!(
+                        self.calls[&(*s, w)].reply,
+                        Some((_, _, ClientResult::Error(ErrorCode::ConnectionLoss)))
+                    );
+                    lost && pos.get(&w).is_some_and(|j| *j < i)
+                };
+                let missed = writes.iter().take_while(|(w, _)| w < x).find(|(w, z)| z > k && !lost_before(*w));
+                if let Some((w, z)) = missed {
+                    v.push(format!(
+                        "session {s}: read #{x} served at {k}, before its earlier write #{w} (committed at {z})"
+                    ));
+                }
+            }
+        }
+    }
+
     fn changes(&self) -> BTreeMap<&str, Vec<(Zxid, Seen)>> {
         let mut m: BTreeMap<&str, Vec<(Zxid, Seen)>> = BTreeMap::new();
         for c in &self.commits {
@@ -279,5 +317,87 @@ impl History {
             }
         }
         n
+    }
+}
+
+/// Requests answered from the serving peer's tree.
+fn is_read(op: &ClientOp) -> bool {
+    matches!(
+        op,
+        ClientOp::GetData { .. }
+            | ClientOp::Exists { .. }
+            | ClientOp::GetChildren { .. }
+            | ClientOp::GetAcl { .. }
+            | ClientOp::GetEphemerals { .. }
+            | ClientOp::GetAllChildrenNumber { .. }
+            | ClientOp::MultiRead(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datatree::OpResult;
+    use crate::ids::Sid;
+    use crate::log::Origin;
+    use crate::txn::{CreateMode, Op};
+
+    const S: SessionId = SessionId(7);
+
+    fn reply(h: &mut History, xid: i64, zxid: Zxid, result: ClientResult, at: u64) {
+        h.on_reply(S, &Reply { session: S, xid, zxid, result }, Instant(at));
+    }
+
+    /// Session 7 sends a write (#1) and then a read (#2) on one connection. The write commits
+    /// at 1:2; the read is answered at 1:1 (before or after the write's reply).
+    fn history(read_first: bool, write_lost: bool) -> History {
+        let mut h = History::default();
+        h.on_connect(S, Instant(0));
+        h.on_invoke(S, 1, &ClientOp::Write(Op::create("/w", b"", CreateMode::Persistent)), Instant(1));
+        h.on_invoke(S, 2, &ClientOp::Exists { path: "/a".into(), watch: false }, Instant(2));
+        let created = OpResult::Created { path: "/w".into(), stat: Default::default() };
+        h.on_commit(CommitRecord {
+            zxid: Zxid::new(1, 2),
+            session: S,
+            changes: Vec::new(),
+            origin: Some(Origin { sid: Sid(1), session: S, xid: 1 }),
+            result: crate::describe::op_result(&created),
+        });
+        let write =
+            if write_lost { ClientResult::Error(ErrorCode::ConnectionLoss) } else { ClientResult::Write(created) };
+        let read = ClientResult::Exists(None);
+        if read_first {
+            reply(&mut h, 2, Zxid::new(1, 1), read, 3);
+            reply(&mut h, 1, Zxid::new(1, 2), write, 4);
+        } else {
+            reply(&mut h, 1, Zxid::new(1, 2), write, 3);
+            reply(&mut h, 2, Zxid::new(1, 2), read, 4);
+        }
+        h
+    }
+
+    fn order_violations(h: &History) -> Vec<String> {
+        h.check().0.into_iter().filter(|v| v.contains("before its earlier write")).collect()
+    }
+
+    /// A read answered ahead of its session's pending write (at a zxid below the write's) is a
+    /// violation, even though the replies' zxids never go back.
+    #[test]
+    fn a_read_served_before_an_earlier_write_of_its_session_is_caught() {
+        let h = history(true, false);
+        let v = order_violations(&h);
+        assert_eq!(
+            v,
+            vec!["session 0x7: read #2 served at 0x100000001, before its earlier write #1 (committed at 0x100000002)"]
+        );
+        assert!(h.check().0.iter().all(|v| !v.contains("after a reply at")), "replies alone look in order");
+        // Also when the write's connection was lost only after the read was answered.
+        assert_eq!(order_violations(&history(true, true)).len(), 1);
+    }
+
+    #[test]
+    fn reads_after_their_sessions_writes_pass() {
+        assert!(order_violations(&history(false, false)).is_empty());
+        assert!(history(false, false).check().0.is_empty(), "{:?}", history(false, false).check().0);
     }
 }

@@ -10,6 +10,7 @@ mod clients;
 mod coverage;
 #[cfg(test)]
 mod fail_fast_tests;
+mod faults;
 mod history;
 mod net;
 mod report;
@@ -21,7 +22,7 @@ mod watchcheck;
 pub use clients::SimClient;
 pub use coverage::Coverage;
 pub use report::{FaultStats, SeedReport, SimOptions};
-pub use sweep::run_seed;
+pub use sweep::{first_catch, run_seed, MUTANT_SEED_BOUND};
 
 use crate::config::{Config, Membership, Mutant};
 use crate::ids::{SessionId, Sid, Token};
@@ -95,10 +96,30 @@ impl CrashPoint {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
-    Deliver { from: Sid, to: Sid },
-    PersistDone { sid: Sid, incarnation: u64, token: Token },
-    Connect { a: Sid, b: Sid },
-    Closed { to: Sid, peer: Sid, conn: u64 },
+    Deliver {
+        from: Sid,
+        to: Sid,
+    },
+    PersistDone {
+        sid: Sid,
+        incarnation: u64,
+        token: Token,
+    },
+    Connect {
+        a: Sid,
+        b: Sid,
+    },
+    Closed {
+        to: Sid,
+        peer: Sid,
+        conn: u64,
+    },
+    /// Break the connection `conn` between `a` and `b`, if it is still that one.
+    Break {
+        a: Sid,
+        b: Sid,
+        conn: u64,
+    },
 }
 
 /// Storage as a crash sees it: durable state plus writes not yet durable.
@@ -142,6 +163,18 @@ pub struct Sim {
     pub first_counter: u32,
     /// Every peer's `Config::snapshot_every` (0: no periodic checkpoints).
     pub snapshot_every: u64,
+    /// Every peer's `Config::election_oracle`: `elect` may end an election with any voter.
+    pub election_oracle: bool,
+    /// A crash keeps a random prefix of the writes not yet durable (in order, an append
+    /// possibly torn after some of its entries) instead of losing them all.
+    pub torn_crashes: bool,
+    /// Per mille: the connection breaks right after a learner's FollowerInfo, AckEpoch or
+    /// Ack(NewLeader) reaches its leader (before any answer gets back), so learners move
+    /// between would-be leaders at every step of discovery and sync.
+    pub learner_breaks_permille: u64,
+    /// Per-peer clock rates in per mille of the simulator's clock (1000 when absent): a peer's
+    /// timeouts run faster or slower than its neighbours'.
+    clock_rates: BTreeMap<Sid, u64>,
     pub clients: Vec<SimClient>,
     next_conn: u64,
     pub(crate) checker: Checker,
@@ -192,6 +225,10 @@ impl Sim {
             drop_notifications_permille: 0,
             first_counter: 1,
             snapshot_every: 0,
+            election_oracle: false,
+            torn_crashes: false,
+            learner_breaks_permille: 0,
+            clock_rates: BTreeMap::new(),
             clients: Vec::new(),
             next_conn: 0,
             checker: Checker::new(voters),
@@ -239,6 +276,7 @@ impl Sim {
         c.min_session_timeout = Duration::from_millis(400);
         c.reap_interval = Duration::from_millis(200);
         c.snapshot_every = self.snapshot_every;
+        c.election_oracle = self.election_oracle;
         if let Some((tick, init, sync)) = self.overrides.get(&sid) {
             c.tick = tick.map_or(c.tick, Duration::from_millis);
             c.init_limit = init.unwrap_or(c.init_limit);
@@ -261,6 +299,40 @@ impl Sim {
 
     pub fn now(&self) -> Now {
         Now { instant: self.now, wall_ms: self.wall_ms }
+    }
+
+    /// Let one peer's clock run at `permille` of the simulator's (set before it starts: a
+    /// peer's clock must never go back).
+    pub fn set_clock_rate(&mut self, sid: Sid, permille: u64) {
+        self.clock_rates.insert(sid, permille.max(1));
+    }
+
+    /// The time as `sid`'s own clock shows it.
+    pub fn peer_now(&self, sid: Sid) -> Now {
+        let Some(&rate) = self.clock_rates.get(&sid) else { return self.now() };
+        let instant = Instant(self.now.0 * rate / 1000);
+        let skew_ms = (instant.0 / 1000) as i128 - (self.now.0 / 1000) as i128;
+        Now { instant, wall_ms: (self.wall_ms as i128 + skew_ms).max(0) as u64 }
+    }
+
+    /// The simulator's time at which `sid`'s clock first shows `local`.
+    fn global_time(&self, sid: Sid, local: Instant) -> Instant {
+        match self.clock_rates.get(&sid) {
+            Some(&rate) => Instant((local.0 * 1000).div_ceil(rate)),
+            None => local,
+        }
+    }
+
+    /// The election oracle (`election_oracle`): end `sid`'s election with `leader`. True if
+    /// `sid` was looking (the peer ignores it otherwise).
+    pub fn elect(&mut self, sid: Sid, leader: Sid) -> bool {
+        let looking = self.status(sid).is_some_and(|s| s.state == crate::message::ServerState::Looking);
+        if looking && self.election_oracle {
+            self.stats.oracle_elections += 1;
+            self.note(format!("the election oracle ends {sid}'s election with leader {leader}"));
+            self.step_peer(sid, Input::Elect { leader });
+        }
+        looking
     }
 
     fn schedule(&mut self, at: Instant, e: Event) {
@@ -308,7 +380,7 @@ impl Sim {
     /// Start (or restart) a peer from its durable storage and connect it to the others.
     pub fn start(&mut self, sid: Sid) {
         let cfg = self.config(sid);
-        let now = self.now();
+        let now = self.peer_now(sid);
         let sp = self.peers.get_mut(&sid).expect("member");
         if sp.peer.is_some() {
             return;
@@ -352,7 +424,7 @@ impl Sim {
     // ---- stepping ---------------------------------------------------------------------------
 
     fn step_peer(&mut self, sid: Sid, input: Input) {
-        let now = self.now();
+        let now = self.peer_now(sid);
         let Some(p) = self.peers.get_mut(&sid).and_then(|p| p.peer.as_mut()) else { return };
         let outs = p.step(now, input);
         self.perform(sid, outs);
@@ -436,12 +508,27 @@ impl Sim {
         let delay = self.rng.range(self.delay.0, self.delay.1);
         let manual = self.manual_network;
         let now = self.now;
+        // A learner's steps break the link once they arrive; a LeaderInfo breaks it just before
+        // (the leader has decided its epoch, the learner not yet promised it).
+        let kind = env.msg.kind();
+        let after = matches!(kind, MsgKind::FollowerInfo | MsgKind::AckEpoch | MsgKind::AckNewLeader);
+        let before = kind == MsgKind::LeaderInfo;
         let d = self.net.direction(from, to);
         let at = (now + Duration(delay)).max(d.last_at);
         d.last_at = at;
         d.queue.push_back((at, env));
         if !manual {
+            let breaks = (after || before)
+                && self.learner_breaks_permille > 0
+                && self.rng.chance(self.learner_breaks_permille, 1000);
+            let conn = self.net.link(from, to).conn;
+            if breaks && before {
+                self.schedule(at, Event::Break { a: from, b: to, conn });
+            }
             self.schedule(at, Event::Deliver { from, to });
+            if breaks && after {
+                self.schedule(at + Duration(1), Event::Break { a: from, b: to, conn });
+            }
         }
     }
 
@@ -541,8 +628,8 @@ impl Sim {
         if sp.peer.take().is_none() {
             return;
         }
-        sp.storage.pending.clear();
         sp.armed = None;
+        self.lose_unsynced(sid);
         if was_leader {
             self.stats.leader_crashes += 1;
         } else {
@@ -568,6 +655,38 @@ impl Sim {
                 self.schedule(last + Duration(1), Event::Closed { to: other, peer: sid, conn });
             }
         }
+    }
+
+    /// A crash loses the writes not yet durable: all of them, or with `torn_crashes` all but a
+    /// random prefix (counted in entries, so an append may keep only its first entries).
+    fn lose_unsynced(&mut self, sid: Sid) {
+        let pending = std::mem::take(&mut self.peers.get_mut(&sid).expect("member").storage.pending);
+        let units: u64 = pending.iter().map(|(_, op)| op_units(op)).sum();
+        if !self.torn_crashes || units == 0 {
+            return;
+        }
+        let mut keep = self.rng.range(0, units + 1);
+        if keep == 0 {
+            return;
+        }
+        self.stats.torn_crashes += 1;
+        let storage = &mut self.peers.get_mut(&sid).expect("member").storage;
+        for (_, op) in pending {
+            if keep == 0 {
+                break;
+            }
+            let n = op_units(&op);
+            match op {
+                PersistOp::Append(mut entries) if keep < n => {
+                    entries.truncate(keep as usize);
+                    storage.durable.apply_owned(PersistOp::Append(entries));
+                }
+                op => storage.durable.apply_owned(op),
+            }
+            keep = keep.saturating_sub(n);
+        }
+        let durable = &self.peers[&sid].storage.durable;
+        self.checker.on_durable(sid, durable, &mut self.violations);
     }
 
     /// Break the connection between two peers (both see `Disconnected`).
@@ -673,7 +792,11 @@ impl Sim {
     // ---- the event loop ---------------------------------------------------------------------
 
     fn next_timer(&self) -> Option<(Instant, Sid)> {
-        self.peers.iter().filter_map(|(s, p)| p.peer.as_ref().and_then(|p| p.next_deadline()).map(|d| (d, *s))).min()
+        let deadline = |(s, p): (&Sid, &SimPeer)| p.peer.as_ref().and_then(|p| p.next_deadline()).map(|d| (d, *s));
+        if self.clock_rates.is_empty() {
+            return self.peers.iter().filter_map(deadline).min();
+        }
+        self.peers.iter().filter_map(deadline).map(|(d, s)| (self.global_time(s, d), s)).min()
     }
 
     /// Process the next event at or before `limit`; false when there is none.
@@ -760,6 +883,11 @@ impl Sim {
             Event::Closed { to, peer, conn } => {
                 if self.net.link(to, peer).conn == conn {
                     self.finish_close(to, peer);
+                }
+            }
+            Event::Break { a, b, conn } => {
+                if self.net.link(a, b).conn == conn {
+                    self.break_link(a, b, true);
                 }
             }
         }
@@ -892,6 +1020,14 @@ impl Sim {
             Some(at) => self.step(at),
             None => false,
         }
+    }
+}
+
+/// How many units a torn write can keep of an op: its entries for an append, else 1.
+fn op_units(op: &PersistOp) -> u64 {
+    match op {
+        PersistOp::Append(entries) => entries.len() as u64,
+        _ => 1,
     }
 }
 

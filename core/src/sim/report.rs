@@ -45,6 +45,10 @@ pub struct FaultStats {
     pub healed_and_live: u64,
     /// What the safety argument depends on (`FaultStats::coverage` names them).
     pub coverage: super::Coverage,
+    /// Elections the election oracle ended (with any voter as leader).
+    pub oracle_elections: u64,
+    /// Crashes that kept some of the writes not yet durable (a prefix).
+    pub torn_crashes: u64,
 }
 
 impl FaultStats {
@@ -65,6 +69,8 @@ impl FaultStats {
         self.watch_events += o.watch_events;
         self.healed_and_live += o.healed_and_live;
         self.coverage.merge(&o.coverage);
+        self.oracle_elections += o.oracle_elections;
+        self.torn_crashes += o.torn_crashes;
     }
 
     /// The counts printed after a sweep's summary, on one line.
@@ -87,7 +93,10 @@ impl FaultStats {
         }
         let _ = write!(
             s,
-            "], client writes committed {}, reads checked {}, syncs checked {}, sessions expired {}, watch events {}, healed+live {}",
+            "], torn crashes {}, oracle elections {}, client writes committed {}, reads checked {}, syncs checked {}, \
+             sessions expired {}, watch events {}, healed+live {}",
+            self.torn_crashes,
+            self.oracle_elections,
             self.writes_committed,
             self.reads_checked,
             self.syncs_checked,
