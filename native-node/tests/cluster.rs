@@ -7,27 +7,44 @@ mod support;
 use std::time::{Duration, Instant};
 use support::*;
 
-/// Write through any node that answers; returns the paths whose create was acknowledged.
-async fn write_some(c: &Cluster, prefix: &str, n: usize, acked: &mut Vec<String>) {
-    let mut i = 0;
+/// Write through any node that answers, like a client that retries: each create is retried
+/// (on the next node) until it is acknowledged, for at most 30 s per call. A create whose
+/// outcome was lost with its connection and that then finds its node already there is not
+/// counted as acknowledged. Returns how many of the `n` creates were not acknowledged.
+///
+/// Failed attempts are not counted against availability: a failover takes an election and a
+/// sync, and a test that burns one attempt per refused connect measures only how many
+/// attempts fit into that window (this test failed that way about one run in four on a
+/// loaded machine, with the cluster recovering in well under a second each time).
+async fn write_some(c: &Cluster, prefix: &str, n: usize, acked: &mut Vec<String>) -> usize {
     let until = Instant::now() + Duration::from_secs(30);
+    let (mut i, mut node, mut unacked) = (0, 0, 0);
+    let mut retried = false;
     while i < n && Instant::now() < until {
-        let node = 1 + (i as u64 % c.nodes);
+        node = node % c.nodes + 1;
         let Ok(mut cl) = Client::connect(&c.http(node), None).await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            i += 1;
             continue;
         };
-        while i < n {
+        while i < n && Instant::now() < until {
             let path = format!("/{prefix}-{i}");
             match cl.call(create(&path, "v")).await {
                 Ok(r) if r["Write"]["Created"].is_object() => acked.push(path),
-                Ok(_) => {}
-                Err(_) => break,
+                Ok(r) if retried && r.to_string().contains("NodeExists") => unacked += 1,
+                Ok(_) => {
+                    retried = true;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    break;
+                }
+                Err(_) => {
+                    retried = true;
+                    break;
+                }
             }
-            i += 1;
+            (i, retried) = (i + 1, false);
         }
     }
+    unacked + (n - i)
 }
 
 async fn check_everywhere(c: &Cluster, acked: &[String]) {
@@ -71,23 +88,24 @@ async fn read_all(addr: &str, acked: &[String]) -> Result<Vec<String>, String> {
 async fn three_nodes_survive_kill_pause_restart() {
     let c = Cluster::start(3, 100);
     assert_eq!(c.wait_converged(&[1, 2, 3], Duration::from_secs(30)).len(), 3, "cluster up");
-    let mut acked = Vec::new();
-    write_some(&c, "a", 30, &mut acked).await;
+    let (mut acked, mut unacked) = (Vec::new(), 0);
+    unacked += write_some(&c, "a", 30, &mut acked).await;
     for round in 0..2 {
         let leader = c.wait_leader(Duration::from_secs(30));
         c.control(leader, "kill");
-        write_some(&c, &format!("k{round}"), 20, &mut acked).await;
+        unacked += write_some(&c, &format!("k{round}"), 20, &mut acked).await;
         c.control(leader, "restart");
         let follower = (1..=3).find(|i| Some(*i) != c.leader()).expect("a follower");
         c.control(follower, "kill");
-        write_some(&c, &format!("f{round}"), 10, &mut acked).await;
+        unacked += write_some(&c, &format!("f{round}"), 10, &mut acked).await;
         c.control(follower, "restart");
     }
     let paused = c.wait_leader(Duration::from_secs(30));
     c.control(paused, "pause");
-    write_some(&c, "p", 20, &mut acked).await;
+    unacked += write_some(&c, "p", 20, &mut acked).await;
     c.control(paused, "resume");
-    assert!(acked.len() >= 60, "the cluster stayed available: {} writes acknowledged", acked.len());
+    // At most the create in flight at each failure may end up unacknowledged.
+    assert!(unacked <= 5, "the cluster stayed available: {} acknowledged, {unacked} not", acked.len());
     check_everywhere(&c, &acked).await;
 }
 
@@ -96,21 +114,21 @@ async fn five_nodes_survive_two_failures_at_a_time() {
     let c = Cluster::start(5, 200);
     let all = [1, 2, 3, 4, 5];
     assert_eq!(c.wait_converged(&all, Duration::from_secs(30)).len(), 5, "cluster up");
-    let mut acked = Vec::new();
-    write_some(&c, "a", 20, &mut acked).await;
+    let (mut acked, mut unacked) = (Vec::new(), 0);
+    unacked += write_some(&c, "a", 20, &mut acked).await;
     for round in 0..2 {
         let leader = c.wait_leader(Duration::from_secs(30));
         let other = all.iter().copied().find(|i| *i != leader).expect("another node");
         c.control(leader, "kill");
         c.control(other, "kill");
-        write_some(&c, &format!("k{round}"), 20, &mut acked).await;
+        unacked += write_some(&c, &format!("k{round}"), 20, &mut acked).await;
         c.control(leader, "restart");
         c.control(other, "restart");
     }
     let paused = c.wait_leader(Duration::from_secs(30));
     c.control(paused, "pause");
-    write_some(&c, "p", 10, &mut acked).await;
+    unacked += write_some(&c, "p", 10, &mut acked).await;
     c.control(paused, "resume");
-    assert!(acked.len() >= 40, "the cluster stayed available: {} writes acknowledged", acked.len());
+    assert!(unacked <= 3, "the cluster stayed available: {} acknowledged, {unacked} not", acked.len());
     check_everywhere(&c, &acked).await;
 }
