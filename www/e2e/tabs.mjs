@@ -88,8 +88,11 @@ async function openTab(context, url, log) {
 async function scenario(browser, log) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   try {
-    const pages = [];
-    for (let i = 0; i < 3; i++) pages.push(await openTab(context, tabsUrl, log));
+    // The first tab comes from the classroom, one click away; the others open Tabs mode.
+    const first = await openTab(context, base, log);
+    await first.click('[data-testid="mode-tabs"]');
+    const pages = [first];
+    for (let i = 0; i < 2; i++) pages.push(await openTab(context, tabsUrl, log));
     const t0 = Date.now();
     let views = await until(pages, agreed, 'three tabs agree on one leader');
     const sids = views.map((v) => v.sid).sort();
