@@ -24,6 +24,8 @@ const WORKER_SCRIPT: &str = "worker.js";
 
 pub enum TabsAction {
     Claimed(u64),
+    /// What `navigator.storage.persist()` answered.
+    Persistent(bool),
     Refused(String),
     Worker(FromWorker),
     Hidden(bool),
@@ -42,6 +44,7 @@ pub struct TabsState {
     pub hidden: bool,
     /// Times the page was hidden (its peer runs on in the worker).
     pub hidden_count: u32,
+    pub persistent: Option<bool>,
 }
 
 impl Reducible for TabsState {
@@ -51,6 +54,7 @@ impl Reducible for TabsState {
         let mut s = (*self).clone();
         match action {
             TabsAction::Claimed(sid) => s.sid = Some(sid),
+            TabsAction::Persistent(p) => s.persistent = Some(p),
             TabsAction::Refused(why) => s.refused = Some(why),
             TabsAction::Hidden(h) => {
                 s.hidden_count += u32::from(h && !s.hidden);
@@ -142,7 +146,7 @@ async fn boot(q: TabsQuery, d: UseReducerDispatcher<TabsState>, slot: WorkerRef)
         Ok(s) => s,
         Err(why) => return d.dispatch(TabsAction::Worker(FromWorker::Failed(why))),
     };
-    page::ask_persist().await;
+    d.dispatch(TabsAction::Persistent(page::ask_persist().await));
     let worker = match page::spawn_worker(WORKER_SCRIPT) {
         Ok(w) => w,
         Err(why) => return d.dispatch(TabsAction::Worker(FromWorker::Failed(why))),
@@ -263,7 +267,9 @@ fn running(s: &TabsState, st: &TabStatus, write: Callback<(String, String)>) -> 
                         <tr><td>{ "last logged / committed" }</td><td>{ format!("{} / {}", st.last_logged, st.last_committed) }</td></tr>
                         <tr><td>{ "leader" }</td><td>{ st.leader.map_or("none".to_string(), |l| l.to_string()) }</td></tr>
                         <tr><td>{ "peers" }</td><td>{ if peers.is_empty() { "none heard yet".to_string() } else { peers.join(", ") } }</td></tr>
-                        <tr><td>{ "storage" }</td><td>{ format!("loaded {}; {} ops in {} strict transactions since", s.loaded, st.persisted_ops, st.transactions) }</td></tr>
+                        <tr><td>{ "storage" }</td><td>{ format!("loaded {}; {} ops in {} strict transactions since; persistent storage {}",
+                            s.loaded, st.persisted_ops, st.transactions,
+                            match s.persistent { Some(true) => "granted", Some(false) => "not granted (may be evicted)", None => "asked" }) }</td></tr>
                         <tr><td>{ "timers" }</td><td data-testid="tab-timers" data-hidden={s.hidden.to_string()}
                             data-late={format!("{:.0}", st.max_late_ms)}>{ timers }</td></tr>
                         <tr><td>{ "trace events" }</td><td>{ s.view.events }</td></tr>
