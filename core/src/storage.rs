@@ -144,6 +144,16 @@ pub trait Backend {
     fn crash_during(&mut self, op: &PersistOp, step: u32) -> Option<PersistedState>;
 }
 
+/// [`Backend`] for storage whose operations complete later (IndexedDB in a browser): the
+/// same four operations, each awaited. The conformance suite is written against this one.
+#[allow(async_fn_in_trait)]
+pub trait AsyncBackend {
+    async fn apply(&mut self, ops: &[PersistOp]);
+    async fn sync(&mut self);
+    async fn reopen(&mut self) -> PersistedState;
+    async fn crash_during(&mut self, op: &PersistOp, step: u32) -> Option<PersistedState>;
+}
+
 /// The storage conformance suite: every backend (memory, disk, browser) must pass it.
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance {
@@ -171,61 +181,96 @@ pub mod conformance {
 
     /// Runs every check against fresh backends made by `make`.
     pub fn run<B: Backend>(mut make: impl FnMut() -> B) {
-        durable_survives_reopen(&mut make());
-        truncate_and_append(&mut make());
-        snapshot_replaces_log(&mut make());
-        checkpoints_keep_the_history(&mut make());
-        torn_snapshot_install(&mut make);
-        crash_while_writing_an_epoch_file(&mut make);
+        block_on(run_async(|| Blocking(make())));
     }
 
-    fn durable_survives_reopen<B: Backend>(b: &mut B) {
-        b.apply(&[PersistOp::AcceptedEpoch(3), PersistOp::CurrentEpoch(2)]);
-        b.apply(&[PersistOp::Append(vec![entry(2, 1), entry(2, 2)])]);
-        b.sync();
-        b.apply(&[PersistOp::Append(vec![entry(2, 3)])]);
-        let s = b.reopen();
+    /// [`run`] for a backend whose operations complete later (the browser's IndexedDB): the
+    /// same checks, awaited.
+    pub async fn run_async<B: AsyncBackend>(mut make: impl FnMut() -> B) {
+        durable_survives_reopen(&mut make()).await;
+        truncate_and_append(&mut make()).await;
+        snapshot_replaces_log(&mut make()).await;
+        checkpoints_keep_the_history(&mut make()).await;
+        torn_snapshot_install(&mut make).await;
+        crash_while_writing_an_epoch_file(&mut make).await;
+    }
+
+    /// A synchronous backend seen as an asynchronous one: every operation is ready at once.
+    struct Blocking<B>(B);
+
+    impl<B: Backend> AsyncBackend for Blocking<B> {
+        async fn apply(&mut self, ops: &[PersistOp]) {
+            self.0.apply(ops)
+        }
+        async fn sync(&mut self) {
+            self.0.sync()
+        }
+        async fn reopen(&mut self) -> PersistedState {
+            self.0.reopen()
+        }
+        async fn crash_during(&mut self, op: &PersistOp, step: u32) -> Option<PersistedState> {
+            self.0.crash_during(op, step)
+        }
+    }
+
+    /// Polls the suite to its end. Over [`Blocking`] nothing ever waits, so one poll finishes
+    /// it; no executor is needed (and the core stays free of one).
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => unreachable!("a synchronous backend never waits"),
+        }
+    }
+
+    async fn durable_survives_reopen<B: AsyncBackend>(b: &mut B) {
+        b.apply(&[PersistOp::AcceptedEpoch(3), PersistOp::CurrentEpoch(2)]).await;
+        b.apply(&[PersistOp::Append(vec![entry(2, 1), entry(2, 2)])]).await;
+        b.sync().await;
+        b.apply(&[PersistOp::Append(vec![entry(2, 3)])]).await;
+        let s = b.reopen().await;
         assert_eq!((s.accepted_epoch, s.current_epoch), (3, 2));
         assert!(s.last_zxid() >= Zxid::new(2, 2), "durable entries must survive");
         assert!(s.validate().is_ok());
     }
 
-    fn truncate_and_append<B: Backend>(b: &mut B) {
-        b.apply(&[PersistOp::Append(vec![entry(1, 1), entry(1, 2), entry(1, 3)])]);
-        b.apply(&[PersistOp::Truncate(Zxid::new(1, 1)), PersistOp::Append(vec![entry(2, 1)])]);
-        b.sync();
-        let s = b.reopen();
+    async fn truncate_and_append<B: AsyncBackend>(b: &mut B) {
+        b.apply(&[PersistOp::Append(vec![entry(1, 1), entry(1, 2), entry(1, 3)])]).await;
+        b.apply(&[PersistOp::Truncate(Zxid::new(1, 1)), PersistOp::Append(vec![entry(2, 1)])]).await;
+        b.sync().await;
+        let s = b.reopen().await;
         let zs: Vec<_> = s.log.iter().map(|e| e.zxid).collect();
         assert_eq!(zs, vec![Zxid::new(1, 1), Zxid::new(2, 1)]);
     }
 
     /// A checkpoint adds no history: durable or not at a crash, the history loads the same,
     /// from the newest durable snapshot on; entries after it survive.
-    fn checkpoints_keep_the_history<B: Backend>(b: &mut B) {
+    async fn checkpoints_keep_the_history<B: AsyncBackend>(b: &mut B) {
         let log: Vec<Entry> = (1..=4).map(|c| entry(2, c)).collect();
-        b.apply(&[PersistOp::Append(log)]);
-        b.sync();
-        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 3)))]);
-        b.apply(&[PersistOp::Append(vec![entry(2, 5)])]);
-        b.sync();
-        let s = b.reopen();
+        b.apply(&[PersistOp::Append(log)]).await;
+        b.sync().await;
+        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 3)))]).await;
+        b.apply(&[PersistOp::Append(vec![entry(2, 5)])]).await;
+        b.sync().await;
+        let s = b.reopen().await;
         assert_eq!(s.snapshot_zxid(), Zxid::new(2, 3));
         assert_eq!(zxids(&s), (Zxid::new(2, 3), vec![Zxid::new(2, 4), Zxid::new(2, 5)]));
         assert!(s.holds(Zxid::new(2, 1)), "the snapshot covers what it replaced");
         // A newer checkpoint, not synced: either snapshot may load, the history is the same.
-        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 5)))]);
-        let s = b.reopen();
+        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 5)))]).await;
+        let s = b.reopen().await;
         assert!([Zxid::new(2, 3), Zxid::new(2, 5)].contains(&s.snapshot_zxid()), "{:?}", s.snapshot_zxid());
         assert_eq!(s.history().last_zxid(), Zxid::new(2, 5));
-        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 5))), PersistOp::Append(vec![entry(3, 1)])]);
-        b.sync();
-        let s = b.reopen();
+        b.apply(&[PersistOp::Checkpoint(snapshot(Zxid::new(2, 5))), PersistOp::Append(vec![entry(3, 1)])]).await;
+        b.sync().await;
+        let s = b.reopen().await;
         assert_eq!(zxids(&s), (Zxid::new(2, 5), vec![Zxid::new(3, 1)]));
     }
 
     /// ZOOKEEPER-3642/5094: a crash anywhere in a SNAP install leaves the old history whole or
     /// the new one whole, never a hole or a mix, and the epochs untouched.
-    pub(super) fn torn_snapshot_install<B: Backend>(make: &mut impl FnMut() -> B) {
+    pub(super) async fn torn_snapshot_install<B: AsyncBackend>(make: &mut impl FnMut() -> B) {
         let setup = [
             PersistOp::AcceptedEpoch(3),
             PersistOp::CurrentEpoch(3),
@@ -234,18 +279,19 @@ pub mod conformance {
         let old = (Zxid::ZERO, (1..=3).map(|c| Zxid::new(3, c)).collect::<Vec<_>>());
         let new = (Zxid::new(3, 7), vec![Zxid::new(3, 8), Zxid::new(3, 9)]);
         let op = PersistOp::InstallSnapshot(snapshot(Zxid::new(3, 7)), vec![entry(3, 8), entry(3, 9)]);
-        let steps = super::crash_checks::at_every_step(make, &setup, &op, &mut |s, crashed| {
+        let steps = super::crash_checks::at_every_step(make, &setup, &op, &mut |s: &PersistedState, crashed: bool| {
             let got = zxids(s);
             assert!(got == old || got == new, "after a crash in an install: {got:?}");
             assert!(crashed || got == new, "a finished install loads the new history");
             assert_eq!((s.accepted_epoch, s.current_epoch), (3, 3));
-        });
+        })
+        .await;
         assert!(steps >= 1);
     }
 
     /// zab-notes "Epoch files": a crash while an epoch is written leaves the old value or the
     /// new one, readable, accepted >= current, and the log untouched.
-    pub(super) fn crash_while_writing_an_epoch_file<B: Backend>(make: &mut impl FnMut() -> B) {
+    pub(super) async fn crash_while_writing_an_epoch_file<B: AsyncBackend>(make: &mut impl FnMut() -> B) {
         let log = PersistOp::Append(vec![entry(2, 1), entry(2, 2)]);
         let cases = [
             (
@@ -259,23 +305,25 @@ pub mod conformance {
         for (epochs, op, before, after) in cases {
             let mut setup = epochs;
             setup.push(log.clone());
-            let steps = super::crash_checks::at_every_step(make, &setup, &op, &mut |s, crashed| {
-                let got = (s.accepted_epoch, s.current_epoch);
-                assert!(got == before || got == after, "after a crash writing {}: {got:?}", op.name());
-                assert!(crashed || got == after);
-                assert!(s.validate().is_ok());
-                assert_eq!(zxids(s), (Zxid::ZERO, vec![Zxid::new(2, 1), Zxid::new(2, 2)]));
-            });
+            let steps =
+                super::crash_checks::at_every_step(make, &setup, &op, &mut |s: &PersistedState, crashed: bool| {
+                    let got = (s.accepted_epoch, s.current_epoch);
+                    assert!(got == before || got == after, "after a crash writing {}: {got:?}", op.name());
+                    assert!(crashed || got == after);
+                    assert!(s.validate().is_ok());
+                    assert_eq!(zxids(s), (Zxid::ZERO, vec![Zxid::new(2, 1), Zxid::new(2, 2)]));
+                })
+                .await;
             assert!(steps >= 1);
         }
     }
 
-    fn snapshot_replaces_log<B: Backend>(b: &mut B) {
-        b.apply(&[PersistOp::Append(vec![entry(1, 1), entry(1, 2)])]);
+    async fn snapshot_replaces_log<B: AsyncBackend>(b: &mut B) {
+        b.apply(&[PersistOp::Append(vec![entry(1, 1), entry(1, 2)])]).await;
         let snap = Snapshot { zxid: Zxid::new(3, 7), tree: crate::datatree::DataTree::new() };
-        b.apply(&[PersistOp::InstallSnapshot(snap.clone(), vec![entry(3, 8)])]);
-        b.sync();
-        let s = b.reopen();
+        b.apply(&[PersistOp::InstallSnapshot(snap.clone(), vec![entry(3, 8)])]).await;
+        b.sync().await;
+        let s = b.reopen().await;
         assert_eq!(s.snapshot.as_ref().map(|s| s.zxid), Some(Zxid::new(3, 7)));
         assert_eq!(s.history().last_zxid(), Zxid::new(3, 8));
         assert!(s.holds(Zxid::new(1, 2)), "a snapshot covers everything before it");
@@ -290,7 +338,7 @@ mod crash_checks {
     /// Crashes `op` at every step of it in turn, each time on a fresh backend set up by
     /// `setup`; `check` sees each state a restart finds, and last the state once `op` ran
     /// through. Returns how many crash points there were.
-    pub(super) fn at_every_step<B: Backend>(
+    pub(super) async fn at_every_step<B: AsyncBackend>(
         make: &mut impl FnMut() -> B,
         setup: &[PersistOp],
         op: &PersistOp,
@@ -298,13 +346,13 @@ mod crash_checks {
     ) -> u32 {
         for step in 0..256 {
             let mut b = make();
-            b.apply(setup);
-            b.sync();
-            match b.crash_during(op, step) {
+            b.apply(setup).await;
+            b.sync().await;
+            match b.crash_during(op, step).await {
                 Some(after) => check(&after, true),
                 None => {
-                    b.sync();
-                    check(&b.reopen(), false);
+                    b.sync().await;
+                    check(&b.reopen().await, false);
                     return step;
                 }
             }

@@ -142,7 +142,9 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
     html! {
         <div class="page">
             <header>
-                <h1>{ "Zabra " }<small>{ "ZooKeeper's atomic broadcast, step by step" }</small></h1>
+                <h1>{ "Zabra " }<small>{ "ZooKeeper's atomic broadcast, step by step" }</small>
+                    // Tabs mode (www/src/tabs.rs): this tab becomes a real peer of a cluster of tabs.
+                    <a data-testid="mode-tabs" href="?mode=tabs" style="color:#fff;font-size:13px;margin-left:12px">{ "Tabs mode: run a peer in this tab" }</a></h1>
                 <SetupBar setup={setup.clone()} lesson={state.lesson} on={on.clone()} />
             </header>
             <Transport playing={state.playing} speed={state.speed} cursor={m.cursor()} len={m.actions.len()}

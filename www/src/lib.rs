@@ -14,6 +14,7 @@
 pub mod lessons;
 pub mod model;
 pub mod state;
+pub mod tabs_view;
 pub mod view;
 
 #[cfg(target_arch = "wasm32")]
@@ -22,6 +23,12 @@ pub mod app;
 mod components;
 #[cfg(target_arch = "wasm32")]
 mod panels;
+#[cfg(target_arch = "wasm32")]
+pub mod tabs;
+
+/// The Tabs mode's peer worker enters here (`worker.js`): the same module as the page.
+#[cfg(target_arch = "wasm32")]
+pub use zabra_wasm::worker::worker_main;
 
 /// The core crate the UI draws, re-exported so UI code has one import path.
 pub use zabra_core as core;
@@ -31,5 +38,12 @@ pub use zabra_core as core;
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
-    app::mount();
+    // A Tabs mode worker loads this module too: it has no window and mounts nothing.
+    if web_sys::window().is_none() {
+        return;
+    }
+    match tabs::requested() {
+        Some(q) => tabs::mount(q),
+        None => app::mount(),
+    }
 }

@@ -71,8 +71,9 @@ pub fn ui_wasm_test(ctx: &Ctx) -> Result {
         }
     };
     println!("runner: {}", runner.display());
-    // Never `-q`: it breaks the runner. Never the whole workspace: only the UI crate.
-    let mut cmd = ctx.cargo(["test", "--target", WASM_TARGET, "-p", "zabra-www"]);
+    // Never `-q`: it breaks the runner. Never the whole workspace: only the UI crate, and the
+    // browser runtime (its IndexedDB store against the core's storage conformance suite).
+    let mut cmd = ctx.cargo(["test", "--target", WASM_TARGET, "-p", "zabra-www", "-p", "zabra-wasm"]);
     cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &runner)
         .env("CHROMEDRIVER", CHROMEDRIVER)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
@@ -95,6 +96,13 @@ pub fn ui_e2e(ctx: &Ctx) -> Result {
     node.arg(ctx.root.join("www/e2e/run.mjs")).arg(server.url()).arg(&out).current_dir(ctx.root.join("www/e2e"));
     node.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
     let result = run_bounded(&mut node, E2E_TIMEOUT, false).map(drop);
+    // Tabs mode: pages of one browser context form a cluster of tab peers.
+    let result = result.and_then(|()| {
+        let mut tabs = Command::new("node");
+        tabs.arg(ctx.root.join("www/e2e/tabs.mjs")).arg(server.url()).arg(&out).current_dir(ctx.root.join("www/e2e"));
+        tabs.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
+        run_bounded(&mut tabs, E2E_TIMEOUT, false).map(drop)
+    });
     println!("UI server: {} requests served", server.requests());
     result
 }

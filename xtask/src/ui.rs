@@ -29,7 +29,8 @@ pub fn build(ctx: &Ctx, release: bool) -> Result<PathBuf> {
     if release {
         shrink(&target, &dist.join("zabra_www_bg.wasm"))?;
     }
-    for f in ["index.html", "style.css"] {
+    // worker.js: the Tabs mode's peer worker, which imports the module built above.
+    for f in ["index.html", "style.css", "worker.js"] {
         std::fs::copy(ctx.root.join("www").join(f), dist.join(f))?;
     }
     println!("UI built: {}", dist.display());

@@ -1044,8 +1044,9 @@ fn client_facing(e: &TraceEvent) -> bool {
     )
 }
 
-/// One readable line for the protocol steps a person wants to follow (not every message).
-fn narrate(e: &TraceEvent) -> Option<String> {
+/// One readable line for the protocol steps a person wants to follow (not every message);
+/// also used by the Tabs mode of the UI, which narrates a real tab peer's trace the same way.
+pub fn narrate(e: &TraceEvent) -> Option<String> {
     use TraceEvent::*;
     Some(match e {
         RoleChanged { sid, to, leader, .. } => {
