@@ -139,6 +139,9 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
     }
     let sup: Shared = Arc::new(Mutex::new(Supervisor { dir: a.data_dir.clone(), token: token.clone(), children }));
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.http_port + a.port_offset));
+    // Bound before its address and token are printed: a script that reads the line may call
+    // the supervisor at once (supervisor.rs's test got "connection refused" that way).
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("supervisor port {addr}: {e}"))?;
     println!("supervisor: http://{addr}/nodes  (control: POST /nodes/ID/kill|restart|pause|resume?token={token})");
     println!("Ctrl-C stops every node.");
     let policy = crate::origin::OriginPolicy::new(addr, &a.allowed_origins);
@@ -147,7 +150,6 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
         .route("/nodes/{id}/{action}", post(control))
         .layer(axum::middleware::from_fn_with_state(policy, crate::origin::check))
         .with_state(sup.clone());
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("supervisor port {addr}: {e}"))?;
     tokio::spawn(async move { axum::serve(listener, router).await });
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
