@@ -73,7 +73,13 @@ pub fn router(h: Http) -> Router {
         // refuses `..`), `/` is index.html.
         r = r.fallback_service(tower_http::services::ServeDir::new(dir));
     }
-    r.layer(axum::middleware::from_fn_with_state(policy, crate::origin::check)).with_state(h)
+    // The UI's partition/heal controls call every member: CORS for the members' pages only.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(
+            origins.iter().filter_map(|o| axum::http::HeaderValue::from_str(o).ok()),
+        ))
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST]);
+    r.layer(axum::middleware::from_fn_with_state(policy, crate::origin::check)).layer(cors).with_state(h)
 }
 
 /// Serve the HTTP port until the process ends.

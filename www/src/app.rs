@@ -26,10 +26,10 @@ pub fn mount() {
     let doc = gloo_utils_document();
     match doc.get_element_by_id("app") {
         Some(el) => {
-            yew::Renderer::<App>::with_root(el).render();
+            yew::Renderer::<crate::modes::Root>::with_root(el).render();
         }
         None => {
-            yew::Renderer::<App>::new().render();
+            yew::Renderer::<crate::modes::Root>::new().render();
         }
     }
 }

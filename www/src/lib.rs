@@ -26,6 +26,10 @@ pub mod app;
 #[cfg(target_arch = "wasm32")]
 mod components;
 #[cfg(target_arch = "wasm32")]
+mod livepage;
+#[cfg(target_arch = "wasm32")]
+mod modes;
+#[cfg(target_arch = "wasm32")]
 mod panels;
 
 /// The core crate the UI draws, re-exported so UI code has one import path.
