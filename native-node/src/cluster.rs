@@ -2,6 +2,11 @@
 //! config, starts the node processes and owns them: it prints the client connect string,
 //! offers kill (SIGKILL), restart, pause (SIGSTOP) and resume (SIGCONT) on its own HTTP port
 //! (with the admin token), and stops every node gracefully (SIGTERM) on Ctrl-C or SIGTERM.
+//!
+//! With `--ui-dir` every node serves the built UI, and the UI's presenter controls call this
+//! port from a node's page: a cross-origin call, so the port answers CORS for the members'
+//! own origins (and `--allowed-origin`s) only, refuses every other page (`origin.rs`), and
+//! still wants the admin token on every action.
 
 use crate::config::{Member, NodeConfig};
 use axum::extract::{Path, Query, State};
@@ -50,6 +55,9 @@ pub struct ClusterArgs {
     /// Each node snapshots (and drops older log entries) every this many commits.
     #[arg(long, default_value_t = 10_000)]
     pub snapshot_every: u64,
+    /// The built UI (a folder with index.html), served by every node from its HTTP port.
+    #[arg(long)]
+    pub ui_dir: Option<PathBuf>,
 }
 
 /// The cluster's shared secret, kept across runs in its data folder.
@@ -61,11 +69,13 @@ struct Supervisor {
     dir: PathBuf,
     token: String,
     children: BTreeMap<u64, Option<Child>>,
+    /// Nodes stopped with SIGSTOP (and not resumed, killed or restarted since).
+    paused: std::collections::BTreeSet<u64>,
 }
 
 type Shared = Arc<Mutex<Supervisor>>;
 
-fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> NodeConfig {
+fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str, supervisor: &str) -> NodeConfig {
     NodeConfig {
         id,
         cluster: "zabra-local".into(),
@@ -85,6 +95,9 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str) -> Nod
         limits: Default::default(),
         fourlw_whitelist: vec!["*".into()],
         secret_file: Some(secret_path(a)),
+        // Absolute: a restarted node must find it whatever its working folder.
+        ui_dir: a.ui_dir.as_ref().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())),
+        supervisor: Some(supervisor.to_string()),
         members: members.to_vec(),
     }
 }
@@ -114,9 +127,10 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
     for m in members.iter_mut().skip(a.nodes as usize) {
         m.observer = true;
     }
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.http_port + a.port_offset));
     let mut children = BTreeMap::new();
     for m in &members {
-        let cfg = node_config(&a, &members, m.id, &token);
+        let cfg = node_config(&a, &members, m.id, &token, &format!("http://{addr}"));
         cfg.validate().map_err(|e| e.to_string())?;
         let path = a.data_dir.join(format!("node-{}.toml", m.id));
         // The config holds the admin token: owner-only, like every file with a secret.
@@ -137,19 +151,21 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
             a.data_dir.join(format!("node-{}.log", m.id)).display()
         );
     }
-    let sup: Shared = Arc::new(Mutex::new(Supervisor { dir: a.data_dir.clone(), token: token.clone(), children }));
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.http_port + a.port_offset));
+    let sup: Shared = Arc::new(Mutex::new(Supervisor {
+        dir: a.data_dir.clone(),
+        token: token.clone(),
+        children,
+        paused: Default::default(),
+    }));
     // Bound before its address and token are printed: a script that reads the line may call
     // the supervisor at once (supervisor.rs's test got "connection refused" that way).
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("supervisor port {addr}: {e}"))?;
     println!("supervisor: http://{addr}/nodes  (control: POST /nodes/ID/kill|restart|pause|resume?token={token})");
+    if a.ui_dir.is_some() {
+        println!("UI: http://{}/", members[0].http);
+    }
     println!("Ctrl-C stops every node.");
-    let policy = crate::origin::OriginPolicy::new(addr, &a.allowed_origins);
-    let router = Router::new()
-        .route("/nodes", get(list))
-        .route("/nodes/{id}/{action}", post(control))
-        .layer(axum::middleware::from_fn_with_state(policy, crate::origin::check))
-        .with_state(sup.clone());
+    let router = control_router(addr, &members, &a.allowed_origins).with_state(sup.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
@@ -162,6 +178,33 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
         std::mem::take(&mut sup.lock().expect("not poisoned").children).into_values().flatten().collect();
     stop_gracefully(children).await;
     Ok(())
+}
+
+/// The supervisor's routes, open to the pages of the members (the UI they serve) and the
+/// allowed origins: the origin check refuses any other page, and CORS lets only those read
+/// the answers. Actions still need the admin token.
+fn control_router(addr: std::net::SocketAddr, members: &[Member], allowed: &[String]) -> Router<Shared> {
+    use axum::http::{HeaderValue, Method};
+    let origins: Vec<String> = members
+        .iter()
+        .flat_map(|m| {
+            let mut o = vec![format!("http://{}", m.http)];
+            if m.http.ip().is_loopback() {
+                o.push(format!("http://localhost:{}", m.http.port()));
+            }
+            o
+        })
+        .chain(allowed.iter().map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase()))
+        .collect();
+    let policy = crate::origin::OriginPolicy::new(addr, &origins);
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
+        .allow_methods([Method::GET, Method::POST]);
+    Router::new()
+        .route("/nodes", get(list))
+        .route("/nodes/{id}/{action}", post(control))
+        .layer(axum::middleware::from_fn_with_state(policy, crate::origin::check))
+        .layer(cors)
 }
 
 /// SIGTERM to every node (each makes its queued writes durable and exits; a paused one is
@@ -182,9 +225,11 @@ async fn stop_gracefully(mut children: Vec<Child>) {
 async fn list(State(sup): State<Shared>) -> Response {
     let mut s = sup.lock().expect("not poisoned");
     let mut out = BTreeMap::new();
-    for (id, c) in s.children.iter_mut() {
+    let Supervisor { children, paused, .. } = &mut *s;
+    for (id, c) in children.iter_mut() {
         let state = match c {
             Some(ch) => match ch.try_wait() {
+                Ok(None) if paused.contains(id) => format!("paused pid {}", ch.id().unwrap_or(0)),
                 Ok(None) => format!("running pid {}", ch.id().unwrap_or(0)),
                 Ok(Some(st)) => format!("exited: {st}"),
                 Err(e) => format!("unknown: {e}"),
@@ -212,10 +257,12 @@ async fn control(
         return (StatusCode::UNAUTHORIZED, "admin token missing or wrong\n").into_response();
     }
     let dir = s.dir.clone();
+    s.paused.remove(&id);
     let Some(slot) = s.children.get_mut(&id) else { return (StatusCode::NOT_FOUND, "no such node\n").into_response() };
+    let mut paused = false;
     let result = match (action.as_str(), slot.as_mut()) {
         ("kill", Some(c)) => signal(c, Signal::SIGKILL).map(|_| *slot = None),
-        ("pause", Some(c)) => signal(c, Signal::SIGSTOP),
+        ("pause", Some(c)) => signal(c, Signal::SIGSTOP).map(|_| paused = true),
         ("resume", Some(c)) => signal(c, Signal::SIGCONT),
         ("restart", _) => {
             if let Some(c) = slot.as_mut() {
@@ -226,6 +273,9 @@ async fn control(
         (a, None) if a != "restart" => Err("the node is not running".into()),
         _ => Err(format!("unknown action {action:?} (kill, restart, pause, resume)")),
     };
+    if paused {
+        s.paused.insert(id);
+    }
     match result {
         Ok(()) => (StatusCode::OK, format!("node {id}: {action} done\n")).into_response(),
         Err(e) => (StatusCode::BAD_REQUEST, format!("node {id}: {e}\n")).into_response(),

@@ -12,6 +12,7 @@
 //! snapshot_every = 10000 # each snapshot after 5000..10000 commits, drawn at random
 //! fourlw_whitelist = ["srvr", "mntr"]  # four-letter words answered (default ["*"]: all)
 //! secret_file = "cluster.secret" # the peers' shared key; needed with more than one member
+//! ui_dir = "target/www-dist"     # serve the built UI from the HTTP port (optional)
 //! [[members]]
 //! id = 1
 //! peer = "127.0.0.1:2891"
@@ -84,6 +85,14 @@ pub struct NodeConfig {
     /// The cluster secret peers authenticate each other with (at least 32 bytes, mode 0600).
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
+    /// A folder of static files (the built UI) served from the HTTP port, so the UI's Live
+    /// mode is same-origin with `/observe`, `/api` and `/cluster`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui_dir: Option<PathBuf>,
+    /// The supervisor that runs this node (`zabra cluster`), as `http://host:port`:
+    /// `/cluster` names it so a page can find the kill/restart/pause controls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<String>,
     pub members: Vec<Member>,
 }
 
@@ -167,12 +176,27 @@ impl NodeConfig {
             limits: Default::default(),
             fourlw_whitelist: default_fourlw_whitelist(),
             secret_file: None,
+            ui_dir: None,
+            supervisor: None,
             members: (1..=nodes).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }
 
     pub fn fourlw_allowed(&self, cmd: zabra_zkwire::FourLetter) -> bool {
         self.fourlw_whitelist.iter().any(|w| w == "*" || w == cmd.as_str())
+    }
+
+    /// The web origins of every member's HTTP port (`http://host:port`): a page served by
+    /// one member (the UI) reaches the others' `/observe` and the supervisor from there.
+    pub fn member_origins(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for m in &self.members {
+            out.push(format!("http://{}", m.http));
+            if m.http.ip().is_loopback() {
+                out.push(format!("http://localhost:{}", m.http.port()));
+            }
+        }
+        out
     }
 
     pub fn me(&self) -> &Member {
@@ -213,6 +237,12 @@ impl NodeConfig {
         }
         if self.members.len() > 1 && self.secret_file.is_none() {
             return Err(invalid("secret_file", "peers authenticate with a cluster secret: give a file of at least 32 random bytes, mode 0600 (zabra cluster writes one)"));
+        }
+        if let Some(d) = self.ui_dir.as_ref().filter(|d| !d.join("index.html").is_file()) {
+            return Err(invalid(
+                "ui_dir",
+                format!("{} has no index.html (build the UI: cargo xtask test --only ui-build)", d.display()),
+            ));
         }
         if !(1024..=64 * 1024 * 1024).contains(&self.max_frame) {
             return Err(invalid("max_frame", "must be between 1 KiB and 64 MiB"));
@@ -262,6 +292,8 @@ mod tests {
             limits: Default::default(),
             fourlw_whitelist: vec!["*".into()],
             secret_file: Some("s".into()),
+            ui_dir: None,
+            supervisor: None,
             members: (1..=3).map(|i| NodeConfig::local_member(i, 0)).collect(),
         }
     }

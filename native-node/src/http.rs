@@ -2,8 +2,9 @@
 //! addresses, so a UI finds the whole cluster from one node), `/api` (the JSON client API,
 //! `api.rs`), `/observe` (a WebSocket of the core's TraceEvents for holders of a viewer
 //! token, `viewers.rs`), and control actions (`/control/partition`, `/control/heal`) that
-//! need the admin token and `control = true`. No request from a foreign web page is served
-//! (`origin.rs`).
+//! need the admin token and `control = true`. With `ui_dir` set, every other path is a file
+//! of the built UI (so Live mode is same-origin with the node). No request from a foreign web
+//! page is served (`origin.rs`); the pages of the cluster's own members are not foreign.
 //!
 //! The server loop is hyper's, driven here rather than through `axum::serve`, for what that
 //! one lacks: the connection limits of the client port (`limits.rs`), a time limit for
@@ -55,17 +56,30 @@ pub struct ConnCtx {
 }
 
 pub fn router(h: Http) -> Router {
-    let policy = crate::origin::OriginPolicy::new(h.cfg.me().http, &h.cfg.allowed_origins);
-    Router::new()
+    // The UI served by any member watches every member's `/observe`.
+    let mut origins = h.cfg.member_origins();
+    origins.extend(h.cfg.allowed_origins.iter().cloned());
+    let policy = crate::origin::OriginPolicy::new(h.cfg.me().http, &origins);
+    let mut r = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/cluster", get(cluster))
         .route("/observe", get(observe))
         .route("/api", get(api))
         .route("/control/partition", post(partition))
-        .route("/control/heal", post(heal))
-        .layer(axum::middleware::from_fn_with_state(policy, crate::origin::check))
-        .with_state(h)
+        .route("/control/heal", post(heal));
+    if let Some(dir) = &h.cfg.ui_dir {
+        // Static files only: no directory listings, nothing outside the folder (ServeDir
+        // refuses `..`), `/` is index.html.
+        r = r.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
+    // The UI's partition/heal controls call every member: CORS for the members' pages only.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(
+            origins.iter().filter_map(|o| axum::http::HeaderValue::from_str(o).ok()),
+        ))
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST]);
+    r.layer(axum::middleware::from_fn_with_state(policy, crate::origin::check)).layer(cors).with_state(h)
 }
 
 /// Serve the HTTP port until the process ends.
@@ -116,7 +130,13 @@ async fn metrics(State(h): State<Http>) -> Response {
 
 async fn cluster(State(h): State<Http>) -> Response {
     let v = view(&h.events).await;
-    let body = serde_json::json!({ "id": h.cfg.id, "cluster": h.cfg.cluster, "members": h.cfg.members, "status": v });
+    let body = serde_json::json!({
+        "id": h.cfg.id,
+        "cluster": h.cfg.cluster,
+        "members": h.cfg.members,
+        "supervisor": h.cfg.supervisor,
+        "status": v,
+    });
     Json(body).into_response()
 }
 

@@ -68,6 +68,9 @@ struct ServeArgs {
     /// The cluster secret peers authenticate with (overrides the file; mode 0600).
     #[arg(long)]
     secret_file: Option<PathBuf>,
+    /// Serve the built UI (a folder with index.html) from the HTTP port (overrides the file).
+    #[arg(long)]
+    ui_dir: Option<PathBuf>,
 }
 
 fn serve_config(a: ServeArgs) -> Result<config::NodeConfig, String> {
@@ -87,6 +90,9 @@ fn serve_config(a: ServeArgs) -> Result<config::NodeConfig, String> {
     }
     if let Some(s) = a.secret_file {
         cfg.secret_file = Some(s);
+    }
+    if let Some(d) = a.ui_dir {
+        cfg.ui_dir = Some(d);
     }
     cfg.validate().map_err(|e| e.to_string())?;
     Ok(cfg)

@@ -246,6 +246,8 @@ impl Node {
                 let _ = reply.send(crate::monitor::dump_view(&self.peer, now(self.start)));
             }
             Event::Observe(tx) => {
+                // A fresh queue has room for this first line.
+                let _ = tx.lines.try_send(crate::viewers::status_line(&self.peer.status()));
                 self.viewers.add(tx);
                 self.peer.set_trace_details(true);
             }

@@ -8,6 +8,11 @@
 //! front of the next event queued, or, when no event follows, the connection task sends it
 //! once it has drained the queue. Whoever takes the count (a swap to 0) sends the marker, so
 //! it always comes after the events before the gap and before those after it.
+//!
+//! Each line is the event's JSON with `wall_ms` added: the node's wall clock (Unix
+//! milliseconds) when it published the event. The core's own `at` instants count from each
+//! node's start, so only this lets a viewer line up the events of several nodes (Live mode
+//! measures how long a cluster had no leader from it).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -74,7 +79,7 @@ impl Viewers {
         if self.list.is_empty() {
             return;
         }
-        let line = serde_json::to_string(e).expect("trace events serialize");
+        let line = stamped(&serde_json::to_string(e).expect("trace events serialize"), wall_ms());
         let mut skipped = 0;
         self.list.retain_mut(|v| match offer(v, &line) {
             Offer::Sent => true,
@@ -85,6 +90,26 @@ impl Viewers {
             Offer::Gone => false,
         });
         self.skipped += skipped;
+    }
+}
+
+/// The first line a new viewer gets: the node's status now (`{"type":"Status","status":..}`),
+/// so a viewer that joins a running cluster knows roles, epochs and zxids before the next
+/// event changes them.
+pub fn status_line(status: &zabra_core::peer::Status) -> String {
+    let json = serde_json::json!({ "type": "Status", "status": status }).to_string();
+    stamped(&json, wall_ms())
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `{"wall_ms":MS,` in front of the fields of an event's JSON object.
+fn stamped(event_json: &str, wall_ms: u64) -> String {
+    match event_json.strip_prefix('{') {
+        Some(rest) => format!("{{\"wall_ms\":{wall_ms},{rest}"),
+        None => event_json.to_string(),
     }
 }
 
@@ -120,6 +145,18 @@ mod tests {
 
     fn event(i: u64) -> TraceEvent {
         TraceEvent::Anomaly { sid: Sid(1), what: format!("e{i}") }
+    }
+
+    #[test]
+    fn every_line_carries_the_wall_clock() {
+        let mut vs = Viewers::default();
+        let (tx, mut rx) = ViewerTx::channel();
+        vs.add(tx);
+        vs.publish(&event(1));
+        let v: serde_json::Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
+        assert!(v["wall_ms"].as_u64().is_some_and(|ms| ms > 1_600_000_000_000), "{v}");
+        let back: TraceEvent = serde_json::from_value(v).expect("the event still parses");
+        assert_eq!(back, event(1));
     }
 
     #[test]

@@ -148,6 +148,138 @@ test('a shared URL restores the same step', async (page, browser, log) => {
   }
 });
 
+// Live mode, against the real 3-node `zabra cluster` that serves this page (started by
+// `cargo xtask test`, stage ui-e2e, with control enabled and a fresh admin token).
+const LIVE_TOKEN = process.env.E2E_LIVE_TOKEN;
+const SUPERVISOR = process.env.E2E_LIVE_SUPERVISOR;
+
+async function supervisorNodes() {
+  const r = await fetch(`${SUPERVISOR}/nodes`, { signal: AbortSignal.timeout(5_000) });
+  return r.json();
+}
+
+/// The process is gone (or a zombie its supervisor has not reaped yet).
+function processGone(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.split(') ')[1]?.startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+async function waitLive(page, done, what, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await liveState(page);
+    if (done(s)) return s;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last ${JSON.stringify(s)}`);
+    await page.waitForTimeout(50);
+  }
+}
+
+async function liveState(page) {
+  const snap = await snapshot(page);
+  return page.evaluate((peers) => {
+    const live = document.querySelector('[data-testid="live"]');
+    const o = document.querySelector('[data-testid="live-outage"]');
+    const streams = [...document.querySelectorAll('[data-testid^="live-node-"]')].map((c) => c.getAttribute('data-stream'));
+    return {
+      leader: live?.getAttribute('data-leader') ?? null,
+      streams,
+      outage: o ? { open: o.getAttribute('data-open'), ms: o.getAttribute('data-ms'), newLeader: o.getAttribute('data-new-leader'), epoch: o.getAttribute('data-epoch') } : null,
+      peers,
+    };
+  }, snap.peers);
+}
+
+const liveFiles = {};
+
+test('live: the kill key kills the native leader; the page shows the new leader and the time without one', async (page) => {
+  assert(LIVE_TOKEN && SUPERVISOR, 'E2E_LIVE_TOKEN and E2E_LIVE_SUPERVISOR are not set');
+  await page.goto(`${base}#live&token=${LIVE_TOKEN}`, { waitUntil: 'load' });
+  const s0 = await waitLive(page, (s) => s.leader !== null && s.leader !== 'none' && s.streams.length === 3 && s.streams.every((x) => x === 'true')
+    && Object.values(s.peers).filter((p) => p.role === 'FOLLOWING').length === 2, 'three streams and a leader shown');
+  assert(!(await page.evaluate(() => location.href)).includes(LIVE_TOKEN), 'the token stays in the URL');
+  const old = s0.leader;
+  const oldEpoch = epochOf(s0.peers[old]);
+  const nodes = await supervisorNodes();
+  const pid = Number(/pid (\d+)/.exec(nodes[old])?.[1]);
+  assert(pid > 0, `no pid for node ${old}: ${JSON.stringify(nodes)}`);
+  console.log(`  leader ${old} (pid ${pid}) in epoch ${oldEpoch}; pressing K`);
+  const t0 = Date.now();
+  await page.keyboard.press('k');
+  const s1 = await waitLive(page, (s) => s.outage?.open === 'false' && s.outage.newLeader && s.outage.newLeader !== old
+    && BigInt(s.outage.epoch) > oldEpoch
+    && Object.entries(s.peers).some(([sid, p]) => sid === s.outage.newLeader && p.role === 'LEADING' && epochOf(p) > oldEpoch),
+    'a new leader with a higher epoch shown');
+  const shown = Date.now() - t0;
+  assert((await supervisorNodes())[old] === 'killed', `the supervisor does not report node ${old} killed`);
+  const deadline = Date.now() + 10_000;
+  while (!processGone(pid) && Date.now() < deadline) await page.waitForTimeout(50);
+  assert(processGone(pid), `the leader's process ${pid} is still running`);
+  assert(s1.peers[old].role === 'DOWN', `node ${old} shows ${s1.peers[old].role}, not DOWN`);
+  console.log(`  node ${s1.outage.newLeader} LEADING in epoch ${s1.outage.epoch}; no leader for ${s1.outage.ms} ms (nodes' clocks); kill to new leader shown in the page: ${shown} ms`);
+  await shot(page, 'e2e-live-1-after-kill.png');
+  // Bring the killed node back (PgUp, as a remote sends) and see it follow again.
+  await page.keyboard.press('PageUp');
+  await waitLive(page, (s) => s.peers[old]?.role === 'FOLLOWING', `node ${old} following again after PgUp`);
+  await shot(page, 'e2e-live-2-restarted.png');
+  const download = page.waitForEvent('download', { timeout: 10_000 });
+  await byTestId(page, 'btn-record-download').click();
+  liveFiles.recording = path.resolve(outDir, 'live-recording.jsonl');
+  await (await download).saveAs(liveFiles.recording);
+  liveFiles.old = old;
+  liveFiles.oldEpoch = oldEpoch;
+  await byTestId(page, 'btn-open-classroom').click();
+  await checkReplay(page, old, oldEpoch, 'e2e-live-3-replay.png');
+});
+
+/// The replay of a recorded failover: at the end a new leader with a higher epoch; stepping
+/// back reaches the old leader; forward again returns to the same end.
+async function checkReplay(page, old, oldEpoch, shotName) {
+  await byTestId(page, 'replay').waitFor({ timeout: 10_000 });
+  const index = async () => Number(await byTestId(page, 'replay-index').textContent());
+  const len = Number(await byTestId(page, 'replay-index').getAttribute('data-len'));
+  assert(len > 10, `a recording of ${len} lines`);
+  await byTestId(page, 'btn-replay-end').click();
+  await settle(page);
+  const end = await snapshot(page);
+  assert(await index() === len, 'the end button reaches the end');
+  const endLeaders = leaders(end).filter(([sid, p]) => sid !== old && epochOf(p) > oldEpoch);
+  assert(endLeaders.length === 1, `at the end: no new leader above epoch ${oldEpoch}: ${JSON.stringify(end.peers)}`);
+  // Step back until the old leader leads again (bounded by the recording).
+  let back = 0;
+  for (; back < len; back++) {
+    const s = await snapshot(page);
+    if (s.peers[old]?.role === 'LEADING') break;
+    await byTestId(page, back % 2 ? 'btn-replay-prev' : 'btn-replay-back10').click();
+    await settle(page);
+  }
+  const before = await snapshot(page);
+  assert(before.peers[old]?.role === 'LEADING', `stepping back never showed node ${old} leading`);
+  const at = await index();
+  await byTestId(page, 'btn-replay-next').click();
+  await settle(page);
+  assert(await index() === at + 1, 'step forward moves one line');
+  await byTestId(page, 'btn-replay-prev').click();
+  await settle(page);
+  assert(await index() === at, 'step back moves one line');
+  await byTestId(page, 'replay-scrub').fill(String(len));
+  await settle(page);
+  const again = await snapshot(page);
+  assert(JSON.stringify(again.peers) === JSON.stringify(end.peers), 'scrubbing to the end gives the same picture');
+  console.log(`  replay: ${len} lines; node ${old} leads at line ${at}; node ${endLeaders[0][0]} leads epoch ${endLeaders[0][1].epoch} at the end`);
+  await shot(page, shotName);
+}
+
+test('a downloaded recording opens in Classroom from the file input', async (page) => {
+  assert(liveFiles.recording, 'the live test saved no recording');
+  await open(page, base);
+  await byTestId(page, 'replay-file').setInputFiles(liveFiles.recording);
+  await checkReplay(page, liveFiles.old, liveFiles.oldEpoch, 'e2e-live-4-replay-from-file.png');
+});
+
 const browserRef = {};
 watchdog(Number(process.env.E2E_TIMEOUT_MS || 300_000), browserRef);
 let passed = 0;

@@ -26,10 +26,10 @@ pub fn mount() {
     let doc = gloo_utils_document();
     match doc.get_element_by_id("app") {
         Some(el) => {
-            yew::Renderer::<App>::with_root(el).render();
+            yew::Renderer::<crate::modes::Root>::with_root(el).render();
         }
         None => {
-            yew::Renderer::<App>::new().render();
+            yew::Renderer::<crate::modes::Root>::new().render();
         }
     }
 }
@@ -133,7 +133,8 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
     let m = state.model.borrow();
     let sim = m.sim();
     let setup = m.setup.clone();
-    let peers = view::peers(sim);
+    let vm = m.view_model();
+    let peers = vm.peer_views();
     let msgs = view::in_flight_timed(sim, &m.sent_times().at);
     let sel = state.selected.min(peers.len() as u64).max(1);
     let l = state.lesson.and_then(lesson);
@@ -160,8 +161,8 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
                 </div>
                 <div class="right">
                     <InFlight msgs={msgs} manual={setup.manual} on={on.clone()} />
-                    <ElectionPanel rows={view::election(sim)} syncs={view::syncs(sim)} />
-                    <PeerPanel sid={sel} history={view::history(sim, sel)} tree={view::tree(sim, sel)}
+                    <ElectionPanel rows={vm.election()} syncs={vm.syncs()} />
+                    <PeerPanel sid={sel} history={view::history(sim, vm, sel)} tree={view::tree(sim, sel)}
                         sessions={view::sessions(sim, sel)} watches={view::watches(sim, sel)} />
                     <NarrationLog lines={view::narration(sim, 40)} />
                 </div>

@@ -415,7 +415,7 @@ pub fn classroom_for(id: &str, base: &Setup) -> Option<Classroom> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::{peers, safety, syncs, tree};
+    use crate::view::{peers, safety, tree};
     use zabra_core::message::MsgKind;
     use zabra_core::trace::TraceEvent;
 
@@ -462,7 +462,7 @@ mod tests {
     fn sync_lessons_show_their_mode() {
         for (id, mode, learner) in [("sync-diff", "DIFF", 3), ("sync-trunc", "TRUNC", 3), ("sync-snap", "SNAP", 3)] {
             let c = run_to_end(id);
-            let s = syncs(c.sim());
+            let s = c.view_model().syncs();
             assert!(s.iter().any(|r| r.mode == mode && r.learner == learner), "{id}: {s:?}");
         }
     }
@@ -500,7 +500,7 @@ mod tests {
         assert_eq!(peers(c.sim())[2].role, "DOWN");
         assert_eq!(peers(c.sim())[2].last_logged, "0x100000002", "P is on the crashed leader's disk");
         let c = run_to_end("g2-proposal-only-on-leader");
-        let s = syncs(c.sim());
+        let s = c.view_model().syncs();
         assert!(s.iter().any(|r| r.learner == 3 && (r.mode == "TRUNC" || r.mode == "SNAP")), "{s:?}");
         for sid in 1..=3 {
             assert!(!has(&c, sid, "/p"), "P discarded on {sid}");
@@ -519,7 +519,7 @@ mod tests {
         assert_ne!(ps[2].role, "LEADING", "the old leader stopped leading");
         assert!(ps.iter().any(|p| p.role == "LEADING" && p.current_epoch > ps[2].current_epoch));
         let c = run_to_end("g3-leader-partitioned");
-        let s = syncs(c.sim());
+        let s = c.view_model().syncs();
         assert!(s.iter().any(|r| r.learner == 3 && (r.mode == "TRUNC" || r.mode == "SNAP")), "{s:?}");
         for sid in 1..=3 {
             assert!(!has(&c, sid, "/old") && has(&c, sid, "/new"), "peer {sid}");
@@ -550,7 +550,7 @@ mod tests {
     #[test]
     fn zk_2832_truncates_the_uncommitted_txn() {
         let c = run_to_end("zk-2832");
-        let s = syncs(c.sim());
+        let s = c.view_model().syncs();
         assert!(s.iter().any(|r| r.mode == "TRUNC" && r.learner == 3 && r.to == "0x700000004"), "{s:?}");
         assert!(!has(&c, 3, "/e7-5") && has(&c, 3, "/x"));
     }
@@ -610,7 +610,7 @@ mod tests {
         let c = end_of_step("zk-4394", 3);
         let leader = &peers(c.sim())[1];
         assert_ne!(leader.last_logged, leader.last_committed, "b is proposed, not committed, when 3 is synced");
-        assert!(syncs(c.sim()).iter().any(|r| r.learner == 3 && r.mode == "DIFF"));
+        assert!(c.view_model().syncs().iter().any(|r| r.learner == 3 && r.mode == "DIFF"));
         let c = end_of_step("zk-4394", 4);
         let p3 = &peers(c.sim())[2];
         assert_eq!((p3.serving, p3.last_committed.as_str()), (false, "0x000000000"), "Commit(b) noted only");
@@ -632,7 +632,7 @@ mod tests {
             for p in paths {
                 assert!(has(&c, 3, p), "{id}: joiner has {p}");
             }
-            assert!(syncs(c.sim()).iter().any(|r| r.learner == 3), "{id}: peer 3 was synchronized");
+            assert!(c.view_model().syncs().iter().any(|r| r.learner == 3), "{id}: peer 3 was synchronized");
         }
     }
 
@@ -654,7 +654,7 @@ mod tests {
         assert_eq!(peers(c.sim())[0].role, "DOWN", "peer 1 crashed mid-trunc");
         let c = run_to_end("zk-3642");
         assert!(all_serve_same_commit(&c), "{:?}", peers(c.sim()));
-        let s = syncs(c.sim());
+        let s = c.view_model().syncs();
         assert!(s.iter().any(|r| r.learner == 3 && r.mode == "SNAP"), "{s:?}");
         for sid in 1..=3 {
             assert!(has(&c, sid, "/x"), "peer {sid}");
@@ -684,7 +684,10 @@ mod tests {
         for p in ["/a", "/b", "/c", "/d"] {
             assert!(has(&c, 1, p), "peer 1 has {p}");
         }
-        assert!(syncs(c.sim()).iter().filter(|r| r.learner == 1).count() >= 2, "peer 1 resynchronized after the gap");
+        assert!(
+            c.view_model().syncs().iter().filter(|r| r.learner == 1).count() >= 2,
+            "peer 1 resynchronized after the gap"
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! simulator of `zabra-core` in the tab: no server, no separate model.
 //!
 //! - [`model`]: the classroom (seed, setup, action list) and deterministic replay;
-//! - [`view`]: view-models computed from the simulator and its trace;
+//! - [`viewmodel`]: the one incremental view model, fed typed trace events one at a time
+//!   (Classroom, Live and replays of Live recordings all draw from it);
+//! - [`view`]: the rows the panels draw, and what only the simulator knows (trees, messages
+//!   in flight, safety);
 //! - [`lessons`]: guided scenarios with narration;
 //! - [`state`]: the one reducer (`UiState` + `UiAction`) and the shareable URL;
 //! - `app`, `components` (wasm32 only): Yew components that take props and callbacks.
@@ -12,15 +15,21 @@
 //! Everything but `app` and `components` compiles natively and is unit-tested there.
 
 pub mod lessons;
+pub mod live;
 pub mod model;
 pub mod state;
 pub mod tabs_view;
 pub mod view;
+pub mod viewmodel;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 #[cfg(target_arch = "wasm32")]
 mod components;
+#[cfg(target_arch = "wasm32")]
+mod livepage;
+#[cfg(target_arch = "wasm32")]
+mod modes;
 #[cfg(target_arch = "wasm32")]
 mod panels;
 #[cfg(target_arch = "wasm32")]

@@ -298,6 +298,29 @@ pub struct Classroom {
     sim: Sim,
     clients: BTreeMap<u64, usize>,
     sent: SentTimes,
+    vm: Fed,
+}
+
+/// The view model, fed each new event of the simulator's trace once (at the virtual time the
+/// action ended: exact for a single step).
+#[derive(Default)]
+struct Fed {
+    vm: crate::viewmodel::ViewModel,
+    seen: usize,
+}
+
+impl Fed {
+    fn new(sim: &Sim) -> Fed {
+        Fed { vm: crate::viewmodel::ViewModel::with_peers(sim.sids().into_iter().map(|s| s.0)), seen: 0 }
+    }
+
+    fn track(&mut self, sim: &Sim) {
+        let at_ms = sim.now.0 as f64 / 1000.0;
+        for e in sim.trace.get(self.seen..).unwrap_or_default() {
+            self.vm.feed(e, at_ms);
+        }
+        self.seen = sim.trace.len();
+    }
 }
 
 /// When each message still in flight was sent (keyed by id and receiver: ids count per
@@ -335,8 +358,8 @@ impl SentTimes {
 
 impl Classroom {
     pub fn new(setup: Setup, prelude: Vec<Action>, actions: Vec<Action>) -> Classroom {
-        let (sim, clients, sent) = fresh(&setup, &prelude);
-        Classroom { setup, prelude, actions, cursor: 0, sim, clients, sent }
+        let (sim, clients, sent, vm) = fresh(&setup, &prelude);
+        Classroom { setup, prelude, actions, cursor: 0, sim, clients, sent, vm }
     }
 
     pub fn cursor(&self) -> usize {
@@ -351,20 +374,27 @@ impl Classroom {
         &self.sent
     }
 
+    /// The view model at the cursor.
+    pub fn view_model(&self) -> &crate::viewmodel::ViewModel {
+        &self.vm.vm
+    }
+
     /// Show the cluster after `actions[..k]` (clamped to the list).
     pub fn seek(&mut self, k: usize) {
         let k = k.min(self.actions.len());
         if k < self.cursor {
-            let (sim, clients, sent) = fresh(&self.setup, &self.prelude);
+            let (sim, clients, sent, vm) = fresh(&self.setup, &self.prelude);
             self.sim = sim;
             self.clients = clients;
             self.sent = sent;
+            self.vm = vm;
             self.cursor = 0;
         }
         while self.cursor < k {
             let a = self.actions[self.cursor].clone();
             apply(&mut self.sim, &mut self.clients, &a);
             self.sent.track(&self.sim);
+            self.vm.track(&self.sim);
             self.cursor += 1;
         }
     }
@@ -377,18 +407,20 @@ impl Classroom {
     }
 }
 
-fn fresh(setup: &Setup, prelude: &[Action]) -> (Sim, BTreeMap<u64, usize>, SentTimes) {
+fn fresh(setup: &Setup, prelude: &[Action]) -> (Sim, BTreeMap<u64, usize>, SentTimes, Fed) {
     let mut sim = Sim::new(setup.seed, setup.nodes, setup.observers, setup.mutant.into_iter().collect());
     sim.record = true;
     sim.narrate = true;
     sim.manual_network = setup.manual;
     let mut clients = BTreeMap::new();
     let mut sent = SentTimes::default();
+    let mut vm = Fed::new(&sim);
     for a in prelude {
         apply(&mut sim, &mut clients, a);
         sent.track(&sim);
+        vm.track(&sim);
     }
-    (sim, clients, sent)
+    (sim, clients, sent, vm)
 }
 
 /// Apply one action. The simulator stops at the first safety violation (the checkers have

@@ -1,6 +1,8 @@
-//! View-models: plain data the page draws, computed from the simulator and its trace. They
-//! never invent protocol state: roles, epochs and zxids come from `Peer::status`, ACK counts,
-//! votes and sync modes from the core's own `TraceEvent`s.
+//! The rows the page draws, and what only the in-tab simulator knows (znode trees, messages
+//! in flight, safety checks, narration). Roles, epochs, zxids, votes, ACK counts and sync
+//! modes come from the incremental view model (`viewmodel.rs`), fed the core's own
+//! `TraceEvent`s; `peers` reads `Peer::status` directly and is the reference that model is
+//! tested against.
 
 use crate::model::role_name;
 use std::collections::BTreeMap;
@@ -8,6 +10,7 @@ use zabra_core::ids::Sid;
 use zabra_core::message::MsgId;
 use zabra_core::message::MsgKind;
 use zabra_core::sim::Sim;
+#[cfg(test)]
 use zabra_core::trace::TraceEvent;
 use zabra_core::{Instant, Zxid};
 
@@ -199,37 +202,30 @@ pub fn in_flight_timed(sim: &Sim, sent: &BTreeMap<(MsgId, Sid), Instant>) -> Vec
         .collect()
 }
 
-/// The selected peer's log, newest first, with the ACK counts its leader saw for each zxid.
-pub fn history(sim: &Sim, sid: u64) -> Vec<HistoryRow> {
+/// The selected peer's log, newest first, with the ACK counts its leader saw for each zxid
+/// (from the view model: no pass over the trace).
+pub fn history(sim: &Sim, vm: &crate::viewmodel::ViewModel, sid: u64) -> Vec<HistoryRow> {
     let Some(p) = sim.peer(Sid(sid)) else { return Vec::new() };
-    let mut ops = BTreeMap::new();
-    let mut acks = BTreeMap::new();
-    for e in &sim.trace {
-        match e {
-            TraceEvent::Proposed { zxid, op, .. } => {
-                ops.insert(*zxid, op.clone());
-            }
-            TraceEvent::AckReceived { zxid, acks: n, quorum, .. } => {
-                acks.insert(*zxid, (*n, *quorum));
-            }
-            _ => {}
-        }
-    }
     let committed = p.status().last_committed;
     p.log()
         .entries()
         .iter()
         .rev()
-        .map(|e| HistoryRow {
-            zxid: e.zxid.to_string(),
-            op: ops.get(&e.zxid).cloned().unwrap_or_else(|| e.txn.op.path().to_string()),
-            committed: e.zxid <= committed,
-            acks: acks.get(&e.zxid).copied(),
+        .map(|e| {
+            let proposal = vm.proposal(&e.zxid);
+            HistoryRow {
+                zxid: e.zxid.to_string(),
+                op: proposal.map_or_else(|| e.txn.op.path().to_string(), |p| p.op.clone()),
+                committed: e.zxid <= committed,
+                acks: proposal.filter(|p| p.quorum > 0).map(|p| (p.acks, p.quorum)),
+            }
         })
         .collect()
 }
 
-/// Every peer's vote and round, as fast leader election sees them (from the trace).
+/// Every peer's vote and round, read from the whole trace: the reference the view model's
+/// incremental rows are tested against.
+#[cfg(test)]
 pub fn election(sim: &Sim) -> Vec<ElectionRow> {
     let mut rows: BTreeMap<u64, ElectionRow> =
         sim.sids().into_iter().map(|s| (s.0, ElectionRow { sid: s.0, ..ElectionRow::default() })).collect();
@@ -255,26 +251,6 @@ pub fn election(sim: &Sim) -> Vec<ElectionRow> {
         }
     }
     rows.into_values().collect()
-}
-
-/// The sync mode the leader chose for each learner, latest first (DIFF, TRUNC or SNAP).
-pub fn syncs(sim: &Sim) -> Vec<SyncRow> {
-    let mut out: Vec<SyncRow> = sim
-        .trace
-        .iter()
-        .filter_map(|e| match e {
-            TraceEvent::SyncModeChosen { leader, learner, mode, learner_zxid, to } => Some(SyncRow {
-                leader: leader.0,
-                learner: learner.0,
-                mode: format!("{mode:?}").to_uppercase(),
-                learner_zxid: learner_zxid.to_string(),
-                to: to.to_string(),
-            }),
-            _ => None,
-        })
-        .collect();
-    out.reverse();
-    out
 }
 
 /// The selected peer's znode tree, depth first, with each node's Stat.
@@ -366,7 +342,7 @@ mod tests {
         let mut c = stable_cluster();
         c.push(Action::ClientWrite { sid: 2, path: "/a".into(), data: "x".into() });
         c.push(Action::Stabilize);
-        let h = history(c.sim(), 1);
+        let h = history(c.sim(), c.view_model(), 1);
         let row = h.iter().find(|r| r.op.contains("/a")).expect("the write is logged");
         assert!(row.committed);
         let (acks, quorum) = row.acks.expect("acks counted");

@@ -1,25 +1,23 @@
 //! `cargo xtask demo`: the project's main job, shown to a person.
 //!
-//! It builds the UI (release wasm) and serves it on http://127.0.0.1:8000/ from a static
-//! server thread, builds the `zabra` binary and starts a local 3-node cluster with
+//! It builds the UI (release wasm) and the `zabra` binary, starts a local 3-node cluster with
 //! `zabra cluster` (each node a real process, talking WebSocket to its peers, serving
-//! ZooKeeper clients), prints how to use it and how to kill the leader, and runs until Ctrl-C.
-//! `--smoke` serves the UI on a free port and checks that it answers index.html (and its
-//! wasm), starts the same cluster on other ports, checks that a leader serves, and stops both.
+//! ZooKeeper clients and the UI itself), with control enabled and a fresh admin token, and
+//! prints one URL: Live mode on that cluster (Classroom and Tabs are a click away there).
+//! Runs until Ctrl-C. `--smoke` starts the same cluster on other ports, checks that a leader
+//! serves and that node 1 serves the UI (index.html, its JS and wasm, `/cluster`), and stops.
 //! `--sim` prints the simulated walkthrough (`core/testdata/demo.txt`).
 
-use crate::e2e::{self, StaticServer};
+use crate::e2e::{self, UiCluster};
 use crate::util::{secs, Ctx};
 use crate::Result;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 const DEMO_SCRIPT: &str = "core/testdata/demo.txt";
 /// The smoke test's port shift, so it never meets a demo a person left running.
 const SMOKE_OFFSET: u16 = 700;
-/// Where the demo serves the UI (loopback only).
-pub const UI_PORT: u16 = 8000;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -29,9 +27,9 @@ pub struct DemoArgs {
     /// Print the simulated walkthrough instead of starting real processes.
     #[arg(long)]
     pub sim: bool,
-    /// The loopback port the UI is served on (`--smoke` takes any free port).
-    #[arg(long, default_value_t = UI_PORT)]
-    pub ui_port: u16,
+    /// Shift every port (to run beside another demo): node i's HTTP port is 8080+i+offset.
+    #[arg(long, default_value_t = 0)]
+    pub port_offset: u16,
 }
 
 pub fn run(args: &DemoArgs) -> Result {
@@ -45,29 +43,26 @@ pub fn run_with(ctx: &Ctx, args: &DemoArgs) -> Result {
     let dist = e2e::dist(ctx)?;
     let zabra = build(ctx)?;
     if args.smoke {
-        let ui = StaticServer::start(&dist, 0)?;
-        e2e::check_ui_server(&ui, &dist)?;
-        return smoke(ctx, &zabra);
+        return smoke(ctx, &zabra, &dist);
     }
-    // The UI server thread lives as long as this process (the cluster runs in the foreground).
-    let ui = StaticServer::start(&dist, args.ui_port)
-        .map_err(|e| format!("{e} (is a demo running already? pick another port with --ui-port)"))?;
     let data = ctx.root.join("target").join("demo-data");
     // A fresh admin token for every demo: anyone who can reach loopback ports could kill a
     // cluster whose token they could guess.
     let token = fresh_token()?;
-    println!("Zabra demo: a local 3-node cluster and the UI (Ctrl-C stops both)");
-    println!("  the UI:           {}", ui.url());
-    println!("  admin token:      {token}");
-    println!("  kill the leader:  curl -X POST 'http://127.0.0.1:8080/nodes/<id>/kill?token={token}'");
-    println!("  bring it back:    curl -X POST 'http://127.0.0.1:8080/nodes/<id>/restart?token={token}'");
-    println!("  who leads:        curl -s http://127.0.0.1:8081/healthz");
-    println!("  trace stream:     ws://127.0.0.1:8081/observe?token={token}\n");
+    let (ui, sup) = (8081 + args.port_offset, 8080 + args.port_offset);
+    println!("Zabra demo: a local 3-node cluster serving the UI (Ctrl-C stops it)\n");
+    println!("  open:  http://127.0.0.1:{ui}/#live&token={token}\n");
+    println!("  (Live mode: keys K kill the leader, R restart, P pause, U resume, S split, H heal, W writes;");
+    println!("   Classroom and Tabs are in the page's top bar. The token in the URL is the admin token;");
+    println!("   the page forgets the URL's copy once read.)");
+    println!("  kill the leader by hand:  curl -X POST 'http://127.0.0.1:{sup}/nodes/<id>/kill?token={token}'\n");
     let status = Command::new(&zabra)
-        .args(["cluster", "--nodes", "3", "--admin-token", &token, "--data-dir"])
+        .args(["cluster", "--nodes", "3", "--admin-token", &token, "--port-offset", &args.port_offset.to_string()])
+        .arg("--ui-dir")
+        .arg(&dist)
+        .arg("--data-dir")
         .arg(&data)
         .status()?;
-    drop(ui);
     if !status.success() {
         return Err(format!("zabra cluster ended with {status}").into());
     }
@@ -75,14 +70,14 @@ pub fn run_with(ctx: &Ctx, args: &DemoArgs) -> Result {
 }
 
 /// 128 bits from the OS random source, as 32 hex digits.
-fn fresh_token() -> Result<String> {
+pub fn fresh_token() -> Result<String> {
     use std::io::Read;
     let mut b = [0u8; 16];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
-fn build(ctx: &Ctx) -> Result<PathBuf> {
+pub fn build(ctx: &Ctx) -> Result<PathBuf> {
     let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
     if !status.success() {
         return Err("building zabra failed".into());
@@ -90,44 +85,14 @@ fn build(ctx: &Ctx) -> Result<PathBuf> {
     Ok(ctx.target_dir()?.join("debug").join("zabra"))
 }
 
-fn smoke(ctx: &Ctx, zabra: &PathBuf) -> Result {
+fn smoke(ctx: &Ctx, zabra: &std::path::Path, dist: &std::path::Path) -> Result {
     let data = ctx.root.join("target").join("demo-smoke-data");
-    let _ = std::fs::remove_dir_all(&data);
     let started = Instant::now();
-    let child = Command::new(zabra)
-        .args(["cluster", "--nodes", "3", "--admin-token", "smoke", "--port-offset", &SMOKE_OFFSET.to_string()])
-        .arg("--data-dir")
-        .arg(&data)
-        .stdout(Stdio::null())
-        .spawn()?;
-    let _running = crate::util::Supervisor(child);
-    let until = Instant::now() + Duration::from_secs(60);
-    loop {
-        let leaders = (1..=3u16).filter(|i| leading(8080 + i + SMOKE_OFFSET)).count();
-        if leaders == 1 {
-            break;
-        }
-        if Instant::now() > until {
-            return Err("demo smoke: no serving leader within 60 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    println!("demo smoke: ok (3 processes, a serving leader after {})", secs(started.elapsed()));
+    let cluster = UiCluster::start(zabra, dist, &data, SMOKE_OFFSET, "smoke")?;
+    println!("demo smoke: 3 processes, a serving leader after {}", secs(started.elapsed()));
+    e2e::check_ui_served(cluster.http_port(1), dist)?;
+    println!("demo smoke: ok");
     Ok(())
-}
-
-/// True when the node on this HTTP port reports itself leading and serving.
-fn leading(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let req = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
-    let mut body = String::new();
-    let _ = s.read_to_string(&mut body);
-    body.contains("\"state\":\"Leading\"") && body.contains("\"serving\":true")
 }
 
 fn simulated(ctx: &Ctx) -> Result {

@@ -1,6 +1,6 @@
 //! The browser side of the checks and commands: the UI stages of `cargo xtask test`
-//! (`ui-build`, `ui-wasm-test`, `ui-e2e`), `cargo xtask bench ui`, and the static file server
-//! that `demo` and both of those use.
+//! (`ui-build`, `ui-wasm-test`, `ui-e2e`), `cargo xtask bench ui`, and the local cluster
+//! serving the UI that `demo` and both of those use (the nodes serve the UI themselves).
 //!
 //! Everything here installs what it needs (Debian's `chromium` and `chromium-driver` with
 //! apt-get, `playwright-core` with npm into `www/e2e/node_modules`), listens on loopback only,
@@ -10,14 +10,12 @@
 use crate::util::{self, secs, Ctx};
 use crate::wasm::WASM_TARGET;
 use crate::Result;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -28,6 +26,10 @@ const NPM_TIMEOUT: Duration = Duration::from_secs(300);
 const WASM_TEST_TIMEOUT: Duration = Duration::from_secs(1200);
 const E2E_TIMEOUT: Duration = Duration::from_secs(360);
 const BENCH_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Port offsets of the clusters serving the UI to the browser tests and the UI benchmark.
+const E2E_OFFSET: u16 = 760;
+const BENCH_OFFSET: u16 = 780;
 
 /// The dist folder built by this process (`ui-build`), so later stages do not build it again.
 static DIST: OnceLock<PathBuf> = OnceLock::new();
@@ -83,28 +85,34 @@ pub fn ui_wasm_test(ctx: &Ctx) -> Result {
     run_bounded(&mut cmd, WASM_TEST_TIMEOUT, false).map(drop)
 }
 
-/// Stage `ui-e2e`: `www/e2e/run.mjs` (Playwright, Debian's Chromium) against the built page,
-/// served on loopback; screenshots in `target/screenshots/`.
+/// Stage `ui-e2e`: `www/e2e/run.mjs` (Playwright, Debian's Chromium) against the built page
+/// as a real 3-node `zabra cluster` serves it on loopback (control enabled, a fresh admin
+/// token): the classroom tests, then Live mode on that cluster (the tests kill its leader
+/// through the page). Screenshots in `target/screenshots/`.
 pub fn ui_e2e(ctx: &Ctx) -> Result {
     let dir = dist(ctx)?;
     ensure_chromium()?;
     ensure_node_modules(ctx)?;
-    let server = StaticServer::start(&dir, 0)?;
+    let zabra = crate::demo::build(ctx)?;
+    let data = ctx.target_dir()?.join("ui-e2e-data");
+    let cluster = UiCluster::start(&zabra, &dir, &data, E2E_OFFSET, &crate::demo::fresh_token()?)?;
+    check_ui_served(cluster.http_port(1), &dir)?;
     let out = ctx.root.join("target").join("screenshots");
     std::fs::create_dir_all(&out)?;
     let mut node = Command::new("node");
-    node.arg(ctx.root.join("www/e2e/run.mjs")).arg(server.url()).arg(&out).current_dir(ctx.root.join("www/e2e"));
-    node.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
+    node.arg(ctx.root.join("www/e2e/run.mjs")).arg(cluster.url()).arg(&out).current_dir(ctx.root.join("www/e2e"));
+    node.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string())
+        .env("E2E_LIVE_TOKEN", &cluster.token)
+        .env("E2E_LIVE_SUPERVISOR", cluster.supervisor());
     let result = run_bounded(&mut node, E2E_TIMEOUT, false).map(drop);
-    // Tabs mode: pages of one browser context form a cluster of tab peers.
-    let result = result.and_then(|()| {
+    // Tabs mode: pages of one browser context form a cluster of tab peers (the page comes
+    // from the same node; the tab peers only talk among themselves).
+    result.and_then(|()| {
         let mut tabs = Command::new("node");
-        tabs.arg(ctx.root.join("www/e2e/tabs.mjs")).arg(server.url()).arg(&out).current_dir(ctx.root.join("www/e2e"));
+        tabs.arg(ctx.root.join("www/e2e/tabs.mjs")).arg(cluster.url()).arg(&out).current_dir(ctx.root.join("www/e2e"));
         tabs.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
         run_bounded(&mut tabs, E2E_TIMEOUT, false).map(drop)
-    });
-    println!("UI server: {} requests served", server.requests());
-    result
+    })
 }
 
 /// `cargo xtask bench ui`: `window.zabraBench(steps)` in the built page with `nodes` peers,
@@ -114,10 +122,12 @@ pub fn bench_ui(steps: u64, nodes: usize) -> Result {
     let dir = dist(&ctx)?;
     ensure_chromium()?;
     ensure_node_modules(&ctx)?;
-    let server = StaticServer::start(&dir, 0)?;
+    let zabra = crate::demo::build(&ctx)?;
+    let data = ctx.target_dir()?.join("bench-ui-data");
+    let cluster = UiCluster::start(&zabra, &dir, &data, BENCH_OFFSET, &crate::demo::fresh_token()?)?;
     let mut node = Command::new("node");
     node.arg(ctx.root.join("www/e2e/bench.mjs"))
-        .arg(server.url())
+        .arg(cluster.url())
         .args([steps.to_string(), nodes.to_string()])
         .current_dir(ctx.root.join("www/e2e"));
     node.env("BENCH_TIMEOUT_MS", (BENCH_TIMEOUT.as_millis() - 20_000).to_string());
@@ -234,180 +244,6 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration, capture: bool) -> Resul
     Ok(out)
 }
 
-/// A static file server for the dist folder, on 127.0.0.1, in a background thread (one short
-/// thread per connection). Stops when dropped.
-pub struct StaticServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    served: Arc<std::sync::atomic::AtomicU64>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl StaticServer {
-    /// Serves `root` on `127.0.0.1:port` (`0`: any free port).
-    pub fn start(root: &Path, port: u16) -> Result<StaticServer> {
-        let root = root.canonicalize().map_err(|e| format!("cannot serve {}: {e}", root.display()))?;
-        let listener =
-            TcpListener::bind(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let served = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (stop2, served2) = (stop.clone(), served.clone());
-        let thread = std::thread::Builder::new().name("ui-server".into()).spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let (root, served) = (root.clone(), served2.clone());
-                std::thread::spawn(move || {
-                    if handle(conn, &root).is_ok() {
-                        served.fetch_add(1, Ordering::Relaxed);
-                    }
-                });
-            }
-        })?;
-        Ok(StaticServer { addr, stop, served, thread: Some(thread) })
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
-    }
-
-    pub fn requests(&self) -> u64 {
-        self.served.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the blocking accept so the thread sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// One request (GET or HEAD), then close.
-fn handle(mut conn: TcpStream, root: &Path) -> std::io::Result<()> {
-    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
-    conn.set_write_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut request_line = String::new();
-    reader.by_ref().take(8192).read_line(&mut request_line)?;
-    // Skip the headers (bounded).
-    let mut header_bytes = 0;
-    loop {
-        let mut line = String::new();
-        let n = reader.by_ref().take(8192).read_line(&mut line)?;
-        header_bytes += n;
-        if n == 0 || line == "\r\n" || line == "\n" || header_bytes > 64 * 1024 {
-            break;
-        }
-    }
-    let mut parts = request_line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
-    let response = if method != "GET" && method != "HEAD" {
-        Response::text(405, "Method Not Allowed", "GET and HEAD only\n")
-    } else {
-        match resolve(root, target) {
-            Some(path) => match std::fs::read(&path) {
-                Ok(body) => Response { status: 200, reason: "OK", mime: mime(&path), body },
-                Err(_) => Response::text(404, "Not Found", "not found\n"),
-            },
-            None => Response::text(404, "Not Found", "not found\n"),
-        }
-    };
-    let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-        response.status,
-        response.reason,
-        response.mime,
-        response.body.len()
-    );
-    conn.write_all(head.as_bytes())?;
-    if method != "HEAD" {
-        conn.write_all(&response.body)?;
-    }
-    conn.flush()?;
-    let _ = conn.shutdown(Shutdown::Write);
-    Ok(())
-}
-
-struct Response {
-    status: u16,
-    reason: &'static str,
-    mime: &'static str,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn text(status: u16, reason: &'static str, body: &str) -> Response {
-        Response { status, reason, mime: "text/plain; charset=utf-8", body: body.as_bytes().to_vec() }
-    }
-}
-
-/// The file a request target names inside `root`: no query or fragment, percent-decoded,
-/// never outside `root`; a folder means its index.html, and a path without an extension that
-/// names no file is the app itself (index.html).
-fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
-    let path = target.split(['?', '#']).next().unwrap_or("/");
-    let decoded = percent_decode(path)?;
-    let mut file = root.to_path_buf();
-    for comp in Path::new(decoded.trim_start_matches('/')).components() {
-        match comp {
-            Component::Normal(c) => file.push(c),
-            Component::CurDir => {}
-            _ => return None,
-        }
-    }
-    if file.is_dir() {
-        file.push("index.html");
-    }
-    if file.is_file() {
-        return Some(file);
-    }
-    if file.extension().is_none() {
-        let index = root.join("index.html");
-        return index.is_file().then_some(index);
-    }
-    None
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-fn mime(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "wasm" => "application/wasm",
-        "css" => "text/css; charset=utf-8",
-        "json" | "map" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
 /// `GET path` on a loopback port: the status code, the Content-Type and the body (bounded).
 pub fn http_get(port: u16, path: &str) -> Result<(u16, String, Vec<u8>)> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -427,53 +263,61 @@ pub fn http_get(port: u16, path: &str) -> Result<(u16, String, Vec<u8>)> {
     Ok((status, mime, raw[split + 4..].to_vec()))
 }
 
-/// What `demo --smoke` checks of the UI server: index.html (and the wasm it loads, with the
-/// right MIME type).
-pub fn check_ui_server(server: &StaticServer, dist: &Path) -> Result {
-    let port = server.addr.port();
-    let (status, mime, body) = http_get(port, "/index.html")?;
-    if status != 200 || !mime.starts_with("text/html") || !String::from_utf8_lossy(&body).contains("<") {
-        return Err(format!("UI server: /index.html gave {status} {mime:?}").into());
+/// What `demo --smoke` and `ui-e2e` check of a node serving the UI: index.html at `/`, the
+/// wasm it loads with the right MIME type, and `/cluster` naming the supervisor.
+pub fn check_ui_served(port: u16, dist: &Path) -> Result {
+    let (status, mime, body) = http_get(port, "/")?;
+    if status != 200 || !mime.starts_with("text/html") || !String::from_utf8_lossy(&body).contains("zabra_www") {
+        return Err(format!("node on port {port}: / gave {status} {mime:?}, not the UI's index.html").into());
     }
     for entry in std::fs::read_dir(dist)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".wasm") {
+        if name.ends_with(".wasm") || name.ends_with(".js") {
             let (status, mime, body) = http_get(port, &format!("/{name}"))?;
-            if status != 200 || mime != "application/wasm" || !body.starts_with(b"\0asm") {
-                return Err(format!("UI server: /{name} gave {status} {mime:?}").into());
+            let want = if name.ends_with(".wasm") { "application/wasm" } else { "javascript" };
+            if status != 200 || !mime.contains(want) || body.is_empty() {
+                return Err(format!("node on port {port}: /{name} gave {status} {mime:?}").into());
             }
         }
     }
-    println!("UI server: {} answers index.html and its wasm", server.url());
+    let (status, _, body) = http_get(port, "/cluster")?;
+    let cluster: serde_json::Value = serde_json::from_slice(&body)?;
+    if status != 200 || !cluster["supervisor"].is_string() {
+        return Err(format!("node on port {port}: /cluster names no supervisor: {cluster}").into());
+    }
+    println!("UI: http://127.0.0.1:{port}/ serves index.html, its JS and wasm, and /cluster");
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `zabra cluster` (3 nodes) serving the built UI, for the demo and the browser tests; its
+/// supervisor (and with it every node) stops when this is dropped.
+pub struct UiCluster {
+    _running: util::Supervisor,
+    pub offset: u16,
+    pub token: String,
+}
 
-    #[test]
-    fn serves_files_with_their_mime_types_and_stays_inside_its_root() {
-        let dir = std::env::temp_dir().join(format!("zabra-xtask-static-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        std::fs::write(dir.join("index.html"), "<!doctype html><p>hi</p>").unwrap();
-        std::fs::write(dir.join("app.wasm"), b"\0asm\x01\0\0\0").unwrap();
-        std::fs::write(dir.join("app.js"), "export {}").unwrap();
-        std::fs::write(dir.join("sub/a b.css"), "p{}").unwrap();
-        let server = StaticServer::start(&dir, 0).unwrap();
-        let port = server.addr.port();
-        let get = |p: &str| http_get(port, p).unwrap();
-        assert_eq!(get("/").0, 200);
-        assert_eq!(get("/?seed=3&lesson=first-election#a").1, "text/html; charset=utf-8");
-        assert_eq!(get("/app.wasm").1, "application/wasm");
-        assert_eq!(get("/app.js").1, "text/javascript; charset=utf-8");
-        assert_eq!(get("/sub/a%20b.css").1, "text/css; charset=utf-8");
-        assert_eq!(get("/some/route").0, 200, "paths without an extension are the app");
-        assert_eq!(get("/missing.js").0, 404);
-        assert_eq!(get("/../Cargo.toml").0, 404);
-        assert_eq!(get("/%2e%2e/Cargo.toml").0, 404);
-        check_ui_server(&server, &dir).unwrap();
-        drop(server);
-        std::fs::remove_dir_all(&dir).unwrap();
+impl UiCluster {
+    /// Starts it under `data` (emptied first) and waits (bounded) for a serving leader.
+    pub fn start(zabra: &Path, dist: &Path, data: &Path, offset: u16, token: &str) -> Result<UiCluster> {
+        let dist = dist.to_str().ok_or("the dist path is not UTF-8")?;
+        let running = crate::clients::start_cluster(zabra, data, offset, token, &["--ui-dir", dist])?;
+        let c = UiCluster { _running: running, offset, token: token.to_string() };
+        crate::clients::wait_leader(offset, Duration::from_secs(60))?;
+        Ok(c)
+    }
+
+    /// Node `id`'s HTTP port.
+    pub fn http_port(&self, id: u16) -> u16 {
+        8080 + id + self.offset
+    }
+
+    /// The page as node 1 serves it.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.http_port(1))
+    }
+
+    pub fn supervisor(&self) -> String {
+        format!("http://127.0.0.1:{}", 8080 + self.offset)
     }
 }

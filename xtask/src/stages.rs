@@ -164,5 +164,5 @@ fn mutants(_ctx: &Ctx) -> Result {
 }
 
 fn demo_smoke(ctx: &Ctx) -> Result {
-    demo::run_with(ctx, &DemoArgs { smoke: true, sim: false, ui_port: demo::UI_PORT })
+    demo::run_with(ctx, &DemoArgs { smoke: true, sim: false, port_offset: 0 })
 }

@@ -1,0 +1,468 @@
+//! The one incremental view model (DESIGN.md, "Browser"): fed typed `TraceEvent`s one at a
+//! time, from the in-tab simulator (Classroom), a tab peer (Tabs) or the `/observe` streams
+//! of a native cluster (Live, and Live recordings replayed in Classroom). Each event costs
+//! work proportional to itself, never to the history, so a live stream stays cheap; every
+//! table that grows with the stream is bounded.
+//!
+//! It holds what the panels draw: each peer's role, leader, epochs, zxids and whether it
+//! serves; the votes of fast leader election; proposals with their ACK counts against the
+//! quorum and who committed them; the sync mode chosen per learner; sessions; and the spells
+//! without an established leader, timed by the events' own timestamps. Text is made only at
+//! the edges (`describe`, the `view` rows).
+
+use crate::view::{ElectionRow, HistoryRow, PeerView, SyncRow};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use zabra_core::message::ServerState;
+use zabra_core::peer::Status;
+use zabra_core::trace::TraceEvent;
+use zabra_core::Zxid;
+
+/// Proposals kept (the oldest are forgotten first).
+pub const MAX_PROPOSALS: usize = 256;
+/// Sync decisions kept.
+pub const MAX_SYNCS: usize = 32;
+/// Sessions kept (ended ones are forgotten first).
+pub const MAX_SESSIONS: usize = 256;
+/// Leaderless spells kept.
+pub const MAX_OUTAGES: usize = 32;
+
+/// What the model knows of one peer.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct PeerState {
+    pub state: Option<ServerState>,
+    /// False once the peer crashed (or its stream closed); true after a start or a status.
+    pub up: bool,
+    pub leader: Option<u64>,
+    pub accepted_epoch: u32,
+    pub current_epoch: u32,
+    pub last_logged: Zxid,
+    pub last_committed: Zxid,
+    pub round: u64,
+    pub serving: bool,
+    /// Timestamp (ms) of the last event from or about this peer.
+    pub last_ms: f64,
+}
+
+/// One proposal as its leader counted it.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Proposal {
+    pub leader: u64,
+    pub op: String,
+    pub acks: usize,
+    pub quorum: usize,
+    pub quorum_reached: bool,
+    /// Peers that committed it.
+    pub committed_by: BTreeSet<u64>,
+    pub proposed_ms: f64,
+    pub quorum_ms: Option<f64>,
+}
+
+/// A session seen in the stream.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Session {
+    /// The peer its client talks to.
+    pub sid: u64,
+    pub requests: u64,
+    pub ended: Option<bool>,
+}
+
+/// A spell without an established leader: from the first event of a peer leaving its leader
+/// (or the leader leaving its role) to the next `EpochEstablished`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outage {
+    pub from_ms: f64,
+    pub to_ms: Option<f64>,
+    /// The leader that was lost, and the one (with its epoch) that ended the spell.
+    pub lost: Option<u64>,
+    pub new_leader: Option<(u64, u32)>,
+}
+
+impl Outage {
+    pub fn duration_ms(&self) -> Option<f64> {
+        self.to_ms.map(|t| t - self.from_ms)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ViewModel {
+    pub peers: BTreeMap<u64, PeerState>,
+    election: BTreeMap<u64, ElectionRow>,
+    syncs: VecDeque<SyncRow>,
+    pub proposals: BTreeMap<Zxid, Proposal>,
+    pub sessions: BTreeMap<String, Session>,
+    pub outages: VecDeque<Outage>,
+    /// The established leader and its epoch, while there is one.
+    pub established: Option<(u64, u32)>,
+    /// Events fed so far, and those a stream said it skipped (`Dropped` markers).
+    pub events: u64,
+    pub skipped: u64,
+    pub last_ms: f64,
+}
+
+fn role_of(s: Option<ServerState>, up: bool) -> &'static str {
+    crate::model::role_name(if up { s } else { None })
+}
+
+impl ViewModel {
+    /// A model that knows these peers (all down until their first event).
+    pub fn with_peers(sids: impl IntoIterator<Item = u64>) -> ViewModel {
+        let mut m = ViewModel::default();
+        for s in sids {
+            m.peers.insert(s, PeerState::default());
+            m.election.insert(s, ElectionRow { sid: s, ..ElectionRow::default() });
+        }
+        m
+    }
+
+    fn peer(&mut self, sid: u64, at_ms: f64) -> &mut PeerState {
+        self.election.entry(sid).or_insert_with(|| ElectionRow { sid, ..ElectionRow::default() });
+        let p = self.peers.entry(sid).or_default();
+        p.last_ms = p.last_ms.max(at_ms);
+        p
+    }
+
+    /// A peer's status as its node reported it (the first line of an `/observe` stream).
+    pub fn status(&mut self, s: &Status, at_ms: f64) {
+        let sid = s.sid.0;
+        let p = self.peer(sid, at_ms);
+        *p = PeerState {
+            state: Some(s.state),
+            up: true,
+            leader: s.leader.map(|l| l.0),
+            accepted_epoch: s.accepted_epoch,
+            current_epoch: s.current_epoch,
+            last_logged: s.last_logged,
+            last_committed: s.last_committed,
+            round: s.round,
+            serving: s.serving,
+            last_ms: at_ms,
+        };
+        if s.state == ServerState::Leading && s.serving && self.established.is_none() {
+            self.established = Some((sid, s.current_epoch));
+        }
+        self.last_ms = self.last_ms.max(at_ms);
+    }
+
+    /// A peer is gone without an event of its own (its stream closed, the process was killed).
+    pub fn gone(&mut self, sid: u64, at_ms: f64) {
+        let p = self.peer(sid, at_ms);
+        p.up = false;
+        p.serving = false;
+    }
+
+    /// Events a stream skipped (its node's `Dropped` marker).
+    pub fn skipped(&mut self, n: u64) {
+        self.skipped += n;
+    }
+
+    /// Feed one event at `at_ms` (wall-clock ms for a native node, virtual ms in the simulator).
+    pub fn feed(&mut self, e: &TraceEvent, at_ms: f64) {
+        self.events += 1;
+        self.last_ms = self.last_ms.max(at_ms);
+        match e {
+            TraceEvent::Started { sid, accepted_epoch, current_epoch, last_zxid, .. } => {
+                let p = self.peer(sid.0, at_ms);
+                // A restored peer counts commits again as it syncs (from its snapshot, which
+                // the event does not name: zero until its first commit says more).
+                let committed = Zxid::ZERO;
+                *p = PeerState {
+                    state: Some(ServerState::Looking),
+                    up: true,
+                    accepted_epoch: *accepted_epoch,
+                    current_epoch: *current_epoch,
+                    last_logged: *last_zxid,
+                    last_committed: committed,
+                    round: p.round,
+                    last_ms: at_ms,
+                    ..PeerState::default()
+                };
+            }
+            TraceEvent::Crashed { sid, .. } => self.on_down(sid.0, at_ms),
+            TraceEvent::RoleChanged { sid, from, to, leader, .. } => self.on_role(sid.0, *from, *to, *leader, at_ms),
+            TraceEvent::NewRound { sid, round, vote } => {
+                self.peer(sid.0, at_ms).round = *round;
+                let r = self.election.entry(sid.0).or_default();
+                r.round = *round;
+                r.vote = Some((vote.leader.0, vote.zxid.to_string(), vote.peer_epoch));
+                r.received.clear();
+                r.decided = None;
+            }
+            TraceEvent::VoteChanged { sid, round, vote } => {
+                self.peer(sid.0, at_ms).round = *round;
+                let r = self.election.entry(sid.0).or_default();
+                r.round = *round;
+                r.vote = Some((vote.leader.0, vote.zxid.to_string(), vote.peer_epoch));
+            }
+            TraceEvent::VoteReceived { sid, from, vote, .. } => {
+                self.election.entry(sid.0).or_default().received.insert(from.0, vote.leader.0);
+            }
+            TraceEvent::ElectionDecided { sid, leader, .. } => {
+                self.election.entry(sid.0).or_default().decided = Some(leader.0);
+            }
+            TraceEvent::EpochProposed { sid, epoch } | TraceEvent::EpochAccepted { sid, epoch, .. } => {
+                self.peer(sid.0, at_ms).accepted_epoch = *epoch;
+            }
+            TraceEvent::CurrentEpochSet { sid, epoch } => self.peer(sid.0, at_ms).current_epoch = *epoch,
+            TraceEvent::EpochEstablished { sid, epoch, .. } => self.on_established(sid.0, *epoch, at_ms),
+            TraceEvent::UpToDate { sid, .. } => self.peer(sid.0, at_ms).serving = true,
+            TraceEvent::SyncModeChosen { leader, learner, mode, learner_zxid, to } => {
+                self.syncs.push_front(SyncRow {
+                    leader: leader.0,
+                    learner: learner.0,
+                    mode: format!("{mode:?}").to_uppercase(),
+                    learner_zxid: learner_zxid.to_string(),
+                    to: to.to_string(),
+                });
+                self.syncs.truncate(MAX_SYNCS);
+            }
+            TraceEvent::Logged { sid, zxid } => self.peer(sid.0, at_ms).last_logged = *zxid,
+            TraceEvent::Truncated { sid, to } => {
+                let p = self.peer(sid.0, at_ms);
+                p.last_logged = *to;
+            }
+            TraceEvent::SnapshotInstalled { sid, zxid } => {
+                let p = self.peer(sid.0, at_ms);
+                (p.last_logged, p.last_committed) = (*zxid, *zxid);
+            }
+            TraceEvent::Committed { sid, zxid } => {
+                self.peer(sid.0, at_ms).last_committed = *zxid;
+                if let Some(pr) = self.proposals.get_mut(zxid) {
+                    pr.committed_by.insert(sid.0);
+                }
+            }
+            TraceEvent::Applied { sid, zxid, .. } => {
+                let p = self.peer(sid.0, at_ms);
+                p.last_committed = p.last_committed.max(*zxid);
+                if let Some(pr) = self.proposals.get_mut(zxid) {
+                    pr.committed_by.insert(sid.0);
+                }
+            }
+            TraceEvent::Proposed { sid, zxid, op } => self.on_proposed(sid.0, *zxid, op, at_ms),
+            TraceEvent::AckReceived { zxid, acks, quorum, .. } => {
+                if let Some(pr) = self.proposals.get_mut(zxid) {
+                    (pr.acks, pr.quorum) = (*acks, *quorum);
+                }
+            }
+            TraceEvent::QuorumReached { zxid, .. } => {
+                if let Some(pr) = self.proposals.get_mut(zxid) {
+                    pr.quorum_reached = true;
+                    pr.quorum_ms = Some(at_ms);
+                }
+            }
+            TraceEvent::ClientRequest { sid, session, .. } => {
+                let key = session.to_string();
+                if !self.sessions.contains_key(&key) {
+                    self.make_room_for_session();
+                }
+                let s = self.sessions.entry(key).or_default();
+                s.sid = sid.0;
+                s.requests += 1;
+            }
+            TraceEvent::SessionEnded { session, expired, .. } => {
+                if let Some(s) = self.sessions.get_mut(&session.to_string()) {
+                    s.ended = Some(*expired);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn make_room_for_session(&mut self) {
+        if self.sessions.len() < MAX_SESSIONS {
+            return;
+        }
+        let victim = self.sessions.iter().find(|(_, s)| s.ended.is_some()).map(|(k, _)| k.clone());
+        let victim = victim.or_else(|| self.sessions.keys().next().cloned());
+        if let Some(k) = victim {
+            self.sessions.remove(&k);
+        }
+    }
+
+    fn on_proposed(&mut self, leader: u64, zxid: Zxid, op: &str, at_ms: f64) {
+        self.proposals.insert(zxid, Proposal { leader, op: op.to_string(), proposed_ms: at_ms, ..Proposal::default() });
+        while self.proposals.len() > MAX_PROPOSALS {
+            self.proposals.pop_first();
+        }
+    }
+
+    fn on_role(&mut self, sid: u64, from: ServerState, to: ServerState, leader: Option<zabra_core::Sid>, at_ms: f64) {
+        let p = self.peer(sid, at_ms);
+        p.up = true;
+        p.state = Some(to);
+        p.leader = leader.map(|l| l.0);
+        p.serving = false;
+        let left_leader = matches!(from, ServerState::Following | ServerState::Observing | ServerState::Leading)
+            && to == ServerState::Looking;
+        if left_leader {
+            let lost = if from == ServerState::Leading { Some(sid) } else { self.established.map(|e| e.0) };
+            self.lose_leader(lost, at_ms);
+        }
+    }
+
+    fn on_down(&mut self, sid: u64, at_ms: f64) {
+        let p = self.peer(sid, at_ms);
+        let was_leading = p.up && p.state == Some(ServerState::Leading);
+        (p.up, p.serving) = (false, false);
+        if was_leading {
+            self.lose_leader(Some(sid), at_ms);
+        }
+    }
+
+    fn lose_leader(&mut self, lost: Option<u64>, at_ms: f64) {
+        if self.established.take().is_none() && self.outages.front().is_some_and(|o| o.to_ms.is_none()) {
+            return;
+        }
+        self.outages.push_front(Outage { from_ms: at_ms, to_ms: None, lost, new_leader: None });
+        self.outages.truncate(MAX_OUTAGES);
+    }
+
+    fn on_established(&mut self, sid: u64, epoch: u32, at_ms: f64) {
+        let p = self.peer(sid, at_ms);
+        p.serving = true;
+        p.current_epoch = p.current_epoch.max(epoch);
+        self.established = Some((sid, epoch));
+        if let Some(o) = self.outages.front_mut().filter(|o| o.to_ms.is_none()) {
+            o.to_ms = Some(at_ms);
+            o.new_leader = Some((sid, epoch));
+        }
+    }
+
+    /// The last spell without a leader that ended (what the presenter's screen shows).
+    pub fn last_outage(&self) -> Option<&Outage> {
+        self.outages.iter().find(|o| o.to_ms.is_some())
+    }
+
+    /// A spell without a leader going on now, if any.
+    pub fn open_outage(&self) -> Option<&Outage> {
+        self.outages.front().filter(|o| o.to_ms.is_none())
+    }
+
+    /// The peers as the page draws them.
+    pub fn peer_views(&self) -> Vec<PeerView> {
+        self.peers
+            .iter()
+            .map(|(sid, p)| PeerView {
+                sid: *sid,
+                role: role_of(p.state, p.up),
+                accepted_epoch: p.accepted_epoch,
+                current_epoch: p.current_epoch,
+                last_logged: p.last_logged.to_string(),
+                last_committed: if p.up { p.last_committed.to_string() } else { "-".into() },
+                committed_short: if p.up { format!("{:?}", p.last_committed) } else { "-".into() },
+                leader: p.leader.filter(|_| p.up),
+                round: p.round,
+                serving: p.up && p.serving,
+            })
+            .collect()
+    }
+
+    /// Every peer's vote and round, as fast leader election sees them.
+    pub fn election(&self) -> Vec<ElectionRow> {
+        self.election.values().cloned().collect()
+    }
+
+    /// Sync decisions, latest first.
+    pub fn syncs(&self) -> Vec<SyncRow> {
+        self.syncs.iter().cloned().collect()
+    }
+
+    /// ACK counts (and quorum) the leader saw for a zxid, and the op it proposed.
+    pub fn proposal(&self, zxid: &Zxid) -> Option<&Proposal> {
+        self.proposals.get(zxid)
+    }
+
+    /// The latest proposals, newest first, as history rows (`committed`: by a quorum's leader).
+    pub fn recent_proposals(&self, n: usize) -> Vec<HistoryRow> {
+        self.proposals
+            .iter()
+            .rev()
+            .take(n)
+            .map(|(z, p)| HistoryRow {
+                zxid: z.to_string(),
+                op: p.op.clone(),
+                committed: p.committed_by.contains(&p.leader) || p.quorum_reached,
+                acks: Some((p.acks, p.quorum)),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Action, Classroom, Setup};
+    use crate::view;
+
+    /// The model, fed the simulator's trace one event at a time, agrees with the peers' own
+    /// status (what Classroom drew before) after every action, through elections, writes,
+    /// crashes and restarts.
+    #[test]
+    fn the_model_agrees_with_the_peers_status_along_whole_runs() {
+        for seed in [1u64, 7, 42] {
+            let setup = Setup { seed, nodes: 5, ..Setup::default() };
+            let mut c = Classroom::new(setup, vec![Action::StartAll], vec![]);
+            let script = [
+                Action::Stabilize,
+                Action::ClientWrite { sid: 2, path: "/a".into(), data: "x".into() },
+                Action::Stabilize,
+                Action::Crash { sid: 1 },
+                Action::Crash { sid: 5 },
+                Action::Stabilize,
+                Action::ClientWrite { sid: 3, path: "/b".into(), data: "y".into() },
+                Action::RunFor { ms: 300 },
+                Action::Restart { sid: 1 },
+                Action::Restart { sid: 5 },
+                Action::Stabilize,
+            ];
+            for a in script {
+                c.push(a.clone());
+                let sim = view::peers(c.sim());
+                let vm = c.view_model().peer_views();
+                for (s, m) in sim.iter().zip(&vm) {
+                    let key = |p: &PeerView| (p.sid, p.role, p.current_epoch, p.accepted_epoch, p.leader, p.serving);
+                    assert_eq!(key(m), key(s), "seed {seed}, after {a:?}");
+                    if s.up() {
+                        assert_eq!(m.last_committed, s.last_committed, "seed {seed}, peer {}, after {a:?}", s.sid);
+                        assert_eq!(m.last_logged, s.last_logged, "seed {seed}, peer {}, after {a:?}", s.sid);
+                    }
+                }
+                assert_eq!(c.view_model().election(), view::election(c.sim()), "seed {seed}, after {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_killed_leader_opens_a_spell_that_the_next_established_epoch_closes() {
+        let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+        c.push(Action::Stabilize);
+        let old = c.sim().leader().expect("a leader").0;
+        assert!(c.view_model().open_outage().is_none(), "{:?}", c.view_model().outages);
+        c.push(Action::Crash { sid: old });
+        c.push(Action::Stabilize);
+        let o = c.view_model().last_outage().expect("a closed spell").clone();
+        let (new, epoch) = o.new_leader.expect("a new leader");
+        assert_ne!(new, old);
+        assert_eq!(o.lost, Some(old));
+        assert!(epoch > c.view_model().peers[&old].current_epoch);
+        assert!(o.duration_ms().is_some_and(|d| d > 0.0), "{o:?}");
+    }
+
+    #[test]
+    fn proposals_count_acks_and_tables_stay_bounded() {
+        let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+        c.push(Action::Stabilize);
+        c.push(Action::ClientWrite { sid: 1, path: "/a".into(), data: "x".into() });
+        c.push(Action::Stabilize);
+        let rows = c.view_model().recent_proposals(10);
+        let row = rows.iter().find(|r| r.op.contains("/a")).expect("the write's proposal");
+        let (acks, quorum) = row.acks.expect("counted");
+        assert!(acks >= quorum && quorum == 2 && row.committed, "{row:?}");
+        let mut m = ViewModel::default();
+        for i in 0..(MAX_PROPOSALS as u32 + 50) {
+            let e = TraceEvent::Proposed { sid: zabra_core::Sid(1), zxid: Zxid::new(1, i + 1), op: "x".into() };
+            m.feed(&e, 0.0);
+        }
+        assert_eq!(m.proposals.len(), MAX_PROPOSALS);
+        assert_eq!(m.proposals.keys().next(), Some(&Zxid::new(1, 51)), "the oldest are forgotten");
+    }
+}
