@@ -159,6 +159,9 @@ async fn rejoin_after<F: std::future::Future<Output = ()>>(c: &Cluster, leader: 
 async fn follower_rejoins_large_state_by_diff_then_snap() {
     let c = Cluster::start_with(3, OFFSET, &["--snapshot-every", "100", "--init-limit", "300", "--sync-limit", "20"]);
     let leader = c.wait_leader(Duration::from_secs(30));
+    // All three first: a leader serves with one follower synced, and killing that one would
+    // take its quorum (the fresh-clone CI run failed that way: the ZooKeeper connect got EOF).
+    converged_digests(&c, Duration::from_secs(30));
     let f = if leader == 1 { 2 } else { 1 };
     let mut api = Client::connect(&c.http(leader), None).await.expect("a session on the leader");
     for p in ["/big", "/small"] {
