@@ -261,7 +261,14 @@ impl Peer {
         let e = self.election();
         e.established.insert(from, (vote, state, round));
         if round == my_round && self.is_voter(me) {
-            self.election().votes.insert(from, vote);
+            // A peer that decided in our round reports its own last zxid and epoch, not the
+            // vote it elected with (ZooKeeper's report that vote): naming our proposal's leader,
+            // it agrees with our proposal. Counted as disagreeing, it kept a voter LOOKING
+            // while its leader waited the whole init limit for that voter's quorum.
+            let proposal = self.election().proposal;
+            let agrees = if vote.leader == proposal.leader { proposal } else { vote };
+            self.election().votes.insert(from, agrees);
+            self.check_election();
         }
         let leader = vote.leader;
         let reporting: Vec<&Sid> = match &self.role {

@@ -341,3 +341,25 @@ fn leader_waits_init_limit_for_a_syncing_learner() {
     assert!(at > sync_ms + 100 && at + 100 >= init_ms, "dropped after {at} ms (sync {sync_ms}, init {init_ms})");
     assert_eq!(h.p.status().state, ServerState::Leading);
 }
+
+/// FLE (zab-notes Phase 0, ZooKeeper's `lookForLeader`): a LOOKING voter whose round agrees
+/// with two peers that have already decided must decide too, when their FOLLOWING/LEADING
+/// answers come in before its finalize window closes. Those answers carry the sender's own
+/// last zxid, not the vote it elected with; counting them as votes against our proposal left
+/// the third voter LOOKING while the would-be leader waited its whole init limit for a quorum
+/// (seen on real processes: 5 nodes, 2 killed at once, 10 s without a leader).
+#[test]
+fn a_voter_joins_peers_that_decided_in_its_round() {
+    let mut h = H::with(2, Membership::numbered(5, 0), PersistedState::default(), &[]);
+    let round = h.p.logical_clock;
+    let elected = Vote { leader: Sid(4), zxid: Zxid::new(1, 5), peer_epoch: 1 };
+    h.recv(4, Message::Notification { state: ServerState::Looking, vote: elected, round });
+    h.recv(3, Message::Notification { state: ServerState::Looking, vote: elected, round });
+    // 3 and 4 decided first: 3 follows 4 and reports its own (shorter) history; 4 leads.
+    let follower_says = Vote { leader: Sid(4), zxid: Zxid::new(1, 3), peer_epoch: 1 };
+    h.recv(3, Message::Notification { state: ServerState::Following, vote: follower_says, round });
+    h.recv(4, Message::Notification { state: ServerState::Leading, vote: elected, round });
+    h.wait(200);
+    let st = h.p.status();
+    assert_eq!((st.state, st.leader), (ServerState::Following, Some(Sid(4))), "{st:?}");
+}
