@@ -18,17 +18,6 @@ fn reason(outs: &[Output]) -> LookingReason {
     r
 }
 
-/// A leader (3) in broadcast with follower 1 synced.
-fn established_leader() -> H {
-    let mut h = leader_with_epoch(&[]);
-    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
-    h.persist_all(&outs);
-    let outs = h.recv(1, Message::AckNewLeader { epoch: 1 });
-    h.persist_all(&outs);
-    assert_eq!(h.p.status().phase, Phase::Broadcast);
-    h
-}
-
 #[test]
 fn started() {
     let cfg = Config::new(Sid(1), Membership::numbered(3, 0));

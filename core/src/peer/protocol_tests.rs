@@ -240,17 +240,6 @@ fn a_proposal_of_another_epoch_is_dropped() {
     assert_eq!(show(&outs), ["anomaly: Ping of epoch 1 from 3, ours is Some(2): dropped"], "not answered");
 }
 
-/// A leader of epoch 1 with follower 1 synced (voters 1..3).
-fn established_leader() -> H {
-    let mut h = leader_with_epoch(&[]);
-    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
-    h.persist_all(&outs);
-    let outs = h.recv(1, Message::AckNewLeader { epoch: 1 });
-    h.persist_all(&outs);
-    assert_eq!(h.p.status().phase, Phase::Broadcast);
-    h
-}
-
 /// Confirmation rounds restart with each leadership, so a PingAck from an earlier session of
 /// the same pair could confirm a sync round nobody answered: sync-then-read would then read a
 /// stale leader's state. Tagged, it is dropped. (Before: the PingAck of round 1 confirmed it.)

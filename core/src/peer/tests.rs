@@ -157,6 +157,17 @@ fn epochs(accepted: u32, current: u32) -> PersistedState {
     PersistedState { accepted_epoch: accepted, current_epoch: current, ..Default::default() }
 }
 
+/// A leader (3) of epoch 1 in broadcast, with follower 1 synced (voters 1..3).
+fn established_leader() -> H {
+    let mut h = leader_with_epoch(&[]);
+    let outs = h.recv(1, Message::AckEpoch { epoch: 1, current_epoch: 0, last_zxid: Zxid::ZERO, counted: true });
+    h.persist_all(&outs);
+    let outs = h.recv(1, Message::AckNewLeader { epoch: 1 });
+    h.persist_all(&outs);
+    assert_eq!(h.p.status().phase, Phase::Broadcast);
+    h
+}
+
 /// A leader in discovery that has proposed epoch 1 with peer 1's FollowerInfo.
 fn leader_with_epoch(mutants: &[Mutant]) -> H {
     let mut h = H::new(3, PersistedState::default(), mutants);
