@@ -1,5 +1,6 @@
 //! The HTTP port: `/healthz`, `/metrics` (Prometheus text), `/cluster` (every member's
-//! addresses, so a UI finds the whole cluster from one node), `/api` (the JSON client API,
+//! addresses, so a UI finds the whole cluster from one node), `/join` (a browser member's
+//! join token, for the admin, `join.rs`), `/api` (the JSON client API,
 //! `api.rs`), `/observe` (a WebSocket of the core's TraceEvents for holders of a viewer
 //! token, `viewers.rs`), and control actions (`/control/partition`, `/control/heal`) that
 //! need the admin token and `control = true`. No request from a foreign web page is served
@@ -60,6 +61,7 @@ pub fn router(h: Http) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/cluster", get(cluster))
+        .route("/join", get(crate::join::join))
         .route("/observe", get(observe))
         .route("/api", get(api))
         .route("/control/partition", post(partition))
@@ -116,7 +118,8 @@ async fn metrics(State(h): State<Http>) -> Response {
 
 async fn cluster(State(h): State<Http>) -> Response {
     let v = view(&h.events).await;
-    let body = serde_json::json!({ "id": h.cfg.id, "cluster": h.cfg.cluster, "members": h.cfg.members, "status": v });
+    let body = serde_json::json!({ "id": h.cfg.id, "cluster": h.cfg.cluster, "members": h.cfg.members,
+        "browser_members": h.cfg.browser_members, "status": v });
     Json(body).into_response()
 }
 
