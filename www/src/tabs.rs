@@ -158,6 +158,7 @@ async fn boot(q: TabsQuery, d: UseReducerDispatcher<TabsState>, slot: WorkerRef)
         observers: Vec::new(),
         secret,
         storage: if q.memory { Storage::Memory } else { Storage::IndexedDb },
+        join: None,
     };
     let start = serde_json::to_string(&start).expect("encodes");
     let w2 = worker.clone();
