@@ -14,9 +14,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import WS from 'ws';
+import { Cluster, apiClient, assert, create, get, sleep, until } from './native.mjs';
 
 const [dist, zabra, work, offsetArg] = process.argv.slice(2);
 if (!dist || !zabra || !work || !offsetArg) {
@@ -27,44 +27,6 @@ const OFFSET = Number(offsetArg);
 const TOKEN = 'edge-admin';
 const SID = 3;
 const LIMIT_MS = Number(process.env.EDGE_TIMEOUT_MS || 120_000);
-const http = (id) => `http://127.0.0.1:${8080 + id + OFFSET}`;
-const supervisor = `http://127.0.0.1:${8080 + OFFSET}`;
-
-function assert(ok, msg) {
-  if (!ok) throw new Error(msg);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function get(url, init) {
-  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(3000) });
-  return { status: r.status, text: await r.text() };
-}
-
-/// Polls `f` every 100 ms until it returns a truthy value; bounded by `ms`.
-async function until(what, ms, f) {
-  const deadline = Date.now() + ms;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await f();
-      if (last) return last;
-    } catch (e) {
-      last = e.message;
-    }
-    await sleep(100);
-  }
-  throw new Error(`${what}: not within ${ms} ms (last: ${JSON.stringify(last)})`);
-}
-
-async function nativeLeader(ids) {
-  for (const id of ids) {
-    const h = await get(`${http(id)}/healthz`).catch(() => null);
-    if (!h || h.status !== 200) continue;
-    const st = JSON.parse(h.text).status;
-    if (st.state === 'Leading' && st.serving) return id;
-  }
-  return null;
-}
 
 // ---- the peer: the wasm module's worker entry point, with Node's globals for a worker's ----
 const fromWorker = [];
@@ -124,34 +86,6 @@ async function peerWrite(p, data) {
   return { ...w, ms };
 }
 
-/// One JSON-API session on a native node: connect, then each op waits for its reply.
-async function apiClient(id) {
-  const ws = new WS(`ws://127.0.0.1:${8080 + id + OFFSET}/api`);
-  const inbox = [];
-  ws.on('message', (d) => inbox.push(JSON.parse(d.toString())));
-  await new Promise((ok, bad) => {
-    ws.once('open', ok);
-    ws.once('error', bad);
-  });
-  const next = (pred, what) => until(what, 15_000, () => {
-    const i = inbox.findIndex(pred);
-    return i >= 0 ? inbox.splice(i, 1)[0] : null;
-  });
-  ws.send(JSON.stringify({ connect: { session: null, timeout_ms: 10000, last_zxid_seen: '0', addr: null } }));
-  const c = await next((m) => m.connected, 'a session');
-  assert(c.connected.Ok, `no session: ${JSON.stringify(c)}`);
-  let xid = 0;
-  const call = async (op) => {
-    xid += 1;
-    const mine = xid;
-    ws.send(JSON.stringify({ xid: mine, op }));
-    return (await next((m) => m.reply && m.reply.xid === mine, `reply ${mine}`)).reply.result;
-  };
-  return { call, close: () => ws.close() };
-}
-const acl = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
-const create = (p, d) => ({ Write: { Create: { path: p, data: [...Buffer.from(d)], acl, mode: 'Persistent' } } });
-
 // ---- the run ----
 process.on('uncaughtException', (e) => {
   console.error(`edge FAILED (uncaught): ${e.stack || e}`);
@@ -166,26 +100,19 @@ const watchdog = setTimeout(() => {
 }, LIMIT_MS);
 
 function stop() {
-  if (cluster && cluster.exitCode === null) {
+  if (cluster && cluster.child.exitCode === null) {
     try {
-      process.kill(cluster.pid, 'SIGTERM');
+      process.kill(cluster.child.pid, 'SIGTERM');
     } catch {}
   }
 }
 
 async function main() {
-  fs.rmSync(work, { recursive: true, force: true });
-  fs.mkdirSync(work, { recursive: true });
-  const log = fs.openSync(path.join(work, 'cluster.log'), 'w');
-  const args = ['cluster', '--nodes', '2', '--browser-voters', '1', '--port-offset', String(OFFSET)];
-  args.push('--admin-token', TOKEN, '--data-dir', path.join(work, 'data'));
-  cluster = spawn(zabra, args, { stdio: ['ignore', log, log] });
-  console.log(`zabra cluster pid ${cluster.pid}: 2 native voters + browser voter ${SID}, port offset ${OFFSET}`);
-  const leader = await until('a native leader', 30_000, () => nativeLeader([1, 2]));
-  const join = await get(`${http(1)}/join?sid=${SID}&token=${TOKEN}`);
-  assert(join.status === 200, `GET /join: ${join.status} ${join.text}`);
-  const token = JSON.parse(join.text).join_token;
-  const info = JSON.parse((await get(`${http(1)}/cluster`)).text);
+  cluster = new Cluster(zabra, work, OFFSET, TOKEN, ['--nodes', '2', '--browser-voters', '1']);
+  console.log(`zabra cluster pid ${cluster.child.pid}: 2 native voters + browser voter ${SID}, port offset ${OFFSET}`);
+  const leader = await until('a native leader', 30_000, () => cluster.leader([1, 2]));
+  const token = await cluster.joinToken(SID);
+  const info = JSON.parse((await get(`${cluster.http(1)}/cluster`)).text);
   const natives = info.members.map((m) => [m.id, `ws://${m.peer}/peer`]);
   const voters = [...info.members, ...info.browser_members].filter((m) => !m.observer).map((m) => m.id);
   await startPeer({
@@ -202,8 +129,7 @@ async function main() {
   const epochBefore = status.current_epoch;
   const killed = leader;
   const survivor = leader === 1 ? 2 : 1;
-  const k = await get(`${supervisor}/nodes/${killed}/kill?token=${TOKEN}`, { method: 'POST' });
-  assert(k.status === 200, `kill ${killed}: ${k.text}`);
+  await cluster.kill(killed);
   console.log(`killed native leader ${killed}; voters left: native ${survivor} and this peer`);
   const t1 = performance.now();
   await until('a new leader of the two left', 30_000, () => {
@@ -219,7 +145,7 @@ async function main() {
     assert(w.ok, `write ${i} through the peer with node ${killed} down: ${w.text}`);
     lat.push(w.ms);
   }
-  const api = await apiClient(survivor);
+  const api = await apiClient(`127.0.0.1:${8080 + survivor + OFFSET}`);
   const r = await api.call(create('/edge-api', 'from a native client'));
   assert(r.Write && r.Write.Created, `JSON-API create on node ${survivor}: ${JSON.stringify(r)}`);
   await api.call('Sync');

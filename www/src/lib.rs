@@ -11,6 +11,7 @@
 //!
 //! Everything but `app` and `components` compiles natively and is unit-tested there.
 
+pub mod join;
 pub mod lessons;
 pub mod model;
 pub mod state;

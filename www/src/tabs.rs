@@ -135,16 +135,26 @@ pub fn tabs_app(p: &TabsProps) -> Html {
 
 /// Claims a sid, gets the secret, starts the worker, and wires its messages to the reducer.
 async fn boot(q: TabsQuery, d: UseReducerDispatcher<TabsState>, slot: WorkerRef) {
-    let sids = zabra_wasm::DEMO_VOTERS;
-    let sid = match page::claim_sid(&q.cluster, q.sid, &sids).await {
+    let plan = match &q.join {
+        Some(addr) => match crate::join::native(addr, q.sid, q.token.clone()).await {
+            Ok(p) => p,
+            Err(why) => return d.dispatch(TabsAction::Refused(why)),
+        },
+        None => crate::join::tabs(&q.cluster),
+    };
+    let sid = match page::claim_sid(&plan.cluster, q.sid, &plan.claimable).await {
         Ok(sid) => sid,
         Err(why) => return d.dispatch(TabsAction::Refused(why)),
     };
     replace_query(&q.with_sid(sid));
     d.dispatch(TabsAction::Claimed(sid));
-    let secret = match page::cluster_secret(&q.cluster).await {
-        Ok(s) => s,
-        Err(why) => return d.dispatch(TabsAction::Worker(FromWorker::Failed(why))),
+    // A browser member of a native cluster proves itself with its join token instead.
+    let secret = match plan.join {
+        Some(_) => String::new(),
+        None => match page::cluster_secret(&q.cluster).await {
+            Ok(s) => s,
+            Err(why) => return d.dispatch(TabsAction::Worker(FromWorker::Failed(why))),
+        },
     };
     d.dispatch(TabsAction::Persistent(page::ask_persist().await));
     let worker = match page::spawn_worker(WORKER_SCRIPT) {
@@ -152,17 +162,17 @@ async fn boot(q: TabsQuery, d: UseReducerDispatcher<TabsState>, slot: WorkerRef)
         Err(why) => return d.dispatch(TabsAction::Worker(FromWorker::Failed(why))),
     };
     let start = ToWorker::Start {
-        cluster: q.cluster.clone(),
+        cluster: plan.cluster.clone(),
         sid,
-        voters: sids.to_vec(),
-        observers: Vec::new(),
+        voters: plan.voters,
+        observers: plan.observers,
         secret,
         storage: if q.memory { Storage::Memory } else { Storage::IndexedDb },
-        join: None,
+        join: plan.join,
     };
     let start = serde_json::to_string(&start).expect("encodes");
     let w2 = worker.clone();
-    let cluster = q.cluster.clone();
+    let cluster = plan.cluster.clone();
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
         let Some(text) = ev.data().as_string() else { return };
         let Ok(m) = serde_json::from_str::<FromWorker>(&text) else { return };
@@ -227,11 +237,16 @@ fn page_view(q: &TabsQuery, s: &TabsState, write: Callback<(String, String)>) ->
     html! {
         <div class="page">
             <header>
-                <h1>{ "Zabra " }<small>{ format!("Tabs mode: this tab is a ZAB peer of cluster {:?}", q.cluster) }</small></h1>
+                <h1>{ "Zabra " }<small>{ match &q.join {
+                    Some(node) => format!("Tabs mode: this tab is a browser member of the native cluster of node {node}"),
+                    None => format!("Tabs mode: this tab is a ZAB peer of cluster {:?}", q.cluster),
+                } }</small></h1>
                 <nav class="setup">
                     <a href="./" style="color:#fff">{ "Classroom" }</a>
                     <strong>{ "Tabs" }</strong>
-                    <button data-testid="tab-open" onclick={open}>{ "Open another tab of this cluster" }</button>
+                    if q.join.is_none() {
+                        <button data-testid="tab-open" onclick={open}>{ "Open another tab of this cluster" }</button>
+                    }
                 </nav>
             </header>
             if let Some(why) = &s.failed {

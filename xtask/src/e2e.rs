@@ -103,8 +103,33 @@ pub fn ui_e2e(ctx: &Ctx) -> Result {
         tabs.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
         run_bounded(&mut tabs, E2E_TIMEOUT, false).map(drop)
     });
+    // Tabs joining a native cluster as observer and voter (shape 2 of issue 9).
+    let result = result.and_then(|()| mixed(ctx, &server, &out));
     println!("UI server: {} requests served", server.requests());
     result
+}
+
+/// Port offset of the native cluster of `www/e2e/mixed.mjs` (ui-e2e).
+const MIXED_OFFSET: u16 = 1390;
+
+/// `www/e2e/mixed.mjs`: a native 3-node cluster (debug `zabra`, allowing the served page's
+/// origin) that tabs join as browser observer and voter.
+fn mixed(ctx: &Ctx, server: &StaticServer, out: &Path) -> Result {
+    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
+    if !status.success() {
+        return Err("building zabra failed".into());
+    }
+    let target = ctx.target_dir()?;
+    let mut node = Command::new("node");
+    node.arg(ctx.root.join("www/e2e/mixed.mjs"))
+        .arg(server.url())
+        .arg(out)
+        .arg(target.join("debug").join("zabra"))
+        .arg(target.join("mixed-data"))
+        .arg(MIXED_OFFSET.to_string())
+        .current_dir(ctx.root.join("www/e2e"));
+    node.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
+    run_bounded(&mut node, E2E_TIMEOUT, false).map(drop)
 }
 
 /// Port offset of the `edge` stage's cluster (native-node tests use others).
