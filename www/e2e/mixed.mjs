@@ -6,7 +6,8 @@
 // 1. A tab with a wrong join token for sid 4 is refused by every node, saying why.
 // 2. A tab joins as observer 5 and receives the commits of writes a JSON-API client makes
 //    on the native leader.
-// 3. A tab joins as voter 4; a native follower is killed, so every quorum (3 of the 3 voters
+// 3. The observer's page becomes a plain client (shape 3) with one click: create and read.
+// 4. A tab joins as voter 4; a native follower is killed, so every quorum (3 of the 3 voters
 //    left) needs the tab: writes through the JSON API and through the tab's own form commit.
 //    Their commit latency is measured (client side) and printed.
 // The page is served by xtask's static server; the nodes allow its origin. Every wait is
@@ -86,6 +87,21 @@ async function scenario(browser, cluster, log) {
     console.log(`  observer tab 5 OBSERVING leader ${leader}: received the 3 writes of a JSON-API client`);
     await shot(obs, 'mixed-1-observer.png');
 
+    // Shape 3, one click from Tabs mode: this page becomes a plain JSON-API client.
+    await obs.fill('[data-testid="native-addr"]', nodeAddr(leader));
+    await obs.click('[data-testid="native-client"]');
+    await obs.locator('[data-testid="client-session"][data-session]:not([data-session=""])').waitFor({ timeout: 15_000 });
+    await obs.fill('[data-testid="client-path"]', '/from-client');
+    await obs.fill('[data-testid="client-data"]', 'typed in the page');
+    await obs.click('[data-testid="client-create"]');
+    await obs.locator('[data-testid="client-results"] li[data-ok="true"]').first().waitFor({ timeout: 15_000 });
+    await obs.click('[data-testid="client-get"]');
+    await obs.locator('[data-testid="client-results"] li', { hasText: 'typed in the page' }).first().waitFor({ timeout: 15_000 });
+    const r = await api.call({ GetData: { path: '/from-client', watch: false } });
+    assert(JSON.stringify(r).includes('Data'), `the leader reads the client page's write: ${JSON.stringify(r)}`);
+    console.log('  client mode (one click from Tabs mode): created and read /from-client over the JSON API');
+    await shot(obs, 'mixed-3-client.png');
+
     // 3. Voter 4, then a native follower down: every quorum needs the tab.
     const voter = await openTab(context, 4, t4, log);
     await tabUntil(voter, 'voter 4 following', 30_000, (v) => v.role === 'FOLLOWING' && v.peers === '1,2,3');
@@ -112,7 +128,7 @@ async function scenario(browser, cluster, log) {
     api.close();
     const figures = { quorum_write_ms_median: +median(lat).toFixed(1), quorum_write_ms_max: +Math.max(...lat).toFixed(1), tab_form_write_ms: +tabMs.toFixed(1) };
     console.log(`  10 JSON-API writes committed with node ${victim} down (the tab in every quorum): ${JSON.stringify(figures)}`);
-    await shot(voter, 'mixed-2-voter-quorum.png');
+    await shot(voter, 'mixed-4-voter-quorum.png');
   } finally {
     await context.close().catch(() => {});
   }

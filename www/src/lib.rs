@@ -21,6 +21,8 @@ pub mod view;
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 #[cfg(target_arch = "wasm32")]
+pub mod client;
+#[cfg(target_arch = "wasm32")]
 mod components;
 #[cfg(target_arch = "wasm32")]
 mod panels;
@@ -42,6 +44,9 @@ pub fn start() {
     // A Tabs mode worker loads this module too: it has no window and mounts nothing.
     if web_sys::window().is_none() {
         return;
+    }
+    if let Some(node) = client::requested() {
+        return client::mount(node);
     }
     match tabs::requested() {
         Some(q) => tabs::mount(q),

@@ -247,6 +247,7 @@ fn page_view(q: &TabsQuery, s: &TabsState, write: Callback<(String, String)>) ->
                     if q.join.is_none() {
                         <button data-testid="tab-open" onclick={open}>{ "Open another tab of this cluster" }</button>
                     }
+                    <crate::client::NativeForm />
                 </nav>
             </header>
             if let Some(why) = &s.failed {
