@@ -125,10 +125,19 @@ async function scenario(browser, cluster, log) {
     assert(JSON.stringify(got).includes('Data'), `the leader reads the tab's write: ${JSON.stringify(got)}`);
     await tabUntil(voter, 'the voter applied every write', 15_000,
       (v) => v.text.includes('/quorum-10') && v.text.includes('create /from-the-tab'));
-    api.close();
     const figures = { quorum_write_ms_median: +median(lat).toFixed(1), quorum_write_ms_max: +Math.max(...lat).toFixed(1), tab_form_write_ms: +tabMs.toFixed(1) };
     console.log(`  10 JSON-API writes committed with node ${victim} down (the tab in every quorum): ${JSON.stringify(figures)}`);
     await shot(voter, 'mixed-4-voter-quorum.png');
+
+    // The tab was needed: without it (2 of 4 voters left) a write does not commit.
+    await voter.close();
+    const unheard = await Promise.race([
+      api.call(create('/without-the-tab', 'x')).then((r) => JSON.stringify(r), (e) => `failed: ${e.message}`),
+      new Promise((r) => setTimeout(() => r('no reply within 5 s'), 5_000)),
+    ]);
+    assert(!unheard.includes('Created'), `a write committed without the tab: ${unheard}`);
+    console.log(`  voter tab closed: a write does not commit without it (${unheard.slice(0, 80)})`);
+    api.close();
   } finally {
     await context.close().catch(() => {});
   }
