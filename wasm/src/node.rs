@@ -126,6 +126,11 @@ impl BrowserNode {
         self.drain_links();
     }
 
+    /// The native node whose current socket is `conn`.
+    pub fn ws_sid_of(&self, conn: u64) -> Option<u64> {
+        self.ws.as_ref().and_then(|w| w.sid_of(conn))
+    }
+
     /// What to do with the sockets to native nodes, in order.
     pub fn take_ws_cmds(&mut self) -> Vec<WsCmd> {
         self.ws.as_mut().map(WsLinks::take_cmds).unwrap_or_default()

@@ -22,6 +22,8 @@ use zabra_core::config::{Config, Membership};
 use zabra_core::storage::PersistOp;
 use zabra_core::{Sid, Token};
 
+/// Bytes a WebSocket to a native node may hold unsent before the connection is dropped.
+const MAX_WS_BUFFERED: usize = 64 << 20;
 /// How often the page hears the peer's status (it also hears every trace event at once).
 const STATUS_EVERY_MS: f64 = 200.0;
 
@@ -330,9 +332,17 @@ fn perform_ws(r: &mut Running, shared: &Shared, cmd: WsCmd) {
             Err(_) => r.node.on_ws_closed(clock(), sid, conn),
         },
         WsCmd::Send { conn, bytes } => {
-            if let Some(s) = r.sockets.get(&conn) {
-                let _ = s.ws.send_with_u8_array(&bytes);
+            let Some(s) = r.sockets.get(&conn) else { return };
+            // A node that stops reading must not grow this tab's memory: past the bound the
+            // connection is dropped (and redialled), as a native node drops such a link.
+            if s.ws.buffered_amount() as usize > MAX_WS_BUFFERED {
+                if let Some(sid) = r.node.ws_sid_of(conn) {
+                    drop(r.sockets.remove(&conn));
+                    r.node.on_ws_closed(clock(), sid, conn);
+                }
+                return;
             }
+            let _ = s.ws.send_with_u8_array(&bytes);
         }
         WsCmd::Close { conn } => drop(r.sockets.remove(&conn)),
     }

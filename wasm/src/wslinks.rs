@@ -165,6 +165,11 @@ impl WsLinks {
         }
     }
 
+    /// The node whose current socket is `conn`.
+    pub fn sid_of(&self, conn: u64) -> Option<u64> {
+        self.conns.iter().find(|(_, c)| c.conn == conn).map(|(s, _)| *s)
+    }
+
     fn current(&self, sid: u64, conn: u64) -> bool {
         self.conns.get(&sid).is_some_and(|c| c.conn == conn)
     }
