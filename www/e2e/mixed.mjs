@@ -49,7 +49,8 @@ async function openTab(context, sid, token, log) {
   page.setDefaultTimeout(10_000);
   page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
   page.on('console', (m) => m.type() === 'error' && log.push(`console.error: ${m.text()}`));
-  const url = new URL(`?mode=tabs&join=${nodeAddr(1)}&sid=${sid}&token=${token}`, base).href;
+  // The token in the fragment, as the page keeps it: never sent to the page's server.
+  const url = new URL(`?mode=tabs&join=${nodeAddr(1)}&sid=${sid}#token=${token}`, base).href;
   await page.goto(url, { waitUntil: 'load', timeout: 20_000 });
   return page;
 }

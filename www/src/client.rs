@@ -173,7 +173,7 @@ pub fn native_form() -> Html {
             let url = if client {
                 format!("?mode=client&join={a}")
             } else {
-                format!("?mode=tabs&join={a}&sid={}&token={}", v(&sid), v(&token))
+                format!("?mode=tabs&join={a}&sid={}#token={}", v(&sid), v(&token))
             };
             if let Some(w) = web_sys::window() {
                 let _ = w.location().set_href(&url);

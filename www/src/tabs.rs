@@ -89,9 +89,13 @@ fn now_ms() -> f64 {
 }
 
 /// Tabs mode if the URL asks for it (`?mode=tabs`).
+/// The join token may come in the fragment (`#token=…`), which the browser never sends to the
+/// server that serves the page.
 pub fn requested() -> Option<TabsQuery> {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    TabsQuery::parse(&search)
+    let loc = web_sys::window().map(|w| w.location());
+    let search = loc.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
+    let hash = loc.as_ref().and_then(|l| l.hash().ok()).unwrap_or_default();
+    TabsQuery::parse(&format!("{search}&{}", hash.trim_start_matches('#')))
 }
 
 pub fn mount(query: TabsQuery) {

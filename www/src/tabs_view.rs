@@ -91,7 +91,7 @@ pub fn tree(s: &TabStatus) -> Vec<NodeRow> {
 }
 
 /// What the URL asks of Tabs mode: `?mode=tabs[&cluster=NAME][&sid=N]`, or, to join a
-/// native cluster as its browser member `N`, `?mode=tabs&join=HOST:PORT&sid=N&token=T` (a
+/// native cluster as its browser member `N`, `?mode=tabs&join=HOST:PORT&sid=N#token=T` (a
 /// node's HTTP address, whose `/cluster` lists the peer ports, and `N`'s join token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TabsQuery {
@@ -136,7 +136,8 @@ impl TabsQuery {
             q.push_str("&storage=memory");
         }
         if let (Some(j), Some(t)) = (&self.join, &self.token) {
-            q = format!("?mode=tabs&join={j}&sid={sid}&token={t}{}", if self.memory { "&storage=memory" } else { "" });
+            // The token in the fragment: never sent to the server of the page.
+            q = format!("?mode=tabs&join={j}&sid={sid}{}#token={t}", if self.memory { "&storage=memory" } else { "" });
         }
         q
     }
@@ -178,7 +179,8 @@ mod tests {
         assert_eq!(q.another(), "?mode=tabs&cluster=demo");
         let j = TabsQuery::parse("?mode=tabs&join=127.0.0.1:8081&sid=4&token=ab12").unwrap();
         assert_eq!((j.join.as_deref(), j.sid, j.token.as_deref()), (Some("127.0.0.1:8081"), Some(4), Some("ab12")));
-        assert_eq!(j.with_sid(4), "?mode=tabs&join=127.0.0.1:8081&sid=4&token=ab12");
+        assert_eq!(j.with_sid(4), "?mode=tabs&join=127.0.0.1:8081&sid=4#token=ab12");
+        assert_eq!(TabsQuery::parse("?mode=tabs&join=127.0.0.1:8081&sid=4&token=ab12"), Some(j));
         let bad = TabsQuery::parse("?mode=tabs&join=evil/x&token=<b>").unwrap();
         assert_eq!((bad.join, bad.token), (None, None));
         let odd = TabsQuery::parse("?mode=tabs&cluster=<script>").unwrap();
