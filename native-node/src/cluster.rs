@@ -8,7 +8,7 @@
 //! own origins (and `--allowed-origin`s) only, refuses every other page (`origin.rs`), and
 //! still wants the admin token on every action.
 
-use crate::config::{Member, NodeConfig};
+use crate::config::{BrowserMember, Member, NodeConfig};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +27,13 @@ pub struct ClusterArgs {
     /// Observers, numbered after the voters.
     #[arg(long, default_value_t = 0)]
     pub observers: u64,
+    /// Voting members run by browser tabs or Node.js peers (sids after the native nodes):
+    /// the native nodes never dial them; each dials every node with its join token.
+    #[arg(long, default_value_t = 0)]
+    pub browser_voters: u64,
+    /// Observers run by browser tabs or Node.js peers, numbered after the browser voters.
+    #[arg(long, default_value_t = 0)]
+    pub browser_observers: u64,
     /// Where every node keeps its data (a folder per node).
     #[arg(long, default_value = "zabra-data")]
     pub data_dir: PathBuf,
@@ -99,7 +106,28 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str, superv
         ui_dir: a.ui_dir.as_ref().map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())),
         supervisor: Some(supervisor.to_string()),
         members: members.to_vec(),
+        browser_members: browser_members(a),
     }
+}
+
+/// The browser members: voters, then observers, numbered after the native nodes.
+fn browser_members(a: &ClusterArgs) -> Vec<BrowserMember> {
+    let first = a.nodes + a.observers + 1;
+    (0..a.browser_voters + a.browser_observers)
+        .map(|i| BrowserMember { id: first + i, observer: i >= a.browser_voters })
+        .collect()
+}
+
+/// One line per browser member with its join token (the terminal of the one who started the
+/// cluster is as private as the secret file; `GET /join` gives the same to an admin).
+fn print_join_tokens(a: &ClusterArgs) -> Result<(), String> {
+    let secret = crate::secrets::read_cluster_secret(&secret_path(a))?;
+    for b in browser_members(a) {
+        let role = if b.observer { "observer" } else { "voter" };
+        let token = zabra_peerwire::join_token(&secret, "zabra-local", b.id);
+        println!("  browser {role} {}: join token {token}", b.id);
+    }
+    Ok(())
 }
 
 fn spawn_node(dir: &std::path::Path, id: u64) -> std::io::Result<Child> {
@@ -151,6 +179,7 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
             a.data_dir.join(format!("node-{}.log", m.id)).display()
         );
     }
+    print_join_tokens(&a)?;
     let sup: Shared = Arc::new(Mutex::new(Supervisor {
         dir: a.data_dir.clone(),
         token: token.clone(),

@@ -18,6 +18,9 @@
 //! peer = "127.0.0.1:2891"
 //! client = "127.0.0.1:2181"
 //! http = "127.0.0.1:8081"
+//! [[browser_members]]    # sids run by browser tabs (or Node.js peers): they dial every
+//! id = 4                 # native node's peer port with a join token; never dialled
+//! observer = false
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +36,16 @@ pub struct Member {
     pub peer: SocketAddr,
     pub client: SocketAddr,
     pub http: SocketAddr,
+    #[serde(default)]
+    pub observer: bool,
+}
+
+/// A member run by a browser tab (or a Node.js peer): no address, since it only dials (a
+/// tab cannot listen); it proves itself with its join token (`zabra_peerwire::join_token`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrowserMember {
+    pub id: u64,
     #[serde(default)]
     pub observer: bool,
 }
@@ -94,6 +107,9 @@ pub struct NodeConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supervisor: Option<String>,
     pub members: Vec<Member>,
+    /// Members run by browser tabs or Node.js peers (voters or observers), never dialled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub browser_members: Vec<BrowserMember>,
 }
 
 fn default_cluster() -> String {
@@ -179,6 +195,7 @@ impl NodeConfig {
             ui_dir: None,
             supervisor: None,
             members: (1..=nodes).map(|i| NodeConfig::local_member(i, 0)).collect(),
+            browser_members: Vec::new(),
         }
     }
 
@@ -210,10 +227,14 @@ impl NodeConfig {
         if !self.members.iter().any(|m| m.id == self.id) {
             return Err(invalid("members", format!("no member with id {} (this node's id)", self.id)));
         }
-        let mut ids: Vec<u64> = self.members.iter().map(|m| m.id).collect();
+        let mut ids: Vec<u64> =
+            self.members.iter().map(|m| m.id).chain(self.browser_members.iter().map(|m| m.id)).collect();
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) {
-            return Err(invalid("members", "two members share an id"));
+            return Err(invalid("members", "two members (native or browser) share an id"));
+        }
+        if let Some(b) = self.browser_members.iter().find(|b| b.id == 0 || b.id > 254) {
+            return Err(invalid("browser_members", format!("id {} is not between 1 and 254", b.id)));
         }
         if !self.members.iter().any(|m| !m.observer) {
             return Err(invalid("members", "at least one voting member is needed"));
@@ -235,7 +256,7 @@ impl NodeConfig {
         {
             return Err(invalid("fourlw_whitelist", format!("{w:?} is not a four-letter word (or \"*\")")));
         }
-        if self.members.len() > 1 && self.secret_file.is_none() {
+        if self.members.len() + self.browser_members.len() > 1 && self.secret_file.is_none() {
             return Err(invalid("secret_file", "peers authenticate with a cluster secret: give a file of at least 32 random bytes, mode 0600 (zabra cluster writes one)"));
         }
         if let Some(d) = self.ui_dir.as_ref().filter(|d| !d.join("index.html").is_file()) {
@@ -253,8 +274,14 @@ impl NodeConfig {
 
     /// The core's configuration (mutants are never set: `zabra serve` refuses them).
     pub fn peer_config(&self) -> Config {
-        let voters = self.members.iter().filter(|m| !m.observer).map(|m| Sid(m.id)).collect();
-        let observers = self.members.iter().filter(|m| m.observer).map(|m| Sid(m.id)).collect();
+        let all = || {
+            self.members
+                .iter()
+                .map(|m| (m.id, m.observer))
+                .chain(self.browser_members.iter().map(|b| (b.id, b.observer)))
+        };
+        let voters = all().filter(|m| !m.1).map(|m| Sid(m.0)).collect();
+        let observers = all().filter(|m| m.1).map(|m| Sid(m.0)).collect();
         let mut c = Config::new(Sid(self.id), Membership { voters, observers });
         c.tick = Duration::from_millis(self.tick_ms);
         c.init_limit = self.init_limit;
@@ -295,6 +322,7 @@ mod tests {
             ui_dir: None,
             supervisor: None,
             members: (1..=3).map(|i| NodeConfig::local_member(i, 0)).collect(),
+            browser_members: Vec::new(),
         }
     }
 
@@ -332,6 +360,22 @@ mod tests {
         assert!(c.validate().unwrap_err().to_string().contains("`secret_file`"));
         c.members.truncate(1);
         assert!(c.validate().is_ok(), "a single node has no peers to authenticate");
+    }
+
+    #[test]
+    fn browser_members_count_in_the_membership_and_need_a_secret() {
+        let text = "id = 1\ndata_dir = \"d\"\n[[members]]\nid = 1\npeer = \"127.0.0.1:1\"\nclient = \"127.0.0.1:2\"\nhttp = \"127.0.0.1:3\"\n[[browser_members]]\nid = 2\n[[browser_members]]\nid = 3\nobserver = true\n";
+        let mut c: NodeConfig = toml::from_str(text).unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("`secret_file`"));
+        c.secret_file = Some("s".into());
+        assert!(c.validate().is_ok());
+        let m = c.peer_config().members;
+        assert_eq!(m.voters.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(m.observers.iter().map(|s| s.0).collect::<Vec<_>>(), [3]);
+        c.browser_members.push(BrowserMember { id: 1, observer: false });
+        assert!(c.validate().unwrap_err().to_string().contains("share an id"));
+        let back: NodeConfig = toml::from_str(&toml::to_string(&cfg()).unwrap()).unwrap();
+        assert!(back.browser_members.is_empty());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The HTTP port: `/healthz`, `/metrics` (Prometheus text), `/cluster` (every member's
-//! addresses, so a UI finds the whole cluster from one node), `/api` (the JSON client API,
+//! addresses, so a UI finds the whole cluster from one node), `/join` (a browser member's
+//! join token, for the admin, `join.rs`), `/api` (the JSON client API,
 //! `api.rs`), `/observe` (a WebSocket of the core's TraceEvents for holders of a viewer
 //! token, `viewers.rs`), and control actions (`/control/partition`, `/control/heal`) that
 //! need the admin token and `control = true`. With `ui_dir` set, every other path is a file
@@ -64,6 +65,7 @@ pub fn router(h: Http) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/cluster", get(cluster))
+        .route("/join", get(crate::join::join))
         .route("/observe", get(observe))
         .route("/api", get(api))
         .route("/control/partition", post(partition))
@@ -134,6 +136,7 @@ async fn cluster(State(h): State<Http>) -> Response {
         "id": h.cfg.id,
         "cluster": h.cfg.cluster,
         "members": h.cfg.members,
+        "browser_members": h.cfg.browser_members,
         "supervisor": h.cfg.supervisor,
         "status": v,
     });

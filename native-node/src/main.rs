@@ -11,6 +11,7 @@ mod clients;
 mod cluster;
 mod config;
 mod http;
+mod join;
 mod limits;
 mod metrics;
 mod monitor;

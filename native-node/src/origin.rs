@@ -42,11 +42,18 @@ impl OriginPolicy {
     }
 }
 
-/// Middleware: refuse requests from foreign pages with 403.
+/// Middleware: refuse requests from foreign pages with 403. An allowed page of another
+/// origin (a UI served elsewhere, or a tab joining this cluster) may also read the answers
+/// (`Access-Control-Allow-Origin`): it may use the port anyway.
 pub async fn check(State(p): State<Arc<OriginPolicy>>, req: Request, next: Next) -> Response {
     let origin = req.headers().get(header::ORIGIN).map(|v| v.to_str().unwrap_or("(not text)").to_string());
     if p.allows(origin.as_deref()) {
-        return next.run(req).await;
+        let mut resp = next.run(req).await;
+        if let Some(v) = origin.and_then(|o| header::HeaderValue::from_str(&o).ok()) {
+            resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+            resp.headers_mut().insert(header::VARY, header::HeaderValue::from_static("origin"));
+        }
+        return resp;
     }
     let o = origin.unwrap_or_default();
     tracing::info!("refused a request from the web page origin {o:?}");

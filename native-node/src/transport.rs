@@ -1,7 +1,10 @@
 //! Peer transport: WebSocket (tokio-tungstenite) on the peer port, speaking `zabra-peerwire`.
 //!
 //! One connection per pair: only the higher sid dials (ZooKeeper's QuorumCnxManager rule),
-//! retrying with backoff (100 ms doubling to 2 s). Every connection first runs the
+//! retrying with backoff (100 ms doubling to 2 s). Browser members (tabs, Node.js peers) are
+//! never dialled: they dial every native node, whatever the sids, and prove themselves with
+//! their join token (`zabra_peerwire::join_token`, derived from the cluster secret) instead of
+//! the secret; the node then sends them its messages over that connection. Every connection first runs the
 //! authenticated handshake (mutual HMAC challenge–response keyed by the cluster secret,
 //! bounded by [`HANDSHAKE_TIMEOUT`]); only an authenticated link ever reaches the node task
 //! (`PeerUp`), so a forged connection can never displace a member's link. Then envelopes
@@ -187,6 +190,8 @@ pub struct Transport {
     role: Role,
     /// Every configured member and its role: only these may dial in.
     members: Arc<BTreeMap<u64, Role>>,
+    /// The browser members among them: they dial whatever their sid, keyed by a join token.
+    browser: Arc<BTreeSet<u64>>,
     /// The key of the handshake's proofs; empty on a single-member cluster (refuses all).
     secret: Arc<Vec<u8>>,
     pub events: mpsc::UnboundedSender<Event>,
@@ -203,7 +208,14 @@ impl Transport {
             cluster: cfg.cluster.clone(),
             sid: cfg.id,
             role: role(cfg.me().observer),
-            members: Arc::new(cfg.members.iter().map(|m| (m.id, role(m.observer))).collect()),
+            members: Arc::new(
+                cfg.members
+                    .iter()
+                    .map(|m| (m.id, role(m.observer)))
+                    .chain(cfg.browser_members.iter().map(|b| (b.id, role(b.observer))))
+                    .collect(),
+            ),
+            browser: Arc::new(cfg.browser_members.iter().map(|b| b.id).collect()),
             secret: Arc::new(secret),
             events,
             blocked: Default::default(),
@@ -287,10 +299,20 @@ impl Transport {
             Some(r) if *r != h.role => return Err(format!("sid {} is a {r:?} here, not a {:?}", h.sid, h.role)),
             Some(_) => {}
         }
-        if h.sid <= self.sid {
+        if h.sid <= self.sid && !self.browser.contains(&h.sid) {
             return Err(format!("sid {} may not dial sid {} (the higher sid dials)", h.sid, self.sid));
         }
         Ok(())
+    }
+
+    /// The key a dialer claiming `sid` must prove: its join token for a browser member, else
+    /// the cluster secret.
+    fn key_for(&self, sid: u64) -> Vec<u8> {
+        if self.browser.contains(&sid) {
+            wire::join_token(&self.secret, &self.cluster, sid).into_bytes()
+        } else {
+            self.secret.to_vec()
+        }
     }
 
     async fn accept_handshake(&self, stream: TcpStream) -> Result<(Ws, Sid), LinkError> {
@@ -304,9 +326,9 @@ impl Transport {
             refuse(&mut ws, claimed, CUT_OFF.into()).await;
             return Err(LinkError::CutOff);
         }
-        let answer = self
-            .check_dialer(hello)
-            .and_then(|()| Acceptor::new(self.hello(), msg, &self.secret).map_err(|e| e.to_string()));
+        let key = self.key_for(claimed);
+        let answer =
+            self.check_dialer(hello).and_then(|()| Acceptor::new(self.hello(), msg, &key).map_err(|e| e.to_string()));
         let (acceptor, challenge) = match answer {
             Ok(a) => a,
             Err(reason) => return Err(refuse(&mut ws, claimed, reason).await),
@@ -315,6 +337,10 @@ impl Transport {
         let proof = recv_handshake(&mut ws).await?;
         match acceptor.on_proof(proof) {
             Ok(peer) => Ok((ws, Sid(peer.sid))),
+            Err(HandshakeError::BadProof) if self.browser.contains(&claimed) => {
+                let why = format!("wrong join token for sid {claimed} (ask an admin for this sid's token)");
+                Err(refuse(&mut ws, claimed, why).await)
+            }
             Err(e) => Err(refuse(&mut ws, claimed, e.to_string()).await),
         }
     }

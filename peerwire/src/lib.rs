@@ -24,14 +24,17 @@
 //! - [`handshake`]: `Hello` and a mutual challenge–response, HMAC-SHA256 keyed by the cluster
 //!   secret (or, for a browser tab, its join token) over both fresh nonces, both hellos and
 //!   the direction, so neither side can replay an old proof or reflect the other's.
+//! - [`join`]: the join token of a browser member, derived from the cluster secret.
 
 pub mod chunk;
 pub mod codec;
 pub mod handshake;
+pub mod join;
 
 pub use chunk::{frames, Reassembler, MAX_CHUNK};
 pub use codec::{decode, encode};
 pub use handshake::{Acceptor, Dialer, Handshake, HandshakeError, Hello, Proof, Role, NONCE_LEN, PROTOCOL_VERSION};
+pub use join::join_token;
 
 /// Why bytes from a peer were refused. Any of these closes that connection, never the node.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,6 +14,8 @@
 //!
 //! - [`bus`]: the messages on a cluster's BroadcastChannel;
 //! - [`links`]: one authenticated FIFO connection per pair of tabs over it (sans-IO);
+//! - [`wslinks`]: WebSocket links to a native cluster's peer ports, keyed by a join token
+//!   (sans-IO);
 //! - [`node`]: `BrowserNode`, the driver of one `Peer` (sans-IO, tested natively);
 //! - [`protocol`]: page ↔ worker messages;
 //! - `worker`, `idb`, `page` (wasm32 only): the worker's entry point, the IndexedDB store, and
@@ -23,6 +25,7 @@ pub mod bus;
 pub mod links;
 pub mod node;
 pub mod protocol;
+pub mod wslinks;
 
 #[cfg(target_arch = "wasm32")]
 pub mod idb;

@@ -13,6 +13,7 @@
 
 use crate::links::{LinkEvent, Links, Millis, Transport};
 use crate::protocol::{TabStatus, WriteResult};
+use crate::wslinks::{WsCmd, WsLinks};
 use std::collections::VecDeque;
 use zabra_core::config::Config;
 use zabra_core::peer::{ClientOp, ClientRequest, ConnectRequest, Input, Now, Output, Peer};
@@ -52,6 +53,8 @@ struct FormClient {
 pub struct BrowserNode {
     peer: Peer,
     links: Links,
+    /// WebSocket links to the native nodes of a mixed cluster (none in a cluster of tabs).
+    ws: Option<WsLinks>,
     inputs: VecDeque<Input>,
     persist: Vec<(Token, PersistOp)>,
     trace: Vec<TraceEvent>,
@@ -75,6 +78,7 @@ impl BrowserNode {
         let mut n = BrowserNode {
             peer,
             links,
+            ws: None,
             inputs: VecDeque::new(),
             persist: Vec::new(),
             trace: Vec::new(),
@@ -87,6 +91,49 @@ impl BrowserNode {
         n.perform(outs);
         n.links.on_timer(clock.mono_ms);
         Ok(n)
+    }
+
+    /// Joins a native cluster: messages to its nodes go over `ws` (the bus keeps the rest).
+    pub fn attach_ws(&mut self, clock: Clock, ws: WsLinks) {
+        self.ws = Some(ws);
+        self.on_timer(clock);
+    }
+
+    /// The socket `conn` to native node `sid` opened.
+    pub fn on_ws_open(&mut self, clock: Clock, sid: u64, conn: u64) {
+        self.clock = clock;
+        if let Some(ws) = self.ws.as_mut() {
+            ws.on_open(clock.mono_ms, sid, conn);
+        }
+        self.drain_links();
+    }
+
+    /// A binary message on the socket `conn` to native node `sid`.
+    pub fn on_ws_message(&mut self, clock: Clock, sid: u64, conn: u64, bytes: &[u8]) {
+        self.clock = clock;
+        if let Some(ws) = self.ws.as_mut() {
+            ws.on_message(clock.mono_ms, sid, conn, bytes);
+        }
+        self.drain_links();
+    }
+
+    /// The socket `conn` to native node `sid` closed or failed.
+    pub fn on_ws_closed(&mut self, clock: Clock, sid: u64, conn: u64) {
+        self.clock = clock;
+        if let Some(ws) = self.ws.as_mut() {
+            ws.on_closed(clock.mono_ms, sid, conn);
+        }
+        self.drain_links();
+    }
+
+    /// The native node whose current socket is `conn`.
+    pub fn ws_sid_of(&self, conn: u64) -> Option<u64> {
+        self.ws.as_ref().and_then(|w| w.sid_of(conn))
+    }
+
+    /// What to do with the sockets to native nodes, in order.
+    pub fn take_ws_cmds(&mut self) -> Vec<WsCmd> {
+        self.ws.as_mut().map(WsLinks::take_cmds).unwrap_or_default()
     }
 
     pub fn peer(&self) -> &Peer {
@@ -108,6 +155,9 @@ impl BrowserNode {
     pub fn on_timer(&mut self, clock: Clock) {
         self.clock = clock;
         self.links.on_timer(clock.mono_ms);
+        if let Some(ws) = self.ws.as_mut() {
+            ws.on_timer(clock.mono_ms);
+        }
         self.drain_links();
         if self.peer.next_deadline().is_some_and(|d| d <= clock.now().instant) {
             self.step(Input::Timeout);
@@ -130,7 +180,8 @@ impl BrowserNode {
     /// When the node next needs [`BrowserNode::on_timer`], in `performance.now()` ms.
     pub fn next_wake(&self) -> Millis {
         let core = self.peer.next_deadline().map_or(f64::INFINITY, |d| d.0 as f64 / 1000.0);
-        core.min(self.links.next_wake())
+        let ws = self.ws.as_ref().map_or(f64::INFINITY, WsLinks::next_wake);
+        core.min(self.links.next_wake()).min(ws)
     }
 
     pub fn take_outgoing(&mut self) -> Vec<crate::bus::BusMsg> {
@@ -150,18 +201,32 @@ impl BrowserNode {
     }
 
     pub fn status(&self) -> TabStatus {
-        TabStatus::of(&self.peer, &self.links)
+        let mut st = TabStatus::of(&self.peer, &self.links);
+        if let Some(ws) = &self.ws {
+            st.peers.extend(ws.peers());
+            st.refusals.extend(ws.refusals.iter().map(|(k, v)| (*k, v.clone())));
+        }
+        st
     }
 
     fn drain_links(&mut self) {
-        for e in self.links.take_events() {
+        self.queue_link_events();
+        self.run_inputs();
+    }
+
+    /// Connections up and down and messages, from the bus and the WebSockets, as inputs.
+    fn queue_link_events(&mut self) {
+        let mut events = self.links.take_events();
+        if let Some(ws) = self.ws.as_mut() {
+            events.extend(ws.take_events());
+        }
+        for e in events {
             self.inputs.push_back(match e {
                 LinkEvent::Up(peer) => Input::Connected { peer },
                 LinkEvent::Down(peer) => Input::Disconnected { peer },
                 LinkEvent::Message(from, env) => Input::Receive { from, env },
             });
         }
-        self.run_inputs();
     }
 
     fn step(&mut self, input: Input) {
@@ -174,13 +239,7 @@ impl BrowserNode {
             let outs = self.peer.step(self.clock.now(), i);
             self.perform(outs);
             // Output::Disconnect and the form's requests queue more inputs; links may too.
-            for e in self.links.take_events() {
-                self.inputs.push_back(match e {
-                    LinkEvent::Up(peer) => Input::Connected { peer },
-                    LinkEvent::Down(peer) => Input::Disconnected { peer },
-                    LinkEvent::Message(from, env) => Input::Receive { from, env },
-                });
-            }
+            self.queue_link_events();
         }
     }
 
@@ -188,9 +247,15 @@ impl BrowserNode {
         for o in outs {
             match o {
                 Output::Send { to, env } => {
-                    self.links.send(to, &env);
+                    match self.ws.as_mut().filter(|w| w.is_native(to)) {
+                        Some(ws) => ws.send(to, &env),
+                        None => self.links.send(to, &env),
+                    };
                 }
-                Output::Disconnect { peer } => self.links.disconnect(peer),
+                Output::Disconnect { peer } => match self.ws.as_mut().filter(|w| w.is_native(peer)) {
+                    Some(ws) => ws.disconnect(peer),
+                    None => self.links.disconnect(peer),
+                },
                 Output::Persist { token, op } => self.persist.push((token, op)),
                 Output::Reply(r) => self.on_reply(r),
                 Output::Connected { conn, result } if conn == FORM_CONN => self.on_session(result),

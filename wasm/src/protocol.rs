@@ -21,9 +21,29 @@ pub enum Storage {
 pub enum ToWorker {
     /// Run the peer `sid` of `cluster`, whose voters are `voters` (the tab holds the sid's Web
     /// Lock already). `secret` is the cluster's shared key (hex).
-    Start { cluster: String, sid: u64, voters: Vec<u64>, observers: Vec<u64>, secret: String, storage: Storage },
+    /// With `join`, the cluster is a native one that lists `sid` as a browser member: the
+    /// peer dials its nodes with the join token (and `secret` is unused).
+    Start {
+        cluster: String,
+        sid: u64,
+        voters: Vec<u64>,
+        observers: Vec<u64>,
+        secret: String,
+        storage: Storage,
+        #[serde(default)]
+        join: Option<JoinNative>,
+    },
     /// The write form: create `path` with `data`, or set its data if it exists.
     Write { path: String, data: String },
+}
+
+/// How a browser member reaches its native cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JoinNative {
+    /// This sid's join token (from `GET /join` or `zabra cluster`).
+    pub token: String,
+    /// Every native node: its sid and its peer port's WebSocket URL.
+    pub natives: Vec<(u64, String)>,
 }
 
 /// Worker → page.

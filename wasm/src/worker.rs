@@ -10,17 +10,20 @@ use crate::idb::{db_name, IdbStore};
 use crate::links::{LinkTimings, Links};
 use crate::node::{BrowserNode, Clock};
 use crate::page::random_bytes;
-use crate::protocol::{FromWorker, Storage, TabStatus, ToWorker};
+use crate::protocol::{FromWorker, JoinNative, Storage, TabStatus, ToWorker};
+use crate::wslinks::{WsCmd, WsLinks, WsTimings};
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{BroadcastChannel, DedicatedWorkerGlobalScope, MessageEvent};
+use web_sys::{BinaryType, BroadcastChannel, CloseEvent, DedicatedWorkerGlobalScope, MessageEvent, WebSocket};
 use zabra_core::config::{Config, Membership};
 use zabra_core::storage::PersistOp;
 use zabra_core::{Sid, Token};
 
+/// Bytes a WebSocket to a native node may hold unsent before the connection is dropped.
+const MAX_WS_BUFFERED: usize = 64 << 20;
 /// How often the page hears the peer's status (it also hears every trace event at once).
 const STATUS_EVERY_MS: f64 = 200.0;
 
@@ -57,6 +60,8 @@ struct Running {
     late_ms: f64,
     max_late_ms: f64,
     last_status: f64,
+    /// Open WebSockets to native nodes, by connection number.
+    sockets: BTreeMap<u64, Socket>,
     persisted_ops: u64,
     transactions: u64,
     stopped: bool,
@@ -72,10 +77,14 @@ pub fn worker_main() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let Some(text) = ev.data().as_string() else { return };
         match serde_json::from_str::<ToWorker>(&text) {
-            Ok(ToWorker::Start { cluster, sid, voters, observers, secret, storage }) => {
+            Ok(ToWorker::Start { cluster, sid, voters, observers, secret, storage, join }) => {
                 let s = s.clone();
+                let members = Membership {
+                    voters: voters.iter().map(|s| Sid(*s)).collect(),
+                    observers: observers.iter().map(|s| Sid(*s)).collect(),
+                };
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(e) = start(&s, cluster, sid, voters, observers, secret, storage).await {
+                    if let Err(e) = start(&s, cluster, sid, members, secret, storage, join).await {
                         post(&FromWorker::Failed(e));
                     }
                 });
@@ -98,19 +107,15 @@ async fn start(
     shared: &Shared,
     cluster: String,
     sid: u64,
-    voters: Vec<u64>,
-    observers: Vec<u64>,
+    members: Membership,
     secret: String,
     storage: Storage,
+    join: Option<JoinNative>,
 ) -> Result<(), String> {
     if shared.borrow().is_some() {
         return Err("the peer runs already".into());
     }
     let secret = hex(&secret).ok_or("the cluster secret is not hex")?;
-    let members = Membership {
-        voters: voters.iter().map(|s| Sid(*s)).collect(),
-        observers: observers.iter().map(|s| Sid(*s)).collect(),
-    };
     let (store, state) = match storage {
         Storage::IndexedDb => {
             let mut s = IdbStore::open(&db_name(&cluster, sid)).await?;
@@ -127,10 +132,21 @@ async fn start(
         state.snapshot_zxid()
     );
     let inc = u64::from_le_bytes(nonce()[..8].try_into().expect("8 bytes")) | 1;
-    let links = Links::new(End { sid, inc }, &cluster, secret, &members, LinkTimings::default(), Box::new(nonce));
+    // Joined to a native cluster, the bus has no one to talk to: its links know only this sid.
+    let bus_members = match &join {
+        Some(_) => Membership { voters: [Sid(sid)].into(), observers: Default::default() },
+        None => members.clone(),
+    };
+    let links = Links::new(End { sid, inc }, &cluster, secret, &bus_members, LinkTimings::default(), Box::new(nonce));
+    let observer = members.observers.contains(&Sid(sid));
     let mut cfg = Config::new(Sid(sid), members);
     cfg.seed = inc;
-    let node = BrowserNode::new(cfg, state, links, clock(), Box::new(|| random_bytes(16)))?;
+    let mut node = BrowserNode::new(cfg, state, links, clock(), Box::new(|| random_bytes(16)))?;
+    if let Some(j) = join {
+        let natives = j.natives.into_iter().collect();
+        let ws = WsLinks::new(sid, observer, &cluster, &j.token, natives, WsTimings::default(), Box::new(nonce));
+        node.attach_ws(clock(), ws);
+    }
     let channel = BroadcastChannel::new(&channel_name(&cluster)).map_err(|e| format!("BroadcastChannel: {e:?}"))?;
     let s = shared.clone();
     let on_bus = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -154,6 +170,7 @@ async fn start(
         late_ms: 0.0,
         max_late_ms: 0.0,
         last_status: f64::NEG_INFINITY,
+        sockets: BTreeMap::new(),
         persisted_ops: 0,
         transactions: 0,
         stopped: false,
@@ -177,6 +194,9 @@ fn after_event(shared: &Shared) {
         loop {
             for m in r.node.take_outgoing() {
                 let _ = r.channel.post_message(&js_sys::Uint8Array::from(&m.encode()[..]));
+            }
+            for c in r.node.take_ws_cmds() {
+                perform_ws(r, shared, c);
             }
             let ops = r.node.take_persist();
             if r.store.is_some() {
@@ -282,4 +302,79 @@ async fn writer(shared: Shared) {
             }
         }
     }
+}
+
+/// A WebSocket to a native node's peer port and the callbacks it holds (dropped with it,
+/// after its handlers are unset, so none runs once the socket is forgotten).
+struct Socket {
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut()>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// Does what the WebSocket links asked: open a socket, send on one, close one. A socket that
+/// cannot even be made counts as closed at once.
+fn perform_ws(r: &mut Running, shared: &Shared, cmd: WsCmd) {
+    match cmd {
+        WsCmd::Open { sid, conn, url } => match open_socket(shared, sid, conn, &url) {
+            Ok(s) => drop(r.sockets.insert(conn, s)),
+            Err(_) => r.node.on_ws_closed(clock(), sid, conn),
+        },
+        WsCmd::Send { conn, bytes } => {
+            let Some(s) = r.sockets.get(&conn) else { return };
+            // A node that stops reading must not grow this tab's memory: past the bound the
+            // connection is dropped (and redialled), as a native node drops such a link.
+            if s.ws.buffered_amount() as usize > MAX_WS_BUFFERED {
+                if let Some(sid) = r.node.ws_sid_of(conn) {
+                    drop(r.sockets.remove(&conn));
+                    r.node.on_ws_closed(clock(), sid, conn);
+                }
+                return;
+            }
+            let _ = s.ws.send_with_u8_array(&bytes);
+        }
+        WsCmd::Close { conn } => drop(r.sockets.remove(&conn)),
+    }
+}
+
+fn open_socket(shared: &Shared, sid: u64, conn: u64, url: &str) -> Result<Socket, JsValue> {
+    let ws = WebSocket::new(url)?;
+    ws.set_binary_type(BinaryType::Arraybuffer);
+    let on = |f: fn(&mut BrowserNode, Clock, u64, u64)| {
+        let s = shared.clone();
+        move || {
+            if let Some(r) = s.borrow_mut().as_mut().filter(|r| !r.stopped) {
+                f(&mut r.node, clock(), sid, conn);
+            }
+            after_event(&s);
+        }
+    };
+    let on_open = Closure::<dyn FnMut()>::new(on(BrowserNode::on_ws_open));
+    let closed = on(BrowserNode::on_ws_closed);
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| closed());
+    let s = shared.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let Ok(buf) = ev.data().dyn_into::<js_sys::ArrayBuffer>() else { return };
+        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+        if let Some(r) = s.borrow_mut().as_mut().filter(|r| !r.stopped) {
+            r.node.on_ws_message(clock(), sid, conn, &bytes);
+        }
+        after_event(&s);
+    });
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // An error is followed by a close event: the close handler does the work.
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    Ok(Socket { ws, _on_open: on_open, _on_message: on_message, _on_close: on_close })
 }

@@ -14,6 +14,7 @@
 //!
 //! Everything but `app` and `components` compiles natively and is unit-tested there.
 
+pub mod join;
 pub mod lessons;
 pub mod live;
 pub mod model;
@@ -24,6 +25,8 @@ pub mod viewmodel;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod client;
 #[cfg(target_arch = "wasm32")]
 mod components;
 #[cfg(target_arch = "wasm32")]
@@ -50,6 +53,9 @@ pub fn start() {
     // A Tabs mode worker loads this module too: it has no window and mounts nothing.
     if web_sys::window().is_none() {
         return;
+    }
+    if let Some(node) = client::requested() {
+        return client::mount(node);
     }
     match tabs::requested() {
         Some(q) => tabs::mount(q),

@@ -89,9 +89,13 @@ fn now_ms() -> f64 {
 }
 
 /// Tabs mode if the URL asks for it (`?mode=tabs`).
+/// The join token may come in the fragment (`#token=…`), which the browser never sends to the
+/// server that serves the page.
 pub fn requested() -> Option<TabsQuery> {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    TabsQuery::parse(&search)
+    let loc = web_sys::window().map(|w| w.location());
+    let search = loc.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
+    let hash = loc.as_ref().and_then(|l| l.hash().ok()).unwrap_or_default();
+    TabsQuery::parse(&format!("{search}&{}", hash.trim_start_matches('#')))
 }
 
 pub fn mount(query: TabsQuery) {
@@ -135,16 +139,26 @@ pub fn tabs_app(p: &TabsProps) -> Html {
 
 /// Claims a sid, gets the secret, starts the worker, and wires its messages to the reducer.
 async fn boot(q: TabsQuery, d: UseReducerDispatcher<TabsState>, slot: WorkerRef) {
-    let sids = zabra_wasm::DEMO_VOTERS;
-    let sid = match page::claim_sid(&q.cluster, q.sid, &sids).await {
+    let plan = match &q.join {
+        Some(addr) => match crate::join::native(addr, q.sid, q.token.clone()).await {
+            Ok(p) => p,
+            Err(why) => return d.dispatch(TabsAction::Refused(why)),
+        },
+        None => crate::join::tabs(&q.cluster),
+    };
+    let sid = match page::claim_sid(&plan.cluster, q.sid, &plan.claimable).await {
         Ok(sid) => sid,
         Err(why) => return d.dispatch(TabsAction::Refused(why)),
     };
     replace_query(&q.with_sid(sid));
     d.dispatch(TabsAction::Claimed(sid));
-    let secret = match page::cluster_secret(&q.cluster).await {
-        Ok(s) => s,
-        Err(why) => return d.dispatch(TabsAction::Worker(FromWorker::Failed(why))),
+    // A browser member of a native cluster proves itself with its join token instead.
+    let secret = match plan.join {
+        Some(_) => String::new(),
+        None => match page::cluster_secret(&q.cluster).await {
+            Ok(s) => s,
+            Err(why) => return d.dispatch(TabsAction::Worker(FromWorker::Failed(why))),
+        },
     };
     d.dispatch(TabsAction::Persistent(page::ask_persist().await));
     let worker = match page::spawn_worker(WORKER_SCRIPT) {
@@ -152,16 +166,17 @@ async fn boot(q: TabsQuery, d: UseReducerDispatcher<TabsState>, slot: WorkerRef)
         Err(why) => return d.dispatch(TabsAction::Worker(FromWorker::Failed(why))),
     };
     let start = ToWorker::Start {
-        cluster: q.cluster.clone(),
+        cluster: plan.cluster.clone(),
         sid,
-        voters: sids.to_vec(),
-        observers: Vec::new(),
+        voters: plan.voters,
+        observers: plan.observers,
         secret,
         storage: if q.memory { Storage::Memory } else { Storage::IndexedDb },
+        join: plan.join,
     };
     let start = serde_json::to_string(&start).expect("encodes");
     let w2 = worker.clone();
-    let cluster = q.cluster.clone();
+    let cluster = plan.cluster.clone();
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
         let Some(text) = ev.data().as_string() else { return };
         let Ok(m) = serde_json::from_str::<FromWorker>(&text) else { return };
@@ -226,11 +241,17 @@ fn page_view(q: &TabsQuery, s: &TabsState, write: Callback<(String, String)>) ->
     html! {
         <div class="page">
             <header>
-                <h1>{ "Zabra " }<small>{ format!("Tabs mode: this tab is a ZAB peer of cluster {:?}", q.cluster) }</small></h1>
+                <h1>{ "Zabra " }<small>{ match &q.join {
+                    Some(node) => format!("Tabs mode: this tab is a browser member of the native cluster of node {node}"),
+                    None => format!("Tabs mode: this tab is a ZAB peer of cluster {:?}", q.cluster),
+                } }</small></h1>
                 <nav class="setup">
                     <a href="./" style="color:#fff">{ "Classroom" }</a>
                     <strong>{ "Tabs" }</strong>
-                    <button data-testid="tab-open" onclick={open}>{ "Open another tab of this cluster" }</button>
+                    if q.join.is_none() {
+                        <button data-testid="tab-open" onclick={open}>{ "Open another tab of this cluster" }</button>
+                    }
+                    <crate::client::NativeForm />
                 </nav>
             </header>
             if let Some(why) = &s.failed {

@@ -90,18 +90,28 @@ pub fn tree(s: &TabStatus) -> Vec<NodeRow> {
         .collect()
 }
 
-/// What the URL asks of Tabs mode: `?mode=tabs[&cluster=NAME][&sid=N]`.
+/// What the URL asks of Tabs mode: `?mode=tabs[&cluster=NAME][&sid=N]`, or, to join a
+/// native cluster as its browser member `N`, `?mode=tabs&join=HOST:PORT&sid=N#token=T` (a
+/// node's HTTP address, whose `/cluster` lists the peer ports, and `N`'s join token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TabsQuery {
     pub cluster: String,
     pub sid: Option<u64>,
     pub memory: bool,
+    pub join: Option<String>,
+    pub token: Option<String>,
 }
 
 impl TabsQuery {
     /// `None` unless the query selects Tabs mode.
     pub fn parse(search: &str) -> Option<TabsQuery> {
-        let mut q = TabsQuery { cluster: zabra_wasm::DEMO_CLUSTER.to_string(), sid: None, memory: false };
+        let mut q = TabsQuery {
+            cluster: zabra_wasm::DEMO_CLUSTER.to_string(),
+            sid: None,
+            memory: false,
+            join: None,
+            token: None,
+        };
         let mut tabs = false;
         for pair in search.trim_start_matches('?').split('&') {
             match pair.split_once('=').unwrap_or((pair, "")) {
@@ -109,6 +119,10 @@ impl TabsQuery {
                 ("cluster", c) if valid_cluster(c) => q.cluster = c.to_string(),
                 ("sid", s) => q.sid = s.parse().ok(),
                 ("storage", "memory") => q.memory = true,
+                ("join", a) if valid_addr(a) => q.join = Some(a.to_string()),
+                ("token", t) if !t.is_empty() && t.len() <= 128 && t.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    q.token = Some(t.to_string())
+                }
                 _ => {}
             }
         }
@@ -121,6 +135,10 @@ impl TabsQuery {
         if self.memory {
             q.push_str("&storage=memory");
         }
+        if let (Some(j), Some(t)) = (&self.join, &self.token) {
+            // The token in the fragment: never sent to the server of the page.
+            q = format!("?mode=tabs&join={j}&sid={sid}{}#token={t}", if self.memory { "&storage=memory" } else { "" });
+        }
         q
     }
 
@@ -132,6 +150,14 @@ impl TabsQuery {
         }
         q
     }
+}
+
+/// `host:port` of a node's HTTP port: letters, digits, `.`, `-`, `:`, `[`, `]` only.
+fn valid_addr(a: &str) -> bool {
+    !a.is_empty()
+        && a.len() <= 100
+        && a.contains(':')
+        && a.chars().all(|ch| ch.is_ascii_alphanumeric() || ".-:[]".contains(ch))
 }
 
 fn valid_cluster(c: &str) -> bool {
@@ -151,6 +177,12 @@ mod tests {
         assert_eq!((q.cluster.as_str(), q.sid), ("demo", Some(2)));
         assert_eq!(q.with_sid(2), "?mode=tabs&cluster=demo&sid=2");
         assert_eq!(q.another(), "?mode=tabs&cluster=demo");
+        let j = TabsQuery::parse("?mode=tabs&join=127.0.0.1:8081&sid=4&token=ab12").unwrap();
+        assert_eq!((j.join.as_deref(), j.sid, j.token.as_deref()), (Some("127.0.0.1:8081"), Some(4), Some("ab12")));
+        assert_eq!(j.with_sid(4), "?mode=tabs&join=127.0.0.1:8081&sid=4#token=ab12");
+        assert_eq!(TabsQuery::parse("?mode=tabs&join=127.0.0.1:8081&sid=4&token=ab12"), Some(j));
+        let bad = TabsQuery::parse("?mode=tabs&join=evil/x&token=<b>").unwrap();
+        assert_eq!((bad.join, bad.token), (None, None));
         let odd = TabsQuery::parse("?mode=tabs&cluster=<script>").unwrap();
         assert_eq!(odd.cluster, "demo", "a cluster name is letters, digits, - and _ only");
     }

@@ -107,12 +107,63 @@ pub fn ui_e2e(ctx: &Ctx) -> Result {
     let result = run_bounded(&mut node, E2E_TIMEOUT, false).map(drop);
     // Tabs mode: pages of one browser context form a cluster of tab peers (the page comes
     // from the same node; the tab peers only talk among themselves).
-    result.and_then(|()| {
+    let result = result.and_then(|()| {
         let mut tabs = Command::new("node");
         tabs.arg(ctx.root.join("www/e2e/tabs.mjs")).arg(cluster.url()).arg(&out).current_dir(ctx.root.join("www/e2e"));
         tabs.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
         run_bounded(&mut tabs, E2E_TIMEOUT, false).map(drop)
-    })
+    });
+    // Tabs joining a native cluster as observer and voter (shape 2 of issue 9).
+    result.and_then(|()| mixed(ctx, &cluster.url(), &out))
+}
+
+/// Port offset of the native cluster of `www/e2e/mixed.mjs` (ui-e2e).
+const MIXED_OFFSET: u16 = 1390;
+
+/// `www/e2e/mixed.mjs`: a native 3-node cluster (debug `zabra`, allowing the served page's
+/// origin) that tabs join as browser observer and voter.
+fn mixed(ctx: &Ctx, page: &str, out: &Path) -> Result {
+    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
+    if !status.success() {
+        return Err("building zabra failed".into());
+    }
+    let target = ctx.target_dir()?;
+    let mut node = Command::new("node");
+    node.arg(ctx.root.join("www/e2e/mixed.mjs"))
+        .arg(page)
+        .arg(out)
+        .arg(target.join("debug").join("zabra"))
+        .arg(target.join("mixed-data"))
+        .arg(MIXED_OFFSET.to_string())
+        .current_dir(ctx.root.join("www/e2e"));
+    node.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
+    run_bounded(&mut node, E2E_TIMEOUT, false).map(drop)
+}
+
+/// Port offset of the `edge` stage's cluster (native-node tests use others).
+const EDGE_OFFSET: u16 = 1360;
+const EDGE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Stage `edge`: `www/e2e/edge.mjs`: the UI build's wasm peer (the Tabs mode worker's entry
+/// point) under Node.js joins a 2-node native cluster as its third voter, and commits writes
+/// with it while a native node is killed.
+pub fn edge(ctx: &Ctx) -> Result {
+    let dir = dist(ctx)?;
+    ensure_node_modules(ctx)?;
+    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
+    if !status.success() {
+        return Err("building zabra failed".into());
+    }
+    let target = ctx.target_dir()?;
+    let mut node = Command::new("node");
+    node.arg(ctx.root.join("www/e2e/edge.mjs"))
+        .arg(&dir)
+        .arg(target.join("debug").join("zabra"))
+        .arg(target.join("edge-data"))
+        .arg(EDGE_OFFSET.to_string())
+        .current_dir(ctx.root.join("www/e2e"));
+    node.env("EDGE_TIMEOUT_MS", (EDGE_TIMEOUT.as_millis() - 20_000).to_string());
+    run_bounded(&mut node, EDGE_TIMEOUT, false).map(drop)
 }
 
 /// `cargo xtask bench ui`: `window.zabraBench(steps)` in the built page with `nodes` peers,
@@ -168,7 +219,8 @@ pub fn ensure_chromium() -> Result {
 /// playwright-core never downloads a browser: the scripts launch `/usr/bin/chromium`.
 pub fn ensure_node_modules(ctx: &Ctx) -> Result {
     let dir = ctx.root.join("www/e2e");
-    if dir.join("node_modules/playwright-core/package.json").is_file() {
+    let installed = |m: &str| dir.join("node_modules").join(m).join("package.json").is_file();
+    if installed("playwright-core") && installed("ws") {
         return Ok(());
     }
     let verb = if dir.join("package-lock.json").is_file() { "ci" } else { "install" };

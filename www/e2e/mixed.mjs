@@ -1,0 +1,170 @@
+// End-to-end test of tabs joining a native cluster (issue 9, shape 2): a `zabra cluster` of
+// 3 native voters with browser voter 4 and browser observer 5 (so 4 voters, quorum 3).
+//
+//   node mixed.mjs <base-url> <screenshot-dir> <zabra-binary> <work-dir> <port-offset>
+//
+// 1. A tab with a wrong join token for sid 4 is refused by every node, saying why.
+// 2. A tab joins as observer 5 and receives the commits of writes a JSON-API client makes
+//    on the native leader.
+// 3. The observer's page becomes a plain client (shape 3) with one click: create and read.
+// 4. A tab joins as voter 4; a native follower is killed, so every quorum (3 of the 3 voters
+//    left) needs the tab: writes through the JSON API and through the tab's own form commit.
+//    Their commit latency is measured (client side) and printed.
+// The page is served by the ui-e2e cluster's node 1; the nodes allow its origin. Every wait is
+// bounded; the browser is closed and the cluster stopped (by PID) whatever happens.
+
+import { launch, watchdog } from './lib.mjs';
+import { Cluster, apiClient, assert, create, until } from './native.mjs';
+
+const [base, shots, zabra, work, offsetArg] = process.argv.slice(2);
+if (!base || !shots || !zabra || !work || !offsetArg) {
+  console.error('usage: node mixed.mjs <base-url> <screenshot-dir> <zabra-binary> <work-dir> <port-offset>');
+  process.exit(2);
+}
+const OFFSET = Number(offsetArg);
+const TOKEN = 'mixed-admin';
+const nodeAddr = (id) => `127.0.0.1:${8080 + id + OFFSET}`;
+
+/// What a tab shows of its peer, read in the page.
+async function peerOf(page) {
+  return page.evaluate(() => {
+    const el = document.querySelector('[data-testid="tab-peer"]');
+    const bad = document.querySelector('[data-testid="tab-refused"]') || document.querySelector('[data-testid="tab-failed"]');
+    const a = (k) => (el ? el.getAttribute(`data-${k}`) : null);
+    return { role: a('role'), leader: a('leader'), epoch: a('epoch'), committed: a('committed'), peers: a('peers'),
+      bad: bad ? bad.textContent : null, text: document.body.innerText };
+  });
+}
+
+async function tabUntil(page, what, ms, ok) {
+  return until(what, ms, async () => {
+    const v = await peerOf(page);
+    if (v.bad) throw new Error(`the tab says: ${v.bad}`);
+    return ok(v) ? v : null;
+  });
+}
+
+async function openTab(context, sid, token, log) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && log.push(`console.error: ${m.text()}`));
+  // The token in the fragment, as the page keeps it: never sent to the page's server.
+  const url = new URL(`?mode=tabs&join=${nodeAddr(1)}&sid=${sid}#token=${token}`, base).href;
+  await page.goto(url, { waitUntil: 'load', timeout: 20_000 });
+  return page;
+}
+
+async function shot(page, name) {
+  const file = `${shots}/${name}`;
+  await page.screenshot({ path: file, fullPage: true, timeout: 15_000 });
+  console.log(`  screenshot ${file}`);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function scenario(browser, cluster, log) {
+  const leader = await until('a native leader', 30_000, () => cluster.leader([1, 2, 3]));
+  const [t4, t5] = [await cluster.joinToken(4), await cluster.joinToken(5)];
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  try {
+    // 1. A wrong token: refused by the nodes, shown in the page, nothing joins.
+    const wrong = await openTab(context, 4, '0'.repeat(64), log);
+    await tabUntil(wrong, 'the wrong token refused', 15_000, (v) => v.text.includes('token is wrong'));
+    const v = await peerOf(wrong);
+    assert(v.peers === '', `a tab with a wrong token connected to ${v.peers}`);
+    await shot(wrong, 'mixed-0-wrong-token.png');
+    await wrong.close();
+
+    // 2. Observer 5 receives the commits of a native client's writes.
+    const obs = await openTab(context, 5, t5, log);
+    await tabUntil(obs, 'observer 5 observing', 30_000, (v) => v.role === 'OBSERVING' && v.peers === '1,2,3');
+    const api = await apiClient(nodeAddr(leader));
+    for (let i = 1; i <= 3; i++) {
+      const r = await api.call(create(`/from-native-${i}`, `v${i}`));
+      assert(r.Write && r.Write.Created, `create /from-native-${i}: ${JSON.stringify(r)}`);
+    }
+    await tabUntil(obs, 'the observer applied the writes', 15_000, (v) => v.text.includes('/from-native-3'));
+    console.log(`  observer tab 5 OBSERVING leader ${leader}: received the 3 writes of a JSON-API client`);
+    await shot(obs, 'mixed-1-observer.png');
+
+    // Shape 3, one click from Tabs mode: this page becomes a plain JSON-API client.
+    await obs.fill('[data-testid="native-addr"]', nodeAddr(leader));
+    await obs.click('[data-testid="native-client"]');
+    await obs.locator('[data-testid="client-session"][data-session]:not([data-session=""])').waitFor({ timeout: 15_000 });
+    await obs.fill('[data-testid="client-path"]', '/from-client');
+    await obs.fill('[data-testid="client-data"]', 'typed in the page');
+    await obs.click('[data-testid="client-create"]');
+    await obs.locator('[data-testid="client-results"] li[data-ok="true"]').first().waitFor({ timeout: 15_000 });
+    await obs.click('[data-testid="client-get"]');
+    await obs.locator('[data-testid="client-results"] li', { hasText: 'typed in the page' }).first().waitFor({ timeout: 15_000 });
+    const r = await api.call({ GetData: { path: '/from-client', watch: false } });
+    assert(JSON.stringify(r).includes('Data'), `the leader reads the client page's write: ${JSON.stringify(r)}`);
+    console.log('  client mode (one click from Tabs mode): created and read /from-client over the JSON API');
+    await shot(obs, 'mixed-3-client.png');
+
+    // 3. Voter 4, then a native follower down: every quorum needs the tab.
+    const voter = await openTab(context, 4, t4, log);
+    await tabUntil(voter, 'voter 4 following', 30_000, (v) => v.role === 'FOLLOWING' && v.peers === '1,2,3');
+    const victim = [1, 2, 3].find((id) => id !== leader);
+    await cluster.kill(victim);
+    console.log(`  voter tab 4 FOLLOWING leader ${leader}; killed native follower ${victim} (voters left: 2 native + the tab)`);
+    const lat = [];
+    for (let i = 1; i <= 10; i++) {
+      const t0 = performance.now();
+      const r = await api.call(create(`/quorum-${i}`, 'needs the tab'));
+      lat.push(performance.now() - t0);
+      assert(r.Write && r.Write.Created, `create /quorum-${i} with ${victim} down: ${JSON.stringify(r)}`);
+    }
+    await voter.fill('[data-testid="tab-write-path"]', '/from-the-tab');
+    await voter.fill('[data-testid="tab-write-data"]', 'hi');
+    const w0 = performance.now();
+    await voter.click('[data-testid="tab-write"]');
+    await voter.locator('[data-testid="tab-writes"] li[data-path="/from-the-tab"][data-ok="true"]').waitFor({ timeout: 15_000 });
+    const tabMs = performance.now() - w0;
+    const got = await api.call({ GetData: { path: '/from-the-tab', watch: false } });
+    assert(JSON.stringify(got).includes('Data'), `the leader reads the tab's write: ${JSON.stringify(got)}`);
+    await tabUntil(voter, 'the voter applied every write', 15_000,
+      (v) => v.text.includes('/quorum-10') && v.text.includes('create /from-the-tab'));
+    const figures = { quorum_write_ms_median: +median(lat).toFixed(1), quorum_write_ms_max: +Math.max(...lat).toFixed(1), tab_form_write_ms: +tabMs.toFixed(1) };
+    console.log(`  10 JSON-API writes committed with node ${victim} down (the tab in every quorum): ${JSON.stringify(figures)}`);
+    await shot(voter, 'mixed-4-voter-quorum.png');
+
+    // The tab was needed: without it (2 of 4 voters left) a write does not commit.
+    await voter.close();
+    const unheard = await Promise.race([
+      api.call(create('/without-the-tab', 'x')).then((r) => JSON.stringify(r), (e) => `failed: ${e.message}`),
+      new Promise((r) => setTimeout(() => r('no reply within 5 s'), 5_000)),
+    ]);
+    assert(!unheard.includes('Created'), `a write committed without the tab: ${unheard}`);
+    console.log(`  voter tab closed: a write does not commit without it (${unheard.slice(0, 80)})`);
+    api.close();
+  } finally {
+    await context.close().catch(() => {});
+  }
+}
+
+const browserRef = {};
+watchdog(Number(process.env.E2E_TIMEOUT_MS || 240_000), browserRef);
+let ok = false;
+const log = [];
+const cluster = new Cluster(zabra, work, OFFSET, TOKEN,
+  ['--nodes', '3', '--browser-voters', '1', '--browser-observers', '1', '--allowed-origin', new URL(base).origin]);
+try {
+  const browser = await launch();
+  browserRef.browser = browser;
+  console.log(`chromium ${browser.version()}; zabra cluster pid ${cluster.child.pid} (3 native + browser voter 4 + browser observer 5)`);
+  console.log('test: tabs join a native cluster');
+  const began = Date.now();
+  await scenario(browser, cluster, log);
+  ok = true;
+  console.log(`ok: tabs join a native cluster (${((Date.now() - began) / 1000).toFixed(1)}s)`);
+} catch (e) {
+  console.log(`FAILED: tabs join a native cluster: ${e.stack || e.message}`);
+  for (const line of log) console.log(`  ${line}`);
+} finally {
+  await browserRef.browser?.close().catch(() => {});
+  await cluster.stop();
+}
+console.log(`${ok ? 1 : 0} passed, ${ok ? 0 : 1} failed`);
+process.exit(ok ? 0 : 1);
