@@ -81,18 +81,7 @@ pub struct LogRow {
 }
 
 /// A znode as the page shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TreeRow {
-    pub path: String,
-    pub depth: usize,
-    pub data: String,
-    pub czxid: String,
-    pub mzxid: String,
-    pub version: i32,
-    pub cversion: i32,
-    pub num_children: i32,
-    pub ephemeral_owner: i64,
-}
+pub use zabra_core::datatree::ZnodeRow as TreeRow;
 
 /// What the page draws of this tab's peer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -153,35 +142,8 @@ impl TabStatus {
             peers: links.peers(),
             refusals: links.refusals.iter().map(|(k, v)| (*k, v.clone())).collect(),
             log,
-            tree: tree_rows(peer.tree()),
+            tree: peer.tree().rows(TREE_ROWS),
             ..TabStatus::default()
         }
     }
-}
-
-fn tree_rows(t: &zabra_core::datatree::DataTree) -> Vec<TreeRow> {
-    let mut out = Vec::new();
-    let mut stack = vec![("/".to_string(), 0usize)];
-    while let Some((path, depth)) = stack.pop() {
-        if out.len() >= TREE_ROWS {
-            break;
-        }
-        let (Ok((data, stat)), Ok((children, _))) = (t.get_data(&path), t.get_children(&path)) else { continue };
-        out.push(TreeRow {
-            path: path.clone(),
-            depth,
-            data: String::from_utf8_lossy(data.bytes()).into_owned(),
-            czxid: stat.czxid.to_string(),
-            mzxid: stat.mzxid.to_string(),
-            version: stat.version,
-            cversion: stat.cversion,
-            num_children: stat.num_children,
-            ephemeral_owner: stat.ephemeral_owner,
-        });
-        let prefix = if path == "/" { String::new() } else { path };
-        let mut kids = children;
-        kids.sort();
-        stack.extend(kids.into_iter().rev().map(|c| (format!("{prefix}/{c}"), depth + 1)));
-    }
-    out
 }

@@ -74,20 +74,7 @@ pub fn history(s: &TabStatus) -> Vec<HistoryRow> {
 
 /// The peer's znode tree as the classroom's tree table shows it.
 pub fn tree(s: &TabStatus) -> Vec<NodeRow> {
-    s.tree
-        .iter()
-        .map(|t| NodeRow {
-            path: t.path.clone(),
-            depth: t.depth,
-            data: t.data.clone(),
-            czxid: t.czxid.clone(),
-            mzxid: t.mzxid.clone(),
-            version: t.version,
-            cversion: t.cversion,
-            num_children: t.num_children,
-            ephemeral_owner: t.ephemeral_owner,
-        })
-        .collect()
+    s.tree.clone()
 }
 
 /// What the URL asks of Tabs mode: `?mode=tabs[&cluster=NAME][&sid=N]`, or, to join a

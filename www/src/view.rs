@@ -84,18 +84,8 @@ pub struct SyncRow {
     pub to: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct NodeRow {
-    pub path: String,
-    pub depth: usize,
-    pub data: String,
-    pub czxid: String,
-    pub mzxid: String,
-    pub version: i32,
-    pub cversion: i32,
-    pub num_children: i32,
-    pub ephemeral_owner: i64,
-}
+/// A znode row of the tree table (the one listing of `zabra_core::datatree`).
+pub use zabra_core::datatree::ZnodeRow as NodeRow;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SafetyView {
@@ -255,29 +245,7 @@ pub fn election(sim: &Sim) -> Vec<ElectionRow> {
 
 /// The selected peer's znode tree, depth first, with each node's Stat.
 pub fn tree(sim: &Sim, sid: u64) -> Vec<NodeRow> {
-    let Some(p) = sim.peer(Sid(sid)) else { return Vec::new() };
-    let t = p.tree();
-    let mut out = Vec::new();
-    let mut stack = vec![("/".to_string(), 0usize)];
-    while let Some((path, depth)) = stack.pop() {
-        let (Ok((data, stat)), Ok((children, _))) = (t.get_data(&path), t.get_children(&path)) else { continue };
-        out.push(NodeRow {
-            path: path.clone(),
-            depth,
-            data: String::from_utf8_lossy(data.bytes()).into_owned(),
-            czxid: stat.czxid.to_string(),
-            mzxid: stat.mzxid.to_string(),
-            version: stat.version,
-            cversion: stat.cversion,
-            num_children: stat.num_children,
-            ephemeral_owner: stat.ephemeral_owner,
-        });
-        let prefix = if path == "/" { String::new() } else { path };
-        let mut kids: Vec<String> = children;
-        kids.sort();
-        stack.extend(kids.into_iter().rev().map(|c| (format!("{prefix}/{c}"), depth + 1)));
-    }
-    out
+    sim.peer(Sid(sid)).map_or_else(Vec::new, |p| p.tree().rows(usize::MAX))
 }
 
 /// The sessions the selected peer knows (replicated: every peer has the same table).

@@ -32,6 +32,7 @@ mod describe;
 mod digest;
 mod multi;
 mod path;
+mod rows;
 mod sessions;
 mod snapshot;
 mod stat;
@@ -52,6 +53,7 @@ pub use data::Data;
 pub use describe::quote;
 pub use multi::multi_failure;
 pub use path::{split_parent, validate_path, CONFIG, QUOTA, ROOT, ZOOKEEPER};
+pub use rows::ZnodeRow;
 pub use stat::{Stat, MAX_TTL_MS};
 pub use tree::DataTree;
 
