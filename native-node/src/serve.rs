@@ -28,6 +28,12 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     }
     let peer = Peer::restore(cfg.peer_config(), state, crate::node::now(start)).map_err(|e| e.to_string())?;
     let me = cfg.me().clone();
+    // Unbounded as a channel, bounded by its producers, each of which stops before it can
+    // flood it: a client connection stops reading at `max_outstanding` requests or
+    // `max_queued_bytes` unanswered (and a port takes at most `max_connections`); a peer link
+    // is one authenticated member whose sender bounds its queue in bytes; the storage thread
+    // reports at most one completion per op the node task gave it. A bounded channel here
+    // would let a blocked producer stall the node task's own storage completions.
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let (store_tx, storage) = crate::persist::spawn(store, events_tx.clone(), metrics.clone())?;

@@ -1,28 +1,14 @@
 //! The simulator's loops end: a violation stops a seed's liveness phase and a script's
 //! `stabilize` (they used to wait on a clock the violation had stopped), the event budget
 //! ends a run that would not, and the end-of-seed comparison waits for commits in flight.
-//! Each check runs in a thread with a generous bound, so a hang fails instead of hanging.
+//! Every loop they run is bounded by a count of slices (`Sim::run_while`) and the event
+//! budget, not by the clock alone, so a regression fails an assertion instead of hanging.
 
 use super::Sim;
 use crate::config::Mutant;
 use crate::peer::ClientOp;
 use crate::time::Duration;
 use crate::txn::{CreateMode, Op};
-use std::sync::mpsc;
-
-/// Runs `f` on its own thread; panics if it has not returned within `secs` seconds of wall
-/// time (the thread is left behind; the test process ends it).
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
-        Ok(v) => v,
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("did not come back within {secs} s: it hangs"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the check panicked (see above)"),
-    }
-}
 
 /// A 3-peer cluster that has elected a leader, with one connected client on peer 1.
 fn serving(seed: u64) -> Sim {
@@ -38,12 +24,12 @@ fn serving(seed: u64) -> Sim {
 /// be acknowledged (`run_until` no longer moves the clock). Hung before the fix.
 #[test]
 fn liveness_stops_at_a_violation() {
-    let v = within(120, || {
+    let v = {
         let mut sim = serving(3);
         sim.violation("injected".into());
         super::sweep::liveness(&mut sim);
         sim.violations
-    });
+    };
     assert_eq!(v, vec!["injected".to_string()], "the first violation is the one reported");
 }
 
@@ -52,11 +38,11 @@ fn liveness_stops_at_a_violation() {
 /// is one whose violation comes in the liveness phase since the wider fault model.)
 #[test]
 fn a_seed_that_fails_in_its_liveness_phase_ends() {
-    let r = within(300, || {
+    let r = {
         let mut o = super::SimOptions::new(40, 3);
         o.mutants.push(Mutant::DiffInsteadOfTrunc);
         super::run_seed(&o)
-    });
+    };
     assert!(!r.passed(), "the mutant is caught");
     let order = |v: &String| v.contains("PrefixConsistency") || v.contains("TotalOrder");
     assert!(r.violations.iter().any(order), "{:?}", r.violations);
@@ -79,11 +65,11 @@ client 3 create /x 1
 stabilize
 expect-violation CommittedLogDurability
 ";
-    let out = within(120, move || super::script::run_script(script)).expect("the script runs");
+    let out = super::script::run_script(script).expect("the script runs");
     assert!(out.contains("caught: CommittedLogDurability"), "{out}");
     // Without the expectation, the transcript ends with the violation.
     let bare = script.replace("expect-violation CommittedLogDurability\n", "");
-    let out = within(120, move || super::script::run_script(&bare)).expect("the script runs");
+    let out = super::script::run_script(&bare).expect("the script runs");
     assert!(
         out.trim_end().ends_with("VIOLATION: CommittedLogDurability: only 1 voters durably hold committed 0x100000002"),
         "{out}"
@@ -93,13 +79,13 @@ expect-violation CommittedLogDurability
 /// A run that would go on for ever is cut off by the event budget, with a violation.
 #[test]
 fn the_event_budget_ends_a_run() {
-    let (v, events) = within(120, || {
+    let (v, events) = {
         let mut sim = Sim::new(1, 3, 0, Vec::new());
         sim.max_events = 300;
         sim.start_all();
         sim.run_for(Duration::from_millis(3_600_000));
         (sim.violations, sim.events)
-    });
+    };
     assert_eq!(events, 300);
     assert!(v.len() == 1 && v[0].starts_with("event budget: 300 events"), "{v:?}");
 }
@@ -110,7 +96,7 @@ fn the_event_budget_ends_a_run() {
 /// a fixed 500 ms), some phases reported `converged=false`.
 #[test]
 fn convergence_is_judged_with_nothing_in_flight() {
-    let failures = within(300, || {
+    let failures = {
         let mut failures = Vec::new();
         for phase_ms in (0..200).step_by(2) {
             let mut sim = serving(5);
@@ -126,6 +112,6 @@ fn convergence_is_judged_with_nothing_in_flight() {
             }
         }
         failures
-    });
+    };
     assert!(failures.is_empty(), "{} phases failed:\n{}", failures.len(), failures.join("\n"));
 }

@@ -835,7 +835,7 @@ impl Sim {
 
     /// Run every event up to `until`, then set the clock there. Clients get a turn every
     /// 10 ms of virtual time (to ping and reconnect). Stops at the first violation (the clock
-    /// then stays where it stopped: callers' loops must look at `violations`); more than
+    /// then stays where it stopped: loop with `run_while`, which counts slices); more than
     /// `MAX_EVENTS_PER_SLICE` events in one slice, or more than `max_events` in all, are a
     /// violation too, so that no run can spin without the clock moving.
     pub fn run_until(&mut self, until: Instant) {
@@ -871,6 +871,23 @@ impl Sim {
     pub fn run_for(&mut self, d: Duration) {
         let until = self.now + d;
         self.run_until(until);
+    }
+
+    /// While `go` holds and nothing is violated, run `slice` at a time for at most `limit` of
+    /// virtual time. The bound is a count of slices, not the clock, so the loop ends even
+    /// when a violation has stopped the clock. True if it ended because `go` stopped holding
+    /// (`go` may act as well as look: it runs once before each slice).
+    pub fn run_while(&mut self, slice: Duration, limit: Duration, mut go: impl FnMut(&mut Sim) -> bool) -> bool {
+        for _ in 0..limit.0.div_ceil(slice.0.max(1)) {
+            if !self.violations.is_empty() {
+                return false;
+            }
+            if !go(self) {
+                return true;
+            }
+            self.run_for(slice);
+        }
+        false
     }
 
     fn on_event(&mut self, e: Event) {

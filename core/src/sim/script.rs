@@ -396,10 +396,7 @@ impl Runner {
         }
         // A new client (or one reconnecting) first needs its session: let time pass for it.
         let sim = self.sim()?;
-        let deadline = sim.now + Duration::from_millis(5_000);
-        while !sim.clients[c].connected && sim.now < deadline && sim.violations.is_empty() {
-            sim.run_for(Duration::from_millis(1));
-        }
+        sim.run_while(Duration::from_millis(1), Duration::from_millis(5_000), |sim| !sim.clients[c].connected);
         if sim.client_request(c, op).is_none() {
             return Err(format!("client {sid} could not connect"));
         }
@@ -412,10 +409,7 @@ impl Runner {
         if sim.manual_network {
             return Err("stabilize needs the automatic network".into());
         }
-        let deadline = sim.now + limit;
-        while sim.now < deadline && !stable(sim) && sim.violations.is_empty() {
-            sim.run_for(Duration::from_millis(10));
-        }
+        sim.run_while(Duration::from_millis(10), limit, |sim| !stable(sim));
         // A violation stops the simulation: `run_script` reports it (or skips to the line
         // that expects it) instead of waiting for a stability that cannot come.
         if !stable(sim) && sim.violations.is_empty() {

@@ -59,12 +59,13 @@ pub fn run_seed(opts: &SimOptions) -> SeedReport {
         sim.add_client(peer);
     }
     let chaos_end = Instant(0) + Duration::from_millis(chaos.rng.range(3_000, 5_000));
-    while sim.now < chaos_end && sim.violations.is_empty() {
-        workload(&mut sim, &mut chaos.rng, 3, &mut chaos.model);
-        chaos.step(&mut sim);
-        chaos.model.step(&mut sim);
-        sim.run_for(SLICE);
-    }
+    let chaos_len = Duration(chaos_end.0.saturating_sub(sim.now.0));
+    sim.run_while(SLICE, chaos_len, |sim| {
+        workload(sim, &mut chaos.rng, 3, &mut chaos.model);
+        chaos.step(sim);
+        chaos.model.step(sim);
+        true
+    });
     chaos.model.end(&mut sim);
     if sim.violations.is_empty() {
         heal_all(&mut sim);
@@ -313,9 +314,7 @@ fn heal_all(sim: &mut Sim) {
 /// converges to the same committed zxid and tree digest.
 pub(super) fn liveness(sim: &mut Sim) {
     let deadline = sim.now + Duration::from_millis(20_000);
-    while sim.now < deadline && !all_serving(sim) && sim.violations.is_empty() {
-        sim.run_for(Duration::from_millis(50));
-    }
+    sim.run_while(Duration::from_millis(50), Duration::from_millis(20_000), |sim| !all_serving(sim));
     if !sim.violations.is_empty() {
         return;
     }
@@ -330,7 +329,11 @@ pub(super) fn liveness(sim: &mut Sim) {
     let mut sent: Vec<Option<(crate::ids::SessionId, i64)>> = vec![None; n];
     let acked =
         |sim: &Sim, s: &Option<(crate::ids::SessionId, i64)>| s.is_some_and(|(se, x)| sim.history_write_acked(se, x));
-    while sim.now < deadline && !sent.iter().all(|s| acked(sim, s)) && sim.violations.is_empty() {
+    let left = Duration(deadline.0.saturating_sub(sim.now.0));
+    sim.run_while(Duration::from_millis(20), left, |sim| {
+        if sent.iter().all(|s| acked(sim, s)) {
+            return false;
+        }
         for (c, slot) in sent.iter_mut().enumerate() {
             let cl = &sim.clients[c];
             let pending = slot.is_some_and(|(se, x)| cl.session == se && cl.outstanding.contains_key(&x));
@@ -340,8 +343,8 @@ pub(super) fn liveness(sim: &mut Sim) {
                 *slot = sim.client_request(c, op).map(|x| (session, x));
             }
         }
-        sim.run_for(Duration::from_millis(20));
-    }
+        true
+    });
     let committed = sim.checker.committed_count();
     let all_acked = sent.iter().all(|s| acked(sim, s));
     sim.run_for(Duration::from_millis(500));
