@@ -123,19 +123,7 @@ const MIXED_OFFSET: u16 = 1390;
 /// `www/e2e/mixed.mjs`: a native 3-node cluster (debug `zabra`, allowing the served page's
 /// origin) that tabs join as browser observer and voter.
 fn mixed(ctx: &Ctx, page: &str, out: &Path) -> Result {
-    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
-    if !status.success() {
-        return Err("building zabra failed".into());
-    }
-    let target = ctx.target_dir()?;
-    let mut node = Command::new("node");
-    node.arg(ctx.root.join("www/e2e/mixed.mjs"))
-        .arg(page)
-        .arg(out)
-        .arg(target.join("debug").join("zabra"))
-        .arg(target.join("mixed-data"))
-        .arg(MIXED_OFFSET.to_string())
-        .current_dir(ctx.root.join("www/e2e"));
+    let mut node = native_script(ctx, "mixed.mjs", &[page.as_ref(), out.as_os_str()], "mixed-data", MIXED_OFFSET)?;
     node.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
     run_bounded(&mut node, E2E_TIMEOUT, false).map(drop)
 }
@@ -150,20 +138,23 @@ const EDGE_TIMEOUT: Duration = Duration::from_secs(180);
 pub fn edge(ctx: &Ctx) -> Result {
     let dir = dist(ctx)?;
     ensure_node_modules(ctx)?;
-    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
-    if !status.success() {
-        return Err("building zabra failed".into());
-    }
-    let target = ctx.target_dir()?;
-    let mut node = Command::new("node");
-    node.arg(ctx.root.join("www/e2e/edge.mjs"))
-        .arg(&dir)
-        .arg(target.join("debug").join("zabra"))
-        .arg(target.join("edge-data"))
-        .arg(EDGE_OFFSET.to_string())
-        .current_dir(ctx.root.join("www/e2e"));
+    let mut node = native_script(ctx, "edge.mjs", &[dir.as_os_str()], "edge-data", EDGE_OFFSET)?;
     node.env("EDGE_TIMEOUT_MS", (EDGE_TIMEOUT.as_millis() - 20_000).to_string());
     run_bounded(&mut node, EDGE_TIMEOUT, false).map(drop)
+}
+
+/// `node www/e2e/SCRIPT ARGS... ZABRA WORK-DIR OFFSET`: a script that starts its own native
+/// cluster with the debug `zabra` (built if needed) in `target/DATA`, on port offset `offset`.
+fn native_script(ctx: &Ctx, script: &str, args: &[&std::ffi::OsStr], data: &str, offset: u16) -> Result<Command> {
+    let zabra = crate::demo::build(ctx)?;
+    let mut node = Command::new("node");
+    node.arg(ctx.root.join("www/e2e").join(script))
+        .args(args)
+        .arg(zabra)
+        .arg(ctx.target_dir()?.join(data))
+        .arg(offset.to_string())
+        .current_dir(ctx.root.join("www/e2e"));
+    Ok(node)
 }
 
 /// `cargo xtask bench ui`: `window.zabraBench(steps)` in the built page with `nodes` peers,
