@@ -14,7 +14,7 @@ use crate::view::{ElectionRow, HistoryRow, PeerView, SyncRow};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use zabra_core::message::ServerState;
 use zabra_core::peer::Status;
-use zabra_core::trace::TraceEvent;
+use zabra_core::trace::{LookingReason, TraceEvent};
 use zabra_core::Zxid;
 
 /// Proposals kept (the oldest are forgotten first).
@@ -66,8 +66,13 @@ pub struct Session {
     pub ended: Option<bool>,
 }
 
-/// A spell without an established leader: from the first event of a peer leaving its leader
-/// (or the leader leaving its role) to the next `EpochEstablished`.
+/// A spell without an established leader, to the next `EpochEstablished`. It starts at the
+/// last evidence that the old leader was still leading: for a follower that went LOOKING
+/// because its leader fell silent, the last time it heard from it (the event's time minus the
+/// `silent_ms` its reason gives, on the follower's own clock), so a paused or cut-off leader
+/// is not credited with the sync limit it took to notice; otherwise the first event of a peer
+/// leaving its leader (a closed connection is noticed at once) or of the leader leaving its
+/// role.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outage {
     pub from_ms: f64,
@@ -91,6 +96,8 @@ pub struct ViewModel {
     pub proposals: BTreeMap<Zxid, Proposal>,
     pub sessions: BTreeMap<String, Session>,
     pub outages: VecDeque<Outage>,
+    /// Recent messages between peers (what Live draws; Classroom asks its simulator).
+    pub msgs: crate::msgtrail::MsgTrail,
     /// The established leader and its epoch, while there is one.
     pub established: Option<(u64, u32)>,
     /// Events fed so far, and those a stream said it skipped (`Dropped` markers).
@@ -160,11 +167,10 @@ impl ViewModel {
         self.events += 1;
         self.last_ms = self.last_ms.max(at_ms);
         match e {
-            TraceEvent::Started { sid, accepted_epoch, current_epoch, last_zxid, .. } => {
+            TraceEvent::Started { sid, accepted_epoch, current_epoch, last_zxid, committed, .. } => {
                 let p = self.peer(sid.0, at_ms);
-                // A restored peer counts commits again as it syncs (from its snapshot, which
-                // the event does not name: zero until its first commit says more).
-                let committed = Zxid::ZERO;
+                // A restored peer has committed what its snapshot holds (the event says so).
+                let committed = *committed;
                 *p = PeerState {
                     state: Some(ServerState::Looking),
                     up: true,
@@ -178,7 +184,11 @@ impl ViewModel {
                 };
             }
             TraceEvent::Crashed { sid, .. } => self.on_down(sid.0, at_ms),
-            TraceEvent::RoleChanged { sid, from, to, leader, .. } => self.on_role(sid.0, *from, *to, *leader, at_ms),
+            TraceEvent::RoleChanged { sid, from, to, leader, reason, .. } => {
+                self.on_role(sid.0, *from, *to, *leader, reason.as_ref(), at_ms)
+            }
+            TraceEvent::MsgSent { id, to, kind, detail, .. } => self.msgs.sent(*id, to.0, *kind, detail, at_ms),
+            TraceEvent::MsgDelivered { id, to, .. } => self.msgs.delivered(*id, to.0),
             TraceEvent::NewRound { sid, round, vote } => {
                 self.peer(sid.0, at_ms).round = *round;
                 let r = self.election.entry(sid.0).or_default();
@@ -285,8 +295,17 @@ impl ViewModel {
         }
     }
 
-    fn on_role(&mut self, sid: u64, from: ServerState, to: ServerState, leader: Option<zabra_core::Sid>, at_ms: f64) {
+    fn on_role(
+        &mut self,
+        sid: u64,
+        from: ServerState,
+        to: ServerState,
+        leader: Option<zabra_core::Sid>,
+        reason: Option<&LookingReason>,
+        at_ms: f64,
+    ) {
         let p = self.peer(sid, at_ms);
+        let had_leader = p.leader;
         p.up = true;
         p.state = Some(to);
         p.leader = leader.map(|l| l.0);
@@ -294,8 +313,15 @@ impl ViewModel {
         let left_leader = matches!(from, ServerState::Following | ServerState::Observing | ServerState::Leading)
             && to == ServerState::Looking;
         if left_leader {
-            let lost = if from == ServerState::Leading { Some(sid) } else { self.established.map(|e| e.0) };
-            self.lose_leader(lost, at_ms);
+            let lost = if from == ServerState::Leading { Some(sid) } else { had_leader };
+            // The last time this follower heard from its leader, by its own clock.
+            let heard = match reason {
+                Some(LookingReason::LeaderSilent { leader, silent_ms, .. }) if Some(leader.0) == lost => {
+                    Some(at_ms - *silent_ms as f64)
+                }
+                _ => None,
+            };
+            self.lose_leader(lost, heard.map_or(at_ms, |h| h.min(at_ms)), heard.is_some());
         }
     }
 
@@ -303,16 +329,33 @@ impl ViewModel {
         let p = self.peer(sid, at_ms);
         let was_leading = p.up && p.state == Some(ServerState::Leading);
         (p.up, p.serving) = (false, false);
+        self.msgs.peer_down(sid);
         if was_leading {
-            self.lose_leader(Some(sid), at_ms);
+            self.lose_leader(Some(sid), at_ms, false);
         }
     }
 
-    fn lose_leader(&mut self, lost: Option<u64>, at_ms: f64) {
-        if self.established.take().is_none() && self.outages.front().is_some_and(|o| o.to_ms.is_none()) {
-            return;
+    /// The leader `lost` was last known to lead at `since_ms` (`heard`: a follower heard from
+    /// it then, rather than noticing its loss then).
+    fn lose_leader(&mut self, lost: Option<u64>, since_ms: f64, heard: bool) {
+        // A deposed leader (paused, cut off) that steps down, or a follower of it, after
+        // another leader was established: nothing is lost.
+        if let (Some((now_leading, _)), Some(l)) = (self.established, lost) {
+            if l != now_leading {
+                return;
+            }
         }
-        self.outages.push_front(Outage { from_ms: at_ms, to_ms: None, lost, new_leader: None });
+        if self.established.take().is_none() {
+            if let Some(o) = self.outages.front_mut().filter(|o| o.to_ms.is_none()) {
+                // Each follower saw the leader alive until the moment it last heard from it,
+                // so the leader was alive until the latest of those moments.
+                if heard && lost.is_some() && o.lost == lost {
+                    o.from_ms = o.from_ms.max(since_ms);
+                }
+                return;
+            }
+        }
+        self.outages.push_front(Outage { from_ms: since_ms, to_ms: None, lost, new_leader: None });
         self.outages.truncate(MAX_OUTAGES);
     }
 
@@ -445,6 +488,95 @@ mod tests {
         assert_eq!(o.lost, Some(old));
         assert!(epoch > c.view_model().peers[&old].current_epoch);
         assert!(o.duration_ms().is_some_and(|d| d > 0.0), "{o:?}");
+    }
+
+    fn role(
+        sid: u64,
+        from: ServerState,
+        to: ServerState,
+        leader: Option<u64>,
+        reason: Option<LookingReason>,
+    ) -> TraceEvent {
+        use zabra_core::{time::Instant, Sid};
+        TraceEvent::RoleChanged { sid: Sid(sid), at: Instant(0), from, to, leader: leader.map(Sid), reason }
+    }
+
+    fn established(sid: u64, epoch: u32) -> TraceEvent {
+        TraceEvent::EpochEstablished { sid: zabra_core::Sid(sid), epoch, committed: Zxid::ZERO }
+    }
+
+    fn silent(leader: u64, silent_ms: u64) -> Option<LookingReason> {
+        Some(LookingReason::LeaderSilent { leader: zabra_core::Sid(leader), silent_ms, limit_ms: 500 })
+    }
+
+    /// Leader 1 leads epoch 1 with followers 2 and 3, as three streams report it.
+    fn led_by_1() -> ViewModel {
+        use ServerState::*;
+        let mut m = ViewModel::with_peers([1, 2, 3]);
+        m.feed(&role(1, Looking, Leading, Some(1), None), 900.0);
+        m.feed(&role(2, Looking, Following, Some(1), None), 900.0);
+        m.feed(&role(3, Looking, Following, Some(1), None), 900.0);
+        m.feed(&established(1, 1), 1000.0);
+        m
+    }
+
+    /// A paused leader is noticed only after the sync limit: the spell starts when the
+    /// followers last heard from it (the latest of them), not when the first noticed.
+    #[test]
+    fn a_silent_leader_is_lost_from_when_its_followers_last_heard_from_it() {
+        use ServerState::*;
+        let mut m = led_by_1();
+        m.feed(&role(2, Following, Looking, None, silent(1, 520)), 3000.0);
+        assert_eq!(m.open_outage().map(|o| o.from_ms), Some(2480.0));
+        m.feed(&role(3, Following, Looking, None, silent(1, 500)), 3010.0);
+        assert_eq!(m.open_outage().map(|o| (o.from_ms, o.lost)), Some((2510.0, Some(1))));
+        m.feed(&role(3, Looking, Leading, Some(3), None), 3200.0);
+        m.feed(&established(3, 2), 3300.0);
+        let o = m.last_outage().expect("closed").clone();
+        assert_eq!((o.duration_ms(), o.new_leader), (Some(790.0), Some((3, 2))));
+        // A closed connection is noticed at once: that moment starts the spell.
+        let mut k = led_by_1();
+        let gone = Some(LookingReason::LeaderDisconnected { leader: zabra_core::Sid(1) });
+        k.feed(&role(2, Following, Looking, None, gone), 2000.0);
+        assert_eq!(k.open_outage().map(|o| o.from_ms), Some(2000.0));
+    }
+
+    /// The old leader, resumed after a pause, steps down long after a new leader was
+    /// established: that is no new spell without a leader.
+    #[test]
+    fn a_deposed_leader_stepping_down_later_opens_no_spell() {
+        use ServerState::*;
+        let mut m = led_by_1();
+        m.feed(&role(2, Following, Looking, None, silent(1, 500)), 3000.0);
+        m.feed(&role(2, Looking, Leading, Some(2), None), 3100.0);
+        m.feed(&role(3, Following, Looking, None, silent(1, 500)), 3000.0);
+        m.feed(&role(3, Looking, Following, Some(2), None), 3100.0);
+        m.feed(&established(2, 2), 3200.0);
+        let quorum_lost = Some(LookingReason::QuorumLost { synced: vec![], quorum: 2, after: None });
+        m.feed(&role(1, Leading, Looking, None, quorum_lost), 9000.0);
+        m.feed(&role(1, Looking, Following, Some(2), None), 9100.0);
+        assert!(m.open_outage().is_none(), "{:?}", m.outages);
+        assert_eq!(m.established, Some((2, 2)));
+        assert_eq!(m.outages.len(), 1);
+    }
+
+    /// A restarted peer shows what its snapshot had committed from its first event.
+    #[test]
+    fn a_restarted_peer_shows_what_it_had_committed() {
+        use zabra_core::{time::Instant, Sid};
+        let mut m = ViewModel::with_peers([1, 2, 3]);
+        let committed = Zxid::new(2, 7);
+        let e = TraceEvent::Started {
+            sid: Sid(2),
+            at: Instant(0),
+            accepted_epoch: 2,
+            current_epoch: 2,
+            last_zxid: Zxid::new(2, 9),
+            committed,
+        };
+        m.feed(&e, 10.0);
+        let v = m.peer_views().into_iter().find(|p| p.sid == 2).expect("peer 2");
+        assert_eq!((v.role, v.last_committed), ("LOOKING", committed.to_string()));
     }
 
     #[test]
