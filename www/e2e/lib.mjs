@@ -201,6 +201,7 @@ export async function liveState(page) {
     const cards = [...document.querySelectorAll('[data-testid^="live-node-"]')];
     const streams = cards.map((c) => c.getAttribute('data-stream'));
     const paused = cards.filter((c) => c.getAttribute('data-paused') === 'true').map((c) => c.getAttribute('data-testid').slice('live-node-'.length));
+    const silent = cards.filter((c) => c.getAttribute('data-silent') === 'true').map((c) => c.getAttribute('data-testid').slice('live-node-'.length));
     const b = document.querySelector('[data-testid="live-burst"]');
     const attr = (el, k) => el.getAttribute(k);
     // Messages drawn on the cluster picture, by kind (the dots' k-<kind> class).
@@ -211,6 +212,7 @@ export async function liveState(page) {
       tree,
       streams,
       paused,
+      silent,
       dots,
       burst: b ? { n: Number(attr(b, 'data-n')), done: attr(b, 'data-done'), committed: Number(attr(b, 'data-committed')), read: Number(attr(b, 'data-read')), quorum: Number(attr(b, 'data-quorum')), text: b.textContent } : null,
       outage: o ? { open: o.getAttribute('data-open'), ms: o.getAttribute('data-ms'), newLeader: o.getAttribute('data-new-leader'), epoch: o.getAttribute('data-epoch') } : null,

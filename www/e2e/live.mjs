@@ -101,6 +101,23 @@ test('live: P pauses the leader (SIGSTOP), a new leader is shown; U resumes it a
   assert(procState(pid) !== 'T', `node ${old}'s process is still stopped`);
   console.log(`  resumed node ${old}: FOLLOWING leader ${s2.leader}`);
   await shot(page, 'e2e-live-resumed.png');
+  // A node stopped behind the page's back (as `kill -STOP` from a shell would) is shown as
+  // silent from its quiet stream, and no longer once it runs again.
+  const f = following(s2)[0];
+  const control = async (action) => {
+    const r = await fetch(`${SUPERVISOR}/nodes/${f}/${action}?token=${encodeURIComponent(TOKEN)}`, { method: 'POST', signal: AbortSignal.timeout(5_000) });
+    assert(r.ok, `supervisor ${action} of node ${f}: ${r.status} ${await r.text()}`);
+  };
+  await control('pause');
+  try {
+    const s3 = await waitLive(page, (s) => s.silent.includes(f) && s.silent.length === 1, `node ${f} (alone), stopped through the supervisor, shown silent`, 15_000);
+    assert(!s3.paused.includes(f), 'the page claims it paused the node itself');
+    console.log(`  node ${f} stopped behind the page's back: shown silent`);
+    await shot(page, 'e2e-live-silent.png');
+  } finally {
+    await control('resume');
+  }
+  await waitLive(page, (s) => !s.silent.includes(f) && steady(s), `node ${f} no longer silent after SIGCONT`, 20_000);
 });
 
 test('live: S partitions the leader away, the majority elects a new one; H heals to one leader', async (page) => {

@@ -25,6 +25,9 @@ use yew::prelude::*;
 const TOKEN_KEY: &str = "zabra-admin-token";
 /// Lines of the control log kept on screen.
 const LOG_LINES: usize = 8;
+/// A node whose open stream sent nothing for this long (ms, on the nodes' clocks) is shown
+/// as silent: a running one sends every tick.
+const SILENT_MS: f64 = 3_000.0;
 
 pub(crate) struct Conn {
     pub(crate) http: String,
@@ -287,17 +290,23 @@ fn node_cards(l: &Live) -> Html {
     let cards = views.iter().map(|p| {
         let conn = l.conns.get(&p.sid);
         let watching = conn.is_some_and(|c| c.up);
-        let state = if l.paused.contains(&p.sid) {
-            "paused"
-        } else if watching {
-            "watching"
-        } else {
-            "no stream (reconnecting)"
+        // A running node reports something every tick (pings, their answers), so a stream
+        // that is open but quiet means a stopped or hung process, whoever stopped it.
+        let quiet_ms = l.vm.peers.get(&p.sid).map_or(0.0, |s| l.vm.last_ms - s.last_ms);
+        let silent = watching && quiet_ms > SILENT_MS;
+        let paused = l.paused.contains(&p.sid);
+        let state = match (paused, watching, silent) {
+            (true, _, _) => "paused".to_string(),
+            (_, true, true) => format!("stream silent for {:.0} s (stopped or hung?)", quiet_ms / 1000.0),
+            (_, true, false) => "watching".to_string(),
+            (_, false, _) => "no stream (reconnecting)".to_string(),
         };
+        let flag = if paused { " · PAUSED" } else if silent { " · SILENT" } else { "" };
         html! {
-            <div class={classes!("card", p.role.to_lowercase())} data-testid={format!("live-node-{}", p.sid)}
-                data-stream={watching.to_string()} data-paused={l.paused.contains(&p.sid).to_string()}>
-                <div class="big">{ format!("node {} · {}", p.sid, p.role) }</div>
+            <div class={classes!("card", p.role.to_lowercase(), (paused || silent).then_some("stale"))}
+                data-testid={format!("live-node-{}", p.sid)} data-stream={watching.to_string()}
+                data-paused={paused.to_string()} data-silent={silent.to_string()}>
+                <div class="big">{ format!("node {} · {}{flag}", p.sid, p.role) }</div>
                 <div>{ format!("epoch {} (accepted {}) · committed {} · logged {}", p.current_epoch, p.accepted_epoch, p.last_committed, p.last_logged) }</div>
                 <div class="muted">{ format!("{}{} · {state}", if p.serving { "serving" } else { "not serving" }, p.leader.map_or(String::new(), |x| format!(" · leader {x}"))) }</div>
             </div>

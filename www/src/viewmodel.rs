@@ -41,6 +41,9 @@ pub struct PeerState {
     pub serving: bool,
     /// Timestamp (ms) of the last event from or about this peer.
     pub last_ms: f64,
+    /// The leader this peer last left, and when it was last known alive by this peer: when
+    /// it last heard from it (`true`), or when it noticed it gone (`false`).
+    pub left: Option<(u64, f64, bool)>,
 }
 
 /// One proposal as its leader counted it.
@@ -143,6 +146,7 @@ impl ViewModel {
             round: s.round,
             serving: s.serving,
             last_ms: at_ms,
+            left: None,
         };
         if s.state == ServerState::Leading && s.serving && self.established.is_none() {
             self.established = Some((sid, s.current_epoch));
@@ -187,8 +191,16 @@ impl ViewModel {
             TraceEvent::RoleChanged { sid, from, to, leader, reason, .. } => {
                 self.on_role(sid.0, *from, *to, *leader, reason.as_ref(), at_ms)
             }
-            TraceEvent::MsgSent { id, to, kind, detail, .. } => self.msgs.sent(*id, to.0, *kind, detail, at_ms),
-            TraceEvent::MsgDelivered { id, to, .. } => self.msgs.delivered(*id, to.0),
+            // Each is its node's own event (sender, receiver): a sign of life (Live shows a
+            // node whose stream falls quiet as stopped or hung).
+            TraceEvent::MsgSent { id, from, to, kind, detail } => {
+                self.peer(from.0, at_ms);
+                self.msgs.sent(*id, to.0, *kind, detail, at_ms)
+            }
+            TraceEvent::MsgDelivered { id, to, .. } => {
+                self.peer(to.0, at_ms);
+                self.msgs.delivered(*id, to.0)
+            }
             TraceEvent::NewRound { sid, round, vote } => {
                 self.peer(sid.0, at_ms).round = *round;
                 let r = self.election.entry(sid.0).or_default();
@@ -313,15 +325,50 @@ impl ViewModel {
         let left_leader = matches!(from, ServerState::Following | ServerState::Observing | ServerState::Leading)
             && to == ServerState::Looking;
         if left_leader {
-            let lost = if from == ServerState::Leading { Some(sid) } else { had_leader };
+            if from == ServerState::Leading {
+                return self.lose_leader(Some(sid), at_ms, false);
+            }
             // The last time this follower heard from its leader, by its own clock.
             let heard = match reason {
-                Some(LookingReason::LeaderSilent { leader, silent_ms, .. }) if Some(leader.0) == lost => {
+                Some(LookingReason::LeaderSilent { leader, silent_ms, .. }) if Some(leader.0) == had_leader => {
                     Some(at_ms - *silent_ms as f64)
                 }
                 _ => None,
             };
-            self.lose_leader(lost, heard.map_or(at_ms, |h| h.min(at_ms)), heard.is_some());
+            let Some(lost) = had_leader else { return };
+            self.peer(sid, at_ms).left = Some((lost, heard.map_or(at_ms, |h| h.min(at_ms)), heard.is_some()));
+            // One follower losing its leader is no spell while the leader keeps a quorum.
+            if self.established.is_none() || !self.keeps_quorum(lost) {
+                let (since, heard) = self.last_known_alive(lost);
+                self.lose_leader(Some(lost), since, heard);
+            }
+        } else if to != ServerState::Looking {
+            self.peer(sid, at_ms).left = None;
+        }
+    }
+
+    /// Whether `leader` still leads a majority of the voters (itself included), as far as
+    /// the events tell.
+    fn keeps_quorum(&self, leader: u64) -> bool {
+        let voters = self.peers.values().filter(|p| p.state != Some(ServerState::Observing)).count();
+        let with = self
+            .peers
+            .iter()
+            .filter(|(sid, p)| {
+                p.up && ((**sid == leader && p.state == Some(ServerState::Leading))
+                    || (p.state == Some(ServerState::Following) && p.leader == Some(leader)))
+            })
+            .count();
+        with > voters / 2
+    }
+
+    /// When `leader` was last known alive by the followers that left it: the latest time one
+    /// of them heard from it, if any heard; else the earliest time one noticed it gone.
+    fn last_known_alive(&self, leader: u64) -> (f64, bool) {
+        let left = || self.peers.values().filter_map(|p| p.left.filter(|l| l.0 == leader));
+        match left().filter(|l| l.2).map(|l| l.1).reduce(f64::max) {
+            Some(heard) => (heard, true),
+            None => (left().map(|l| l.1).reduce(f64::min).unwrap_or(self.last_ms), false),
         }
     }
 
@@ -527,18 +574,36 @@ mod tests {
         use ServerState::*;
         let mut m = led_by_1();
         m.feed(&role(2, Following, Looking, None, silent(1, 520)), 3000.0);
-        assert_eq!(m.open_outage().map(|o| o.from_ms), Some(2480.0));
+        assert!(m.open_outage().is_none(), "leader 1 may still lead 3: {:?}", m.outages);
         m.feed(&role(3, Following, Looking, None, silent(1, 500)), 3010.0);
         assert_eq!(m.open_outage().map(|o| (o.from_ms, o.lost)), Some((2510.0, Some(1))));
         m.feed(&role(3, Looking, Leading, Some(3), None), 3200.0);
         m.feed(&established(3, 2), 3300.0);
         let o = m.last_outage().expect("closed").clone();
         assert_eq!((o.duration_ms(), o.new_leader), (Some(790.0), Some((3, 2))));
-        // A closed connection is noticed at once: that moment starts the spell.
+        // A closed connection is noticed at once: the first to notice starts the spell.
         let mut k = led_by_1();
-        let gone = Some(LookingReason::LeaderDisconnected { leader: zabra_core::Sid(1) });
-        k.feed(&role(2, Following, Looking, None, gone), 2000.0);
+        let gone = || Some(LookingReason::LeaderDisconnected { leader: zabra_core::Sid(1) });
+        k.feed(&role(2, Following, Looking, None, gone()), 2000.0);
+        k.feed(&role(3, Following, Looking, None, gone()), 2004.0);
         assert_eq!(k.open_outage().map(|o| o.from_ms), Some(2000.0));
+        // A killed leader's stream closes: then the first follower to notice starts it.
+        let mut g = led_by_1();
+        g.gone(1, 1990.0);
+        g.feed(&role(2, Following, Looking, None, gone()), 2000.0);
+        assert_eq!(g.open_outage().map(|o| o.from_ms), Some(2000.0));
+    }
+
+    /// A follower that was stopped for a while loses its leader when it runs again; the
+    /// leader kept its quorum all along, so there was no spell without a leader.
+    #[test]
+    fn a_follower_losing_its_leader_alone_opens_no_spell() {
+        use ServerState::*;
+        let mut m = led_by_1();
+        m.feed(&role(2, Following, Looking, None, silent(1, 4000)), 6000.0);
+        m.feed(&role(2, Looking, Following, Some(1), None), 6100.0);
+        assert!(m.outages.is_empty(), "{:?}", m.outages);
+        assert_eq!(m.established, Some((1, 1)));
     }
 
     /// The old leader, resumed after a pause, steps down long after a new leader was
@@ -558,6 +623,22 @@ mod tests {
         assert!(m.open_outage().is_none(), "{:?}", m.outages);
         assert_eq!(m.established, Some((2, 2)));
         assert_eq!(m.outages.len(), 1);
+    }
+
+    /// Messages are their nodes' own events: each counts as a sign of life of its node.
+    #[test]
+    fn messages_are_signs_of_life_of_their_nodes() {
+        use zabra_core::message::{MsgId, MsgKind};
+        use zabra_core::Sid;
+        let mut m = led_by_1();
+        let id = MsgId { from: Sid(1), seq: 9 };
+        m.feed(
+            &TraceEvent::MsgSent { id, from: Sid(1), to: Sid(2), kind: MsgKind::Ping, detail: String::new() },
+            5000.0,
+        );
+        m.feed(&TraceEvent::MsgDelivered { id, from: Sid(1), to: Sid(2), kind: MsgKind::Ping }, 5001.0);
+        assert_eq!((m.peers[&1].last_ms, m.peers[&2].last_ms, m.peers[&3].last_ms), (5000.0, 5001.0, 900.0));
+        assert_eq!(m.msgs.views(5100.0).len(), 1);
     }
 
     /// A restarted peer shows what its snapshot had committed from its first event.
