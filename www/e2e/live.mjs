@@ -7,7 +7,8 @@
 // pause/resume the leader (SIGSTOP/SIGCONT through the supervisor), partition/heal it (the
 // nodes' /control endpoints, called from the page: CORS), a burst of 20 writes (committed,
 // readable, under one parent that the next burst cleans), the messages drawn on the way, and
-// the znode tree the page reads through the client API.
+// the znode tree the page reads through the client API; last, kill and restart the leader
+// after the writes (the restarted node shows the committed zxid the others show).
 // One page for all, in order (each test starts from a cluster with one leader and two
 // followers). Every wait is bounded; the browser is closed whatever happens; screenshots go
 // to OUTDIR as e2e-live-*.png.
@@ -200,6 +201,18 @@ test('live: W writes a burst of 20 (ACK quorums shown, readable, under one paren
   const s3 = await waitLive(page, (s) => JSON.stringify(burstRows(s)) === JSON.stringify(want), 'the znode tree showing the second burst', 15_000);
   console.log(`  znode tree: ${s3.tree.length} znodes shown, the burst's ${want.length} among them`);
   await shot(page, 'e2e-live-tree.png');
+});
+
+test('live: after the writes, K then R: the restarted node shows the committed zxid the others show', async (page) => {
+  const [old, , s1, shownMs] = await failover(page, 'k', 'K (kill the leader)');
+  figures.kill = { shownMs, leaderlessMs: Number(s1.outage.ms) };
+  console.log(`  killed leader ${old}; node ${s1.leader} LEADING in epoch ${s1.outage.epoch}; no leader for ${s1.outage.ms} ms; K to new leader shown: ${shownMs} ms`);
+  await page.keyboard.press('r');
+  const s2 = await waitLive(page, (s) => steady(s) && s.peers[old]?.role === 'FOLLOWING'
+    && s.peers[old].committed === s.peers[s.leader].committed, `node ${old} restarted, following, with the leader's committed zxid`, 45_000);
+  assert(!/^0x0+$/.test(s2.peers[old].committed), `the cluster shows nothing committed: ${s2.peers[old].committed}`);
+  console.log(`  restarted node ${old}: FOLLOWING, committed ${s2.peers[old].committed} as the leader shows`);
+  await shot(page, 'e2e-live-restarted-committed.png');
 });
 
 const browserRef = {};
