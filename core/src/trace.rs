@@ -107,6 +107,11 @@ pub enum TraceEvent {
         accepted_epoch: Epoch,
         current_epoch: Epoch,
         last_zxid: Zxid,
+        /// What it had committed: its snapshot's zxid (nothing beyond the snapshot counts as
+        /// committed until a leader says so), so a viewer shows the right figure from the
+        /// start rather than zero until the next commit.
+        #[serde(default)]
+        committed: Zxid,
     },
     /// The driver saw a crash (no peer can report its own).
     Crashed {

@@ -165,3 +165,58 @@ export function watchdog(ms, browserRef) {
   }, ms);
   timer.unref();
 }
+
+// Live mode (the page watching and controlling a real cluster): its state as the tests read it.
+
+export async function supervisorNodes(supervisor) {
+  const r = await fetch(`${supervisor}/nodes`, { signal: AbortSignal.timeout(5_000) });
+  return r.json();
+}
+
+/// The process is gone (or a zombie its supervisor has not reaped yet).
+export function processGone(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.split(') ')[1]?.startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+export async function waitLive(page, done, what, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await liveState(page);
+    if (done(s)) return s;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last ${JSON.stringify(s)}`);
+    await page.waitForTimeout(50);
+  }
+}
+
+export async function liveState(page) {
+  const snap = await snapshot(page);
+  return page.evaluate((peers) => {
+    const live = document.querySelector('[data-testid="live"]');
+    const o = document.querySelector('[data-testid="live-outage"]');
+    const cards = [...document.querySelectorAll('[data-testid^="live-node-"]')];
+    const streams = cards.map((c) => c.getAttribute('data-stream'));
+    const paused = cards.filter((c) => c.getAttribute('data-paused') === 'true').map((c) => c.getAttribute('data-testid').slice('live-node-'.length));
+    const silent = cards.filter((c) => c.getAttribute('data-silent') === 'true').map((c) => c.getAttribute('data-testid').slice('live-node-'.length));
+    const b = document.querySelector('[data-testid="live-burst"]');
+    const attr = (el, k) => el.getAttribute(k);
+    // Messages drawn on the cluster picture, by kind (the dots' k-<kind> class).
+    const dots = [...document.querySelectorAll('svg.cluster g.dot')].map((d) => [...d.classList].find((c) => c.startsWith('k-'))?.slice(2));
+    const tree = [...document.querySelectorAll('[data-testid="live-tree"] tr[data-path]')].map((r) => r.getAttribute('data-path'));
+    return {
+      leader: live?.getAttribute('data-leader') ?? null,
+      tree,
+      streams,
+      paused,
+      silent,
+      dots,
+      burst: b ? { n: Number(attr(b, 'data-n')), done: attr(b, 'data-done'), committed: Number(attr(b, 'data-committed')), read: Number(attr(b, 'data-read')), quorum: Number(attr(b, 'data-quorum')), text: b.textContent } : null,
+      outage: o ? { open: o.getAttribute('data-open'), ms: o.getAttribute('data-ms'), newLeader: o.getAttribute('data-new-leader'), epoch: o.getAttribute('data-epoch') } : null,
+      peers,
+    };
+  }, snap.peers);
+}

@@ -8,7 +8,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, newPage, open, settle, snapshot, step, stepUntil, waitFor, leaders, epochOf, watchdog } from './lib.mjs';
+import { launch, newPage, open, settle, snapshot, step, stepUntil, waitFor, leaders, epochOf, watchdog, supervisorNodes, processGone, waitLive } from './lib.mjs';
 
 const [base, outDir] = process.argv.slice(2);
 if (!base || !outDir) {
@@ -153,46 +153,6 @@ test('a shared URL restores the same step', async (page, browser, log) => {
 const LIVE_TOKEN = process.env.E2E_LIVE_TOKEN;
 const SUPERVISOR = process.env.E2E_LIVE_SUPERVISOR;
 
-async function supervisorNodes() {
-  const r = await fetch(`${SUPERVISOR}/nodes`, { signal: AbortSignal.timeout(5_000) });
-  return r.json();
-}
-
-/// The process is gone (or a zombie its supervisor has not reaped yet).
-function processGone(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.split(') ')[1]?.startsWith('Z');
-  } catch {
-    return true;
-  }
-}
-
-async function waitLive(page, done, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await liveState(page);
-    if (done(s)) return s;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last ${JSON.stringify(s)}`);
-    await page.waitForTimeout(50);
-  }
-}
-
-async function liveState(page) {
-  const snap = await snapshot(page);
-  return page.evaluate((peers) => {
-    const live = document.querySelector('[data-testid="live"]');
-    const o = document.querySelector('[data-testid="live-outage"]');
-    const streams = [...document.querySelectorAll('[data-testid^="live-node-"]')].map((c) => c.getAttribute('data-stream'));
-    return {
-      leader: live?.getAttribute('data-leader') ?? null,
-      streams,
-      outage: o ? { open: o.getAttribute('data-open'), ms: o.getAttribute('data-ms'), newLeader: o.getAttribute('data-new-leader'), epoch: o.getAttribute('data-epoch') } : null,
-      peers,
-    };
-  }, snap.peers);
-}
-
 const liveFiles = {};
 
 test('live: the kill key kills the native leader; the page shows the new leader and the time without one', async (page) => {
@@ -203,7 +163,7 @@ test('live: the kill key kills the native leader; the page shows the new leader 
   assert(!(await page.evaluate(() => location.href)).includes(LIVE_TOKEN), 'the token stays in the URL');
   const old = s0.leader;
   const oldEpoch = epochOf(s0.peers[old]);
-  const nodes = await supervisorNodes();
+  const nodes = await supervisorNodes(SUPERVISOR);
   const pid = Number(/pid (\d+)/.exec(nodes[old])?.[1]);
   assert(pid > 0, `no pid for node ${old}: ${JSON.stringify(nodes)}`);
   console.log(`  leader ${old} (pid ${pid}) in epoch ${oldEpoch}; pressing K`);
@@ -214,7 +174,7 @@ test('live: the kill key kills the native leader; the page shows the new leader 
     && Object.entries(s.peers).some(([sid, p]) => sid === s.outage.newLeader && p.role === 'LEADING' && epochOf(p) > oldEpoch),
     'a new leader with a higher epoch shown');
   const shown = Date.now() - t0;
-  assert((await supervisorNodes())[old] === 'killed', `the supervisor does not report node ${old} killed`);
+  assert((await supervisorNodes(SUPERVISOR))[old] === 'killed', `the supervisor does not report node ${old} killed`);
   const deadline = Date.now() + 10_000;
   while (!processGone(pid) && Date.now() < deadline) await page.waitForTimeout(50);
   assert(processGone(pid), `the leader's process ${pid} is still running`);

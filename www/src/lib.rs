@@ -4,6 +4,9 @@
 //! simulator of `zabra-core` in the tab: no server, no separate model.
 //!
 //! - [`model`]: the classroom (seed, setup, action list) and deterministic replay;
+//! - [`burst`]: Live mode's burst of writes (under one parent, cleaned up by the next);
+//! - [`livetree`]: Live mode's znode tree, read through the client API (bounded);
+//! - [`msgtrail`]: recent messages between peers from a trace stream (Live draws them);
 //! - [`viewmodel`]: the one incremental view model, fed typed trace events one at a time
 //!   (Classroom, Live and replays of Live recordings all draw from it);
 //! - [`view`]: the rows the panels draw, and what only the simulator knows (trees, messages
@@ -14,10 +17,13 @@
 //!
 //! Everything but `app` and `components` compiles natively and is unit-tested there.
 
+pub mod burst;
 pub mod join;
 pub mod lessons;
 pub mod live;
+pub mod livetree;
 pub mod model;
+pub mod msgtrail;
 pub mod state;
 pub mod tabs_view;
 pub mod view;
@@ -29,6 +35,8 @@ pub mod app;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 mod components;
+#[cfg(target_arch = "wasm32")]
+mod livectl;
 #[cfg(target_arch = "wasm32")]
 mod livepage;
 #[cfg(target_arch = "wasm32")]

@@ -8,6 +8,9 @@
 
 use crate::components::Cluster;
 use crate::live::{backoff_ms, parse_line, Command, Recording, Replay};
+use crate::livectl::{
+    burst_line, control, fetch_json, leader, stop_tree, tree_tick, tree_view, BurstRun, TREE_EVERY_MS,
+};
 use crate::panels::ElectionPanel;
 use crate::viewmodel::ViewModel;
 use gloo_timers::callback::{Interval, Timeout};
@@ -22,13 +25,14 @@ use yew::prelude::*;
 const TOKEN_KEY: &str = "zabra-admin-token";
 /// Lines of the control log kept on screen.
 const LOG_LINES: usize = 8;
-/// Writes per burst.
-const BURST: u32 = 20;
+/// A node whose open stream sent nothing for this long (ms, on the nodes' clocks) is shown
+/// as silent: a running one sends every tick.
+const SILENT_MS: f64 = 3_000.0;
 
-struct Conn {
-    http: String,
+pub(crate) struct Conn {
+    pub(crate) http: String,
     ws: Option<WebSocket>,
-    up: bool,
+    pub(crate) up: bool,
     attempts: u32,
     _on_msg: Option<Closure<dyn FnMut(MessageEvent)>>,
     _on_open: Option<Closure<dyn FnMut()>>,
@@ -36,31 +40,35 @@ struct Conn {
 }
 
 #[derive(Default)]
-struct Live {
+pub(crate) struct Live {
     /// Changes whenever Live mode starts again: old timers and sockets then do nothing.
-    generation: u64,
-    token: String,
-    vm: ViewModel,
-    rec: Recording,
-    supervisor: Option<String>,
-    conns: BTreeMap<u64, Conn>,
-    killed: BTreeSet<u64>,
-    paused: BTreeSet<u64>,
-    log: VecDeque<String>,
-    error: Option<String>,
-    dirty: bool,
+    pub(crate) generation: u64,
+    pub(crate) token: String,
+    pub(crate) vm: ViewModel,
+    pub(crate) rec: Recording,
+    pub(crate) supervisor: Option<String>,
+    pub(crate) conns: BTreeMap<u64, Conn>,
+    pub(crate) killed: BTreeSet<u64>,
+    pub(crate) paused: BTreeSet<u64>,
+    pub(crate) log: VecDeque<String>,
+    pub(crate) burst: Option<BurstRun>,
+    /// The znode tree as last read through the client API, and where from.
+    pub(crate) tree: Vec<crate::view::NodeRow>,
+    pub(crate) tree_note: String,
+    pub(crate) error: Option<String>,
+    pub(crate) dirty: bool,
 }
 
 thread_local! {
-    static LIVE: RefCell<Live> = RefCell::new(Live::default());
+    pub(crate) static LIVE: RefCell<Live> = RefCell::new(Live::default());
     static REPLAY: RefCell<Option<Replay>> = const { RefCell::new(None) };
 }
 
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-fn say(text: String) {
+pub(crate) fn say(text: String) {
     LIVE.with_borrow_mut(|l| {
         l.log.push_front(text);
         l.log.truncate(LOG_LINES);
@@ -90,12 +98,12 @@ fn take_token() -> Option<String> {
     storage()?.get_item(TOKEN_KEY).ok()?.filter(|t| !t.is_empty())
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     String::from(js_sys::encode_uri_component(s))
 }
 
-/// Starts Live mode: `/cluster`, then every member's stream.
-fn start(token: String) {
+/// Starts Live mode: `/cluster`, then every member's stream; returns its generation.
+fn start(token: String) -> u64 {
     let generation = LIVE.with_borrow_mut(|l| {
         let g = l.generation + 1;
         stop_sockets(l);
@@ -108,6 +116,7 @@ fn start(token: String) {
             Err(e) => LIVE.with_borrow_mut(|l| (l.error, l.dirty) = (Some(format!("GET /cluster: {e}")), true)),
         }
     });
+    generation
 }
 
 fn on_cluster(generation: u64, c: &serde_json::Value) {
@@ -220,150 +229,6 @@ fn retry(generation: u64, id: u64) {
     }
 }
 
-async fn fetch(url: &str, post: bool) -> Result<String, String> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(if post { "POST" } else { "GET" });
-    init.set_mode(web_sys::RequestMode::Cors);
-    let w = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(w.fetch_with_str_and_init(url, &init)).await.map_err(|e| format!("{e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
-    let text = JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    let text = text.as_string().unwrap_or_default();
-    if resp.ok() {
-        Ok(text)
-    } else {
-        Err(format!("{} {}", resp.status(), text.trim()))
-    }
-}
-
-async fn fetch_json(url: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(&fetch(url, false).await?).map_err(|e| e.to_string())
-}
-
-/// The leader now: the established one if it is up, else any peer that says it leads.
-fn leader(l: &Live) -> Option<u64> {
-    let up_leading = |s: &u64| l.vm.peers.get(s).is_some_and(|p| p.up);
-    l.vm.established
-        .map(|e| e.0)
-        .filter(up_leading)
-        .or_else(|| l.vm.peer_views().into_iter().find(|p| p.role == "LEADING").map(|p| p.sid))
-}
-
-fn control(cmd: Command) {
-    let (sup, token, leader, killed, paused, members) = LIVE.with_borrow(|l| {
-        let members: Vec<(u64, String)> = l.conns.iter().map(|(id, c)| (*id, c.http.clone())).collect();
-        (l.supervisor.clone(), l.token.clone(), leader(l), l.killed.clone(), l.paused.clone(), members)
-    });
-    let sup_url =
-        |id: u64, action: &str| sup.as_ref().map(|s| format!("{s}/nodes/{id}/{action}?token={}", enc(&token)));
-    let mut calls: Vec<(String, String)> = Vec::new();
-    match cmd {
-        Command::KillLeader | Command::PauseLeader => {
-            let action = if cmd == Command::KillLeader { "kill" } else { "pause" };
-            match leader.and_then(|id| Some((id, sup_url(id, action)?))) {
-                Some((id, url)) => {
-                    calls.push((format!("{action} leader {id}"), url));
-                    LIVE.with_borrow_mut(|l| {
-                        if action == "kill" {
-                            l.killed.insert(id);
-                        } else {
-                            l.paused.insert(id);
-                        }
-                    });
-                }
-                None => say(format!("{action}: no leader to {action} (or no supervisor)")),
-            }
-        }
-        Command::RestartDown | Command::ResumePaused => {
-            let (set, action) = if cmd == Command::RestartDown { (killed, "restart") } else { (paused, "resume") };
-            if set.is_empty() {
-                say(format!("{action}: no node to {action}"));
-            }
-            for id in set {
-                calls.extend(sup_url(id, action).map(|u| (format!("{action} node {id}"), u)));
-            }
-            LIVE.with_borrow_mut(|l| {
-                if cmd == Command::RestartDown {
-                    l.killed.clear();
-                } else {
-                    l.paused.clear();
-                }
-            });
-        }
-        Command::IsolateLeader => match leader {
-            Some(lead) => {
-                for (id, http) in &members {
-                    let peers = if *id == lead {
-                        members.iter().filter(|m| m.0 != lead).map(|m| m.0.to_string()).collect::<Vec<_>>().join(",")
-                    } else {
-                        lead.to_string()
-                    };
-                    let url = format!("http://{http}/control/partition?token={}&peers={peers}", enc(&token));
-                    calls.push((format!("node {id}: cut from {peers}"), url));
-                }
-            }
-            None => say("partition: no leader to isolate".into()),
-        },
-        Command::Heal => {
-            for (id, http) in &members {
-                calls.push((format!("heal node {id}"), format!("http://{http}/control/heal?token={}", enc(&token))));
-            }
-        }
-        Command::Writes => return writes(),
-    }
-    for (what, url) in calls {
-        spawn_local(async move {
-            match fetch(&url, true).await {
-                Ok(_) => say(format!("{what}: done")),
-                Err(e) => say(format!("{what}: {e}")),
-            }
-        });
-    }
-}
-
-/// A burst of writes through the JSON client API of the node that served the page.
-fn writes() {
-    let Some(host) = web_sys::window().and_then(|w| w.location().host().ok()) else { return };
-    let Ok(ws) = WebSocket::new(&format!("ws://{host}/api")) else { return say("writes: cannot open /api".into()) };
-    let started = now_ms();
-    let ws2 = ws.clone();
-    let replies = std::rc::Rc::new(std::cell::Cell::new(0u32));
-    let on_open = Closure::<dyn FnMut()>::new({
-        let ws = ws.clone();
-        move || {
-            let hello = serde_json::json!({"connect": {"session": null, "timeout_ms": 10000, "last_zxid_seen": "0", "addr": null}});
-            let _ = ws.send_with_str(&hello.to_string());
-        }
-    });
-    let on_msg = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let text = e.data().as_string().unwrap_or_default();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        if v.get("connected").is_some() {
-            for xid in 1..=BURST {
-                let op = zabra_core::peer::ClientOp::Write(zabra_core::txn::Op::create(
-                    "/live-",
-                    b"x",
-                    zabra_core::txn::CreateMode::PersistentSequential,
-                ));
-                let _ = ws2.send_with_str(&serde_json::json!({"xid": xid, "op": op}).to_string());
-            }
-        } else if v.get("reply").is_some() {
-            replies.set(replies.get() + 1);
-            if replies.get() == BURST {
-                say(format!("{BURST} writes answered in {:.0} ms", now_ms() - started));
-                let _ = ws2.close();
-            }
-        } else if let Some(err) = v.get("error") {
-            say(format!("writes: {err}"));
-        }
-    });
-    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(on_msg.as_ref().unchecked_ref()));
-    // One burst's handlers live as long as the page: a few per presentation.
-    on_open.forget();
-    on_msg.forget();
-}
-
 fn download(name: &str, text: &str) {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
@@ -425,17 +290,23 @@ fn node_cards(l: &Live) -> Html {
     let cards = views.iter().map(|p| {
         let conn = l.conns.get(&p.sid);
         let watching = conn.is_some_and(|c| c.up);
-        let state = if l.paused.contains(&p.sid) {
-            "paused"
-        } else if watching {
-            "watching"
-        } else {
-            "no stream (reconnecting)"
+        // A running node reports something every tick (pings, their answers), so a stream
+        // that is open but quiet means a stopped or hung process, whoever stopped it.
+        let quiet_ms = l.vm.peers.get(&p.sid).map_or(0.0, |s| l.vm.last_ms - s.last_ms);
+        let silent = watching && quiet_ms > SILENT_MS;
+        let paused = l.paused.contains(&p.sid);
+        let state = match (paused, watching, silent) {
+            (true, _, _) => "paused".to_string(),
+            (_, true, true) => format!("stream silent for {:.0} s (stopped or hung?)", quiet_ms / 1000.0),
+            (_, true, false) => "watching".to_string(),
+            (_, false, _) => "no stream (reconnecting)".to_string(),
         };
+        let flag = if paused { " · PAUSED" } else if silent { " · SILENT" } else { "" };
         html! {
-            <div class={classes!("card", p.role.to_lowercase())} data-testid={format!("live-node-{}", p.sid)}
-                data-stream={watching.to_string()}>
-                <div class="big">{ format!("node {} · {}", p.sid, p.role) }</div>
+            <div class={classes!("card", p.role.to_lowercase(), (paused || silent).then_some("stale"))}
+                data-testid={format!("live-node-{}", p.sid)} data-stream={watching.to_string()}
+                data-paused={paused.to_string()} data-silent={silent.to_string()}>
+                <div class="big">{ format!("node {} · {}{flag}", p.sid, p.role) }</div>
                 <div>{ format!("epoch {} (accepted {}) · committed {} · logged {}", p.current_epoch, p.accepted_epoch, p.last_committed, p.last_logged) }</div>
                 <div class="muted">{ format!("{}{} · {state}", if p.serving { "serving" } else { "not serving" }, p.leader.map_or(String::new(), |x| format!(" · leader {x}"))) }</div>
             </div>
@@ -461,10 +332,14 @@ pub fn live_page() -> Html {
     {
         let token = (*token).clone();
         use_effect_with(token, move |t| {
+            let mut tree = None;
             if let Some(t) = t.clone() {
-                start(t);
+                let generation = start(t);
+                tree = Some(Interval::new(TREE_EVERY_MS, move || tree_tick(generation)));
             }
-            || {
+            move || {
+                drop(tree);
+                stop_tree();
                 LIVE.with_borrow_mut(|l| {
                     l.generation += 1;
                     stop_sockets(l);
@@ -563,13 +438,15 @@ fn live_view(l: &Live) -> Html {
             { outage_text(&l.vm) }
             { node_cards(l) }
             <div class="controls">{ for buttons }</div>
+            { burst_line(l) }
             <div class="live-main">
                 <div>
-                    <Cluster peers={l.vm.peer_views()} msgs={Vec::new()} selected={0} on={Callback::noop()} />
+                    <Cluster peers={l.vm.peer_views()} msgs={l.vm.msgs.views(l.vm.last_ms)} selected={0} on={Callback::noop()} />
                     <ul class="log" data-testid="live-log">{ for log }</ul>
                 </div>
                 <div>
                     { proposals(&l.vm) }
+                    { tree_view(l) }
                     <ElectionPanel rows={l.vm.election()} syncs={l.vm.syncs()} />
                     <p class="muted" data-testid="live-events">{ format!("{} events ({} skipped by nodes), {} sessions seen, recording {} lines", l.vm.events, l.vm.skipped, l.vm.sessions.len(), l.rec.lines.len()) }</p>
                     <button data-testid="btn-record-download" onclick={on_download}>{ "download the recording (JSON lines)" }</button>
@@ -628,7 +505,7 @@ pub fn replay_page() -> Html {
                 <p class="narration" data-testid="replay-event">{ at }</p>
                 { outage_text(r.view_model()) }
                 <div class="live-main">
-                    <Cluster peers={r.view_model().peer_views()} msgs={Vec::new()} selected={0} on={Callback::noop()} />
+                    <Cluster peers={r.view_model().peer_views()} msgs={r.view_model().msgs.views(r.view_model().last_ms)} selected={0} on={Callback::noop()} />
                     <div>
                         { proposals(r.view_model()) }
                         <ElectionPanel rows={r.view_model().election()} syncs={r.view_model().syncs()} />

@@ -14,7 +14,7 @@ use crate::view::{ElectionRow, HistoryRow, PeerView, SyncRow};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use zabra_core::message::ServerState;
 use zabra_core::peer::Status;
-use zabra_core::trace::TraceEvent;
+use zabra_core::trace::{LookingReason, TraceEvent};
 use zabra_core::Zxid;
 
 /// Proposals kept (the oldest are forgotten first).
@@ -41,6 +41,9 @@ pub struct PeerState {
     pub serving: bool,
     /// Timestamp (ms) of the last event from or about this peer.
     pub last_ms: f64,
+    /// The leader this peer last left, and when it was last known alive by this peer: when
+    /// it last heard from it (`true`), or when it noticed it gone (`false`).
+    pub left: Option<(u64, f64, bool)>,
 }
 
 /// One proposal as its leader counted it.
@@ -66,8 +69,13 @@ pub struct Session {
     pub ended: Option<bool>,
 }
 
-/// A spell without an established leader: from the first event of a peer leaving its leader
-/// (or the leader leaving its role) to the next `EpochEstablished`.
+/// A spell without an established leader, to the next `EpochEstablished`. It starts at the
+/// last evidence that the old leader was still leading: for a follower that went LOOKING
+/// because its leader fell silent, the last time it heard from it (the event's time minus the
+/// `silent_ms` its reason gives, on the follower's own clock), so a paused or cut-off leader
+/// is not credited with the sync limit it took to notice; otherwise the first event of a peer
+/// leaving its leader (a closed connection is noticed at once) or of the leader leaving its
+/// role.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outage {
     pub from_ms: f64,
@@ -91,6 +99,8 @@ pub struct ViewModel {
     pub proposals: BTreeMap<Zxid, Proposal>,
     pub sessions: BTreeMap<String, Session>,
     pub outages: VecDeque<Outage>,
+    /// Recent messages between peers (what Live draws; Classroom asks its simulator).
+    pub msgs: crate::msgtrail::MsgTrail,
     /// The established leader and its epoch, while there is one.
     pub established: Option<(u64, u32)>,
     /// Events fed so far, and those a stream said it skipped (`Dropped` markers).
@@ -136,6 +146,7 @@ impl ViewModel {
             round: s.round,
             serving: s.serving,
             last_ms: at_ms,
+            left: None,
         };
         if s.state == ServerState::Leading && s.serving && self.established.is_none() {
             self.established = Some((sid, s.current_epoch));
@@ -160,11 +171,10 @@ impl ViewModel {
         self.events += 1;
         self.last_ms = self.last_ms.max(at_ms);
         match e {
-            TraceEvent::Started { sid, accepted_epoch, current_epoch, last_zxid, .. } => {
+            TraceEvent::Started { sid, accepted_epoch, current_epoch, last_zxid, committed, .. } => {
                 let p = self.peer(sid.0, at_ms);
-                // A restored peer counts commits again as it syncs (from its snapshot, which
-                // the event does not name: zero until its first commit says more).
-                let committed = Zxid::ZERO;
+                // A restored peer has committed what its snapshot holds (the event says so).
+                let committed = *committed;
                 *p = PeerState {
                     state: Some(ServerState::Looking),
                     up: true,
@@ -178,7 +188,19 @@ impl ViewModel {
                 };
             }
             TraceEvent::Crashed { sid, .. } => self.on_down(sid.0, at_ms),
-            TraceEvent::RoleChanged { sid, from, to, leader, .. } => self.on_role(sid.0, *from, *to, *leader, at_ms),
+            TraceEvent::RoleChanged { sid, from, to, leader, reason, .. } => {
+                self.on_role(sid.0, *from, *to, *leader, reason.as_ref(), at_ms)
+            }
+            // Each is its node's own event (sender, receiver): a sign of life (Live shows a
+            // node whose stream falls quiet as stopped or hung).
+            TraceEvent::MsgSent { id, from, to, kind, detail } => {
+                self.peer(from.0, at_ms);
+                self.msgs.sent(*id, to.0, *kind, detail, at_ms)
+            }
+            TraceEvent::MsgDelivered { id, to, .. } => {
+                self.peer(to.0, at_ms);
+                self.msgs.delivered(*id, to.0)
+            }
             TraceEvent::NewRound { sid, round, vote } => {
                 self.peer(sid.0, at_ms).round = *round;
                 let r = self.election.entry(sid.0).or_default();
@@ -285,8 +307,17 @@ impl ViewModel {
         }
     }
 
-    fn on_role(&mut self, sid: u64, from: ServerState, to: ServerState, leader: Option<zabra_core::Sid>, at_ms: f64) {
+    fn on_role(
+        &mut self,
+        sid: u64,
+        from: ServerState,
+        to: ServerState,
+        leader: Option<zabra_core::Sid>,
+        reason: Option<&LookingReason>,
+        at_ms: f64,
+    ) {
         let p = self.peer(sid, at_ms);
+        let had_leader = p.leader;
         p.up = true;
         p.state = Some(to);
         p.leader = leader.map(|l| l.0);
@@ -294,8 +325,50 @@ impl ViewModel {
         let left_leader = matches!(from, ServerState::Following | ServerState::Observing | ServerState::Leading)
             && to == ServerState::Looking;
         if left_leader {
-            let lost = if from == ServerState::Leading { Some(sid) } else { self.established.map(|e| e.0) };
-            self.lose_leader(lost, at_ms);
+            if from == ServerState::Leading {
+                return self.lose_leader(Some(sid), at_ms, false);
+            }
+            // The last time this follower heard from its leader, by its own clock.
+            let heard = match reason {
+                Some(LookingReason::LeaderSilent { leader, silent_ms, .. }) if Some(leader.0) == had_leader => {
+                    Some(at_ms - *silent_ms as f64)
+                }
+                _ => None,
+            };
+            let Some(lost) = had_leader else { return };
+            self.peer(sid, at_ms).left = Some((lost, heard.map_or(at_ms, |h| h.min(at_ms)), heard.is_some()));
+            // One follower losing its leader is no spell while the leader keeps a quorum.
+            if self.established.is_none() || !self.keeps_quorum(lost) {
+                let (since, heard) = self.last_known_alive(lost);
+                self.lose_leader(Some(lost), since, heard);
+            }
+        } else if to != ServerState::Looking {
+            self.peer(sid, at_ms).left = None;
+        }
+    }
+
+    /// Whether `leader` still leads a majority of the voters (itself included), as far as
+    /// the events tell.
+    fn keeps_quorum(&self, leader: u64) -> bool {
+        let voters = self.peers.values().filter(|p| p.state != Some(ServerState::Observing)).count();
+        let with = self
+            .peers
+            .iter()
+            .filter(|(sid, p)| {
+                p.up && ((**sid == leader && p.state == Some(ServerState::Leading))
+                    || (p.state == Some(ServerState::Following) && p.leader == Some(leader)))
+            })
+            .count();
+        with > voters / 2
+    }
+
+    /// When `leader` was last known alive by the followers that left it: the latest time one
+    /// of them heard from it, if any heard; else the earliest time one noticed it gone.
+    fn last_known_alive(&self, leader: u64) -> (f64, bool) {
+        let left = || self.peers.values().filter_map(|p| p.left.filter(|l| l.0 == leader));
+        match left().filter(|l| l.2).map(|l| l.1).reduce(f64::max) {
+            Some(heard) => (heard, true),
+            None => (left().map(|l| l.1).reduce(f64::min).unwrap_or(self.last_ms), false),
         }
     }
 
@@ -303,16 +376,33 @@ impl ViewModel {
         let p = self.peer(sid, at_ms);
         let was_leading = p.up && p.state == Some(ServerState::Leading);
         (p.up, p.serving) = (false, false);
+        self.msgs.peer_down(sid);
         if was_leading {
-            self.lose_leader(Some(sid), at_ms);
+            self.lose_leader(Some(sid), at_ms, false);
         }
     }
 
-    fn lose_leader(&mut self, lost: Option<u64>, at_ms: f64) {
-        if self.established.take().is_none() && self.outages.front().is_some_and(|o| o.to_ms.is_none()) {
-            return;
+    /// The leader `lost` was last known to lead at `since_ms` (`heard`: a follower heard from
+    /// it then, rather than noticing its loss then).
+    fn lose_leader(&mut self, lost: Option<u64>, since_ms: f64, heard: bool) {
+        // A deposed leader (paused, cut off) that steps down, or a follower of it, after
+        // another leader was established: nothing is lost.
+        if let (Some((now_leading, _)), Some(l)) = (self.established, lost) {
+            if l != now_leading {
+                return;
+            }
         }
-        self.outages.push_front(Outage { from_ms: at_ms, to_ms: None, lost, new_leader: None });
+        if self.established.take().is_none() {
+            if let Some(o) = self.outages.front_mut().filter(|o| o.to_ms.is_none()) {
+                // Each follower saw the leader alive until the moment it last heard from it,
+                // so the leader was alive until the latest of those moments.
+                if heard && lost.is_some() && o.lost == lost {
+                    o.from_ms = o.from_ms.max(since_ms);
+                }
+                return;
+            }
+        }
+        self.outages.push_front(Outage { from_ms: since_ms, to_ms: None, lost, new_leader: None });
         self.outages.truncate(MAX_OUTAGES);
     }
 
@@ -388,81 +478,5 @@ impl ViewModel {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Action, Classroom, Setup};
-    use crate::view;
-
-    /// The model, fed the simulator's trace one event at a time, agrees with the peers' own
-    /// status (what Classroom drew before) after every action, through elections, writes,
-    /// crashes and restarts.
-    #[test]
-    fn the_model_agrees_with_the_peers_status_along_whole_runs() {
-        for seed in [1u64, 7, 42] {
-            let setup = Setup { seed, nodes: 5, ..Setup::default() };
-            let mut c = Classroom::new(setup, vec![Action::StartAll], vec![]);
-            let script = [
-                Action::Stabilize,
-                Action::ClientWrite { sid: 2, path: "/a".into(), data: "x".into() },
-                Action::Stabilize,
-                Action::Crash { sid: 1 },
-                Action::Crash { sid: 5 },
-                Action::Stabilize,
-                Action::ClientWrite { sid: 3, path: "/b".into(), data: "y".into() },
-                Action::RunFor { ms: 300 },
-                Action::Restart { sid: 1 },
-                Action::Restart { sid: 5 },
-                Action::Stabilize,
-            ];
-            for a in script {
-                c.push(a.clone());
-                let sim = view::peers(c.sim());
-                let vm = c.view_model().peer_views();
-                for (s, m) in sim.iter().zip(&vm) {
-                    let key = |p: &PeerView| (p.sid, p.role, p.current_epoch, p.accepted_epoch, p.leader, p.serving);
-                    assert_eq!(key(m), key(s), "seed {seed}, after {a:?}");
-                    if s.up() {
-                        assert_eq!(m.last_committed, s.last_committed, "seed {seed}, peer {}, after {a:?}", s.sid);
-                        assert_eq!(m.last_logged, s.last_logged, "seed {seed}, peer {}, after {a:?}", s.sid);
-                    }
-                }
-                assert_eq!(c.view_model().election(), view::election(c.sim()), "seed {seed}, after {a:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn a_killed_leader_opens_a_spell_that_the_next_established_epoch_closes() {
-        let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
-        c.push(Action::Stabilize);
-        let old = c.sim().leader().expect("a leader").0;
-        assert!(c.view_model().open_outage().is_none(), "{:?}", c.view_model().outages);
-        c.push(Action::Crash { sid: old });
-        c.push(Action::Stabilize);
-        let o = c.view_model().last_outage().expect("a closed spell").clone();
-        let (new, epoch) = o.new_leader.expect("a new leader");
-        assert_ne!(new, old);
-        assert_eq!(o.lost, Some(old));
-        assert!(epoch > c.view_model().peers[&old].current_epoch);
-        assert!(o.duration_ms().is_some_and(|d| d > 0.0), "{o:?}");
-    }
-
-    #[test]
-    fn proposals_count_acks_and_tables_stay_bounded() {
-        let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
-        c.push(Action::Stabilize);
-        c.push(Action::ClientWrite { sid: 1, path: "/a".into(), data: "x".into() });
-        c.push(Action::Stabilize);
-        let rows = c.view_model().recent_proposals(10);
-        let row = rows.iter().find(|r| r.op.contains("/a")).expect("the write's proposal");
-        let (acks, quorum) = row.acks.expect("counted");
-        assert!(acks >= quorum && quorum == 2 && row.committed, "{row:?}");
-        let mut m = ViewModel::default();
-        for i in 0..(MAX_PROPOSALS as u32 + 50) {
-            let e = TraceEvent::Proposed { sid: zabra_core::Sid(1), zxid: Zxid::new(1, i + 1), op: "x".into() };
-            m.feed(&e, 0.0);
-        }
-        assert_eq!(m.proposals.len(), MAX_PROPOSALS);
-        assert_eq!(m.proposals.keys().next(), Some(&Zxid::new(1, 51)), "the oldest are forgotten");
-    }
-}
+#[path = "viewmodel_tests.rs"]
+mod tests;

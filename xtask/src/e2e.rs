@@ -88,7 +88,8 @@ pub fn ui_wasm_test(ctx: &Ctx) -> Result {
 /// Stage `ui-e2e`: `www/e2e/run.mjs` (Playwright, Debian's Chromium) against the built page
 /// as a real 3-node `zabra cluster` serves it on loopback (control enabled, a fresh admin
 /// token): the classroom tests, then Live mode on that cluster (the tests kill its leader
-/// through the page). Screenshots in `target/screenshots/`.
+/// through the page; `live.mjs` pauses and partitions it and writes bursts). Screenshots in
+/// `target/screenshots/`.
 pub fn ui_e2e(ctx: &Ctx) -> Result {
     let dir = dist(ctx)?;
     ensure_chromium()?;
@@ -105,6 +106,16 @@ pub fn ui_e2e(ctx: &Ctx) -> Result {
         .env("E2E_LIVE_TOKEN", &cluster.token)
         .env("E2E_LIVE_SUPERVISOR", cluster.supervisor());
     let result = run_bounded(&mut node, E2E_TIMEOUT, false).map(drop);
+    // The other presenter controls (pause/resume, partition/heal, the burst of writes) on the
+    // same cluster, once the kill test has brought it back whole.
+    let result = result.and_then(|()| {
+        let mut live = Command::new("node");
+        live.arg(ctx.root.join("www/e2e/live.mjs")).arg(cluster.url()).arg(&out).current_dir(ctx.root.join("www/e2e"));
+        live.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string())
+            .env("E2E_LIVE_TOKEN", &cluster.token)
+            .env("E2E_LIVE_SUPERVISOR", cluster.supervisor());
+        run_bounded(&mut live, E2E_TIMEOUT, false).map(drop)
+    });
     // Tabs mode: pages of one browser context form a cluster of tab peers (the page comes
     // from the same node; the tab peers only talk among themselves).
     let result = result.and_then(|()| {

@@ -251,6 +251,7 @@ impl Peer {
             accepted_epoch: p.accepted_epoch,
             current_epoch: p.current_epoch,
             last_zxid: p.log.last_zxid(),
+            committed: p.last_committed,
         });
         p.become_looking(LookingReason::Started);
         Ok(p)

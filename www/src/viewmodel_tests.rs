@@ -1,0 +1,199 @@
+//! The view model's tests (beside it, to keep `viewmodel.rs` short): it agrees with the
+//! simulator along whole runs, and times spells without a leader as the nodes saw them.
+
+use super::*;
+use crate::model::{Action, Classroom, Setup};
+use crate::view;
+
+/// The model, fed the simulator's trace one event at a time, agrees with the peers' own
+/// status (what Classroom drew before) after every action, through elections, writes,
+/// crashes and restarts.
+#[test]
+fn the_model_agrees_with_the_peers_status_along_whole_runs() {
+    for seed in [1u64, 7, 42] {
+        let setup = Setup { seed, nodes: 5, ..Setup::default() };
+        let mut c = Classroom::new(setup, vec![Action::StartAll], vec![]);
+        let script = [
+            Action::Stabilize,
+            Action::ClientWrite { sid: 2, path: "/a".into(), data: "x".into() },
+            Action::Stabilize,
+            Action::Crash { sid: 1 },
+            Action::Crash { sid: 5 },
+            Action::Stabilize,
+            Action::ClientWrite { sid: 3, path: "/b".into(), data: "y".into() },
+            Action::RunFor { ms: 300 },
+            Action::Restart { sid: 1 },
+            Action::Restart { sid: 5 },
+            Action::Stabilize,
+        ];
+        for a in script {
+            c.push(a.clone());
+            let sim = view::peers(c.sim());
+            let vm = c.view_model().peer_views();
+            for (s, m) in sim.iter().zip(&vm) {
+                let key = |p: &PeerView| (p.sid, p.role, p.current_epoch, p.accepted_epoch, p.leader, p.serving);
+                assert_eq!(key(m), key(s), "seed {seed}, after {a:?}");
+                if s.up() {
+                    assert_eq!(m.last_committed, s.last_committed, "seed {seed}, peer {}, after {a:?}", s.sid);
+                    assert_eq!(m.last_logged, s.last_logged, "seed {seed}, peer {}, after {a:?}", s.sid);
+                }
+            }
+            assert_eq!(c.view_model().election(), view::election(c.sim()), "seed {seed}, after {a:?}");
+        }
+    }
+}
+
+#[test]
+fn a_killed_leader_opens_a_spell_that_the_next_established_epoch_closes() {
+    let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+    c.push(Action::Stabilize);
+    let old = c.sim().leader().expect("a leader").0;
+    assert!(c.view_model().open_outage().is_none(), "{:?}", c.view_model().outages);
+    c.push(Action::Crash { sid: old });
+    c.push(Action::Stabilize);
+    let o = c.view_model().last_outage().expect("a closed spell").clone();
+    let (new, epoch) = o.new_leader.expect("a new leader");
+    assert_ne!(new, old);
+    assert_eq!(o.lost, Some(old));
+    assert!(epoch > c.view_model().peers[&old].current_epoch);
+    assert!(o.duration_ms().is_some_and(|d| d > 0.0), "{o:?}");
+}
+
+fn role(
+    sid: u64,
+    from: ServerState,
+    to: ServerState,
+    leader: Option<u64>,
+    reason: Option<LookingReason>,
+) -> TraceEvent {
+    use zabra_core::{time::Instant, Sid};
+    TraceEvent::RoleChanged { sid: Sid(sid), at: Instant(0), from, to, leader: leader.map(Sid), reason }
+}
+
+fn established(sid: u64, epoch: u32) -> TraceEvent {
+    TraceEvent::EpochEstablished { sid: zabra_core::Sid(sid), epoch, committed: Zxid::ZERO }
+}
+
+fn silent(leader: u64, silent_ms: u64) -> Option<LookingReason> {
+    Some(LookingReason::LeaderSilent { leader: zabra_core::Sid(leader), silent_ms, limit_ms: 500 })
+}
+
+/// Leader 1 leads epoch 1 with followers 2 and 3, as three streams report it.
+fn led_by_1() -> ViewModel {
+    use ServerState::*;
+    let mut m = ViewModel::with_peers([1, 2, 3]);
+    m.feed(&role(1, Looking, Leading, Some(1), None), 900.0);
+    m.feed(&role(2, Looking, Following, Some(1), None), 900.0);
+    m.feed(&role(3, Looking, Following, Some(1), None), 900.0);
+    m.feed(&established(1, 1), 1000.0);
+    m
+}
+
+/// A paused leader is noticed only after the sync limit: the spell starts when the
+/// followers last heard from it (the latest of them), not when the first noticed.
+#[test]
+fn a_silent_leader_is_lost_from_when_its_followers_last_heard_from_it() {
+    use ServerState::*;
+    let mut m = led_by_1();
+    m.feed(&role(2, Following, Looking, None, silent(1, 520)), 3000.0);
+    assert!(m.open_outage().is_none(), "leader 1 may still lead 3: {:?}", m.outages);
+    m.feed(&role(3, Following, Looking, None, silent(1, 500)), 3010.0);
+    assert_eq!(m.open_outage().map(|o| (o.from_ms, o.lost)), Some((2510.0, Some(1))));
+    m.feed(&role(3, Looking, Leading, Some(3), None), 3200.0);
+    m.feed(&established(3, 2), 3300.0);
+    let o = m.last_outage().expect("closed").clone();
+    assert_eq!((o.duration_ms(), o.new_leader), (Some(790.0), Some((3, 2))));
+    // A closed connection is noticed at once: the first to notice starts the spell.
+    let mut k = led_by_1();
+    let gone = || Some(LookingReason::LeaderDisconnected { leader: zabra_core::Sid(1) });
+    k.feed(&role(2, Following, Looking, None, gone()), 2000.0);
+    k.feed(&role(3, Following, Looking, None, gone()), 2004.0);
+    assert_eq!(k.open_outage().map(|o| o.from_ms), Some(2000.0));
+    // A killed leader's stream closes: then the first follower to notice starts it.
+    let mut g = led_by_1();
+    g.gone(1, 1990.0);
+    g.feed(&role(2, Following, Looking, None, gone()), 2000.0);
+    assert_eq!(g.open_outage().map(|o| o.from_ms), Some(2000.0));
+}
+
+/// A follower that was stopped for a while loses its leader when it runs again; the
+/// leader kept its quorum all along, so there was no spell without a leader.
+#[test]
+fn a_follower_losing_its_leader_alone_opens_no_spell() {
+    use ServerState::*;
+    let mut m = led_by_1();
+    m.feed(&role(2, Following, Looking, None, silent(1, 4000)), 6000.0);
+    m.feed(&role(2, Looking, Following, Some(1), None), 6100.0);
+    assert!(m.outages.is_empty(), "{:?}", m.outages);
+    assert_eq!(m.established, Some((1, 1)));
+}
+
+/// The old leader, resumed after a pause, steps down long after a new leader was
+/// established: that is no new spell without a leader.
+#[test]
+fn a_deposed_leader_stepping_down_later_opens_no_spell() {
+    use ServerState::*;
+    let mut m = led_by_1();
+    m.feed(&role(2, Following, Looking, None, silent(1, 500)), 3000.0);
+    m.feed(&role(2, Looking, Leading, Some(2), None), 3100.0);
+    m.feed(&role(3, Following, Looking, None, silent(1, 500)), 3000.0);
+    m.feed(&role(3, Looking, Following, Some(2), None), 3100.0);
+    m.feed(&established(2, 2), 3200.0);
+    let quorum_lost = Some(LookingReason::QuorumLost { synced: vec![], quorum: 2, after: None });
+    m.feed(&role(1, Leading, Looking, None, quorum_lost), 9000.0);
+    m.feed(&role(1, Looking, Following, Some(2), None), 9100.0);
+    assert!(m.open_outage().is_none(), "{:?}", m.outages);
+    assert_eq!(m.established, Some((2, 2)));
+    assert_eq!(m.outages.len(), 1);
+}
+
+/// Messages are their nodes' own events: each counts as a sign of life of its node.
+#[test]
+fn messages_are_signs_of_life_of_their_nodes() {
+    use zabra_core::message::{MsgId, MsgKind};
+    use zabra_core::Sid;
+    let mut m = led_by_1();
+    let id = MsgId { from: Sid(1), seq: 9 };
+    m.feed(&TraceEvent::MsgSent { id, from: Sid(1), to: Sid(2), kind: MsgKind::Ping, detail: String::new() }, 5000.0);
+    m.feed(&TraceEvent::MsgDelivered { id, from: Sid(1), to: Sid(2), kind: MsgKind::Ping }, 5001.0);
+    assert_eq!((m.peers[&1].last_ms, m.peers[&2].last_ms, m.peers[&3].last_ms), (5000.0, 5001.0, 900.0));
+    assert_eq!(m.msgs.views(5100.0).len(), 1);
+}
+
+/// A restarted peer shows what its snapshot had committed from its first event.
+#[test]
+fn a_restarted_peer_shows_what_it_had_committed() {
+    use zabra_core::{time::Instant, Sid};
+    let mut m = ViewModel::with_peers([1, 2, 3]);
+    let committed = Zxid::new(2, 7);
+    let e = TraceEvent::Started {
+        sid: Sid(2),
+        at: Instant(0),
+        accepted_epoch: 2,
+        current_epoch: 2,
+        last_zxid: Zxid::new(2, 9),
+        committed,
+    };
+    m.feed(&e, 10.0);
+    let v = m.peer_views().into_iter().find(|p| p.sid == 2).expect("peer 2");
+    assert_eq!((v.role, v.last_committed), ("LOOKING", committed.to_string()));
+}
+
+#[test]
+fn proposals_count_acks_and_tables_stay_bounded() {
+    let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+    c.push(Action::Stabilize);
+    c.push(Action::ClientWrite { sid: 1, path: "/a".into(), data: "x".into() });
+    c.push(Action::Stabilize);
+    let rows = c.view_model().recent_proposals(10);
+    let row = rows.iter().find(|r| r.op.contains("/a")).expect("the write's proposal");
+    let (acks, quorum) = row.acks.expect("counted");
+    assert!(acks >= quorum && quorum == 2 && row.committed, "{row:?}");
+    let mut m = ViewModel::default();
+    for i in 0..(MAX_PROPOSALS as u32 + 50) {
+        let e = TraceEvent::Proposed { sid: zabra_core::Sid(1), zxid: Zxid::new(1, i + 1), op: "x".into() };
+        m.feed(&e, 0.0);
+    }
+    assert_eq!(m.proposals.len(), MAX_PROPOSALS);
+    assert_eq!(m.proposals.keys().next(), Some(&Zxid::new(1, 51)), "the oldest are forgotten");
+}
