@@ -1,11 +1,12 @@
 // End-to-end test of tabs joining a native cluster (issue 9, shape 2): a `zabra cluster` of
 // 3 native voters with browser voter 4 and browser observer 5 (so 4 voters, quorum 3).
 //
-//   node mixed.mjs <base-url> <screenshot-dir> <zabra-binary> <work-dir> <port-offset>
+//   node mixed.mjs <base-url> <screenshot-dir> <zabra-binary> <work-dir> <port-offset> <python> <kazoo_writes.py>
 //
 // 1. A tab with a wrong join token for sid 4 is refused by every node, saying why.
-// 2. A tab joins as observer 5 and receives the commits of writes a JSON-API client makes
-//    on the native leader.
+// 2. A tab joins as observer 5 and receives the commits of writes kazoo (a real ZooKeeper
+//    client, tests/clients/kazoo_writes.py) makes through the native nodes' client ports:
+//    its committed zxid reaches the zxids kazoo read back, and its tree shows the znodes.
 // 3. The observer's page becomes a plain client (shape 3) with one click: create and read.
 // 4. A tab joins as voter 4; a native follower is killed, so every quorum (3 of the 3 voters
 //    left) needs the tab: writes through the JSON API and through the tab's own form commit.
@@ -13,17 +14,33 @@
 // The page is served by the ui-e2e cluster's node 1; the nodes allow its origin. Every wait is
 // bounded; the browser is closed and the cluster stopped (by PID) whatever happens.
 
+import { execFile } from 'node:child_process';
 import { launch, watchdog } from './lib.mjs';
 import { Cluster, apiClient, assert, create, until } from './native.mjs';
 
-const [base, shots, zabra, work, offsetArg] = process.argv.slice(2);
-if (!base || !shots || !zabra || !work || !offsetArg) {
-  console.error('usage: node mixed.mjs <base-url> <screenshot-dir> <zabra-binary> <work-dir> <port-offset>');
+const [base, shots, zabra, work, offsetArg, python, kazooWrites] = process.argv.slice(2);
+if (!base || !shots || !zabra || !work || !offsetArg || !python || !kazooWrites) {
+  console.error('usage: node mixed.mjs <base-url> <screenshot-dir> <zabra-binary> <work-dir> <port-offset> <python> <kazoo_writes.py>');
   process.exit(2);
 }
 const OFFSET = Number(offsetArg);
 const TOKEN = 'mixed-admin';
 const nodeAddr = (id) => `127.0.0.1:${8080 + id + OFFSET}`;
+const clientAddr = (id) => `127.0.0.1:${2180 + id + OFFSET}`;
+
+/// kazoo creates `prefix-1..n` through the native nodes' client ports: their paths and zxids.
+function kazooWritesOf(n, prefix) {
+  const hosts = [1, 2, 3].map(clientAddr).join(',');
+  return new Promise((ok, bad) => {
+    execFile(python, [kazooWrites, hosts, String(n), prefix], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) bad(new Error(`kazoo_writes.py: ${err.message}\n${stderr}`));
+      else ok(JSON.parse(stdout.trim().split('\n').pop()));
+    });
+  });
+}
+
+/// A zxid as the page shows it (`0x` epoch, 8 hex digits of counter) as a number.
+const zxidOf = (text) => (text ? BigInt(text) : -1n);
 
 /// What a tab shows of its peer, read in the page.
 async function peerOf(page) {
@@ -79,13 +96,12 @@ async function scenario(browser, cluster, log) {
     // 2. Observer 5 receives the commits of a native client's writes.
     const obs = await openTab(context, 5, t5, log);
     await tabUntil(obs, 'observer 5 observing', 30_000, (v) => v.role === 'OBSERVING' && v.peers === '1,2,3');
+    const kz = await kazooWritesOf(3, '/from-kazoo');
+    const last = kz.zxids.map(zxidOf).reduce((a, b) => (a > b ? a : b));
+    const seen = await tabUntil(obs, `the observer committed kazoo's writes (up to ${kz.zxids.at(-1)})`, 15_000,
+      (v) => zxidOf(v.committed) >= last && kz.paths.every((p) => v.text.includes(p)));
+    console.log(`  observer tab 5 OBSERVING leader ${leader}: committed kazoo's 3 writes ${kz.paths.join(' ')} (zxids ${kz.zxids.join(' ')}; the tab is at ${seen.committed})`);
     const api = await apiClient(nodeAddr(leader));
-    for (let i = 1; i <= 3; i++) {
-      const r = await api.call(create(`/from-native-${i}`, `v${i}`));
-      assert(r.Write && r.Write.Created, `create /from-native-${i}: ${JSON.stringify(r)}`);
-    }
-    await tabUntil(obs, 'the observer applied the writes', 15_000, (v) => v.text.includes('/from-native-3'));
-    console.log(`  observer tab 5 OBSERVING leader ${leader}: received the 3 writes of a JSON-API client`);
     await shot(obs, 'mixed-1-observer.png');
 
     // Shape 3, one click from Tabs mode: this page becomes a plain JSON-API client.

@@ -121,8 +121,10 @@ pub fn ui_e2e(ctx: &Ctx) -> Result {
 const MIXED_OFFSET: u16 = 1390;
 
 /// `www/e2e/mixed.mjs`: a native 3-node cluster (debug `zabra`, allowing the served page's
-/// origin) that tabs join as browser observer and voter.
+/// origin) that tabs join as browser observer and voter; kazoo (from the `clients` stage's
+/// venv, made here when missing) writes to it.
 fn mixed(ctx: &Ctx, page: &str, out: &Path) -> Result {
+    let python = crate::clients::venv(ctx)?;
     let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
     if !status.success() {
         return Err("building zabra failed".into());
@@ -135,6 +137,8 @@ fn mixed(ctx: &Ctx, page: &str, out: &Path) -> Result {
         .arg(target.join("debug").join("zabra"))
         .arg(target.join("mixed-data"))
         .arg(MIXED_OFFSET.to_string())
+        .arg(&python)
+        .arg(ctx.root.join("tests/clients/kazoo_writes.py"))
         .current_dir(ctx.root.join("www/e2e"));
     node.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
     run_bounded(&mut node, E2E_TIMEOUT, false).map(drop)
