@@ -1,6 +1,7 @@
 //! The HTTP port: `/healthz`, `/metrics` (Prometheus text), `/cluster` (every member's
 //! addresses, so a UI finds the whole cluster from one node), `/join` (a browser member's
-//! join token, for the admin, `join.rs`), `/api` (the JSON client API,
+//! join token, for the admin, and `/bus-keys`, masked keys browser members authenticate each
+//! other with: `join.rs`), `/api` (the JSON client API,
 //! `api.rs`), `/observe` (a WebSocket of the core's TraceEvents for holders of a viewer
 //! token, `viewers.rs`), and control actions (`/control/partition`, `/control/heal`) that
 //! need the admin token and `control = true`. With `ui_dir` set, every other path is a file
@@ -66,6 +67,7 @@ pub fn router(h: Http) -> Router {
         .route("/metrics", get(metrics))
         .route("/cluster", get(cluster))
         .route("/join", get(crate::join::join))
+        .route("/bus-keys", get(crate::join::bus_keys))
         .route("/observe", get(observe))
         .route("/api", get(api))
         .route("/control/partition", post(partition))

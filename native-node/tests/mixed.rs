@@ -1,9 +1,11 @@
 //! Browser members of a native cluster (issue 9, shapes 2 and 3), at the wire: a `zabra
-//! cluster` of 3 native voters configured with one browser voter (sid 4). An admin gets sid
+//! cluster` of 3 native voters configured with one browser voter (sid 4) and one browser
+//! observer (sid 5). An admin gets sid
 //! 4's join token from `GET /join`; a peer holding it dials every native node's peer port,
 //! passes the challenge–response keyed by the token, and each node talks to it over that
 //! connection. A wrong token is refused with a clear reason and changes nothing, and never
-//! displaces the authenticated connection. Loopback only; every wait is bounded.
+//! displaces the authenticated connection. `GET /bus-keys` gives browser members 4 and 5 the
+//! key of their pair, each through its own token only. Loopback only; every wait is bounded.
 
 mod support;
 
@@ -108,7 +110,7 @@ async fn first_envelope(ws: &mut Ws) -> Option<Envelope> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_member_joins_every_native_node_with_its_join_token() {
-    let c = Cluster::start_with(3, OFFSET, &["--browser-voters", "1"]);
+    let c = Cluster::start_with(3, OFFSET, &["--browser-voters", "1", "--browser-observers", "1"]);
     let leader = c.wait_leader(Duration::from_secs(20));
     let epoch = c.status(leader).unwrap()["status"]["current_epoch"].clone();
 
@@ -128,6 +130,22 @@ async fn a_browser_member_joins_every_native_node_with_its_join_token() {
     assert!(body1.contains(&token), "every node gives the same token");
     let (_, cluster) = http_request(&http, "GET", "/cluster").unwrap();
     assert!(cluster.contains("\"browser_members\":[{\"id\":4"), "{cluster}");
+
+    // Bus keys (tab to tab): public, masked for each member; its join token unmasks the key
+    // of its pair, the same key from both sides, and another member's token does not.
+    let (code, body) = http_request(&http, "GET", "/bus-keys").unwrap();
+    assert_eq!(code, 200, "{body}");
+    let keys: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let name = answer["cluster"].as_str().unwrap();
+    let (w45, w54) = (keys["keys"]["4"]["5"].as_str().unwrap(), keys["keys"]["5"]["4"].as_str().unwrap());
+    let (_, body5) = http_request(&http, "GET", &format!("/join?sid=5&token={TOKEN}")).unwrap();
+    let token5: serde_json::Value = serde_json::from_str(&body5).unwrap();
+    let token5 = token5["join_token"].as_str().unwrap();
+    let k45 = zabra_peerwire::unwrap_bus_key(&token, name, 4, 5, w45).unwrap();
+    assert_eq!(zabra_peerwire::unwrap_bus_key(token5, name, 5, 4, w54), Some(k45), "both members get one key");
+    assert_ne!(zabra_peerwire::unwrap_bus_key(token5, name, 4, 5, w45), Some(k45), "5 cannot unmask 4's copy");
+    let k_hex: String = k45.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(!body.contains(&k_hex) && !body.contains(secret.trim()), "neither key nor secret is published");
 
     // A wrong token (and a wrong role) is refused, saying why; nothing changes.
     let Err(wrong) = join(1, &"0".repeat(64), 1).await else { panic!("a wrong token is accepted") };

@@ -34,7 +34,7 @@ pub mod join;
 pub use chunk::{frames, Reassembler, MAX_CHUNK};
 pub use codec::{decode, encode};
 pub use handshake::{Acceptor, Dialer, Handshake, HandshakeError, Hello, Proof, Role, NONCE_LEN, PROTOCOL_VERSION};
-pub use join::join_token;
+pub use join::{bus_key, join_token, unwrap_bus_key, wrap_bus_key};
 
 /// Why bytes from a peer were refused. Any of these closes that connection, never the node.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

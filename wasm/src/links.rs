@@ -7,7 +7,8 @@
 //!   tie to break. A dialer (re)dials when it hears a beacon of a peer it has no connection
 //!   with, at most once per [`LinkTimings::redial_after`].
 //! - The handshake is `zabra_peerwire`'s (HMAC-SHA256 over both hellos and fresh nonces,
-//!   keyed by the cluster secret); only an authenticated connection reaches the core.
+//!   keyed by the cluster secret, or for browser members of a native cluster by the key of
+//!   each pair, [`Links::use_pair_keys`]); only an authenticated connection reaches the core.
 //! - A connection ends when the core says `Disconnect`, when the peer closes it or says
 //!   `Bye`, when a chunk arrives out of sequence or does not decode, when the peer's
 //!   incarnation changes (a reload), and when nothing was heard from the peer for
@@ -87,6 +88,8 @@ pub struct Links {
     me: End,
     cluster: String,
     secret: Vec<u8>,
+    /// Set for browser members of a native cluster: one key per peer, and no shared secret.
+    pair_keys: Option<BTreeMap<u64, Vec<u8>>>,
     voters: BTreeSet<u64>,
     observers: BTreeSet<u64>,
     timings: LinkTimings,
@@ -116,6 +119,7 @@ impl Links {
             me,
             cluster: cluster.to_string(),
             secret,
+            pair_keys: None,
             voters: members.voters.iter().map(|s| s.0).collect(),
             observers: members.observers.iter().map(|s| s.0).collect(),
             timings,
@@ -128,6 +132,21 @@ impl Links {
             out: Vec::new(),
             events: Vec::new(),
             refusals: BTreeMap::new(),
+        }
+    }
+
+    /// Authenticates each peer with its own key from now on (the bus keys of a browser member
+    /// of a native cluster, `zabra_peerwire::bus_key`), never with the shared secret: a peer
+    /// without a key here is not a member for these links.
+    pub fn use_pair_keys(&mut self, keys: BTreeMap<u64, Vec<u8>>) {
+        self.pair_keys = Some(keys);
+    }
+
+    /// The key a handshake with `peer` is keyed by.
+    fn key(&self, peer: u64) -> Vec<u8> {
+        match &self.pair_keys {
+            Some(k) => k.get(&peer).cloned().unwrap_or_default(),
+            None => self.secret.clone(),
         }
     }
 
@@ -211,7 +230,8 @@ impl Links {
     }
 
     fn is_member(&self, sid: u64) -> bool {
-        self.voters.contains(&sid) || self.observers.contains(&sid)
+        let keyed = self.pair_keys.as_ref().is_none_or(|k| k.get(&sid).is_some_and(|k| !k.is_empty()));
+        keyed && (self.voters.contains(&sid) || self.observers.contains(&sid))
     }
 
     fn hello(&mut self) -> Hello {
@@ -268,7 +288,7 @@ impl Links {
                 return self.refuse(from, &format!("hello says sid {} on the bus of sid {}", h.sid, from.sid));
             }
             let me = self.hello();
-            match Acceptor::new(me, msg, &self.secret) {
+            match Acceptor::new(me, msg, &self.key(from.sid)) {
                 Ok((acceptor, challenge)) => {
                     self.send_handshake(from, &challenge);
                     let state = State::Accepting(acceptor);
@@ -293,7 +313,7 @@ impl Links {
             return self.refuse(from, "unexpected handshake message");
         };
         let Some(Conn { state: State::Dialing(dialer), .. }) = self.conns.remove(&from.sid) else { return };
-        match dialer.on_challenge(msg, &self.secret) {
+        match dialer.on_challenge(msg, &self.key(from.sid)) {
             Ok((_, proof)) => {
                 self.send_handshake(from, &proof);
                 self.up(from);

@@ -4,6 +4,7 @@
 
 use crate::links::Links;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use zabra_core::peer::Peer;
 use zabra_core::trace::TraceEvent;
 
@@ -44,6 +45,11 @@ pub struct JoinNative {
     pub token: String,
     /// Every native node: its sid and its peer port's WebSocket URL.
     pub natives: Vec<(u64, String)>,
+    /// `GET /bus-keys`' answer: for each browser member, the BroadcastChannel key of each of
+    /// its pairs, masked for it (`zabra_peerwire::wrap_bus_key`); the worker unmasks its own
+    /// sid's with the token. Empty: this tab talks to native nodes only.
+    #[serde(default)]
+    pub bus_keys: BTreeMap<u64, BTreeMap<u64, String>>,
 }
 
 /// Worker → page.

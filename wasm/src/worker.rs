@@ -132,12 +132,23 @@ async fn start(
         state.snapshot_zxid()
     );
     let inc = u64::from_le_bytes(nonce()[..8].try_into().expect("8 bytes")) | 1;
-    // Joined to a native cluster, the bus has no one to talk to: its links know only this sid.
+    // Joined to a native cluster, the bus carries the links to the other browser members
+    // (same origin), each pair keyed by its own bus key, which only that pair's tokens unmask.
     let bus_members = match &join {
-        Some(_) => Membership { voters: [Sid(sid)].into(), observers: Default::default() },
+        Some(j) => {
+            let browser = |s: &&Sid| !j.natives.iter().any(|(n, _)| *n == s.0);
+            Membership {
+                voters: members.voters.iter().filter(browser).copied().collect(),
+                observers: members.observers.iter().filter(browser).copied().collect(),
+            }
+        }
         None => members.clone(),
     };
-    let links = Links::new(End { sid, inc }, &cluster, secret, &bus_members, LinkTimings::default(), Box::new(nonce));
+    let mut links =
+        Links::new(End { sid, inc }, &cluster, secret, &bus_members, LinkTimings::default(), Box::new(nonce));
+    if let Some(j) = &join {
+        links.use_pair_keys(pair_keys(j, &cluster, sid)?);
+    }
     let observer = members.observers.contains(&Sid(sid));
     let mut cfg = Config::new(Sid(sid), members);
     cfg.seed = inc;
@@ -178,6 +189,18 @@ async fn start(
     post(&FromWorker::Started { inc, loaded });
     after_event(shared);
     Ok(())
+}
+
+/// This sid's bus keys, unmasked with its join token.
+fn pair_keys(j: &JoinNative, cluster: &str, sid: u64) -> Result<BTreeMap<u64, Vec<u8>>, String> {
+    let Some(mine) = j.bus_keys.get(&sid) else { return Ok(BTreeMap::new()) };
+    mine.iter()
+        .map(|(other, wrapped)| {
+            let key = zabra_peerwire::unwrap_bus_key(&j.token, cluster, sid, *other, wrapped)
+                .ok_or(format!("the bus key of {sid} and {other} is not 64 hex digits"))?;
+            Ok((*other, key.to_vec()))
+        })
+        .collect()
 }
 
 fn hex(s: &str) -> Option<Vec<u8>> {

@@ -68,9 +68,23 @@ export class Cluster {
   }
 
   async kill(id) {
-    const url = `http://127.0.0.1:${8080 + this.offset}/nodes/${id}/kill?token=${this.token}`;
+    await this.control(id, 'kill');
+  }
+
+  async restart(id) {
+    await this.control(id, 'restart');
+  }
+
+  async control(id, action) {
+    const url = `http://127.0.0.1:${8080 + this.offset}/nodes/${id}/${action}?token=${this.token}`;
     const k = await get(url, { method: 'POST' });
-    assert(k.status === 200, `kill ${id}: ${k.text}`);
+    assert(k.status === 200, `${action} ${id}: ${k.text}`);
+  }
+
+  /// Node `id`'s status (`/healthz`) if it serves, else null.
+  async serving(id) {
+    const h = await get(`${this.http(id)}/healthz`).catch(() => null);
+    return h && h.status === 200 ? JSON.parse(h.text).status : null;
   }
 
   /// SIGTERM to the supervisor (it stops its nodes), then SIGKILL if it is still there.

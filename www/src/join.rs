@@ -1,7 +1,9 @@
 //! Joining a native cluster from Tabs mode (issue 9, shape 2): the page reads `/cluster` from
 //! the node named in `?join=HOST:PORT` and makes the worker's plan from it: the cluster's
 //! name, its voters and observers (native and browser members), the browser sids this tab may
-//! claim, and every native node's peer-port URL, which the worker dials with the join token.
+//! claim, and every native node's peer-port URL, which the worker dials with the join token;
+//! then `/bus-keys`, the masked keys that let the worker talk to the cluster's other browser
+//! members over the BroadcastChannel (each pair with its own key).
 
 use serde::Deserialize;
 use zabra_wasm::protocol::JoinNative;
@@ -45,7 +47,24 @@ pub fn tabs(cluster: &str) -> Plan {
 pub async fn native(addr: &str, sid: Option<u64>, token: Option<String>) -> Result<Plan, String> {
     let token = token.ok_or("joining a native cluster needs this sid's join token (&token=…, from GET /join)")?;
     let text = fetch_text(&format!("http://{addr}/cluster")).await?;
-    plan(&text, sid, token).map_err(|e| format!("{addr}/cluster: {e}"))
+    let mut p = plan(&text, sid, token).map_err(|e| format!("{addr}/cluster: {e}"))?;
+    let keys = fetch_text(&format!("http://{addr}/bus-keys")).await?;
+    if let Some(j) = p.join.as_mut() {
+        j.bus_keys = bus_keys(&keys).map_err(|e| format!("{addr}/bus-keys: {e}"))?;
+    }
+    Ok(p)
+}
+
+#[derive(Deserialize)]
+struct BusKeys {
+    keys: std::collections::BTreeMap<u64, std::collections::BTreeMap<u64, String>>,
+}
+
+/// The masked bus keys of every browser member from a node's `/bus-keys` answer.
+pub fn bus_keys(
+    json: &str,
+) -> Result<std::collections::BTreeMap<u64, std::collections::BTreeMap<u64, String>>, String> {
+    serde_json::from_str::<BusKeys>(json).map(|k| k.keys).map_err(|e| e.to_string())
 }
 
 /// The plan from a node's `/cluster` answer.
@@ -62,7 +81,7 @@ pub fn plan(cluster_json: &str, sid: Option<u64>, token: String) -> Result<Plan,
         claimable,
         voters: all().filter(|m| !m.observer).map(|m| m.id).collect(),
         observers: all().filter(|m| m.observer).map(|m| m.id).collect(),
-        join: Some(JoinNative { token, natives }),
+        join: Some(JoinNative { token, natives, bus_keys: Default::default() }),
     })
 }
 
@@ -94,5 +113,13 @@ mod tests {
         let j = p.join.unwrap();
         assert_eq!(j.natives, vec![(1, "ws://127.0.0.1:2891/peer".into()), (2, "ws://127.0.0.1:2892/peer".into())]);
         assert!(plan(text, Some(2), "ab".into()).unwrap_err().contains("not a browser member"));
+    }
+
+    #[test]
+    fn bus_keys_read_per_member() {
+        let k = bus_keys(r#"{"cluster":"c","keys":{"4":{"5":"ab"},"5":{"4":"cd"}}}"#).unwrap();
+        assert_eq!(k[&4][&5], "ab");
+        assert_eq!(k[&5][&4], "cd");
+        assert!(bus_keys("{}").is_err());
     }
 }

@@ -58,8 +58,9 @@ pub fn start_cluster(
 }
 
 /// `target/venv` with what `tests/clients/requirements.txt` pins (kazoo 2.11.0, pytest, ...).
-/// A copy of the installed list beside the venv tells whether it is current.
-fn venv(ctx: &Ctx) -> Result<PathBuf> {
+/// A copy of the installed list beside the venv tells whether it is current. The `ui-e2e`
+/// stage uses it too (`www/e2e/mixed.mjs` writes with kazoo).
+pub fn venv(ctx: &Ctx) -> Result<PathBuf> {
     let dir = ctx.target_dir()?.join("venv");
     let python = dir.join("bin").join("python");
     let wanted_path = ctx.root.join("tests/clients/requirements.txt");

@@ -132,9 +132,12 @@ pub fn ui_e2e(ctx: &Ctx) -> Result {
 const MIXED_OFFSET: u16 = 1390;
 
 /// `www/e2e/mixed.mjs`: a native 3-node cluster (debug `zabra`, allowing the served page's
-/// origin) that tabs join as browser observer and voter.
+/// origin) that tabs join as browser observer and voter; kazoo (from the `clients` stage's
+/// venv, made here when missing) writes to it.
 fn mixed(ctx: &Ctx, page: &str, out: &Path) -> Result {
+    let python = crate::clients::venv(ctx)?;
     let mut node = native_script(ctx, "mixed.mjs", &[page.as_ref(), out.as_os_str()], "mixed-data", MIXED_OFFSET)?;
+    node.arg(&python).arg(ctx.root.join("tests/clients/kazoo_writes.py"));
     node.env("E2E_TIMEOUT_MS", (E2E_TIMEOUT.as_millis() - 20_000).to_string());
     run_bounded(&mut node, E2E_TIMEOUT, false).map(drop)
 }

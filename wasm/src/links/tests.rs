@@ -140,3 +140,36 @@ fn strangers_and_messages_for_others_are_ignored() {
     l.on_bus(0.0, BusMsg::Close { from: End { sid: 2, inc: 1 }, to: other });
     assert_eq!(l.peers(), vec![]);
 }
+
+/// Browser members of a native cluster: links keyed per pair (`zabra_peerwire::bus_key`).
+fn keyed(sid: u64, keys: &[(u64, [u8; 32])]) -> Links {
+    let mut l = links(sid, 1, b"");
+    l.use_pair_keys(keys.iter().map(|(s, k)| (*s, k.to_vec())).collect());
+    l
+}
+
+#[test]
+fn browser_members_connect_with_their_pair_keys_and_a_member_cannot_pose_as_another() {
+    let secret = b"secret-secret-secret-secret-1234";
+    let k = |a, b| zabra_peerwire::bus_key(secret, "demo", a, b);
+    let mut all = [keyed(1, &[(2, k(1, 2)), (3, k(1, 3))]), keyed(2, &[(1, k(1, 2)), (3, k(2, 3))])];
+    tick(&mut all, 0.0);
+    tick(&mut all, 300.0);
+    assert_eq!(all[0].take_events(), vec![LinkEvent::Up(Sid(2))]);
+    assert_eq!(all[1].take_events(), vec![LinkEvent::Up(Sid(1))]);
+    // Member 3 knows the keys of its own pairs only: posing as 1 to 2, it is refused.
+    let mut forged = [keyed(1, &[(2, k(2, 3))]), keyed(2, &[(1, k(1, 2))])];
+    for t in 0..10 {
+        tick(&mut forged, t as f64 * 300.0);
+    }
+    assert!(forged.iter_mut().all(|l| l.take_events().is_empty()), "no forged connection reaches the core");
+    assert!(forged[1].refusals.get(&1).is_some_and(|r| r.contains("proof")), "{:?}", forged[1].refusals);
+    // A peer with no key (or an empty one) is no member: nothing is even dialled, so the
+    // empty shared secret these links were made with is never a key.
+    let mut keyless = [keyed(1, &[]), links(2, 1, b"")];
+    keyless[1].use_pair_keys([(1, Vec::new())].into());
+    for t in 0..10 {
+        tick(&mut keyless, t as f64 * 300.0);
+    }
+    assert!(keyless.iter_mut().all(|l| l.take_events().is_empty()));
+}
