@@ -31,6 +31,7 @@ async function peerOf(page) {
     const el = document.querySelector('[data-testid="tab-peer"]');
     const refused = document.querySelector('[data-testid="tab-refused"]');
     const failed = document.querySelector('[data-testid="tab-failed"]');
+    const timers = document.querySelector('[data-testid="tab-timers"]');
     const a = (k) => (el ? el.getAttribute(`data-${k}`) : null);
     return {
       sid: a('sid'),
@@ -39,6 +40,8 @@ async function peerOf(page) {
       leader: a('leader'),
       committed: a('committed'),
       peers: a('peers'),
+      late: timers ? Number(timers.getAttribute('data-late')) : null,
+      hidden: timers ? timers.getAttribute('data-hidden') : null,
       refused: refused ? refused.textContent : null,
       failed: failed ? failed.textContent : null,
       text: document.body.innerText,
@@ -114,6 +117,8 @@ async function scenario(browser, log) {
     views = await until(pages, (vs) => vs.every((v) => v.text.includes('/kept') && v.committed === vs[0].committed),
       'the write committed on every tab');
     const committed = views[0].committed;
+    // The leader's tab counts the ACKs of its own proposal (the shared view model).
+    assert(/\/kept[^\n]*\d+\/2 acks/.test(views[leaderAt].text), 'the leader tab shows no ACK count for /kept');
 
     // A tab claiming the leader's sid is refused (its lock is held).
     const dup = await openTab(context, new URL(`?mode=tabs&sid=${leader.sid}`, base).href, log);
@@ -153,7 +158,33 @@ async function scenario(browser, log) {
     for (const path of ['/kept', '/while-away']) {
       assert(views.every((v) => v.text.includes(path)), `the committed write ${path} is gone after the failover`);
     }
+    // The new leader's tab timed the spell without a leader from its own events.
+    const spell = newLeader.text.match(/last time without a leader\s+(\d+) ms[^\n]*/);
+    assert(spell, 'the new leader tab shows no time without a leader');
+    console.log(`  the new leader tab shows: ${spell[0]}`);
     await shot(rest[views.indexOf(newLeader)], 'tabs-4-new-leader.png');
+
+    // A worker held up for 2.5 s (what a throttled or frozen tab's timers suffer): its timers
+    // fire late and the page says so; the cluster takes the peer back. (Freezing the page with
+    // CDP does not hold up its dedicated worker in this Chromium, so the worker is kept busy.)
+    const fz = rest[1 - views.indexOf(newLeader)];
+    const [worker] = fz.workers();
+    assert(worker, 'the tab runs no worker');
+    await worker.evaluate(() => {
+      const t = performance.now();
+      while (performance.now() - t < 2_500) {}
+    });
+    const late = await until([fz], ([v]) => v.late >= 1_000, 'the page showing its late timers', 15_000);
+    console.log(`  a worker held up for 2.5 s: the page shows its timers ${late[0].late} ms late`);
+    // The page being hidden is shown (the visibility change a real tab switch makes).
+    await fz.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    const hid = await until([fz], ([v]) => v.hidden === 'true', 'the page showing that it is hidden', 10_000);
+    assert(hid[0].text.includes('page hidden (hidden 1 times)'), 'the page does not say it is hidden');
+    await until(rest, agreed, 'the frozen tab back in the cluster');
+    await shot(fz, 'tabs-5-was-frozen.png');
   } finally {
     await context.close().catch(() => {});
   }

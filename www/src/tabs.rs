@@ -3,13 +3,15 @@
 //!
 //! The page claims a sid (a Web Lock per cluster and sid; refused with a message if taken),
 //! fetches the cluster secret, starts the worker and draws what it reports: the peer's status
-//! and the classroom views made from its own trace events. Test contract: `tab-peer` (with
+//! and the classroom views made from its own trace events, through the same incremental
+//! view model as Classroom and Live (`viewmodel`). Test contract: `tab-peer` (with
 //! data-sid, data-role, data-epoch, data-leader, data-committed, data-peers), `tab-refused`,
 //! `tab-open`, `tab-write-path`, `tab-write-data`, `tab-write`, `tab-writes` (items with
 //! data-ok and data-path), `tab-timers` (data-hidden, data-late).
 
 use crate::panels::{ElectionPanel, NarrationLog, PeerPanel};
-use crate::tabs_view::{self, TabView, TabsQuery};
+use crate::tabs_view::{self, TabsQuery, NARRATION_LINES};
+use crate::viewmodel::ViewModel;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -31,6 +33,17 @@ pub enum TabsAction {
     Hidden(bool),
 }
 
+/// The view model this tab's page draws, fed in place (a reducer step clones the state, not
+/// the model: each event costs work proportional to itself).
+#[derive(Clone, Default)]
+pub struct SharedModel(Rc<RefCell<ViewModel>>);
+
+impl PartialEq for SharedModel {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 #[derive(Clone, Default, PartialEq)]
 pub struct TabsState {
     pub sid: Option<u64>,
@@ -39,7 +52,8 @@ pub struct TabsState {
     pub inc: Option<u64>,
     pub loaded: String,
     pub status: Option<TabStatus>,
-    pub view: TabView,
+    /// The shared incremental view model, fed this tab's peer's trace events.
+    pub vm: SharedModel,
     pub writes: Vec<WriteResult>,
     pub hidden: bool,
     /// Times the page was hidden (its peer runs on in the worker).
@@ -53,7 +67,10 @@ impl Reducible for TabsState {
     fn reduce(self: Rc<Self>, action: TabsAction) -> Rc<Self> {
         let mut s = (*self).clone();
         match action {
-            TabsAction::Claimed(sid) => s.sid = Some(sid),
+            TabsAction::Claimed(sid) => {
+                s.sid = Some(sid);
+                *s.vm.0.borrow_mut() = ViewModel::with_peers([sid]);
+            }
             TabsAction::Persistent(p) => s.persistent = Some(p),
             TabsAction::Refused(why) => s.refused = Some(why),
             TabsAction::Hidden(h) => {
@@ -69,8 +86,9 @@ impl Reducible for TabsState {
                 FromWorker::Status(st) => s.status = Some(st),
                 FromWorker::Trace(events) => {
                     let at = now_ms();
+                    let mut vm = s.vm.0.borrow_mut();
                     for e in &events {
-                        s.view.on_event(e, at);
+                        vm.feed(e, at);
                     }
                 }
                 FromWorker::Written(w) => {
@@ -275,7 +293,10 @@ fn running(s: &TabsState, st: &TabStatus, write: Callback<(String, String)>) -> 
         st.max_late_ms
     );
     let refusals = st.refusals.iter().map(|(sid, why)| html! { <li>{ format!("{sid}: {why}") }</li> });
-    let lines: Vec<String> = s.view.narration.iter().cloned().collect();
+    let vm = s.vm.0.borrow();
+    let lines = vm.narration(NARRATION_LINES);
+    let election: Vec<_> = vm.election().into_iter().filter(|r| r.sid == st.sid).collect();
+    let leaderless = vm.last_outage().and_then(|o| Some((o.duration_ms()?, o.lost, o.new_leader?)));
     html! {
         <div class="main">
             <div class="left">
@@ -293,15 +314,20 @@ fn running(s: &TabsState, st: &TabStatus, write: Callback<(String, String)>) -> 
                             match s.persistent { Some(true) => "granted", Some(false) => "not granted (may be evicted)", None => "asked" }) }</td></tr>
                         <tr><td>{ "timers" }</td><td data-testid="tab-timers" data-hidden={s.hidden.to_string()}
                             data-late={format!("{:.0}", st.max_late_ms)}>{ timers }</td></tr>
-                        <tr><td>{ "trace events" }</td><td>{ s.view.events }</td></tr>
+                        <tr><td>{ "trace events" }</td><td>{ vm.events }</td></tr>
+                        if let Some((ms, lost, (new, epoch))) = leaderless {
+                            <tr><td>{ "last time without a leader" }</td><td data-testid="tab-leaderless">{ format!(
+                                "{ms:.0} ms ({} until {new} established epoch {epoch})",
+                                lost.map_or("no leader".to_string(), |l| format!("leader {l} lost"))) }</td></tr>
+                        }
                     </tbody></table>
                     if !st.refusals.is_empty() { <ul class="note">{ for refusals }</ul> }
                 </section>
                 <WriteForm on={write} writes={s.writes.clone()} />
-                <ElectionPanel rows={vec![s.view.election.clone()]} syncs={s.view.syncs.clone()} />
+                <ElectionPanel rows={election} syncs={vm.syncs()} />
             </div>
             <div class="right">
-                <PeerPanel sid={st.sid} history={tabs_view::history(st)} tree={tabs_view::tree(st)}
+                <PeerPanel sid={st.sid} history={tabs_view::history(st, &vm)} tree={tabs_view::tree(st)}
                     sessions={Vec::<(String, u32)>::new()} watches={Vec::<String>::new()} />
                 <NarrationLog {lines} />
             </div>

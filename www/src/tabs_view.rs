@@ -1,74 +1,27 @@
-//! The Tabs mode's view of its own peer, built from the peer's typed trace events as they
-//! arrive from its worker (incrementally: each event updates the view once) and from the
-//! status the worker sends. Yew-free, so it is unit-tested natively.
+//! What Tabs mode draws beside the shared view model (`viewmodel`, fed this tab's peer's
+//! typed trace events): the peer's log and tree from the status its worker sends, and the
+//! URL's query. Yew-free, so it is unit-tested natively.
 
-use crate::view::{ElectionRow, HistoryRow, NodeRow, SyncRow};
-use std::collections::VecDeque;
-use zabra_core::trace::TraceEvent;
+use crate::view::{HistoryRow, NodeRow};
+use crate::viewmodel::ViewModel;
 use zabra_wasm::protocol::TabStatus;
 
-/// Narration lines kept (the newest).
+/// Narration lines shown.
 pub const NARRATION_LINES: usize = 60;
 
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TabView {
-    pub election: ElectionRow,
-    pub syncs: Vec<SyncRow>,
-    pub narration: VecDeque<String>,
-    pub events: u64,
-    /// Epochs this peer saw established, in order (a failover shows as a new one).
-    pub epochs: Vec<u32>,
-}
-
-impl TabView {
-    /// One trace event of this tab's peer; `at_ms` is the page's clock when it arrived.
-    pub fn on_event(&mut self, e: &TraceEvent, at_ms: f64) {
-        self.events += 1;
-        let r = &mut self.election;
-        match e {
-            TraceEvent::NewRound { sid, round, vote } => {
-                r.sid = sid.0;
-                r.round = *round;
-                r.vote = Some((vote.leader.0, vote.zxid.to_string(), vote.peer_epoch));
-                r.received.clear();
-                r.decided = None;
-            }
-            TraceEvent::VoteChanged { round, vote, .. } => {
-                r.round = *round;
-                r.vote = Some((vote.leader.0, vote.zxid.to_string(), vote.peer_epoch));
-            }
-            TraceEvent::VoteReceived { from, vote, .. } => {
-                r.received.insert(from.0, vote.leader.0);
-            }
-            TraceEvent::ElectionDecided { leader, .. } => r.decided = Some(leader.0),
-            TraceEvent::SyncModeChosen { leader, learner, mode, learner_zxid, to } => {
-                let row = SyncRow {
-                    leader: leader.0,
-                    learner: learner.0,
-                    mode: format!("{mode:?}").to_uppercase(),
-                    learner_zxid: learner_zxid.to_string(),
-                    to: to.to_string(),
-                };
-                self.syncs.insert(0, row);
-                self.syncs.truncate(16);
-            }
-            TraceEvent::EpochEstablished { epoch, .. } => self.epochs.push(*epoch),
-            _ => {}
-        }
-        if let Some(line) = zabra_core::sim::narrate(e) {
-            self.narration.push_back(format!("{:>9.1}s  {line}", at_ms / 1000.0));
-            while self.narration.len() > NARRATION_LINES {
-                self.narration.pop_front();
-            }
-        }
-    }
-}
-
-/// The peer's log as the classroom's history table shows it.
-pub fn history(s: &TabStatus) -> Vec<HistoryRow> {
+/// The peer's log as the classroom's history table shows it, with the ACK counts this peer
+/// counted for the zxids it proposed as leader (from the view model).
+pub fn history(s: &TabStatus, vm: &ViewModel) -> Vec<HistoryRow> {
+    let acks: std::collections::BTreeMap<String, (usize, usize)> =
+        vm.proposals.iter().filter(|(_, p)| p.quorum > 0).map(|(z, p)| (z.to_string(), (p.acks, p.quorum))).collect();
     s.log
         .iter()
-        .map(|l| HistoryRow { zxid: l.zxid.clone(), op: l.op.clone(), committed: l.committed, acks: None })
+        .map(|l| HistoryRow {
+            zxid: l.zxid.clone(),
+            op: l.op.clone(),
+            committed: l.committed,
+            acks: acks.get(&l.zxid).copied(),
+        })
         .collect()
 }
 
@@ -154,8 +107,6 @@ fn valid_cluster(c: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use zabra_core::message::Vote;
-    use zabra_core::{Sid, Zxid};
 
     #[test]
     fn the_query_selects_tabs_mode_and_keeps_a_claimed_sid() {
@@ -172,22 +123,5 @@ mod tests {
         assert_eq!((bad.join, bad.token), (None, None));
         let odd = TabsQuery::parse("?mode=tabs&cluster=<script>").unwrap();
         assert_eq!(odd.cluster, "demo", "a cluster name is letters, digits, - and _ only");
-    }
-
-    #[test]
-    fn trace_events_update_the_election_row_and_the_narration() {
-        let mut v = TabView::default();
-        let vote = Vote { leader: Sid(3), zxid: Zxid::ZERO, peer_epoch: 0 };
-        let looking = zabra_core::message::ServerState::Looking;
-        v.on_event(&TraceEvent::NewRound { sid: Sid(1), round: 1, vote }, 10.0);
-        v.on_event(&TraceEvent::VoteReceived { sid: Sid(1), from: Sid(2), state: looking, round: 1, vote }, 20.0);
-        v.on_event(&TraceEvent::ElectionDecided { sid: Sid(1), round: 1, leader: Sid(3), state: looking }, 30.0);
-        v.on_event(&TraceEvent::EpochEstablished { sid: Sid(3), epoch: 1, committed: Zxid::ZERO }, 40.0);
-        assert_eq!(v.election.sid, 1);
-        assert_eq!(v.election.received.get(&2), Some(&3));
-        assert_eq!(v.election.decided, Some(3));
-        assert_eq!(v.epochs, vec![1]);
-        assert!(v.narration.iter().any(|l| l.contains("leader is 3")), "{:?}", v.narration);
-        assert_eq!(v.events, 4);
     }
 }

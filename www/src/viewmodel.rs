@@ -25,6 +25,8 @@ pub const MAX_SYNCS: usize = 32;
 pub const MAX_SESSIONS: usize = 256;
 /// Leaderless spells kept.
 pub const MAX_OUTAGES: usize = 32;
+/// Narratable events kept for the narration log (their text is made only when drawn).
+pub const MAX_STORY: usize = 60;
 
 /// What the model knows of one peer.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -99,6 +101,8 @@ pub struct ViewModel {
     pub proposals: BTreeMap<Zxid, Proposal>,
     pub sessions: BTreeMap<String, Session>,
     pub outages: VecDeque<Outage>,
+    /// The latest narratable events with their times, oldest first (Tabs draws them).
+    story: VecDeque<(f64, TraceEvent)>,
     /// Recent messages between peers (what Live draws; Classroom asks its simulator).
     pub msgs: crate::msgtrail::MsgTrail,
     /// The established leader and its epoch, while there is one.
@@ -107,6 +111,32 @@ pub struct ViewModel {
     pub events: u64,
     pub skipped: u64,
     pub last_ms: f64,
+}
+
+/// The events `zabra_core::sim::narrate` has a line for, told without making the line (a
+/// test keeps the two in step).
+fn narratable(e: &TraceEvent) -> bool {
+    use TraceEvent::*;
+    matches!(
+        e,
+        RoleChanged { .. }
+            | ElectionDecided { .. }
+            | EpochProposed { .. }
+            | SyncModeChosen { .. }
+            | EpochEstablished { .. }
+            | Proposed { .. }
+            | QuorumReached { .. }
+            | Truncated { .. }
+            | SnapshotInstalled { .. }
+            | Abdicated { .. }
+            | Timeout { .. }
+            | ClientReply { .. }
+            | ClientConnected { .. }
+            | WatchFired { .. }
+            | SessionEnded { .. }
+            | SessionExpiring { .. }
+            | ContainerReaped { .. }
+    )
 }
 
 fn role_of(s: Option<ServerState>, up: bool) -> &'static str {
@@ -170,6 +200,12 @@ impl ViewModel {
     pub fn feed(&mut self, e: &TraceEvent, at_ms: f64) {
         self.events += 1;
         self.last_ms = self.last_ms.max(at_ms);
+        if narratable(e) {
+            self.story.push_back((at_ms, e.clone()));
+            if self.story.len() > MAX_STORY {
+                self.story.pop_front();
+            }
+        }
         match e {
             TraceEvent::Started { sid, accepted_epoch, current_epoch, last_zxid, committed, .. } => {
                 let p = self.peer(sid.0, at_ms);
@@ -454,6 +490,16 @@ impl ViewModel {
     /// Sync decisions, latest first.
     pub fn syncs(&self) -> Vec<SyncRow> {
         self.syncs.iter().cloned().collect()
+    }
+
+    /// The last `n` narration lines, oldest first, each with its time in seconds (made here,
+    /// at the edge, from the kept events).
+    pub fn narration(&self, n: usize) -> Vec<String> {
+        let from = self.story.len().saturating_sub(n);
+        self.story
+            .range(from..)
+            .filter_map(|(at, e)| Some(format!("{:>9.1}s  {}", at / 1000.0, zabra_core::sim::narrate(e)?)))
+            .collect()
     }
 
     /// ACK counts (and quorum) the leader saw for a zxid, and the op it proposed.

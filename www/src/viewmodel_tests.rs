@@ -197,3 +197,54 @@ fn proposals_count_acks_and_tables_stay_bounded() {
     assert_eq!(m.proposals.len(), MAX_PROPOSALS);
     assert_eq!(m.proposals.keys().next(), Some(&Zxid::new(1, 51)), "the oldest are forgotten");
 }
+
+/// `narratable` tells exactly the events the core narrates, along a run with elections,
+/// writes, a crash and a restart; the narration log keeps the newest lines only.
+#[test]
+fn the_narration_keeps_the_events_the_core_narrates_and_stays_bounded() {
+    let mut c = Classroom::new(Setup { nodes: 5, ..Setup::default() }, vec![Action::StartAll], vec![]);
+    for a in [
+        Action::Stabilize,
+        Action::ClientWrite { sid: 2, path: "/a".into(), data: "x".into() },
+        Action::Stabilize,
+        Action::Crash { sid: 1 },
+        Action::Stabilize,
+        Action::Restart { sid: 1 },
+        Action::Stabilize,
+    ] {
+        c.push(a);
+    }
+    for i in 0..10 {
+        c.push(Action::ClientWrite { sid: 3, path: format!("/w{i}"), data: "y".into() });
+        c.push(Action::Stabilize);
+    }
+    let mut kinds = 0;
+    for e in &c.sim().trace {
+        assert_eq!(narratable(e), zabra_core::sim::narrate(e).is_some(), "{e:?}");
+        kinds += usize::from(narratable(e));
+    }
+    assert!(kinds > MAX_STORY, "the run narrates more than the log keeps ({kinds})");
+    let lines = c.view_model().narration(usize::MAX);
+    assert_eq!(lines.len(), MAX_STORY);
+    let last = c.sim().trace.iter().rev().find_map(zabra_core::sim::narrate).expect("a narrated event");
+    assert!(lines.last().is_some_and(|l| l.ends_with(&last)), "{:?} vs {last}", lines.last());
+}
+
+/// One tab peer's own events (what Tabs mode feeds): its election row, its narration.
+#[test]
+fn a_single_peers_events_fill_its_election_row_and_narration() {
+    use zabra_core::message::Vote;
+    use zabra_core::Sid;
+    let mut v = ViewModel::with_peers([1]);
+    let vote = Vote { leader: Sid(3), zxid: Zxid::ZERO, peer_epoch: 0 };
+    let looking = ServerState::Looking;
+    v.feed(&TraceEvent::NewRound { sid: Sid(1), round: 1, vote }, 10.0);
+    v.feed(&TraceEvent::VoteReceived { sid: Sid(1), from: Sid(2), state: looking, round: 1, vote }, 20.0);
+    v.feed(&TraceEvent::ElectionDecided { sid: Sid(1), round: 1, leader: Sid(3), state: looking }, 30.0);
+    let row = v.election().into_iter().find(|r| r.sid == 1).expect("its row");
+    assert_eq!((row.round, row.received.get(&2), row.decided), (1, Some(&3), Some(3)));
+    let lines = v.narration(10);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("leader is 3") && lines[0].trim_start().starts_with("0.0s"), "{lines:?}");
+    assert_eq!(v.events, 3);
+}
