@@ -77,6 +77,33 @@ test('crashing the leader leads to a new election with a higher epoch', async (p
   await shot(page, 'e2e-2-new-leader-after-crash.png');
 });
 
+test('the legend explains the labels; the event log narrates a crash and filters by topic', async (page) => {
+  await open(page, base);
+  const legend = byTestId(page, 'legend');
+  await legend.locator('summary').click();
+  const text = await legend.innerText();
+  for (const term of ['epoch 1/2', 'committed (1,3)', 'acks (need 2)', 'votes seen (from:for)', 'AckEpoch', 'Finalize', 'after-fsync-before-ack']) {
+    assert(text.includes(term), `the legend does not explain ${term}`);
+  }
+  const [sid] = await electLeader(page);
+  await byTestId(page, `btn-crash-${sid}`).click();
+  await settle(page);
+  const log = byTestId(page, 'event-log');
+  assert((await log.innerText()).includes(`** ${sid} crashed`), `the event log does not show the crash of ${sid}`);
+  await stepUntil(page, (s) => leaders(s).some(([other]) => other !== sid), { maxSteps: 5000, timeoutMs: 90_000, what: 'a new leader' });
+  assert(/is LOOKING for a leader/.test(await log.innerText()), 'the event log shows no peer LOOKING');
+  // Only elections: every line shown is an election line, and the crash line is gone.
+  for (const t of ['faults', 'sync', 'broadcast', 'sessions', 'client']) await byTestId(page, `log-topic-${t}`).uncheck();
+  const topics = await log.locator('div').evaluateAll((ds) => [...new Set(ds.map((d) => d.dataset.topic))]);
+  assert(topics.length === 1 && topics[0] === 'election', `with only elections checked the log shows ${topics}`);
+  await byTestId(page, 'log-topic-faults').check();
+  await byTestId(page, 'log-topic-election').uncheck();
+  assert((await log.innerText()).includes(`** ${sid} crashed`), 'faults alone do not bring the crash back');
+  await byTestId(page, 'log-topic-election').check();
+  console.log(`  legend ok; the log narrates the crash of ${sid}; topic filters hide and show lines`);
+  await shot(page, 'e2e-legend-and-log.png');
+});
+
 test('a lesson steps forward and back', async (page) => {
   await open(page, base);
   const select = byTestId(page, 'lesson-select');

@@ -118,7 +118,7 @@ async function scenario(browser, log) {
       'the write committed on every tab');
     const committed = views[0].committed;
     // The leader's tab counts the ACKs of its own proposal (the shared view model).
-    assert(/\/kept[^\n]*\d+\/2 acks/.test(views[leaderAt].text), 'the leader tab shows no ACK count for /kept');
+    assert(/\/kept[^\n]*\d+ acks \(need 2\)/.test(views[leaderAt].text), 'the leader tab shows no ACK count for /kept');
 
     // A tab claiming the leader's sid is refused (its lock is held).
     const dup = await openTab(context, new URL(`?mode=tabs&sid=${leader.sid}`, base).href, log);

@@ -158,13 +158,15 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
                     <Faults peers={peers.clone()} on={on.clone()} />
                     <ClientForm nodes={setup.nodes} selected={sel} on={on.clone()} />
                     <SafetyPanel safety={view::safety(sim)} />
+                    <crate::legend::Legend />
                 </div>
                 <div class="right">
                     <InFlight msgs={msgs} manual={setup.manual} on={on.clone()} />
                     <ElectionPanel rows={vm.election()} syncs={vm.syncs()} />
                     <PeerPanel sid={sel} history={view::history(sim, vm, sel)} tree={view::tree(sim, sel)}
                         sessions={view::sessions(sim, sel)} watches={view::watches(sim, sel)} />
-                    <NarrationLog lines={view::narration(sim, 40)} />
+                    <NarrationLog lines={vm.log_lines(|t| !state.hidden_topics.contains(&t), 40)}
+                        hidden={state.hidden_topics.clone()} on_toggle={on.reform(UiAction::ToggleTopic)} />
                 </div>
             </div>
         </div>

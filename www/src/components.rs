@@ -75,6 +75,11 @@ fn peer_node(peer: &PeerView, (x, y): (f64, f64), selected: u64, on: &Callback<U
         <g class={class} data-testid={format!("peer-{sid}")} data-role={peer.role}
             data-epoch={peer.current_epoch.to_string()} data-committed={peer.last_committed.clone()}
             transform={format!("translate({x:.1},{y:.1})")} {onclick}>
+            <title>{ format!(
+                "peer {sid} is {}. epoch {}/{}: accepted / current epoch. committed {}: the last committed zxid (epoch, counter).{}",
+                peer.role, peer.accepted_epoch, peer.current_epoch, peer.committed_short,
+                if selected == sid { " Selected (yellow ring): the panels on the right show this peer." } else { " Click to select it." }
+            ) }</title>
             <circle r="40" />
             <text class="sid" y="-18">{ format!("peer {sid}") }</text>
             <text class="role" y="-3">{ peer.role }</text>

@@ -18,6 +18,7 @@
 //! Everything but `app` and `components` compiles natively and is unit-tested there.
 
 pub mod burst;
+pub mod explain;
 pub mod join;
 pub mod lessons;
 pub mod live;
@@ -35,6 +36,8 @@ pub mod app;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 mod components;
+#[cfg(target_arch = "wasm32")]
+mod legend;
 #[cfg(target_arch = "wasm32")]
 mod livectl;
 #[cfg(target_arch = "wasm32")]

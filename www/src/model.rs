@@ -307,19 +307,30 @@ pub struct Classroom {
 struct Fed {
     vm: crate::viewmodel::ViewModel,
     seen: usize,
+    notes: usize,
 }
 
 impl Fed {
     fn new(sim: &Sim) -> Fed {
-        Fed { vm: crate::viewmodel::ViewModel::with_peers(sim.sids().into_iter().map(|s| s.0)), seen: 0 }
+        Fed { vm: crate::viewmodel::ViewModel::with_peers(sim.sids().into_iter().map(|s| s.0)), seen: 0, notes: 0 }
     }
 
+    /// Feeds the new events and notes in the order they happened, each at its own time.
     fn track(&mut self, sim: &Sim) {
-        let at_ms = sim.now.0 as f64 / 1000.0;
-        for e in sim.trace.get(self.seen..).unwrap_or_default() {
-            self.vm.feed(e, at_ms);
+        let ms = |t: Instant| t.0 as f64 / 1000.0;
+        while self.seen < sim.trace.len() || self.notes < sim.notes.len() {
+            let event_at = sim.trace_at.get(self.seen).copied();
+            match sim.notes.get(self.notes) {
+                Some((at, text)) if event_at.is_none_or(|e| *at <= e) => {
+                    self.vm.note(text, ms(*at));
+                    self.notes += 1;
+                }
+                _ => {
+                    self.vm.feed(&sim.trace[self.seen], ms(event_at.unwrap_or(sim.now)));
+                    self.seen += 1;
+                }
+            }
         }
-        self.seen = sim.trace.len();
     }
 }
 
@@ -410,7 +421,6 @@ impl Classroom {
 fn fresh(setup: &Setup, prelude: &[Action]) -> (Sim, BTreeMap<u64, usize>, SentTimes, Fed) {
     let mut sim = Sim::new(setup.seed, setup.nodes, setup.observers, setup.mutant.into_iter().collect());
     sim.record = true;
-    sim.narrate = true;
     sim.manual_network = setup.manual;
     let mut clients = BTreeMap::new();
     let mut sent = SentTimes::default();

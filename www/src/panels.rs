@@ -1,10 +1,12 @@
 //! Side panels: setup and lesson, safety, messages in flight, and what the selected peer
 //! holds (history with ACK counts, election, sync modes, znode tree, sessions).
 
+use crate::explain::Topic;
 use crate::lessons::LESSONS;
 use crate::model::{Action, Setup};
 use crate::state::UiAction;
 use crate::view::{ElectionRow, HistoryRow, MsgView, NodeRow, SafetyView, SyncRow, CHECKERS};
+use std::collections::BTreeSet;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 use zabra_core::config::Mutant;
@@ -164,7 +166,7 @@ pub struct PeerPanelProps {
 #[function_component(PeerPanel)]
 pub fn peer_panel(p: &PeerPanelProps) -> Html {
     let hist = p.history.iter().take(30).map(|h| {
-        let acks = h.acks.map_or(String::new(), |(a, q)| format!("{a}/{q} acks"));
+        let acks = h.acks.map_or(String::new(), |(a, q)| format!("{a} acks (need {q})"));
         html! {
             <tr class={classes!(h.committed.then_some("committed"))}>
                 <td>{ &h.zxid }</td><td>{ &h.op }</td><td>{ acks }</td>
@@ -219,7 +221,7 @@ pub fn election_panel(p: &ElectionProps) -> Html {
         }
     });
     let syncs = p.syncs.iter().take(8).map(|s| {
-        html! { <li>{ format!("{} → {}: {} (learner at {}, up to {})", s.leader, s.learner, s.mode, s.learner_zxid, s.to) }</li> }
+        html! { <li data-mode={s.mode.clone()}>{ format!("{} → {}: {}: {}", s.leader, s.learner, s.mode, s.sent) }</li> }
     });
     html! {
         <section class="panel">
@@ -236,15 +238,39 @@ pub fn election_panel(p: &ElectionProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 pub struct LogProps {
-    pub lines: Vec<String>,
+    /// The lines to show, oldest first, each with its topic.
+    pub lines: Vec<(Topic, String)>,
+    /// Topics hidden by the filters.
+    #[prop_or_default]
+    pub hidden: BTreeSet<Topic>,
+    /// Shows the topic filters when set (a click toggles a topic).
+    #[prop_or_default]
+    pub on_toggle: Option<Callback<Topic>>,
 }
 
 #[function_component(NarrationLog)]
 pub fn narration_log(p: &LogProps) -> Html {
+    let filters = p.on_toggle.as_ref().map(|on| {
+        let boxes = Topic::ALL.iter().map(|t| {
+            let t = *t;
+            html! {
+                <label class={classes!("topic", format!("topic-{t:?}").to_lowercase())}>
+                    <input type="checkbox" data-testid={format!("log-topic-{}", format!("{t:?}").to_lowercase())}
+                        checked={!p.hidden.contains(&t)} onchange={on.reform(move |_| t)} />
+                    { format!(" {}", t.name()) }
+                </label>
+            }
+        });
+        html! { <div class="log-filters" data-testid="log-filters">{ for boxes }</div> }
+    });
+    let lines = p.lines.iter().rev().map(|(t, l)| {
+        html! { <div class={format!("topic-{t:?}").to_lowercase()} data-topic={format!("{t:?}").to_lowercase()}>{ l }</div> }
+    });
     html! {
         <section class="panel">
             <h2>{ "What just happened" }</h2>
-            <pre class="narration">{ for p.lines.iter().rev().map(|l| html! { <div>{ l }</div> }) }</pre>
+            { for filters }
+            <pre class="narration" data-testid="event-log">{ for lines }</pre>
         </section>
     }
 }

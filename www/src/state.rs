@@ -29,6 +29,8 @@ pub enum UiAction {
     SetNodes(usize),
     SetSeed(u64),
     SetMutant(Option<String>),
+    /// Show or hide one topic of the event log.
+    ToggleTopic(crate::explain::Topic),
 }
 
 #[derive(Clone)]
@@ -40,6 +42,8 @@ pub struct UiState {
     pub selected: u64,
     pub lesson: Option<&'static str>,
     pub lesson_step: usize,
+    /// Topics the event log hides (kept across restarts and lessons).
+    pub hidden_topics: std::collections::BTreeSet<crate::explain::Topic>,
 }
 
 impl PartialEq for UiState {
@@ -69,6 +73,7 @@ impl UiState {
             selected: 1,
             lesson,
             lesson_step: 0,
+            hidden_topics: Default::default(),
         }
     }
 
@@ -124,13 +129,18 @@ impl UiState {
             UiAction::SetMutant(m) => {
                 self.restart(Setup { mutant: m.as_deref().and_then(mutant_by_name), ..self.setup() });
             }
+            UiAction::ToggleTopic(t) => {
+                if !self.hidden_topics.remove(&t) {
+                    self.hidden_topics.insert(t);
+                }
+            }
         }
     }
 
     fn restart(&mut self, setup: Setup) {
-        let keep = (self.speed, self.rev);
+        let keep = (self.speed, self.rev, std::mem::take(&mut self.hidden_topics));
         *self = UiState::free(setup);
-        (self.speed, self.rev) = keep;
+        (self.speed, self.rev, self.hidden_topics) = keep;
     }
 
     fn on_step_forward(&mut self) {
@@ -166,6 +176,7 @@ impl UiState {
         let base = self.setup();
         let speed = self.speed;
         let rev = self.rev;
+        let hidden = std::mem::take(&mut self.hidden_topics);
         match id.and_then(|id| Some((lesson(id)?, classroom_for(id, &base)?))) {
             Some((l, c)) => {
                 *self = UiState::with(c, Some(l.id));
@@ -174,7 +185,7 @@ impl UiState {
             }
             None => *self = UiState::free(Setup { mutant: None, ..Setup::default() }),
         }
-        (self.speed, self.rev) = (speed, rev);
+        (self.speed, self.rev, self.hidden_topics) = (speed, rev, hidden);
     }
 
     /// Move to the end of the next (or previous) lesson step. If the student changed the

@@ -294,7 +294,7 @@ fn running(s: &TabsState, st: &TabStatus, write: Callback<(String, String)>) -> 
     );
     let refusals = st.refusals.iter().map(|(sid, why)| html! { <li>{ format!("{sid}: {why}") }</li> });
     let vm = s.vm.0.borrow();
-    let lines = vm.narration(NARRATION_LINES);
+    let lines = vm.log_lines(|_| true, NARRATION_LINES);
     let election: Vec<_> = vm.election().into_iter().filter(|r| r.sid == st.sid).collect();
     let leaderless = vm.last_outage().and_then(|o| Some((o.duration_ms()?, o.lost, o.new_leader?)));
     html! {

@@ -82,6 +82,9 @@ pub struct SyncRow {
     pub mode: String,
     pub learner_zxid: String,
     pub to: String,
+    /// What the leader sent, in words: for DIFF the entries after the learner's last zxid up
+    /// to the leader's, for TRUNC where the learner cuts its log, for SNAP the snapshot's zxid.
+    pub sent: String,
 }
 
 /// A znode row of the tree table (the one listing of `zabra_core::datatree`).
@@ -262,12 +265,6 @@ pub fn watches(sim: &Sim, sid: u64) -> Vec<String> {
 
 pub fn safety(sim: &Sim) -> SafetyView {
     SafetyView { ok: sim.violations.is_empty(), violations: sim.violations.clone() }
-}
-
-/// The last `n` narration lines (the core's readable protocol log).
-pub fn narration(sim: &Sim, n: usize) -> Vec<String> {
-    let from = sim.narration.len().saturating_sub(n);
-    sim.narration[from..].to_vec()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! without an established leader, timed by the events' own timestamps. Text is made only at
 //! the edges (`describe`, the `view` rows).
 
+use crate::explain::Topic;
 use crate::view::{ElectionRow, HistoryRow, PeerView, SyncRow};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use zabra_core::message::ServerState;
@@ -25,8 +26,9 @@ pub const MAX_SYNCS: usize = 32;
 pub const MAX_SESSIONS: usize = 256;
 /// Leaderless spells kept.
 pub const MAX_OUTAGES: usize = 32;
-/// Narratable events kept for the narration log (their text is made only when drawn).
-pub const MAX_STORY: usize = 60;
+/// Events kept per topic for the event log (their text is made only when drawn): a flood of
+/// one topic (client replies) never pushes another (elections) out of a filtered log.
+pub const MAX_STORY: usize = 100;
 
 /// What the model knows of one peer.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -93,6 +95,13 @@ impl Outage {
     }
 }
 
+/// One kept line of the event log: an event (its text made when drawn) or a note.
+#[derive(Clone, Debug, PartialEq)]
+enum Line {
+    Event(TraceEvent),
+    Note(String),
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewModel {
     pub peers: BTreeMap<u64, PeerState>,
@@ -101,8 +110,9 @@ pub struct ViewModel {
     pub proposals: BTreeMap<Zxid, Proposal>,
     pub sessions: BTreeMap<String, Session>,
     pub outages: VecDeque<Outage>,
-    /// The latest narratable events with their times, oldest first (Tabs draws them).
-    story: VecDeque<(f64, TraceEvent)>,
+    /// The latest events the log shows, per topic, with their place in the stream and
+    /// their times, oldest first.
+    story: BTreeMap<Topic, VecDeque<(u64, f64, Line)>>,
     /// Recent messages between peers (what Live draws; Classroom asks its simulator).
     pub msgs: crate::msgtrail::MsgTrail,
     /// The established leader and its epoch, while there is one.
@@ -113,30 +123,20 @@ pub struct ViewModel {
     pub last_ms: f64,
 }
 
-/// The events `zabra_core::sim::narrate` has a line for, told without making the line (a
-/// test keeps the two in step).
-fn narratable(e: &TraceEvent) -> bool {
-    use TraceEvent::*;
-    matches!(
-        e,
-        RoleChanged { .. }
-            | ElectionDecided { .. }
-            | EpochProposed { .. }
-            | SyncModeChosen { .. }
-            | EpochEstablished { .. }
-            | Proposed { .. }
-            | QuorumReached { .. }
-            | Truncated { .. }
-            | SnapshotInstalled { .. }
-            | Abdicated { .. }
-            | Timeout { .. }
-            | ClientReply { .. }
-            | ClientConnected { .. }
-            | WatchFired { .. }
-            | SessionEnded { .. }
-            | SessionExpiring { .. }
-            | ContainerReaped { .. }
-    )
+/// What a leader sends a learner in each sync mode, in words (`leader_last`: the leader's
+/// last logged zxid, when the events told it).
+fn sync_sent(mode: zabra_core::trace::SyncMode, learner: Zxid, to: Zxid, leader_last: Option<Zxid>) -> String {
+    use zabra_core::trace::SyncMode;
+    let upto = |from: Zxid| match leader_last {
+        Some(last) if last > from => format!("the entries after {from} up to {last}"),
+        Some(_) => "no entries (nothing newer)".to_string(),
+        None => format!("the entries after {from}"),
+    };
+    match mode {
+        SyncMode::Diff => format!("learner at {learner}; sends {}", upto(learner)),
+        SyncMode::Trunc => format!("learner at {learner} cuts its log back to {to}; then {}", upto(to)),
+        SyncMode::Snap => format!("learner at {learner}; sends the whole tree at {to}, then {}", upto(to)),
+    }
 }
 
 fn role_of(s: Option<ServerState>, up: bool) -> &'static str {
@@ -200,10 +200,11 @@ impl ViewModel {
     pub fn feed(&mut self, e: &TraceEvent, at_ms: f64) {
         self.events += 1;
         self.last_ms = self.last_ms.max(at_ms);
-        if narratable(e) {
-            self.story.push_back((at_ms, e.clone()));
-            if self.story.len() > MAX_STORY {
-                self.story.pop_front();
+        if let Some(topic) = Topic::of(e) {
+            let kept = self.story.entry(topic).or_default();
+            kept.push_back((self.events, at_ms, Line::Event(e.clone())));
+            if kept.len() > MAX_STORY {
+                kept.pop_front();
             }
         }
         match e {
@@ -264,12 +265,14 @@ impl ViewModel {
             TraceEvent::EpochEstablished { sid, epoch, .. } => self.on_established(sid.0, *epoch, at_ms),
             TraceEvent::UpToDate { sid, .. } => self.peer(sid.0, at_ms).serving = true,
             TraceEvent::SyncModeChosen { leader, learner, mode, learner_zxid, to } => {
+                let leader_last = self.peers.get(&leader.0).filter(|p| p.up).map(|p| p.last_logged);
                 self.syncs.push_front(SyncRow {
                     leader: leader.0,
                     learner: learner.0,
                     mode: format!("{mode:?}").to_uppercase(),
                     learner_zxid: learner_zxid.to_string(),
                     to: to.to_string(),
+                    sent: sync_sent(*mode, *learner_zxid, *to, leader_last),
                 });
                 self.syncs.truncate(MAX_SYNCS);
             }
@@ -492,14 +495,42 @@ impl ViewModel {
         self.syncs.iter().cloned().collect()
     }
 
-    /// The last `n` narration lines, oldest first, each with its time in seconds (made here,
-    /// at the edge, from the kept events).
-    pub fn narration(&self, n: usize) -> Vec<String> {
-        let from = self.story.len().saturating_sub(n);
-        self.story
-            .range(from..)
-            .filter_map(|(at, e)| Some(format!("{:>9.1}s  {}", at / 1000.0, zabra_core::sim::narrate(e)?)))
+    /// The last `n` lines of the event log on the topics `show` picks, oldest first, each
+    /// with its time in seconds (the text is made here, at the edge, from the kept events).
+    pub fn log_lines(&self, show: impl Fn(Topic) -> bool, n: usize) -> Vec<(Topic, String)> {
+        let mut picked: Vec<(u64, Topic, f64, &Line)> = self
+            .story
+            .iter()
+            .filter(|(t, _)| show(**t))
+            .flat_map(|(t, kept)| kept.iter().rev().take(n).map(|(seq, at, e)| (*seq, *t, *at, e)))
+            .collect();
+        picked.sort_by_key(|p| p.0);
+        let from = picked.len().saturating_sub(n);
+        picked[from..]
+            .iter()
+            .filter_map(|(_, t, at, l)| {
+                let text = match l {
+                    Line::Event(e) => crate::explain::plain(e)?,
+                    Line::Note(n) => format!("** {n}"),
+                };
+                Some((*t, format!("{:>8.3}s  {text}", at / 1000.0)))
+            })
             .collect()
+    }
+
+    /// Something done to the cluster (a crash, a partition: the simulator's notes), for the
+    /// event log.
+    pub fn note(&mut self, text: &str, at_ms: f64) {
+        let kept = self.story.entry(Topic::Faults).or_default();
+        kept.push_back((self.events, at_ms, Line::Note(text.to_string())));
+        if kept.len() > MAX_STORY {
+            kept.pop_front();
+        }
+    }
+
+    /// The last `n` lines of the event log, every topic.
+    pub fn narration(&self, n: usize) -> Vec<String> {
+        self.log_lines(|_| true, n).into_iter().map(|(_, l)| l).collect()
     }
 
     /// ACK counts (and quorum) the leader saw for a zxid, and the op it proposed.

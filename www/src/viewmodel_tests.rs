@@ -198,10 +198,10 @@ fn proposals_count_acks_and_tables_stay_bounded() {
     assert_eq!(m.proposals.keys().next(), Some(&Zxid::new(1, 51)), "the oldest are forgotten");
 }
 
-/// `narratable` tells exactly the events the core narrates, along a run with elections,
-/// writes, a crash and a restart; the narration log keeps the newest lines only.
+/// The event log keeps the newest lines only, along a run with elections, writes, a crash
+/// and a restart, and a topic filter picks its own lines.
 #[test]
-fn the_narration_keeps_the_events_the_core_narrates_and_stays_bounded() {
+fn the_event_log_stays_bounded_and_filters_by_topic() {
     let mut c = Classroom::new(Setup { nodes: 5, ..Setup::default() }, vec![Action::StartAll], vec![]);
     for a in [
         Action::Stabilize,
@@ -214,20 +214,24 @@ fn the_narration_keeps_the_events_the_core_narrates_and_stays_bounded() {
     ] {
         c.push(a);
     }
-    for i in 0..10 {
+    for i in 0..120 {
         c.push(Action::ClientWrite { sid: 3, path: format!("/w{i}"), data: "y".into() });
         c.push(Action::Stabilize);
     }
-    let mut kinds = 0;
-    for e in &c.sim().trace {
-        assert_eq!(narratable(e), zabra_core::sim::narrate(e).is_some(), "{e:?}");
-        kinds += usize::from(narratable(e));
-    }
-    assert!(kinds > MAX_STORY, "the run narrates more than the log keeps ({kinds})");
+    let kept = c.sim().trace.iter().filter(|e| Topic::of(e) == Some(Topic::Client)).count();
+    assert!(kept > MAX_STORY, "the run logs more client replies than the log keeps ({kept})");
     let lines = c.view_model().narration(usize::MAX);
-    assert_eq!(lines.len(), MAX_STORY);
-    let last = c.sim().trace.iter().rev().find_map(zabra_core::sim::narrate).expect("a narrated event");
+    assert!(lines.len() <= MAX_STORY * Topic::ALL.len(), "{}", lines.len());
+    let last = c.sim().trace.iter().rev().find_map(crate::explain::plain).expect("a logged event");
     assert!(lines.last().is_some_and(|l| l.ends_with(&last)), "{:?} vs {last}", lines.last());
+    // A filter keeps its topic's lines only, the newest last.
+    let elections = c.view_model().log_lines(|t| t == Topic::Election, 5);
+    assert!(!elections.is_empty() && elections.iter().all(|(t, _)| *t == Topic::Election), "{elections:?}");
+    let last_election =
+        c.sim().trace.iter().rev().filter(|e| Topic::of(e) == Some(Topic::Election)).find_map(crate::explain::plain);
+    assert!(elections
+        .last()
+        .is_some_and(|(_, l)| Some(l).is_some_and(|l| l.ends_with(last_election.as_deref().unwrap_or("?")))));
 }
 
 /// One tab peer's own events (what Tabs mode feeds): its election row, its narration.
@@ -245,6 +249,44 @@ fn a_single_peers_events_fill_its_election_row_and_narration() {
     assert_eq!((row.round, row.received.get(&2), row.decided), (1, Some(&3), Some(3)));
     let lines = v.narration(10);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    assert!(lines[0].contains("leader is 3") && lines[0].trim_start().starts_with("0.0s"), "{lines:?}");
+    assert!(lines[0].contains("votes for peer 3") && lines[0].trim_start().starts_with("0.030s"), "{lines:?}");
     assert_eq!(v.events, 3);
+}
+
+/// A follower that missed three writes is brought back by DIFF, and the sync row says what
+/// the leader sent: the entries after the follower's last zxid up to the leader's last.
+#[test]
+fn a_diff_row_names_the_entries_the_leader_sent() {
+    let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+    c.push(Action::Stabilize);
+    let leader = c.sim().leader().expect("a leader").0;
+    let follower = (1..=3).find(|s| *s != leader).expect("a follower");
+    c.push(Action::Crash { sid: follower });
+    for i in 0..3 {
+        c.push(Action::ClientWrite { sid: leader, path: format!("/d{i}"), data: "x".into() });
+        c.push(Action::Stabilize);
+    }
+    let before = c.view_model().peers[&follower].last_logged;
+    let last = c.view_model().peers[&leader].last_logged;
+    c.push(Action::Restart { sid: follower });
+    c.push(Action::Stabilize);
+    let row = c.view_model().syncs().into_iter().find(|r| r.learner == follower).expect("a sync row");
+    assert_eq!(row.mode, "DIFF", "{row:?}");
+    assert!(before < last);
+    assert_eq!(row.sent, format!("learner at {before}; sends the entries after {before} up to {last}"));
+}
+
+/// What the student does to the cluster (a crash, a partition) shows in the event log as a
+/// fault line, at the time it happened, before what it caused.
+#[test]
+fn a_crash_and_a_partition_show_as_fault_lines() {
+    let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+    c.push(Action::Stabilize);
+    let leader = c.sim().leader().expect("a leader").0;
+    c.push(Action::Crash { sid: leader });
+    c.push(Action::Partition { groups: vec![vec![1], vec![2, 3]] });
+    let faults = c.view_model().log_lines(|t| t == Topic::Faults, 10);
+    let text: Vec<&str> = faults.iter().map(|(_, l)| l.as_str()).collect();
+    assert!(text.iter().any(|l| l.ends_with(&format!("** {leader} crashed (leader)"))), "{text:?}");
+    assert!(text.iter().any(|l| l.contains("** partition")), "{text:?}");
 }

@@ -181,6 +181,11 @@ pub struct Sim {
     pub(crate) history: History,
     pub record: bool,
     pub trace: Vec<TraceEvent>,
+    /// When each event of `trace` happened (virtual time), index for index.
+    pub trace_at: Vec<Instant>,
+    /// What the simulator did to the cluster (crashes, partitions, lost messages), with when
+    /// (kept while `record` is on, for the UI's event log).
+    pub notes: Vec<(Instant, String)>,
     /// Human-readable log lines of protocol steps, for `cargo xtask demo` and scripts.
     pub narrate: bool,
     /// Narrate only what clients see (replies, notifications, sessions), not the protocol.
@@ -235,6 +240,8 @@ impl Sim {
             history: History::default(),
             record: false,
             trace: Vec::new(),
+            trace_at: Vec::new(),
+            notes: Vec::new(),
             narrate: false,
             narrate_clients_only: false,
             narration: Vec::new(),
@@ -604,10 +611,14 @@ impl Sim {
         }
         if self.record {
             self.trace.push(e);
+            self.trace_at.push(self.now);
         }
     }
 
     pub fn note(&mut self, line: String) {
+        if self.record {
+            self.notes.push((self.now, line.clone()));
+        }
         if self.narrate {
             let t = self.now;
             self.narration.push(format!("{t:>12}  ** {line}"));
