@@ -209,6 +209,13 @@ async function scenario(browser, cluster, log) {
     // session is opened first, while the tab leads.
     const api2 = await apiClient(nodeAddr(victim));
     await voter.close();
+    // The page's worker and its sockets go a moment after the page: write once the natives
+    // have noticed (they stop following the tab), or the write may still reach it.
+    const natives = [1, 2, 3].filter((id) => id !== leader);
+    await until('the natives leave the closed tab leader', 30_000, async () => {
+      const states = await Promise.all(natives.map((id) => cluster.serving(id)));
+      return states.every((s) => !s || s.state !== 'Following');
+    });
     const unheard = await Promise.race([
       api2.call(create('/without-the-tab', 'x')).then((r) => JSON.stringify(r), (e) => `failed: ${e.message}`),
       new Promise((r) => setTimeout(() => r('no reply within 5 s'), 5_000)),

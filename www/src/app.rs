@@ -150,6 +150,9 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
             </header>
             <Transport playing={state.playing} speed={state.speed} cursor={m.cursor()} len={m.actions.len()}
                 on={on.clone()} {on_share} {shared} />
+            if let Some((a, e)) = m.last_error() {
+                <p class="action-error" data-testid="action-error">{ format!("“{}” did nothing: {e}", a.label()) }</p>
+            }
             <div class="main">
                 <div class="left">
                     <LessonPanel {title} text={state.lesson_text().to_string()} step={state.lesson_step} {steps} on={on.clone()} />
@@ -159,6 +162,8 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
                     <ClientForm nodes={setup.nodes} selected={sel} on={on.clone()} />
                     <SafetyPanel safety={view::safety(sim)} />
                     <crate::legend::Legend />
+                    <crate::scenario_panel::ScenarioPanel run={m.scenario_text()}
+                        lesson={l.map(|l| (l.id.clone(), l.text.clone()))} error={state.scenario_error.clone()} on={on.clone()} />
                 </div>
                 <div class="right">
                     <InFlight msgs={msgs} manual={setup.manual} on={on.clone()} />

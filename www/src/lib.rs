@@ -47,6 +47,8 @@ mod modes;
 #[cfg(target_arch = "wasm32")]
 mod panels;
 #[cfg(target_arch = "wasm32")]
+mod scenario_panel;
+#[cfg(target_arch = "wasm32")]
 pub mod tabs;
 
 /// The Tabs mode's peer worker enters here (`worker.js`): the same module as the page.

@@ -229,10 +229,11 @@ fn retry(generation: u64, id: u64) {
     }
 }
 
-fn download(name: &str, text: &str) {
+/// Offers `text` as a file download named `name`.
+pub(crate) fn download(name: &str, text: &str, mime: &str) {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("application/x-ndjson");
+    opts.set_type(mime);
     let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
     let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
     let doc = web_sys::window().and_then(|w| w.document());
@@ -423,7 +424,7 @@ fn live_view(l: &Live) -> Html {
     let log = l.log.iter().map(|s| html! { <li>{ s }</li> });
     let on_download = Callback::from(|_| {
         let text = LIVE.with_borrow(|l| l.rec.to_jsonl());
-        download(&format!("zabra-live-{}.jsonl", now_ms() as u64), &text);
+        download(&format!("zabra-live-{}.jsonl", now_ms() as u64), &text, "application/x-ndjson");
     });
     let on_open = Callback::from(|_| {
         let text = LIVE.with_borrow(|l| l.rec.to_jsonl());

@@ -9,12 +9,11 @@
 use std::collections::BTreeMap;
 use zabra_core::config::Mutant;
 use zabra_core::ids::Sid;
-use zabra_core::message::{MsgId, MsgKind, ServerState};
-use zabra_core::peer::ClientOp;
+use zabra_core::message::{MsgId, ServerState};
+use zabra_core::sim::script::Scenario;
 use zabra_core::sim::{CrashPoint, Sim};
 use zabra_core::trace::TraceEvent;
-use zabra_core::txn::{CreateMode, Op};
-use zabra_core::{Duration, Instant, Zxid};
+use zabra_core::Instant;
 
 /// One thing a student (or a lesson) does to the cluster. Every action is deterministic given
 /// the simulator state it is applied to.
@@ -100,90 +99,42 @@ pub enum Action {
     FirstCounter {
         counter: u32,
     },
-    /// Set a stopped peer's durable state (lessons start from known failure histories). The
-    /// log holds one create per zxid, named after it, as the core's scenario `set` does.
-    SetStorage {
-        sid: u64,
-        accepted: u32,
-        current: u32,
-        log: Vec<(u32, u32, u32)>,
-    },
+    /// Any other scenario command (a client's ephemeral create, a session closing, ...), run
+    /// as written by the core's scenario runner.
+    Script(String),
 }
 
 impl Action {
-    /// The compact, URL-safe text of an action (the inverse of [`Action::decode`]).
+    /// The action as a scenario command (`core/src/sim/script.rs`): what lessons, share
+    /// links and uploaded scenarios are written in. The inverse of [`decode_line`].
     pub fn encode(&self) -> String {
         match self {
-            Action::Step => "s".into(),
-            Action::Deliver { from, to } => format!("d{from}-{to}"),
-            Action::Drop { from, to } => format!("l{from}-{to}"),
-            Action::LoseProposal { from, to } => format!("v{from}-{to}"),
-            Action::Break { a, b } => format!("x{a}-{b}"),
-            Action::Crash { sid } => format!("c{sid}"),
-            Action::Restart { sid } => format!("r{sid}"),
-            Action::StartAll => "u".into(),
-            Action::Partition { groups } => format!("p{}", groups_text(groups)),
-            Action::SilentPartition { groups } => format!("q{}", groups_text(groups)),
-            Action::Heal => "h".into(),
-            Action::Stall { from, to } => format!("y{from}-{to}"),
-            Action::CrashAt { sid, point } => format!("a{sid}:{point}"),
-            Action::ClientWrite { sid, path, data } => format!("w{sid}:{path}={data}"),
-            Action::ClientRead { sid, path } => format!("g{sid}:{path}"),
-            Action::RunFor { ms } => format!("t{ms}"),
-            Action::Stabilize => "z".into(),
-            Action::SlowDisk { sid, lo_ms, hi_ms } => format!("k{sid}:{lo_ms}-{hi_ms}"),
-            Action::FirstCounter { counter } => format!("f{counter}"),
-            Action::SetStorage { sid, accepted, current, log } => {
-                let ranges: Vec<String> = log.iter().map(|(e, a, b)| format!("{e}.{a}-{b}")).collect();
-                format!("e{sid}:{accepted}:{current}:{}", ranges.join(","))
-            }
+            Action::Step => "step".into(),
+            Action::Deliver { from, to } => format!("deliver {from}->{to}"),
+            Action::Drop { from, to } => format!("drop-vote {from}->{to}"),
+            Action::LoseProposal { from, to } => format!("lose {from}->{to} kind=Proposal"),
+            Action::Break { a, b } => format!("break {a}-{b}"),
+            Action::Crash { sid } => format!("crash {sid}"),
+            Action::Restart { sid } => format!("restart {sid}"),
+            Action::StartAll => "start".into(),
+            Action::Partition { groups } => format!("partition {}", groups_text(groups)),
+            Action::SilentPartition { groups } => format!("partition {} silent", groups_text(groups)),
+            Action::Heal => "heal".into(),
+            Action::Stall { from, to } => format!("stall {from}->{to}"),
+            Action::CrashAt { sid, point } => format!("crash {sid} at={point}"),
+            Action::ClientWrite { sid, path, data } => format!("client {sid} write {path} {data}"),
+            Action::ClientRead { sid, path } => format!("client {sid} get {path} watch"),
+            Action::RunFor { ms } => format!("run {ms}ms"),
+            Action::Stabilize => "stabilize".into(),
+            Action::SlowDisk { sid, lo_ms, hi_ms } => format!("slowdisk {sid} {lo_ms}ms..{hi_ms}ms"),
+            Action::FirstCounter { counter } => format!("counter {counter:#x}"),
+            Action::Script(line) => line.clone(),
         }
     }
 
-    pub fn decode(s: &str) -> Option<Action> {
-        let (tag, rest) = s.split_at(s.char_indices().nth(1).map_or(s.len(), |(i, _)| i));
-        let pair = |r: &str| -> Option<(u64, u64)> {
-            let (a, b) = r.split_once('-')?;
-            Some((a.parse().ok()?, b.parse().ok()?))
-        };
-        Some(match tag {
-            "s" => Action::Step,
-            "d" => pair(rest).map(|(from, to)| Action::Deliver { from, to })?,
-            "l" => pair(rest).map(|(from, to)| Action::Drop { from, to })?,
-            "v" => pair(rest).map(|(from, to)| Action::LoseProposal { from, to })?,
-            "x" => pair(rest).map(|(a, b)| Action::Break { a, b })?,
-            "c" => Action::Crash { sid: rest.parse().ok()? },
-            "r" => Action::Restart { sid: rest.parse().ok()? },
-            "u" => Action::StartAll,
-            "p" => Action::Partition { groups: parse_groups(rest)? },
-            "q" => Action::SilentPartition { groups: parse_groups(rest)? },
-            "h" => Action::Heal,
-            "y" => pair(rest).map(|(from, to)| Action::Stall { from, to })?,
-            "a" => {
-                let (sid, point) = rest.split_once(':')?;
-                CrashPoint::parse(point)?;
-                Action::CrashAt { sid: sid.parse().ok()?, point: point.into() }
-            }
-            "w" => {
-                let (sid, pd) = rest.split_once(':')?;
-                let (path, data) = pd.split_once('=')?;
-                Action::ClientWrite { sid: sid.parse().ok()?, path: path.into(), data: data.into() }
-            }
-            "g" => {
-                let (sid, path) = rest.split_once(':')?;
-                Action::ClientRead { sid: sid.parse().ok()?, path: path.into() }
-            }
-            "t" => Action::RunFor { ms: rest.parse().ok()? },
-            "z" => Action::Stabilize,
-            "k" => {
-                let (sid, r) = rest.split_once(':')?;
-                let (lo_ms, hi_ms) = pair(r)?;
-                Action::SlowDisk { sid: sid.parse().ok()?, lo_ms, hi_ms }
-            }
-            "f" => Action::FirstCounter { counter: rest.parse().ok().filter(|c| (1..u32::MAX).contains(c))? },
-            "e" => decode_storage(rest)?,
-            _ => return None,
-        })
+    /// One scenario command as an action (`step N` is N actions: see [`decode_line`]).
+    pub fn decode(line: &str) -> Option<Action> {
+        decode_line(line).ok().filter(|v| v.len() == 1).and_then(|mut v| v.pop())
     }
 
     /// A short label for the timeline and the action list.
@@ -208,8 +159,75 @@ impl Action {
             Action::Stabilize => "run until stable".into(),
             Action::SlowDisk { sid, lo_ms, hi_ms } => format!("slow disk on {sid} ({lo_ms}–{hi_ms} ms)"),
             Action::FirstCounter { counter } => format!("zxid counters start at {counter:#x}"),
-            Action::SetStorage { sid, .. } => format!("set the disk of {sid}"),
+            Action::Script(line) => line.clone(),
         }
+    }
+}
+
+/// The commands the classroom never runs: comments, a lesson's `say`/`select`, and the
+/// commands that only print or check for the golden transcripts (`expect-violation` would
+/// clear the safety panel).
+pub fn skipped_in_classroom(line: &str) -> bool {
+    let first = line.split_whitespace().next().unwrap_or("");
+    zabra_core::sim::script::is_annotation(line)
+        || matches!(first, "expect-violation" | "check" | "status" | "log" | "tree" | "cluster")
+}
+
+/// One scenario command line as actions: the classroom's own actions where it has one (so
+/// its buttons, labels and timeline know them), `step N` as N steps, anything else as the
+/// command itself (run by the core's scenario runner). Lines the classroom skips give none.
+pub fn decode_line(line: &str) -> Result<Vec<Action>, String> {
+    let line = line.trim();
+    if skipped_in_classroom(line) {
+        return Ok(Vec::new());
+    }
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let num = |s: &str| s.parse::<u64>().map_err(|_| format!("bad number {s:?} in {line:?}"));
+    let arrow = |s: &str| -> Result<(u64, u64), String> {
+        let (a, b) = s.split_once("->").ok_or(format!("write A->B in {line:?}"))?;
+        Ok((num(a)?, num(b)?))
+    };
+    let ms = |s: &str| num(s.strip_suffix("ms").unwrap_or(s));
+    let one = |a: Action| Ok(vec![a]);
+    match w.as_slice() {
+        ["step"] => one(Action::Step),
+        ["step", n] => Ok(vec![Action::Step; num(n)?.min(10_000) as usize]),
+        ["deliver", d] => arrow(d).and_then(|(from, to)| one(Action::Deliver { from, to })),
+        ["drop-vote", d] => arrow(d).and_then(|(from, to)| one(Action::Drop { from, to })),
+        ["lose", d, "kind=Proposal"] => arrow(d).and_then(|(from, to)| one(Action::LoseProposal { from, to })),
+        ["break", ab] => {
+            let (a, b) = ab.split_once('-').ok_or(format!("write break A-B in {line:?}"))?;
+            one(Action::Break { a: num(a)?, b: num(b)? })
+        }
+        ["crash", s] if *s != "leader" => one(Action::Crash { sid: num(s)? }),
+        ["crash", s, at] if at.starts_with("at=") && CrashPoint::parse(&at[3..]).is_some() => {
+            one(Action::CrashAt { sid: num(s)?, point: at[3..].to_string() })
+        }
+        ["restart", s] if !s.contains(',') => one(Action::Restart { sid: num(s)? }),
+        ["start"] => one(Action::StartAll),
+        ["partition", rest @ ..] if !rest.is_empty() => {
+            let silent = rest.last() == Some(&"silent");
+            let text: String = rest.iter().filter(|a| **a != "silent").copied().collect();
+            let groups = parse_groups(&text).ok_or(format!("write groups like 1,2|3 in {line:?}"))?;
+            one(if silent { Action::SilentPartition { groups } } else { Action::Partition { groups } })
+        }
+        ["heal"] => one(Action::Heal),
+        ["stall", d] => arrow(d).and_then(|(from, to)| one(Action::Stall { from, to })),
+        ["client", s, "write", path, data] => {
+            one(Action::ClientWrite { sid: num(s)?, path: path.to_string(), data: data.to_string() })
+        }
+        ["client", s, "get", path, "watch"] => one(Action::ClientRead { sid: num(s)?, path: path.to_string() }),
+        ["run", t] => one(Action::RunFor { ms: ms(t)? }),
+        ["stabilize"] => one(Action::Stabilize),
+        ["slowdisk", s, range] => {
+            let (lo, hi) = range.split_once("..").ok_or(format!("write slowdisk N LO..HI in {line:?}"))?;
+            one(Action::SlowDisk { sid: num(s)?, lo_ms: ms(lo)?, hi_ms: ms(hi)? })
+        }
+        ["counter", c] => {
+            let c = c.strip_prefix("0x").map_or_else(|| c.parse().ok(), |h| u32::from_str_radix(h, 16).ok());
+            one(Action::FirstCounter { counter: c.filter(|c| (1..u32::MAX).contains(c)).ok_or("bad counter")? })
+        }
+        _ => one(Action::Script(line.to_string())),
     }
 }
 
@@ -242,27 +260,34 @@ pub fn parse_partition(text: &str, nodes: usize) -> Result<Vec<Vec<u64>>, String
     Ok(groups)
 }
 
-fn decode_storage(s: &str) -> Option<Action> {
-    let mut it = s.splitn(4, ':');
-    let sid = it.next()?.parse().ok()?;
-    let accepted = it.next()?.parse().ok()?;
-    let current = it.next()?.parse().ok()?;
-    let mut log = Vec::new();
-    for r in it.next()?.split(',').filter(|r| !r.is_empty()) {
-        let (e, ab) = r.split_once('.')?;
-        let (a, b) = ab.split_once('-')?;
-        log.push((e.parse().ok()?, a.parse().ok()?, b.parse().ok()?));
-    }
-    Some(Action::SetStorage { sid, accepted, current, log })
-}
-
-/// Actions joined by `~` (none of the action texts contain it).
+/// Actions as scenario lines, one per line, consecutive steps as one `step N`.
 pub fn encode_actions(actions: &[Action]) -> String {
-    actions.iter().map(Action::encode).collect::<Vec<_>>().join("~")
+    let mut lines: Vec<String> = Vec::new();
+    let mut steps = 0usize;
+    for a in actions {
+        if *a == Action::Step {
+            steps += 1;
+            continue;
+        }
+        if steps > 0 {
+            lines.push(if steps == 1 { "step".into() } else { format!("step {steps}") });
+            steps = 0;
+        }
+        lines.push(a.encode());
+    }
+    if steps > 0 {
+        lines.push(if steps == 1 { "step".into() } else { format!("step {steps}") });
+    }
+    lines.join("\n")
 }
 
-pub fn decode_actions(s: &str) -> Option<Vec<Action>> {
-    s.split('~').filter(|a| !a.is_empty()).map(Action::decode).collect()
+/// Scenario lines as actions (the first bad line is the error).
+pub fn decode_actions(text: &str) -> Result<Vec<Action>, String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        out.extend(decode_line(line)?);
+    }
+    Ok(out)
 }
 
 /// Keeps client paths and data URL-safe and readable: letters, digits, `/ _ - .` only.
@@ -288,6 +313,51 @@ impl Default for Setup {
     }
 }
 
+impl Setup {
+    /// The scenario's first line: `cluster N seed=S [observers=O] [mutant=M] [manual]`.
+    pub fn cluster_line(&self) -> String {
+        let mut l = format!("cluster {} seed={}", self.nodes, self.seed);
+        if self.observers > 0 {
+            l.push_str(&format!(" observers={}", self.observers));
+        }
+        if let Some(m) = self.mutant {
+            l.push_str(&format!(" mutant={}", m.name()));
+        }
+        if self.manual {
+            l.push_str(" manual");
+        }
+        l
+    }
+
+    /// A `cluster` line as a setup, and the zxid counter it sets (`counter=`), if any.
+    pub fn parse_cluster(line: &str) -> Result<(Setup, Option<u32>), String> {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.first() != Some(&"cluster") {
+            return Err(format!("a scenario starts with `cluster N`, not {line:?}"));
+        }
+        let nodes =
+            w.get(1).and_then(|n| n.parse().ok()).filter(|n| (1..=7).contains(n)).ok_or("cluster N: 1 to 7 voters")?;
+        let mut s = Setup { nodes, seed: 1, ..Setup::default() };
+        let mut counter = None;
+        for a in &w[2..] {
+            match a.split_once('=') {
+                Some(("seed", v)) => s.seed = v.parse().map_err(|_| format!("bad seed {v:?}"))?,
+                Some(("observers", v)) => {
+                    s.observers = v.parse().ok().filter(|o| *o <= 3).ok_or("observers: 0 to 3")?
+                }
+                Some(("mutant", v)) => s.mutant = Some(mutant_by_name(v).ok_or(format!("no buggy mode {v:?}"))?),
+                Some(("counter", v)) => {
+                    let c = v.strip_prefix("0x").map_or_else(|| v.parse().ok(), |h| u32::from_str_radix(h, 16).ok());
+                    counter = Some(c.filter(|c| (1..u32::MAX).contains(c)).ok_or("bad counter")?);
+                }
+                None if *a == "manual" => s.manual = true,
+                _ => return Err(format!("unknown cluster option {a:?}")),
+            }
+        }
+        Ok((s, counter))
+    }
+}
+
 /// The classroom: a setup, the actions taken, the cursor, and the simulator at the cursor.
 pub struct Classroom {
     pub setup: Setup,
@@ -295,10 +365,13 @@ pub struct Classroom {
     pub prelude: Vec<Action>,
     pub actions: Vec<Action>,
     cursor: usize,
-    sim: Sim,
-    clients: BTreeMap<u64, usize>,
+    /// The core's scenario runner: the same one the golden transcripts run through.
+    scenario: Scenario,
     sent: SentTimes,
     vm: Fed,
+    /// What the last action answered when it could not do what it said (shown to the
+    /// student, never silently dropped), with its index.
+    last_error: Option<(usize, String)>,
 }
 
 /// The view model, fed each new event of the simulator's trace once (at the virtual time the
@@ -369,8 +442,30 @@ impl SentTimes {
 
 impl Classroom {
     pub fn new(setup: Setup, prelude: Vec<Action>, actions: Vec<Action>) -> Classroom {
-        let (sim, clients, sent, vm) = fresh(&setup, &prelude);
-        Classroom { setup, prelude, actions, cursor: 0, sim, clients, sent, vm }
+        let (scenario, sent, vm) = fresh(&setup, &prelude);
+        Classroom { setup, prelude, actions, cursor: 0, scenario, sent, vm, last_error: None }
+    }
+
+    /// The run as a scenario file: its cluster, its prelude and its actions up to the cursor
+    /// (what "download" gives; "run a scenario" takes it back).
+    pub fn scenario_text(&self) -> String {
+        let mut t = format!("# A Zabra classroom run\n{}\n", self.setup.cluster_line());
+        for a in &self.prelude {
+            t.push_str(&a.encode());
+            t.push('\n');
+        }
+        let actions = encode_actions(&self.actions[..self.cursor]);
+        if !actions.is_empty() {
+            t.push_str(&actions);
+            t.push('\n');
+        }
+        t
+    }
+
+    /// Why the action just before the cursor did nothing (or less than it says), if it did.
+    pub fn last_error(&self) -> Option<(&Action, &str)> {
+        let (i, e) = self.last_error.as_ref()?;
+        (i + 1 == self.cursor).then(|| (&self.actions[*i], e.as_str()))
     }
 
     pub fn cursor(&self) -> usize {
@@ -378,7 +473,7 @@ impl Classroom {
     }
 
     pub fn sim(&self) -> &Sim {
-        &self.sim
+        self.scenario.simulator().expect("a classroom's scenario starts with its cluster")
     }
 
     pub fn sent_times(&self) -> &SentTimes {
@@ -394,18 +489,19 @@ impl Classroom {
     pub fn seek(&mut self, k: usize) {
         let k = k.min(self.actions.len());
         if k < self.cursor {
-            let (sim, clients, sent, vm) = fresh(&self.setup, &self.prelude);
-            self.sim = sim;
-            self.clients = clients;
-            self.sent = sent;
-            self.vm = vm;
+            (self.scenario, self.sent, self.vm) = fresh(&self.setup, &self.prelude);
             self.cursor = 0;
+            self.last_error = None;
         }
         while self.cursor < k {
             let a = self.actions[self.cursor].clone();
-            apply(&mut self.sim, &mut self.clients, &a);
-            self.sent.track(&self.sim);
-            self.vm.track(&self.sim);
+            match apply(&mut self.scenario, &a) {
+                Ok(()) => self.last_error = None,
+                Err(e) => self.last_error = Some((self.cursor, e)),
+            }
+            let sim = self.scenario.simulator().expect("a cluster");
+            self.sent.track(sim);
+            self.vm.track(sim);
             self.cursor += 1;
         }
     }
@@ -418,106 +514,30 @@ impl Classroom {
     }
 }
 
-fn fresh(setup: &Setup, prelude: &[Action]) -> (Sim, BTreeMap<u64, usize>, SentTimes, Fed) {
-    let mut sim = Sim::new(setup.seed, setup.nodes, setup.observers, setup.mutant.into_iter().collect());
-    sim.record = true;
-    sim.manual_network = setup.manual;
-    let mut clients = BTreeMap::new();
+fn fresh(setup: &Setup, prelude: &[Action]) -> (Scenario, SentTimes, Fed) {
+    let mut scenario = Scenario::new(false);
+    scenario.run(&setup.cluster_line()).expect("a valid setup makes a cluster");
     let mut sent = SentTimes::default();
-    let mut vm = Fed::new(&sim);
+    let mut vm = Fed::new(scenario.simulator().expect("a cluster"));
     for a in prelude {
-        apply(&mut sim, &mut clients, a);
-        sent.track(&sim);
-        vm.track(&sim);
+        // A lesson's prelude was checked by its golden test; a failing line shows nothing.
+        let _ = apply(&mut scenario, a);
+        let sim = scenario.simulator().expect("a cluster");
+        sent.track(sim);
+        vm.track(sim);
     }
-    (sim, clients, sent, vm)
+    (scenario, sent, vm)
 }
 
-/// Apply one action. The simulator stops at the first safety violation (the checkers have
-/// spoken); a student may still crash, restart and look around.
-pub fn apply(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, a: &Action) {
-    let known = |s: u64| s >= 1 && s <= sim.sids().len() as u64;
-    match a {
-        Action::Step if sim.violations.is_empty() => {
-            sim.step_one();
-        }
-        Action::Deliver { from, to } => {
-            sim.deliver_one(Sid(*from), Sid(*to), None);
-        }
-        Action::Drop { from, to } => {
-            sim.drop_notification(Sid(*from), Sid(*to));
-        }
-        Action::LoseProposal { from, to } => {
-            sim.lose_one(Sid(*from), Sid(*to), Some(MsgKind::Proposal));
-        }
-        Action::Break { a, b } => sim.break_link(Sid(*a), Sid(*b), true),
-        Action::Crash { sid } if known(*sid) => sim.crash(Sid(*sid)),
-        Action::Restart { sid } if known(*sid) => sim.start(Sid(*sid)),
-        Action::StartAll => sim.start_all(),
-        Action::Partition { groups } => {
-            let gs: Vec<Vec<Sid>> = groups.iter().map(|g| g.iter().map(|s| Sid(*s)).collect()).collect();
-            sim.partition(&gs);
-        }
-        Action::SilentPartition { groups } => {
-            let gs: Vec<Vec<Sid>> = groups.iter().map(|g| g.iter().map(|s| Sid(*s)).collect()).collect();
-            sim.silent_partition(&gs);
-        }
-        Action::Heal => sim.heal(),
-        Action::Stall { from, to } => sim.stall(Sid(*from), Sid(*to)),
-        Action::CrashAt { sid, point } if known(*sid) => {
-            if let Some(p) = CrashPoint::parse(point) {
-                sim.arm(Sid(*sid), p);
-            }
-        }
-        Action::ClientWrite { sid, path, data } if known(*sid) => on_write(sim, clients, *sid, path, data),
-        Action::ClientRead { sid, path } if known(*sid) => {
-            let c = client_of(sim, clients, *sid);
-            sim.client_request(c, ClientOp::GetData { path: path.clone(), watch: true });
-        }
-        Action::RunFor { ms } => sim.run_for(Duration::from_millis(*ms)),
-        Action::Stabilize => stabilize(sim),
-        Action::SlowDisk { sid, lo_ms, hi_ms } => sim.set_fsync(Sid(*sid), lo_ms * 1000, hi_ms * 1000),
-        Action::FirstCounter { counter } => sim.first_counter = (*counter).clamp(1, u32::MAX - 1),
-        Action::SetStorage { sid, accepted, current, log } => on_set_storage(sim, *sid, *accepted, *current, log),
-        _ => {}
-    }
-}
-
-fn client_of(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, sid: u64) -> usize {
-    *clients.entry(sid).or_insert_with(|| {
-        let c = sim.add_client(Sid(sid));
-        // Let the session be granted before the first request.
-        if !sim.manual_network {
-            sim.run_for(Duration::from_millis(50));
-        }
-        c
-    })
-}
-
-fn on_write(sim: &mut Sim, clients: &mut BTreeMap<u64, usize>, sid: u64, path: &str, data: &str) {
-    let c = client_of(sim, clients, sid);
-    let exists = sim.peer(Sid(sid)).is_some_and(|p| p.tree().exists(path).ok().flatten().is_some());
-    let op = if exists {
-        Op::SetData { path: path.to_string(), data: data.into(), version: -1 }
-    } else {
-        Op::create(path, data.as_bytes(), CreateMode::Persistent)
-    };
-    sim.client_request(c, ClientOp::Write(op));
-}
-
-fn on_set_storage(sim: &mut Sim, sid: u64, accepted: u32, current: u32, log: &[(u32, u32, u32)]) {
-    let Some(mut st) = sim.storage(Sid(sid)).cloned() else { return };
-    st.accepted_epoch = accepted;
-    st.current_epoch = current;
-    st.log = log
-        .iter()
-        .flat_map(|(e, a, b)| (*a..=*b).map(move |c| zabra_core::sim::script::seeded_entry(Zxid::new(*e, c))))
-        .collect();
-    sim.set_storage(Sid(sid), st);
+/// Apply one action through the core's scenario runner. The simulator stops at the first
+/// safety violation (the checkers have spoken); a student may still crash, restart and look
+/// around. An action that cannot do what it says answers why.
+pub fn apply(scenario: &mut Scenario, a: &Action) -> Result<(), String> {
+    scenario.run(&a.encode())
 }
 
 /// As the core's scenario `stabilize`: one live leader, everyone serving it at one committed
-/// zxid, no client request pending. Gives up after 10 s of virtual time.
+/// zxid, no client request pending.
 pub fn stable(sim: &Sim) -> bool {
     let st = sim.statuses();
     let Some(leader) = sim.leader() else { return false };
@@ -525,16 +545,6 @@ pub fn stable(sim: &Sim) -> bool {
         && st.iter().all(|s| s.serving && s.leader == Some(leader))
         && st.windows(2).all(|w| w[0].last_committed == w[1].last_committed)
         && sim.clients.iter().all(|c| c.outstanding.is_empty())
-}
-
-fn stabilize(sim: &mut Sim) {
-    if sim.manual_network {
-        return;
-    }
-    let deadline = sim.now + Duration::from_millis(10_000);
-    while sim.now < deadline && !stable(sim) && sim.violations.is_empty() {
-        sim.run_for(Duration::from_millis(10));
-    }
 }
 
 /// The role as the page shows it (and as `data-role` reports it).
@@ -557,7 +567,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn actions_round_trip_through_text() {
+    fn actions_round_trip_through_scenario_lines() {
         let all = vec![
             Action::Step,
             Action::Deliver { from: 1, to: 3 },
@@ -578,12 +588,17 @@ mod tests {
             Action::Stabilize,
             Action::SlowDisk { sid: 1, lo_ms: 80, hi_ms: 90 },
             Action::FirstCounter { counter: 0xffff_fff0 },
-            Action::SetStorage { sid: 1, accepted: 7, current: 7, log: vec![(7, 1, 4), (8, 1, 1)] },
+            Action::Script("client 1 create -e /eph x".into()),
+            Action::Step,
+            Action::Step,
         ];
         let text = encode_actions(&all);
-        assert_eq!(decode_actions(&text), Some(all));
-        assert_eq!(decode_actions("s~j9"), None);
-        assert_eq!(decode_actions("s~q1,x"), None);
+        assert_eq!(decode_actions(&text), Ok(all));
+        assert!(text.ends_with("\nstep 2"), "steps in a row are one line: {text}");
+        assert!(decode_actions("step\ndeliver 1->x").is_err());
+        assert!(decode_actions("partition 1,x|2").is_err());
+        // A lesson's own annotations and checks never run in the classroom.
+        assert_eq!(decode_actions("# hi\nsay hello\nselect 2\nexpect-violation X\nstatus"), Ok(vec![]));
     }
 
     #[test]

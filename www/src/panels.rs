@@ -2,7 +2,7 @@
 //! holds (history with ACK counts, election, sync modes, znode tree, sessions).
 
 use crate::explain::Topic;
-use crate::lessons::LESSONS;
+use crate::lessons::{lessons, Level};
 use crate::model::{Action, Setup};
 use crate::state::UiAction;
 use crate::view::{ElectionRow, HistoryRow, MsgView, NodeRow, SafetyView, SyncRow, CHECKERS};
@@ -37,9 +37,15 @@ pub fn setup_bar(p: &SetupProps) -> Html {
     let seed = p.on.reform(|e: Event| {
         UiAction::SetSeed(e.target_unchecked_into::<HtmlInputElement>().value().parse().unwrap_or(7))
     });
-    let lessons = LESSONS.iter().map(|l| {
-        html! { <option value={l.id} selected={p.lesson == Some(l.id)}>{ l.title }</option> }
-    });
+    let group = |level: Level| {
+        lessons().iter().filter(move |l| l.level == level).map(|l| {
+            let title = match &l.bug {
+                Some(b) => format!("{} ({b})", l.title),
+                None => l.title.clone(),
+            };
+            html! { <option value={l.id.clone()} selected={p.lesson == Some(l.id.as_str())}>{ title }</option> }
+        })
+    };
     let mutants = Mutant::ALL.iter().map(|m| {
         html! { <option value={m.name()} selected={s.mutant == Some(*m)}>{ m.name() }</option> }
     });
@@ -49,7 +55,8 @@ pub fn setup_bar(p: &SetupProps) -> Html {
             <label>{ "lesson " }
                 <select data-testid="lesson-select" onchange={lesson}>
                     <option value="" selected={p.lesson.is_none()}>{ "free play" }</option>
-                    { for lessons }
+                    <optgroup label="Start here">{ for group(Level::Beginner) }</optgroup>
+                    <optgroup label="Advanced: known failures and how ZAB avoids them">{ for group(Level::Advanced) }</optgroup>
                 </select>
             </label>
             <label>{ "peers " }<select data-testid="nodes-select" onchange={nodes}>{ for sizes }</select></label>

@@ -5,6 +5,12 @@
 //! each action must stay cheap. `rev` changes on every action so Yew sees a new state.
 
 use crate::lessons::{classroom_for, lesson};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// What a share link escapes in its scenario lines: everything but letters, digits and a few
+/// marks that read well in a URL.
+const URL_PART: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'/').remove(b',');
+
 use crate::model::{decode_actions, encode_actions, mutant_by_name, sanitize, Action, Classroom, Setup};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -31,6 +37,8 @@ pub enum UiAction {
     SetMutant(Option<String>),
     /// Show or hide one topic of the event log.
     ToggleTopic(crate::explain::Topic),
+    /// Run a scenario the student pasted or opened (its `say` lines are skipped).
+    LoadScenario(String),
 }
 
 #[derive(Clone)]
@@ -44,6 +52,8 @@ pub struct UiState {
     pub lesson_step: usize,
     /// Topics the event log hides (kept across restarts and lessons).
     pub hidden_topics: std::collections::BTreeSet<crate::explain::Topic>,
+    /// Why the last scenario the student gave could not be loaded.
+    pub scenario_error: Option<String>,
 }
 
 impl PartialEq for UiState {
@@ -74,6 +84,7 @@ impl UiState {
             lesson,
             lesson_step: 0,
             hidden_topics: Default::default(),
+            scenario_error: None,
         }
     }
 
@@ -100,7 +111,7 @@ impl UiState {
 
     pub fn lesson_text(&self) -> &'static str {
         match self.lesson.and_then(lesson) {
-            Some(l) => l.steps.get(self.lesson_step).map_or("", |s| s.1),
+            Some(l) => l.steps.get(self.lesson_step).map_or("", |s| s.say.as_str()),
             None => "Free play: pick a lesson above, or step, crash, partition and write yourself.",
         }
     }
@@ -129,6 +140,7 @@ impl UiState {
             UiAction::SetMutant(m) => {
                 self.restart(Setup { mutant: m.as_deref().and_then(mutant_by_name), ..self.setup() });
             }
+            UiAction::LoadScenario(text) => self.on_load_scenario(&text),
             UiAction::ToggleTopic(t) => {
                 if !self.hidden_topics.remove(&t) {
                     self.hidden_topics.insert(t);
@@ -179,9 +191,10 @@ impl UiState {
         let hidden = std::mem::take(&mut self.hidden_topics);
         match id.and_then(|id| Some((lesson(id)?, classroom_for(id, &base)?))) {
             Some((l, c)) => {
-                *self = UiState::with(c, Some(l.id));
+                *self = UiState::with(c, Some(l.id.as_str()));
                 let first = self.lesson_ends().first().copied().unwrap_or(0);
                 self.on_scrub(first);
+                self.select_for_step();
             }
             None => *self = UiState::free(Setup { mutant: None, ..Setup::default() }),
         }
@@ -195,7 +208,7 @@ impl UiState {
         let (actions, ends) = l.actions();
         if self.model.borrow().actions != actions {
             let cursor = self.cursor();
-            if let Some(c) = classroom_for(l.id, &self.setup()) {
+            if let Some(c) = classroom_for(&l.id, &self.setup()) {
                 self.model = Rc::new(RefCell::new(c));
                 self.model.borrow_mut().seek(cursor.min(actions.len()));
             }
@@ -203,6 +216,28 @@ impl UiState {
         let step = self.lesson_step.saturating_add_signed(delta).min(ends.len().saturating_sub(1));
         self.model.borrow_mut().seek(ends[step]);
         self.lesson_step = step;
+        self.select_for_step();
+    }
+
+    /// A scenario from the student: its cluster and commands, from the start (the student
+    /// steps or scrubs through it). A broken file changes nothing and says why.
+    fn on_load_scenario(&mut self, text: &str) {
+        match parse_scenario(text) {
+            Ok((setup, actions)) => {
+                let keep = (self.speed, self.rev, std::mem::take(&mut self.hidden_topics));
+                *self = UiState::with(Classroom::new(setup, Vec::new(), actions), None);
+                (self.speed, self.rev, self.hidden_topics) = keep;
+            }
+            Err(e) => self.scenario_error = Some(e),
+        }
+    }
+
+    /// A lesson step about one peer (`select N` in its file) selects it.
+    fn select_for_step(&mut self) {
+        let Some(l) = self.lesson.and_then(lesson) else { return };
+        if let Some(sid) = l.steps.get(self.lesson_step).and_then(|s| s.select) {
+            self.selected = sid;
+        }
     }
 
     /// The lesson step shown is the last one whose end the cursor has reached.
@@ -229,7 +264,8 @@ impl UiState {
         if let Some(l) = self.lesson {
             q.push_str(&format!("&lesson={l}"));
         }
-        q.push_str(&format!("&a={}", encode_actions(&m.actions[..m.cursor()])));
+        let lines = encode_actions(&m.actions[..m.cursor()]);
+        q.push_str(&format!("&a={}", utf8_percent_encode(&lines, URL_PART)));
         q
     }
 
@@ -237,7 +273,10 @@ impl UiState {
     pub fn from_query(q: &str) -> UiState {
         let q = q.trim_start_matches(['?', '#']);
         let get = |k: &str| q.split('&').find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='));
-        let actions = get("a").and_then(decode_actions).unwrap_or_default();
+        let actions = get("a")
+            .and_then(|a| percent_decode_str(a).decode_utf8().ok())
+            .and_then(|a| decode_actions(&a).ok())
+            .unwrap_or_default();
         if let Some(id) = get("lesson") {
             let mut st = UiState::default();
             st.on_load_lesson(Some(id));
@@ -268,6 +307,19 @@ impl UiState {
         st.on_scrub(n);
         st
     }
+}
+
+/// A scenario file as a setup (its `cluster` line) and its commands as actions; `say` and
+/// `select` lines are skipped, and so are checks that only the golden tests run.
+pub fn parse_scenario(text: &str) -> Result<(Setup, Vec<Action>), String> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    let (_, first) = lines.next().ok_or("the scenario is empty")?;
+    let (setup, counter) = Setup::parse_cluster(first.trim())?;
+    let mut actions: Vec<Action> = counter.map(|counter| Action::FirstCounter { counter }).into_iter().collect();
+    for (i, l) in lines {
+        actions.extend(crate::model::decode_line(l).map_err(|e| format!("line {}: {e}", i + 1))?);
+    }
+    Ok((setup, actions))
 }
 
 #[cfg(test)]
@@ -335,7 +387,7 @@ mod tests {
         s.apply(UiAction::StepForward);
         s.apply(UiAction::StepBack);
         let q = s.to_query();
-        assert!(q.contains("nodes=5") && q.contains("a=z~w2:/a=xy~s"), "{q}");
+        assert!(q.contains("nodes=5") && q.contains("a=stabilize%0Aclient%202%20write%20/a%20xy%0Astep"), "{q}");
         let r = UiState::from_query(&format!("#{q}"));
         assert_eq!(r.cursor(), 3);
         assert_eq!(peers(r.model.borrow().sim()), peers(s.model.borrow().sim()));
@@ -348,7 +400,7 @@ mod tests {
         s.apply(UiAction::Do(Action::Stabilize));
         s.apply(UiAction::Do(Action::SilentPartition { groups: vec![vec![1], vec![2, 3, 4]] }));
         let q = s.to_query();
-        assert!(q.contains("observers=1") && q.contains("~q1|2,3,4"), "{q}");
+        assert!(q.contains("observers=1") && q.contains("%0Apartition%201%7C2,3,4%20silent"), "{q}");
         let r = UiState::from_query(&q);
         assert_eq!(r.setup().observers, 1);
         assert_eq!(peers(r.model.borrow().sim()), peers(s.model.borrow().sim()));
@@ -377,5 +429,32 @@ mod tests {
         s.apply(UiAction::SetMutant(Some("ack-before-durable".into())));
         assert!(s.setup().mutant.is_some());
         assert!(UiState::from_query(&s.to_query()).setup().mutant.is_some());
+    }
+
+    /// A downloaded run loads back as the same run; a lesson file loads as a scenario; a
+    /// broken file changes nothing and says why.
+    #[test]
+    fn a_scenario_file_round_trips_and_a_broken_one_is_refused() {
+        let mut s = UiState::default();
+        s.apply(UiAction::Do(Action::Stabilize));
+        s.apply(UiAction::Do(Action::ClientWrite { sid: 1, path: "/a".into(), data: "x".into() }));
+        s.apply(UiAction::Do(Action::Script("client 2 create -e /eph y".into())));
+        s.apply(UiAction::Do(Action::Stabilize));
+        let text = s.model.borrow().scenario_text();
+        let mut r = UiState::default();
+        r.apply(UiAction::LoadScenario(text.clone()));
+        assert_eq!(r.scenario_error, None);
+        let n = r.len();
+        r.apply(UiAction::ScrubTo(n));
+        assert_eq!(peers(r.model.borrow().sim()), peers(s.model.borrow().sim()), "{text}");
+        let eph = crate::view::tree(r.model.borrow().sim(), 1).into_iter().find(|n| n.path == "/eph");
+        assert!(eph.is_some_and(|n| n.ephemeral_owner != 0), "the ephemeral create ran: {text}");
+        let lesson = crate::lessons::lesson("sync-diff").expect("a lesson");
+        r.apply(UiAction::LoadScenario(lesson.text.clone()));
+        assert_eq!((r.scenario_error.as_deref(), r.setup().seed), (None, lesson.setup.seed));
+        let before = r.len();
+        r.apply(UiAction::LoadScenario("cluster 3\nstart\ncrash x".into()));
+        assert!(r.scenario_error.as_deref().is_some_and(|e| e.contains("line 3")), "{:?}", r.scenario_error);
+        assert_eq!(r.len(), before, "a broken file changes nothing");
     }
 }

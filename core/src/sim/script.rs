@@ -14,9 +14,20 @@
 //! crash 2|leader [at=after-fsync-before-ack] | restart 2 | slowdisk 2 5ms..40ms
 //! config 3 [tick=100ms] [init_limit=10] [sync_limit=20]   timings, from the peer's next start
 //! client 1 create [-e] [-s] [-c] [-t MS] /a x | set /a y [v] | get /a [watch] ... (see script_client.rs)
+//! client 1 write /a x                create /a, or set its data if peer 1 has it (the UI's write)
 //! stabilize [10s]                    run until every peer serves at one committed zxid
+//! counter 0xfffffff0                 where the zxid counter of each new epoch starts
+//! step [N]                           process the next N events (deliveries, disk, timers), one by one
+//! drop-vote 2->1                     lose the head message 2->1 if it is a vote (FLE resends votes)
 //! status | log 1 | tree 2 | check | expect-violation SUBSTRING
+//! say TEXT                           a lesson's narration: the page shows TEXT once the commands
+//!                                    before it ran (the end of a lesson step); no effect here
+//! select 2                           a lesson points the page at peer 2; no effect here
 //! ```
+//!
+//! The classroom (www/) runs the same commands through [`Scenario`], one line at a time:
+//! its lessons are scenario files (`core/testdata/lessons/`), its share links and its
+//! timeline carry these lines, so every lesson is also a golden test here.
 
 use super::{CrashPoint, Sim};
 use crate::config::Mutant;
@@ -31,15 +42,52 @@ use crate::zxid::Zxid;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-struct Runner {
+/// A scenario being run, one command at a time: what scripts and the classroom share.
+pub struct Scenario {
     sim: Option<Sim>,
     clients: BTreeMap<Sid, usize>,
     out: String,
+    /// Whether commands write a transcript (scripts) or only act (the classroom, which draws
+    /// the trace itself).
+    transcript: bool,
+}
+
+/// The commands that only speak to a reader of the scenario (a lesson's page), never to the
+/// cluster.
+pub fn is_annotation(line: &str) -> bool {
+    let first = line.split_whitespace().next().unwrap_or("");
+    line.trim().is_empty() || line.trim_start().starts_with('#') || first == "say" || first == "select"
+}
+
+impl Scenario {
+    /// A scenario with no cluster yet (its first command is `cluster N ...`). With
+    /// `transcript` off, commands act without writing text, and the simulator records its
+    /// trace and notes instead (`Sim::record`).
+    pub fn new(transcript: bool) -> Scenario {
+        Scenario { sim: None, clients: BTreeMap::new(), out: String::new(), transcript }
+    }
+
+    /// Runs one command line (comments and annotations do nothing).
+    pub fn run(&mut self, line: &str) -> Result<(), String> {
+        if is_annotation(line) {
+            return Ok(());
+        }
+        let r = self.command(line.trim());
+        if !self.transcript {
+            self.out.clear();
+        }
+        r
+    }
+
+    /// The simulator, once a `cluster` command made it.
+    pub fn simulator(&self) -> Option<&Sim> {
+        self.sim.as_ref()
+    }
 }
 
 /// Run a script; returns its transcript, or the first error (with its line number).
 pub fn run_script(text: &str) -> Result<String, String> {
-    let mut r = Runner { sim: None, clients: BTreeMap::new(), out: String::new() };
+    let mut r = Scenario::new(true);
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
     while i < lines.len() {
@@ -51,6 +99,9 @@ pub fn run_script(text: &str) -> Result<String, String> {
             continue;
         }
         let _ = writeln!(r.out, "> {line}");
+        if is_annotation(line) {
+            continue;
+        }
         r.command(line).map_err(|e| format!("line {i}: {line}: {e}"))?;
         r.flush();
         if r.sim.as_ref().is_none_or(|s| s.violations.is_empty()) || line.starts_with("expect-violation") {
@@ -137,7 +188,7 @@ pub fn seeded_entry(z: Zxid) -> Entry {
     }
 }
 
-impl Runner {
+impl Scenario {
     fn sim(&mut self) -> Result<&mut Sim, String> {
         self.sim.as_mut().ok_or_else(|| "no cluster yet: start with `cluster N`".to_string())
     }
@@ -151,8 +202,34 @@ impl Runner {
         }
     }
 
+    /// Every peer a command names must be a member (the classroom passes what students type).
+    fn check_members(&mut self, words: &[&str]) -> Result<(), String> {
+        let Some(sim) = self.sim.as_ref() else { return Ok(()) };
+        let named: Vec<&str> = match words {
+            ["client", a, "move", to, ..] => vec![a, to],
+            ["crash" | "restart" | "start" | "slowdisk" | "set" | "config" | "client", a, ..] if *a != "leader" => {
+                a.split(',').collect()
+            }
+            ["deliver" | "lose" | "stall" | "drop-vote", a, ..] => a.split("->").collect(),
+            ["break", a, ..] => a.split('-').collect(),
+            _ => Vec::new(),
+        };
+        let members = sim.sids();
+        for n in named.iter().filter(|n| !n.is_empty()) {
+            let s = parse_sid(n)?;
+            if !members.contains(&s) {
+                return Err(format!(
+                    "no peer {s} (peers are {})",
+                    members.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(",")
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn command(&mut self, line: &str) -> Result<(), String> {
         let words: Vec<&str> = line.split_whitespace().collect();
+        self.check_members(&words)?;
         let args = &words[1..];
         match words[0] {
             "cluster" => self.cmd_cluster(args),
@@ -183,6 +260,31 @@ impl Runner {
                 Ok(())
             }
             "crash" => self.cmd_crash(args),
+            "counter" => {
+                let v = args.first().ok_or("counter N")?;
+                let v = v.strip_prefix("0x").map_or_else(|| v.parse().ok(), |h| u32::from_str_radix(h, 16).ok());
+                self.sim()?.first_counter = v.filter(|c| (1..u32::MAX).contains(c)).ok_or("bad counter")?;
+                Ok(())
+            }
+            "step" => {
+                let n: u64 = args.first().map_or(Ok(1), |n| n.parse().map_err(|_| format!("bad count {n:?}")))?;
+                let sim = self.sim()?;
+                for _ in 0..n.min(100_000) {
+                    // The simulator stops at the first violation (the checkers have spoken).
+                    if !sim.violations.is_empty() || !sim.step_one() {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            "drop-vote" => {
+                let (a, b) = args.first().and_then(|s| s.split_once("->")).ok_or("drop-vote A->B")?;
+                let (a, b) = (parse_sid(a)?, parse_sid(b)?);
+                if !self.sim()?.drop_notification(a, b) {
+                    return Err(format!("the next message {a}->{b} is not a vote: nothing dropped"));
+                }
+                Ok(())
+            }
             "restart" => {
                 for s in parse_sids(args.first().ok_or("restart N")?)? {
                     self.sim()?.note(format!("{s} restarts"));
@@ -241,7 +343,8 @@ impl Runner {
         let mut sim = Sim::new(seed, n, observers, mutants);
         sim.manual_network = manual;
         sim.first_counter = counter;
-        sim.narrate = true;
+        sim.narrate = self.transcript;
+        sim.record = !self.transcript;
         sim.narrate_clients_only = quiet;
         self.sim = Some(sim);
         self.clients.clear();
@@ -390,17 +493,42 @@ impl Runner {
             }
             _ => {}
         }
-        let mut op = super::script_client::parse_client_op(&args[1..])?;
+        let mut op = match args.get(1).copied() {
+            Some("write") => self.write_op(sid, &args[2..])?,
+            _ => super::script_client::parse_client_op(&args[1..])?,
+        };
         if let ClientOp::SetWatches { relative_zxid, .. } = &mut op {
             *relative_zxid = self.sim()?.clients[c].last_zxid;
         }
-        // A new client (or one reconnecting) first needs its session: let time pass for it.
+        // A new client (or one reconnecting) first needs its session: let time pass for it
+        // (with "you are the network" on, only the student can deliver it).
         let sim = self.sim()?;
-        sim.run_while(Duration::from_millis(1), Duration::from_millis(5_000), |sim| !sim.clients[c].connected);
+        if !sim.manual_network {
+            sim.run_while(Duration::from_millis(1), Duration::from_millis(5_000), |sim| !sim.clients[c].connected);
+        }
         if sim.client_request(c, op).is_none() {
-            return Err(format!("client {sid} could not connect"));
+            return Err(format!(
+                "client {sid} has no session yet{}",
+                if sim.manual_network {
+                    " (deliver its ConnectRequest first)"
+                } else {
+                    ": peer {sid} could not grant one"
+                }
+            ));
         }
         Ok(())
+    }
+
+    /// `write PATH DATA`: a create, or a setData when peer `sid` already has the node.
+    fn write_op(&mut self, sid: Sid, args: &[&str]) -> Result<ClientOp, String> {
+        let path = args.first().ok_or("write PATH DATA")?;
+        let data = args.get(1).copied().unwrap_or("");
+        let exists = self.sim()?.peer(sid).is_some_and(|p| p.tree().exists(path).ok().flatten().is_some());
+        Ok(ClientOp::Write(if exists {
+            Op::SetData { path: path.to_string(), data: data.into(), version: -1 }
+        } else {
+            Op::create(path, data.as_bytes(), CreateMode::Persistent)
+        }))
     }
 
     fn cmd_stabilize(&mut self, args: &[&str]) -> Result<(), String> {
