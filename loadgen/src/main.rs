@@ -115,3 +115,18 @@ pub fn cpu_seconds() -> f64 {
         Err(_) => f64::NAN,
     }
 }
+
+/// User + system CPU time of the processes `pids` so far, in seconds (`/proc/PID/stat`,
+/// fields 14 and 15, in clock ticks); NaN if one cannot be read.
+pub fn server_cpu_seconds(pids: &[i32]) -> f64 {
+    let tick = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100) as f64;
+    let one = |pid: i32| -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name (field 2) may hold spaces: count fields after its closing ')'.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let (utime, stime) = (f.get(11)?.parse::<f64>().ok()?, f.get(12)?.parse::<f64>().ok()?);
+        Some((utime + stime) / tick)
+    };
+    pids.iter().map(|p| one(*p).unwrap_or(f64::NAN)).sum()
+}

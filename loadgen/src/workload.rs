@@ -51,6 +51,9 @@ pub struct RunArgs {
     /// setData and getData cycle over this many znodes per connection.
     #[arg(long, default_value_t = 1000)]
     pub keys: u64,
+    /// PIDs of the servers (comma-separated): their CPU time over the timed phase is reported.
+    #[arg(long, value_delimiter = ',')]
+    pub pids: Vec<i32>,
 }
 
 /// What one connection measured.
@@ -189,6 +192,7 @@ pub async fn run(a: RunArgs) -> Result<serde_json::Value> {
     let setup_secs = setup_start.elapsed().as_secs_f64();
 
     let cpu0 = crate::cpu_seconds();
+    let server0 = crate::server_cpu_seconds(&a.pids);
     let start = Instant::now();
     let until = start + Duration::from_secs_f64(a.seconds);
     let runs = clients
@@ -198,6 +202,7 @@ pub async fn run(a: RunArgs) -> Result<serde_json::Value> {
     let tallies = futures::future::join_all(runs).await;
     let secs = start.elapsed().as_secs_f64();
     let cpu = crate::cpu_seconds() - cpu0;
+    let server_cpu = crate::server_cpu_seconds(&a.pids) - server0;
     let mut all = Tally::new();
     for t in tallies {
         all.merge(t);
@@ -220,5 +225,7 @@ pub async fn run(a: RunArgs) -> Result<serde_json::Value> {
         "setup_secs": setup_secs,
         "loadgen_cpu_secs": cpu,
         "loadgen_cpu_share": cpu / secs.max(1e-9),
+        "server_cpu_secs": server_cpu,
+        "server_cpu_us_per_op": server_cpu * 1e6 / (all.ok.max(1) as f64),
     }))
 }
