@@ -29,11 +29,12 @@ pub fn draw(path: &Path, doc: &Value, rows: &[Row]) -> Result {
         doc["date"].as_str().unwrap_or("")
     );
     let sub = format!(
-        "{} CPUs, load {} before / {} after, fsync 4 KiB p50 {:.2} ms",
+        "{} CPUs, load {} before / {} after, fsync 4 KiB p50: append {:.2} ms, rewrite {:.2} ms",
         m["cpus"],
         m["loadavg_before"].as_str().unwrap_or("?"),
         m["loadavg_after"].as_str().unwrap_or("?"),
-        m["fsync_4k"]["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3
+        m["fsync_4k"]["append"]["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3,
+        m["fsync_4k"]["rewrite"]["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3
     );
     let (top, body) = root.split_vertically(56);
     top.draw(&Text::new(title, (10, 8), ("sans-serif", 18).into_font())).map_err(|e| e.to_string())?;
@@ -60,23 +61,29 @@ fn bars(area: &Area, rows: &[&Row], reach: f64) -> std::result::Result<(), Box<d
         .disable_y_mesh()
         .y_labels(n)
         .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(i) if *i < n => names[n - 1 - i].clone(),
             _ => String::new(),
         })
-        .x_label_formatter(&|x| if *x >= 1.0 { format!("{x:.3}x") } else { format!("1/{:.3}x", 1.0 / x) })
+        .x_label_formatter(&|x| if *x >= 1.0 { format!("{x:.0}x") } else { format!("1/{:.0}x", 1.0 / x) })
         .label_style(("sans-serif", 13))
         .draw()?;
+    // The first row at the top: segment n-1.
+    let at = |i: usize| n - 1 - i;
     chart.draw_series(rows.iter().enumerate().map(|(i, r)| {
         let ratio = r.ratio().unwrap_or(1.0);
         let color = if ratio >= 1.0 { RGBColor(46, 160, 67) } else { RGBColor(207, 34, 46) };
-        let (from, to) = (SegmentValue::Exact(i), SegmentValue::Exact(i + 1));
+        let (from, to) = (SegmentValue::Exact(at(i)), SegmentValue::Exact(at(i) + 1));
         let mut bar = Rectangle::new([(1.0, from), (ratio, to)], color.filled());
         bar.set_margin(3, 3, 0, 0);
         bar
     }))?;
     chart.draw_series(rows.iter().enumerate().map(|(i, r)| {
         let ratio = r.ratio().unwrap_or(1.0);
-        Text::new(format!(" {ratio:.2}"), (ratio.max(1.0), SegmentValue::CenterOf(i)), ("sans-serif", 12).into_font())
+        Text::new(
+            format!(" {ratio:.2}"),
+            (ratio.max(1.0), SegmentValue::CenterOf(at(i))),
+            ("sans-serif", 12).into_font(),
+        )
     }))?;
     chart.draw_series(LineSeries::new([(1.0, SegmentValue::Exact(0)), (1.0, SegmentValue::Exact(n))], BLACK))?;
     Ok(())

@@ -86,9 +86,14 @@ fn install_zookeeper() -> Result {
         return Ok(());
     }
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
-    crate::clients::run_checked(std::process::Command::new("apt-get").args(["update", "-qq"]).envs(env), "apt-get update")?;
     crate::clients::run_checked(
-        std::process::Command::new("apt-get").args(["install", "-y", "-qq", "zookeeper", "default-jre-headless"]).envs(env),
+        std::process::Command::new("apt-get").args(["update", "-qq"]).envs(env),
+        "apt-get update",
+    )?;
+    crate::clients::run_checked(
+        std::process::Command::new("apt-get")
+            .args(["install", "-y", "-qq", "zookeeper", "default-jre-headless"])
+            .envs(env),
         "apt-get install zookeeper",
     )?;
     if !zk::installed() {
@@ -153,25 +158,30 @@ fn run_all(b: &mut Bench, zabra_bin: &std::path::Path) -> Result<(Value, Value)>
     let machine = b.stage("machine: load and fsync latency", |b| machine(b))?;
     let mut systems = Map::new();
     let dir = b.data.join("zookeeper");
-    let zk_result = b.stage("ZooKeeper: start", |_| zk::Ensemble::start(&dir, zk::DEFAULT)).and_then(|mut e| {
-        let r = run::everything(b, &mut e, "ZooKeeper");
-        b.stage("ZooKeeper: stop", |_| Ok(drop(e)))?;
-        r
-    });
-    systems.insert("zookeeper".into(), zk_result?);
+    let zk = with_system(b, "ZooKeeper", || zk::Ensemble::start(&dir, zk::DEFAULT), run::everything);
+    systems.insert("zookeeper".into(), zk?);
     let dir = b.data.join("zookeeper-scaled");
-    let scaled = b.stage("ZooKeeper scaled: start", |_| zk::Ensemble::start(&dir, zk::SCALED)).and_then(|mut e| {
-        let r = run::failovers(b, &mut e, "ZooKeeper scaled");
-        b.stage("ZooKeeper scaled: stop", |_| Ok(drop(e)))?;
-        r
-    });
+    let scaled = with_system(b, "ZooKeeper scaled", || zk::Ensemble::start(&dir, zk::SCALED), run::failovers);
     systems.insert("zookeeper_scaled".into(), scaled?);
     let dir = b.data.join("zabra");
-    let zabra = b.stage("Zabra: start", |_| zabra::Cluster::start(zabra_bin, &dir)).and_then(|mut c| {
-        let r = run::everything(b, &mut c, "Zabra");
-        b.stage("Zabra: stop", |_| Ok(drop(c)))?;
-        r
-    });
+    let zabra = with_system(b, "Zabra", || zabra::Cluster::start(zabra_bin, &dir), run::everything);
     systems.insert("zabra".into(), zabra?);
     Ok((machine, Value::Object(systems)))
+}
+
+/// Starts a system, runs `body` against it, and stops it (by PID, also when `body` fails),
+/// each a timed stage.
+fn with_system<S: Servers>(
+    b: &mut Bench,
+    label: &str,
+    start: impl FnOnce() -> Result<S>,
+    body: fn(&mut Bench, &mut dyn Servers, &str) -> Result<Value>,
+) -> Result<Value> {
+    let mut sys = b.stage(&format!("{label}: start"), |_| start())?;
+    let result = body(b, &mut sys, label);
+    b.stage(&format!("{label}: stop"), |_| {
+        drop(sys);
+        Ok(())
+    })?;
+    result
 }

@@ -60,21 +60,61 @@ pub fn rows(systems: &Value) -> Vec<Row> {
         let cpu = "server_cpu_us_per_op";
         push(format!("{} server CPU/op", w.name), "µs", f(&a[cpu]), f(&b[cpu]), false, "defaults");
     }
-    push("RSS idle, per server".into(), "MiB", mean_mib(&zk["rss_idle_kib"]), mean_mib(&za["rss_idle_kib"]), false, "defaults");
+    push(
+        "server CPU idle, 3 servers".into(),
+        "ms/s",
+        f(&zk["idle_cpu_ms_per_s"]),
+        f(&za["idle_cpu_ms_per_s"]),
+        false,
+        "defaults",
+    );
+    push(
+        "RSS idle, per server".into(),
+        "MiB",
+        mean_mib(&zk["rss_idle_kib"]),
+        mean_mib(&za["rss_idle_kib"]),
+        false,
+        "defaults",
+    );
     let n = f(&za["populate"]["ops"]);
     let label = format!("RSS with {}k znodes, per server", n / 1e3);
     push(label, "MiB", mean_mib(&zk["rss_populated_kib"]), mean_mib(&za["rss_populated_kib"]), false, "defaults");
-    for (key, label) in [("failover_kill_ms", "failover, leader SIGKILL"), ("failover_stop_ms", "failover, leader SIGSTOP")] {
+    for (key, label) in
+        [("failover_kill_ms", "failover, leader SIGKILL"), ("failover_stop_ms", "failover, leader SIGSTOP")]
+    {
         push(format!("{label} (median)"), "ms", median(&zk[key]), median(&za[key]), false, "defaults");
         push(format!("{label} (median), ZK scaled"), "ms", median(&zs[key]), median(&za[key]), false, "scaled");
     }
     if !za["scale"].is_null() {
         let (a, b) = (&zk["scale"], &za["scale"]);
-        push("RSS with 1M znodes, per server".into(), "MiB", mean_mib(&a["rss_1m_kib"]), mean_mib(&b["rss_1m_kib"]), false, "defaults");
-        push("getData 3x64 at 1M throughput".into(), "ops/s", f(&a["get_1m"]["ops_per_sec"]), f(&b["get_1m"]["ops_per_sec"]), true, "defaults");
-        push("getData 3x64 at 1M p99".into(), "ms", f(&a["get_1m"]["p99_us"]) / 1e3, f(&b["get_1m"]["p99_us"]) / 1e3, false, "defaults");
+        let k = f(&b["znodes"]) / 1e3;
+        push(
+            format!("RSS with {k}k znodes, per server"),
+            "MiB",
+            mean_mib(&a["rss_1m_kib"]),
+            mean_mib(&b["rss_1m_kib"]),
+            false,
+            "defaults",
+        );
+        push(
+            format!("getData 3x64 at {k}k znodes throughput"),
+            "ops/s",
+            f(&a["get_1m"]["ops_per_sec"]),
+            f(&b["get_1m"]["ops_per_sec"]),
+            true,
+            "defaults",
+        );
+        push(
+            format!("getData 3x64 at {k}k znodes p99"),
+            "ms",
+            f(&a["get_1m"]["p99_us"]) / 1e3,
+            f(&b["get_1m"]["p99_us"]) / 1e3,
+            false,
+            "defaults",
+        );
         let w = |s: &Value| mean_mib(&s["watches_100k"]["rss_kib"]) - mean_mib(&s["watches_100k"]["rss_before_kib"]);
-        push("RSS growth for 100k watches, per server".into(), "MiB", w(a), w(b), false, "defaults");
+        let nw = f(&b["watches_100k"]["hold"]["watches"]) / 1e3;
+        push(format!("RSS growth for {nw}k watches, per server"), "MiB", w(a), w(b), false, "defaults");
     }
     rows
 }
@@ -108,16 +148,22 @@ fn generator_cpu(systems: &Value, key: &str) -> f64 {
 pub fn print(doc: &Value, rows: &[Row]) {
     let m = &doc["machine"];
     println!();
-    println!("ZooKeeper 3.8 (Debian) vs Zabra, 3 servers each on loopback, {} run, {}", doc["mode"].as_str().unwrap_or(""), doc["date"].as_str().unwrap_or(""));
     println!(
-        "machine: {} CPUs ({}), load {} before, {} after; fsync 4 KiB on {}: p50 {:.2} ms, p99 {:.2} ms",
+        "ZooKeeper 3.8 (Debian) vs Zabra, 3 servers each on loopback, {} run, {}",
+        doc["mode"].as_str().unwrap_or(""),
+        doc["date"].as_str().unwrap_or("")
+    );
+    println!(
+        "machine: {} CPUs ({}), load {} before, {} after; fsync on {}: 4 KiB append p50 {:.2} ms p99 {:.2} ms, 4 KiB rewrite p50 {:.2} ms p99 {:.2} ms",
         m["cpus"],
         m["cpu_model"].as_str().unwrap_or("?"),
         m["loadavg_before"].as_str().unwrap_or("?"),
         m["loadavg_after"].as_str().unwrap_or("?"),
         m["filesystem"].as_str().unwrap_or("?"),
-        f(&m["fsync_4k"]["p50_us"]) / 1e3,
-        f(&m["fsync_4k"]["p99_us"]) / 1e3
+        f(&m["fsync_4k"]["append"]["p50_us"]) / 1e3,
+        f(&m["fsync_4k"]["append"]["p99_us"]) / 1e3,
+        f(&m["fsync_4k"]["rewrite"]["p50_us"]) / 1e3,
+        f(&m["fsync_4k"]["rewrite"]["p99_us"]) / 1e3
     );
     let systems = &doc["systems"];
     println!(

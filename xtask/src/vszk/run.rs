@@ -61,10 +61,23 @@ fn workload(b: &Bench, sys: &mut dyn Servers, w: &Workload, tag: &str) -> Result
     let ops = if b.opts.quick { w.ops / 10 } else { w.ops };
     let cap = if b.opts.quick { 5 } else { 60 };
     let args = [
-        "run", "--servers", &sys.servers().join(","), "--op", w.op, "--conns", &s(w.conns),
-        "--outstanding", &s(w.outstanding), "--ops", &s(ops), "--seconds", &s(cap),
-        "--prefix", &format!("/bench/{tag}"),
-        "--pids", &pids.iter().map(s).collect::<Vec<_>>().join(","),
+        "run",
+        "--servers",
+        &sys.servers().join(","),
+        "--op",
+        w.op,
+        "--conns",
+        &s(w.conns),
+        "--outstanding",
+        &s(w.outstanding),
+        "--ops",
+        &s(ops),
+        "--seconds",
+        &s(cap),
+        "--prefix",
+        &format!("/bench/{tag}"),
+        "--pids",
+        &pids.iter().map(s).collect::<Vec<_>>().join(","),
     ];
     let out = loadgen(b, &args.map(String::from))?;
     let ms = |k: &str| out[k].as_f64().unwrap_or(f64::NAN) / 1e3;
@@ -96,6 +109,12 @@ pub fn everything(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<V
     b.stage(&format!("{label}: ready"), |_| probe::wait_ready(&sys.servers(), READY))?;
     std::thread::sleep(Duration::from_secs(2));
     out.insert("rss_idle_kib".into(), rss(sys)?);
+    // CPU the three servers burn doing nothing (ticks, pings, a JVM's housekeeping): part
+    // of every "server CPU/op" figure, large for the slow 1-outstanding workloads.
+    let pids = sys.pids()?;
+    let cpu0 = probe::cpu_seconds(&pids);
+    std::thread::sleep(Duration::from_secs(3));
+    out.insert("idle_cpu_ms_per_s".into(), json!((probe::cpu_seconds(&pids) - cpu0) * 1e3 / 3.0));
     let mut results = Map::new();
     b.stage(&format!("{label}: workloads"), |b| {
         for (i, w) in WORKLOADS.iter().enumerate() {
@@ -121,8 +140,23 @@ pub fn everything(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<V
 fn populate(b: &Bench, sys: &mut dyn Servers, n: u64, prefix: &str) -> Result<Value> {
     let pids = sys.pids()?.iter().map(s).collect::<Vec<_>>().join(",");
     let args = [
-        "run", "--servers", &sys.servers().join(","), "--op", "create", "--conns", "3", "--outstanding", "64",
-        "--ops", &s(n), "--seconds", "1800", "--prefix", prefix, "--pids", &pids,
+        "run",
+        "--servers",
+        &sys.servers().join(","),
+        "--op",
+        "create",
+        "--conns",
+        "3",
+        "--outstanding",
+        "64",
+        "--ops",
+        &s(n),
+        "--seconds",
+        "1800",
+        "--prefix",
+        prefix,
+        "--pids",
+        &pids,
     ];
     let out = loadgen(b, &args.map(String::from))?;
     if out["ops"].as_u64() != Some(n) {
@@ -152,8 +186,15 @@ fn failover(b: &Bench, sys: &mut dyn Servers, signal: &str, round: usize) -> Res
     let pid = sys.pids()?[leader];
     let followers: Vec<String> = (0..servers.len()).filter(|i| *i != leader).map(|i| servers[i].clone()).collect();
     let args = [
-        "failover", "--servers", &followers.join(","), "--pid", &s(pid), "--signal", signal,
-        "--path", &format!("/bench/failover-{signal}-{round}"),
+        "failover",
+        "--servers",
+        &followers.join(","),
+        "--pid",
+        &s(pid),
+        "--signal",
+        signal,
+        "--path",
+        &format!("/bench/failover-{signal}-{round}"),
     ];
     let result = loadgen(b, &args.map(String::from));
     let back = if signal == "kill" { sys.restart(leader) } else { sys.resume(leader) };
@@ -165,17 +206,20 @@ fn failover(b: &Bench, sys: &mut dyn Servers, signal: &str, round: usize) -> Res
     Ok(ms)
 }
 
-/// With `--scale`: memory and read latency at 1M znodes, and memory holding 100k watches.
+/// With `--scale`: memory and read latency at 1M znodes, and memory holding 100k watches
+/// (a tenth of each with `--quick`).
 fn scale(b: &mut Bench, sys: &mut dyn Servers, have: u64) -> Result<Value> {
     let mut out = Map::new();
     let t = std::time::Instant::now();
-    out.insert("populate_1m".into(), populate(b, sys, 1_000_000 - have, "/bench/pop1m")?);
+    let (znodes, watches) = if b.opts.quick { (100_000, 10_000) } else { (1_000_000, 100_000) };
+    out.insert("znodes".into(), json!(znodes));
+    out.insert("populate_1m".into(), populate(b, sys, znodes - have, "/bench/pop1m")?);
     out.insert("populate_1m_secs".into(), json!(t.elapsed().as_secs_f64()));
     out.insert("rss_1m_kib".into(), rss(sys)?);
-    let get = Workload { name: "getData 3x64 at 1M", op: "get", conns: 3, outstanding: 64, ops: 300_000 };
+    let get = Workload { name: "getData 3x64, many znodes", op: "get", conns: 3, outstanding: 64, ops: 300_000 };
     out.insert("get_1m".into(), workload(b, sys, &get, "w-get1m")?);
     let before = rss(sys)?;
-    let (held, during) = hold(b, sys, &["--sessions", "30", "--watches", "100000"])?;
+    let (held, during) = hold(b, sys, &["--sessions", "30", "--watches", &watches.to_string()])?;
     out.insert("watches_100k".into(), json!({ "rss_before_kib": before, "rss_kib": during, "hold": held }));
     Ok(Value::Object(out))
 }

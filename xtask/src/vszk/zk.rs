@@ -31,8 +31,13 @@ pub const DEFAULT: Timing = Timing { label: "defaults", tick_ms: 2000, init_limi
 /// Zabra's defaults (native-node config.rs, DESIGN.md): tick 100 ms, init 100 ticks, sync 5
 /// ticks (a silent leader noticed after 0.5 s), election notifications from 50 ms doubling
 /// to 2 s. ZooKeeper's finalize wait (200 ms) is a constant and stays.
-pub const SCALED: Timing =
-    Timing { label: "timing scaled to Zabra's", tick_ms: 100, init_limit: 100, sync_limit: 5, fle_ms: Some((50, 2000)) };
+pub const SCALED: Timing = Timing {
+    label: "timing scaled to Zabra's",
+    tick_ms: 100,
+    init_limit: 100,
+    sync_limit: 5,
+    fle_ms: Some((50, 2000)),
+};
 
 pub struct Ensemble {
     dir: PathBuf,
@@ -45,8 +50,7 @@ fn client_port(i: usize) -> u16 {
 }
 
 fn config(dir: &Path, i: usize, t: &Timing) -> String {
-    let servers: String =
-        (0..3).map(|j| format!("server.{}=127.0.0.1:{}:{}\n", j + 1, 21281 + j, 21381 + j)).collect();
+    let servers: String = (0..3).map(|j| format!("server.{}=127.0.0.1:{}:{}\n", j + 1, 21281 + j, 21381 + j)).collect();
     // Session bounds as Zabra's (4 s to 40 s): ZooKeeper derives them from the tick otherwise.
     format!(
         "tickTime={}\ninitLimit={}\nsyncLimit={}\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\n\
