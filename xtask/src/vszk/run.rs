@@ -113,8 +113,8 @@ pub fn everything(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<V
     // of every "server CPU/op" figure, large for the slow 1-outstanding workloads.
     let pids = sys.pids()?;
     let cpu0 = probe::cpu_seconds(&pids);
-    std::thread::sleep(Duration::from_secs(3));
-    out.insert("idle_cpu_ms_per_s".into(), json!((probe::cpu_seconds(&pids) - cpu0) * 1e3 / 3.0));
+    std::thread::sleep(Duration::from_secs(5));
+    out.insert("idle_cpu_ms_per_s".into(), json!((probe::cpu_seconds(&pids) - cpu0) * 1e3 / 5.0));
     let mut results = Map::new();
     b.stage(&format!("{label}: workloads"), |b| {
         for (i, w) in WORKLOADS.iter().enumerate() {
