@@ -25,17 +25,27 @@ pub fn mode(addr: &str) -> Option<String> {
     text.lines().find_map(|l| l.strip_prefix("Mode: ")).map(|m| m.trim().to_string())
 }
 
-/// Waits (bounded) until every server is leader or follower and exactly one leads; returns
-/// the leader's index.
+/// Waits (bounded) until every server is leader or follower, exactly one leads, and that
+/// holds for 2 s of polls (a resumed old leader may still call itself leader for a moment,
+/// and an election may follow a rejoin); returns the leader's index.
 pub fn wait_ready(servers: &[String], limit: Duration) -> Result<usize> {
     let until = Instant::now() + limit;
     let mut modes = Vec::new();
+    let mut stable: Option<(usize, Instant)> = None;
     while Instant::now() < until {
         modes = servers.iter().map(|s| mode(s)).collect::<Vec<_>>();
         let leaders: Vec<usize> = (0..modes.len()).filter(|i| modes[*i].as_deref() == Some("leader")).collect();
         let followers = modes.iter().filter(|m| m.as_deref() == Some("follower")).count();
-        if leaders.len() == 1 && followers + 1 == servers.len() {
-            return Ok(leaders[0]);
+        let now = if leaders.len() == 1 && followers + 1 == servers.len() { Some(leaders[0]) } else { None };
+        stable = match (stable, now) {
+            (Some((l, since)), Some(n)) if l == n => Some((l, since)),
+            (_, Some(n)) => Some((n, Instant::now())),
+            (_, None) => None,
+        };
+        if let Some((l, since)) = stable {
+            if since.elapsed() >= Duration::from_secs(2) {
+                return Ok(l);
+            }
         }
         std::thread::sleep(Duration::from_millis(100));
     }
