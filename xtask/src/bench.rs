@@ -4,6 +4,7 @@
 //! machines and commits: simulator events per second and seeds per second. `bench ui` opens
 //! the release UI in headless Chromium with 7 peers and times `window.zabraBench(steps)`
 //! (simulator steps, each rendered): rendered events per second and frame time per event.
+//! `bench vs-zk` runs Apache ZooKeeper and Zabra side by side (`vszk/`).
 
 use crate::sim::per_sec;
 use crate::util::secs;
@@ -19,6 +20,8 @@ pub enum Target {
     Node,
     /// The browser UI: rendered events per second with 7 peers, in headless Chromium.
     Ui,
+    /// Apache ZooKeeper and Zabra side by side (3 servers each, same load generator).
+    VsZk,
 }
 
 #[derive(clap::Args, Debug)]
@@ -35,6 +38,12 @@ pub struct BenchArgs {
     /// Simulator steps to run and render (`ui`).
     #[arg(long, default_value_t = 2000)]
     steps: u64,
+    /// `vs-zk`: every part briefly (seconds each), for development and as a smoke test.
+    #[arg(long)]
+    quick: bool,
+    /// `vs-zk`: also growth at 1M znodes and 100k watches (several minutes more).
+    #[arg(long)]
+    scale: bool,
 }
 
 impl BenchArgs {
@@ -49,6 +58,7 @@ pub fn run(args: &BenchArgs) -> Result {
         Target::Sim => bench_sim(args.seeds, args.nodes.unwrap_or(3)),
         Target::Node => bench_node(),
         Target::Ui => crate::e2e::bench_ui(args.steps, args.nodes.unwrap_or(7)),
+        Target::VsZk => crate::vszk::run(crate::vszk::Options { quick: args.quick, scale: args.scale }),
     }
 }
 

@@ -2,7 +2,9 @@
 //! `zabra` cluster. It installs what it needs by itself: kazoo 2.11 in a virtual environment
 //! (`target/venv`), and Debian's `zookeeper` package for `zkCli.sh` (apt-get, as root).
 //! kazoo runs its recipes and a write across a leader failover; zkCli runs a scripted session
-//! against a follower; then kazoo's own test suite runs against a fresh cluster (`kazoo.rs`).
+//! against a follower; a Rust client (`zookeeper-client`, through `zabra-loadgen smoke` and a
+//! second of pipelined load) checks create/get/set/watch/delete on every node; then kazoo's
+//! own test suite runs against a fresh cluster (`kazoo.rs`).
 //! Loopback only; every wait is bounded.
 
 use crate::util::Ctx;
@@ -18,11 +20,12 @@ const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 pub fn run(ctx: &Ctx) -> Result {
     let python = venv(ctx)?;
     let zkcli = zookeeper_package()?;
-    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node"]).status()?;
+    let status = ctx.cargo(["build", "--quiet", "-p", "zabra-node", "-p", "zabra-loadgen"]).status()?;
     if !status.success() {
-        return Err("building zabra failed".into());
+        return Err("building zabra and zabra-loadgen failed".into());
     }
     let zabra = ctx.target_dir()?.join("debug").join("zabra");
+    let loadgen = ctx.target_dir()?.join("debug").join("zabra-loadgen");
     let cluster = start_cluster(&zabra, &ctx.target_dir()?.join("clients-test-data"), OFFSET, TOKEN, &[])?;
     let leader = wait_leader(OFFSET, Duration::from_secs(60))?;
     let hosts: Vec<String> = (1..=3u16).map(|i| format!("127.0.0.1:{}", 2180 + i + OFFSET)).collect();
@@ -30,6 +33,7 @@ pub fn run(ctx: &Ctx) -> Result {
     if let Some(zkcli) = zkcli {
         zkcli_session(&zkcli, &hosts[follower as usize - 1])?;
     }
+    rust_client(&loadgen, &hosts.join(","))?;
     let kill = format!("http://127.0.0.1:{}/nodes/{leader}/kill?token={TOKEN}", 8080 + OFFSET);
     let script = ctx.root.join("tests/clients/kazoo_recipes.py");
     let status = Command::new(&python).arg(script).arg(hosts.join(",")).arg(kill).status()?;
@@ -122,6 +126,25 @@ pub fn wait_leader(offset: u16, limit: Duration) -> Result<u16> {
         std::thread::sleep(Duration::from_millis(200));
     }
     Err("no serving leader within the limit".into())
+}
+
+/// The Rust client `zookeeper-client` (async, pipelined): `zabra-loadgen smoke` (create,
+/// get, set, a watch set on one node fired by a write through another, children, the usual
+/// errors, delete), then a second of creates, 3 connections x 16 outstanding, without error.
+fn rust_client(loadgen: &Path, hosts: &str) -> Result {
+    let smoke = crate::util::output(Command::new(loadgen).args(["smoke", "--servers", hosts]))?;
+    if !smoke.contains("\"smoke\":\"ok\"") {
+        return Err(format!("zabra-loadgen smoke: {smoke}").into());
+    }
+    let args = ["run", "--servers", hosts, "--op", "create", "--conns", "3", "--outstanding", "16"];
+    let more = ["--ops", "2000", "--seconds", "1", "--prefix", "/loadgen-clients"];
+    let out = crate::util::output(Command::new(loadgen).args(args).args(more))?;
+    let v: serde_json::Value = serde_json::from_str(out.trim())?;
+    if v["errors"].as_u64() != Some(0) || v["ops"].as_u64().unwrap_or(0) == 0 {
+        return Err(format!("zabra-loadgen run against zabra: {out}").into());
+    }
+    println!("Rust client (zookeeper-client) against every node: ok ({} pipelined creates)", v["ops"]);
+    Ok(())
 }
 
 /// A scripted zkCli session against one server; checks what it prints.

@@ -6,7 +6,7 @@
 //! - `test`: every check CI runs, stage by stage, with the time each took.
 //! - `sim`: a seeded chaos sweep of the simulator, in parallel.
 //! - `mutants`: every mutant must be caught by the sweep alone, at 3 to 9 voters.
-//! - `bench`: benchmarks (`bench sim`, `bench node`, `bench ui`).
+//! - `bench`: benchmarks (`bench sim`, `bench node`, `bench ui`, `bench vs-zk`).
 //!
 //! `sim`, `mutants` and `bench sim` re-run themselves from an optimized build of xtask.
 //!
@@ -24,6 +24,7 @@ mod sim;
 mod stages;
 mod ui;
 mod util;
+mod vszk;
 mod wasm;
 
 use clap::{Parser, Subcommand};

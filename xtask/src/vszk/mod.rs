@@ -1,0 +1,187 @@
+//! `cargo xtask bench vs-zk`: Apache ZooKeeper and Zabra side by side, in one run, driven by
+//! one load generator (`zabra-loadgen`, on the `zookeeper-client` crate).
+//!
+//! In order: a 3-node ZooKeeper ensemble with its default timing (workloads, memory, leader
+//! failover by SIGKILL and by SIGSTOP), the same ensemble with its timing scaled to Zabra's
+//! (failover only: the workloads do not depend on the timing), then a 3-node Zabra cluster
+//! (everything). Each system runs alone on the machine, with its data in a temporary folder
+//! whose fsync latency is measured first; the load average is read before and after. The
+//! result is a table (ratio per row, oriented so that > 1 means Zabra is better), JSON
+//! (`target/bench/vs-zk.json`) and a chart (`target/bench/vs-zk.png`).
+//!
+//! `--quick` runs every part briefly (about a tenth of the requests, one failover round),
+//! for development and as a smoke test; `--scale` adds 1M znodes and 100k watches.
+
+mod chart;
+mod probe;
+mod report;
+mod run;
+mod zabra;
+mod zk;
+
+use crate::util::{secs, Ctx};
+use crate::Result;
+use serde_json::{json, Map, Value};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// A 3-server cluster under test: which addresses serve clients, which processes are the
+/// servers, and how to bring back one that a failover round killed or paused.
+pub trait Servers {
+    fn name(&self) -> String;
+    /// Client addresses (host:port), server 0 first.
+    fn servers(&self) -> Vec<String>;
+    /// Current PID of each server.
+    fn pids(&mut self) -> Result<Vec<i32>>;
+    /// Start server `i` again after SIGKILL.
+    fn restart(&mut self, i: usize) -> Result;
+    /// SIGCONT to server `i` after SIGSTOP.
+    fn resume(&mut self, i: usize) -> Result;
+}
+
+/// Signal one process we started (or our cluster supervisor started), by PID.
+pub fn signal(pid: i32, sig: nix::sys::signal::Signal) -> Result {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).map_err(|e| format!("signal {pid}: {e}").into())
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    pub quick: bool,
+    pub scale: bool,
+}
+
+/// What every part of the run needs: the binaries, the data folder, the stage timer.
+pub struct Bench {
+    pub opts: Options,
+    pub loadgen: PathBuf,
+    pub data: PathBuf,
+    pub stages: Map<String, Value>,
+}
+
+impl Bench {
+    /// Runs `f` as a named stage: prints its duration and records it.
+    pub fn stage<T>(&mut self, name: &str, f: impl FnOnce(&mut Bench) -> Result<T>) -> Result<T> {
+        println!("vs-zk: {name} ...");
+        let t = Instant::now();
+        let out = f(self);
+        let took = t.elapsed();
+        println!("vs-zk: {name}: {}{}", secs(took), if out.is_err() { " (failed)" } else { "" });
+        self.stages.insert(name.to_string(), json!(took.as_secs_f64()));
+        out
+    }
+}
+
+fn build(ctx: &Ctx) -> Result<(PathBuf, PathBuf)> {
+    let status = ctx.cargo(["build", "--release", "--quiet", "-p", "zabra-node", "-p", "zabra-loadgen"]).status()?;
+    if !status.success() {
+        return Err("building zabra and zabra-loadgen (release) failed".into());
+    }
+    let release = ctx.target_dir()?.join("release");
+    Ok((release.join("zabra"), release.join("zabra-loadgen")))
+}
+
+/// Debian's zookeeper package (and with it a Java runtime), as the `clients` stage does.
+fn install_zookeeper() -> Result {
+    if zk::installed() {
+        return Ok(());
+    }
+    let env = [("DEBIAN_FRONTEND", "noninteractive")];
+    crate::clients::run_checked(
+        std::process::Command::new("apt-get").args(["update", "-qq"]).envs(env),
+        "apt-get update",
+    )?;
+    crate::clients::run_checked(
+        std::process::Command::new("apt-get")
+            .args(["install", "-y", "-qq", "zookeeper", "default-jre-headless"])
+            .envs(env),
+        "apt-get install zookeeper",
+    )?;
+    if !zk::installed() {
+        return Err("Debian's zookeeper package is installed but its jars are not where expected".into());
+    }
+    Ok(())
+}
+
+fn machine(b: &Bench) -> Result<Value> {
+    let fsync = probe::fsync_latency(&b.data, if b.opts.quick { 50 } else { 200 })?;
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()))
+        .unwrap_or_default();
+    Ok(json!({
+        "cpus": probe::cpus(),
+        "cpu_model": cpu,
+        "kernel": kernel.trim(),
+        "loadavg_before": probe::loadavg(),
+        "data_dir": b.data.display().to_string(),
+        "filesystem": probe::filesystem(&b.data),
+        "fsync_4k": fsync,
+    }))
+}
+
+pub fn run(opts: Options) -> Result {
+    let ctx = Ctx::new()?;
+    let started = Instant::now();
+    let (zabra_bin, loadgen) = build(&ctx)?;
+    install_zookeeper()?;
+    let data = std::env::temp_dir().join(format!("zabra-vs-zk-{}", std::process::id()));
+    std::fs::create_dir_all(&data)?;
+    let mut b = Bench { opts, loadgen, data: data.clone(), stages: Map::new() };
+    let result = run_all(&mut b, &zabra_bin);
+    let _ = std::fs::remove_dir_all(&data);
+    let (mut machine, systems) = result?;
+    machine["loadavg_after"] = json!(probe::loadavg());
+    let out_dir = ctx.target_dir()?.join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let rows = report::rows(&systems);
+    let doc = json!({
+        "date": report::utc_now(),
+        "mode": if opts.quick { "quick" } else { "full" },
+        "scale": opts.scale,
+        "machine": machine,
+        "stages_secs": b.stages,
+        "total_secs": started.elapsed().as_secs_f64(),
+        "rows": report::rows_json(&rows),
+        "systems": systems,
+    });
+    report::print(&doc, &rows);
+    std::fs::write(out_dir.join("vs-zk.json"), serde_json::to_string_pretty(&doc)? + "\n")?;
+    chart::draw(&out_dir.join("vs-zk.png"), &doc, &rows)?;
+    println!("vs-zk: wrote {} and {}", out_dir.join("vs-zk.json").display(), out_dir.join("vs-zk.png").display());
+    println!("vs-zk: total {}", secs(started.elapsed()));
+    Ok(())
+}
+
+fn run_all(b: &mut Bench, zabra_bin: &std::path::Path) -> Result<(Value, Value)> {
+    let machine = b.stage("machine: load and fsync latency", |b| machine(b))?;
+    let mut systems = Map::new();
+    let dir = b.data.join("zookeeper");
+    let zk = with_system(b, "ZooKeeper", || zk::Ensemble::start(&dir, zk::DEFAULT), run::everything);
+    systems.insert("zookeeper".into(), zk?);
+    let dir = b.data.join("zookeeper-scaled");
+    let scaled = with_system(b, "ZooKeeper scaled", || zk::Ensemble::start(&dir, zk::SCALED), run::failovers);
+    systems.insert("zookeeper_scaled".into(), scaled?);
+    let dir = b.data.join("zabra");
+    let zabra = with_system(b, "Zabra", || zabra::Cluster::start(zabra_bin, &dir), run::everything);
+    systems.insert("zabra".into(), zabra?);
+    Ok((machine, Value::Object(systems)))
+}
+
+/// Starts a system, runs `body` against it, and stops it (by PID, also when `body` fails),
+/// each a timed stage.
+fn with_system<S: Servers>(
+    b: &mut Bench,
+    label: &str,
+    start: impl FnOnce() -> Result<S>,
+    body: fn(&mut Bench, &mut dyn Servers, &str) -> Result<Value>,
+) -> Result<Value> {
+    let mut sys = b.stage(&format!("{label}: start"), |_| start())?;
+    let result = body(b, &mut sys, label);
+    b.stage(&format!("{label}: stop"), |_| {
+        drop(sys);
+        Ok(())
+    })?;
+    result
+}

@@ -1,0 +1,242 @@
+//! The parts of the run against one system: the workloads, memory idle and with many znodes,
+//! leader failovers, and (with `--scale`) growth. Each part calls `zabra-loadgen` and keeps
+//! its JSON answer as it is.
+
+use super::{probe, Bench, Servers};
+use crate::Result;
+use serde_json::{json, Map, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// One workload: operation, connections, requests outstanding per connection, and requests
+/// in a full run (a tenth with `--quick`).
+pub struct Workload {
+    pub name: &'static str,
+    pub op: &'static str,
+    pub conns: usize,
+    pub outstanding: usize,
+    pub ops: u64,
+}
+
+const fn w(name: &'static str, op: &'static str, conns: usize, outstanding: usize, ops: u64) -> Workload {
+    Workload { name, op, conns, outstanding, ops }
+}
+
+/// Latency with 1 outstanding; throughput with 64 outstanding on 1 and on 3 connections
+/// (one per server); reads spread over all servers.
+pub const WORKLOADS: [Workload; 11] = [
+    w("create 1x1", "create", 1, 1, 2_000),
+    w("setData 1x1", "set", 1, 1, 2_000),
+    w("delete 1x1", "delete", 1, 1, 2_000),
+    w("getData 1x1", "get", 1, 1, 5_000),
+    w("create 1x64", "create", 1, 64, 20_000),
+    w("create 3x64", "create", 3, 64, 30_000),
+    w("setData 1x64", "set", 1, 64, 20_000),
+    w("setData 3x64", "set", 3, 64, 30_000),
+    w("delete 1x64", "delete", 1, 64, 20_000),
+    w("delete 3x64", "delete", 3, 64, 30_000),
+    w("getData 3x64", "get", 3, 64, 300_000),
+];
+
+const READY: Duration = Duration::from_secs(120);
+
+/// Runs `zabra-loadgen` with `args`; its JSON answer.
+pub fn loadgen(b: &Bench, args: &[String]) -> Result<Value> {
+    let out = Command::new(&b.loadgen).args(args).stdin(Stdio::null()).output()?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("zabra-loadgen {}: {}", args.join(" "), err.trim()).into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(serde_json::from_str(text.lines().last().unwrap_or_default())?)
+}
+
+fn s(v: impl ToString) -> String {
+    v.to_string()
+}
+
+fn workload(b: &Bench, sys: &mut dyn Servers, w: &Workload, tag: &str) -> Result<Value> {
+    let pids = sys.pids()?;
+    let ops = if b.opts.quick { w.ops / 10 } else { w.ops };
+    let cap = if b.opts.quick { 5 } else { 60 };
+    let args = [
+        "run",
+        "--servers",
+        &sys.servers().join(","),
+        "--op",
+        w.op,
+        "--conns",
+        &s(w.conns),
+        "--outstanding",
+        &s(w.outstanding),
+        "--ops",
+        &s(ops),
+        "--seconds",
+        &s(cap),
+        "--prefix",
+        &format!("/bench/{tag}"),
+        "--pids",
+        &pids.iter().map(s).collect::<Vec<_>>().join(","),
+    ];
+    let out = loadgen(b, &args.map(String::from))?;
+    let ms = |k: &str| out[k].as_f64().unwrap_or(f64::NAN) / 1e3;
+    println!(
+        "  {:<13} {:>9.0} ops/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  errors {}  generator CPU {:.0}%",
+        w.name,
+        out["ops_per_sec"].as_f64().unwrap_or(f64::NAN),
+        ms("p50_us"),
+        ms("p99_us"),
+        ms("p999_us"),
+        out["errors"],
+        out["loadgen_cpu_share"].as_f64().unwrap_or(f64::NAN) * 100.0
+    );
+    if out["errors"].as_u64().unwrap_or(0) > 0 {
+        println!("    first error: {}", out["first_error"]);
+    }
+    Ok(out)
+}
+
+fn rss(sys: &mut dyn Servers) -> Result<Value> {
+    let kib: Vec<Option<u64>> = sys.pids()?.into_iter().map(probe::rss_kib).collect();
+    Ok(json!(kib))
+}
+
+/// Workloads, memory, failovers (and growth with `--scale`) against `sys`.
+pub fn everything(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<Value> {
+    let mut out = Map::new();
+    out.insert("name".into(), json!(sys.name()));
+    b.stage(&format!("{label}: ready"), |_| probe::wait_ready(&sys.servers(), READY))?;
+    std::thread::sleep(Duration::from_secs(2));
+    out.insert("rss_idle_kib".into(), rss(sys)?);
+    // CPU the three servers burn doing nothing (ticks, pings, a JVM's housekeeping): part
+    // of every "server CPU/op" figure, large for the slow 1-outstanding workloads.
+    let pids = sys.pids()?;
+    let cpu0 = probe::cpu_seconds(&pids);
+    std::thread::sleep(Duration::from_secs(5));
+    out.insert("idle_cpu_ms_per_s".into(), json!((probe::cpu_seconds(&pids) - cpu0) * 1e3 / 5.0));
+    let mut results = Map::new();
+    b.stage(&format!("{label}: workloads"), |b| {
+        for (i, w) in WORKLOADS.iter().enumerate() {
+            results.insert(w.name.into(), workload(b, sys, w, &format!("w{i}"))?);
+        }
+        Ok(())
+    })?;
+    out.insert("workloads".into(), Value::Object(results));
+    let n: u64 = if b.opts.quick { 10_000 } else { 100_000 };
+    let populated = b.stage(&format!("{label}: {n} znodes"), |b| populate(b, sys, n, "/bench/pop"))?;
+    out.insert("populate".into(), populated);
+    out.insert("rss_populated_kib".into(), rss(sys)?);
+    if b.opts.scale {
+        out.insert("scale".into(), b.stage(&format!("{label}: scale"), |b| scale(b, sys, n))?);
+    }
+    if let Value::Object(f) = failovers(b, sys, label)? {
+        out.extend(f);
+    }
+    Ok(Value::Object(out))
+}
+
+/// Creates `n` znodes (100 bytes each) under `prefix`, 3 connections x 64 outstanding.
+fn populate(b: &Bench, sys: &mut dyn Servers, n: u64, prefix: &str) -> Result<Value> {
+    let pids = sys.pids()?.iter().map(s).collect::<Vec<_>>().join(",");
+    let args = [
+        "run",
+        "--servers",
+        &sys.servers().join(","),
+        "--op",
+        "create",
+        "--conns",
+        "3",
+        "--outstanding",
+        "64",
+        "--ops",
+        &s(n),
+        "--seconds",
+        "1800",
+        "--prefix",
+        prefix,
+        "--pids",
+        &pids,
+    ];
+    let out = loadgen(b, &args.map(String::from))?;
+    if out["ops"].as_u64() != Some(n) {
+        return Err(format!("populating {n} znodes: {out}").into());
+    }
+    Ok(out)
+}
+
+/// Leader failover by SIGKILL and by SIGSTOP, 3 rounds each (1 with `--quick`).
+pub fn failovers(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<Value> {
+    let rounds = if b.opts.quick { 1 } else { 3 };
+    let mut out = Map::new();
+    for (signal, key) in [("kill", "failover_kill_ms"), ("stop", "failover_stop_ms")] {
+        let times = b.stage(&format!("{label}: failover by SIG{}", signal.to_uppercase()), |b| {
+            (0..rounds).map(|r| failover(b, sys, signal, r)).collect::<Result<Vec<f64>>>()
+        })?;
+        out.insert(key.into(), json!(times));
+    }
+    Ok(Value::Object(out))
+}
+
+/// One round: signal the leader, time the first write through the followers, bring the
+/// leader back, wait until all three serve again.
+fn failover(b: &Bench, sys: &mut dyn Servers, signal: &str, round: usize) -> Result<f64> {
+    let servers = sys.servers();
+    let leader = probe::wait_ready(&servers, READY)?;
+    let pid = sys.pids()?[leader];
+    let followers: Vec<String> = (0..servers.len()).filter(|i| *i != leader).map(|i| servers[i].clone()).collect();
+    let args = [
+        "failover",
+        "--servers",
+        &followers.join(","),
+        "--pid",
+        &s(pid),
+        "--signal",
+        signal,
+        "--path",
+        &format!("/bench/failover-{signal}-{round}"),
+    ];
+    let result = loadgen(b, &args.map(String::from));
+    let back = if signal == "kill" { sys.restart(leader) } else { sys.resume(leader) };
+    let out = result?;
+    back?;
+    probe::wait_ready(&servers, READY)?;
+    let ms = out["first_write_ms"].as_f64().ok_or("failover: no time")?;
+    println!("  SIG{} of leader {} (pid {pid}): first write after {ms:.0} ms", signal.to_uppercase(), leader + 1);
+    Ok(ms)
+}
+
+/// With `--scale`: memory and read latency at 1M znodes, and memory holding 100k watches
+/// (a tenth of each with `--quick`).
+fn scale(b: &mut Bench, sys: &mut dyn Servers, have: u64) -> Result<Value> {
+    let mut out = Map::new();
+    let t = std::time::Instant::now();
+    let (znodes, watches) = if b.opts.quick { (100_000, 10_000) } else { (1_000_000, 100_000) };
+    out.insert("znodes".into(), json!(znodes));
+    out.insert("populate_1m".into(), populate(b, sys, znodes - have, "/bench/pop1m")?);
+    out.insert("populate_1m_secs".into(), json!(t.elapsed().as_secs_f64()));
+    out.insert("rss_1m_kib".into(), rss(sys)?);
+    let get = Workload { name: "getData 3x64, many znodes", op: "get", conns: 3, outstanding: 64, ops: 300_000 };
+    out.insert("get_1m".into(), workload(b, sys, &get, "w-get1m")?);
+    let before = rss(sys)?;
+    let (held, during) = hold(b, sys, &["--sessions", "30", "--watches", &watches.to_string()])?;
+    out.insert("watches_100k".into(), json!({ "rss_before_kib": before, "rss_kib": during, "hold": held }));
+    Ok(Value::Object(out))
+}
+
+/// Runs `zabra-loadgen hold`, reads the servers' RSS while it holds, then lets it go.
+fn hold(b: &Bench, sys: &mut dyn Servers, extra: &[&str]) -> Result<(Value, Value)> {
+    let mut child = Command::new(&b.loadgen)
+        .args(["hold", "--servers", &sys.servers().join(",")])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    let ready = lines.next().transpose()?;
+    let during = if ready.as_deref() == Some("ready") { rss(sys) } else { Err("hold did not get ready".into()) };
+    drop(child.stdin.take());
+    let answer = lines.next().transpose()?.unwrap_or_default();
+    let _ = child.wait();
+    Ok((serde_json::from_str(&answer).unwrap_or(Value::Null), during?))
+}
