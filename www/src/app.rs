@@ -138,7 +138,10 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
     let msgs = view::in_flight_timed(sim, &m.sent_times().at);
     let sel = state.selected.min(peers.len() as u64).max(1);
     let l = state.lesson.and_then(lesson);
-    let title = l.map_or("Free play".to_string(), |l| l.title.to_string());
+    let title = l.map_or("Free play".to_string(), |l| match &l.bug {
+        Some(b) => format!("{} · {b}", l.title),
+        None => l.title.clone(),
+    });
     let steps = l.map_or(0, |l| l.steps.len());
     html! {
         <div class="page">
@@ -155,7 +158,7 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
             }
             <div class="main">
                 <div class="left">
-                    <LessonPanel {title} text={state.lesson_text().to_string()} step={state.lesson_step} {steps} on={on.clone()} />
+                    <LessonPanel {title} text={state.lesson_text().to_string()} note={state.lesson_note()} step={state.lesson_step} {steps} on={on.clone()} />
                     <Cluster peers={peers.clone()} msgs={msgs.clone()} selected={sel} on={on.clone()} />
                     <p class="clock">{ format!("virtual time {} · {} events", sim.now, sim.events) }</p>
                     <Faults peers={peers.clone()} on={on.clone()} />

@@ -13,12 +13,15 @@ use std::sync::OnceLock;
 
 /// The lessons, in the order the page lists them.
 const FILES: &[(&str, &str)] = &[
+    ("intro", include_str!("../../core/testdata/lessons/intro.txt")),
     ("first-election", include_str!("../../core/testdata/lessons/first-election.txt")),
     ("write-committed", include_str!("../../core/testdata/lessons/write-committed.txt")),
     ("leader-crash", include_str!("../../core/testdata/lessons/leader-crash.txt")),
     ("sync-diff", include_str!("../../core/testdata/lessons/sync-diff.txt")),
     ("sync-trunc", include_str!("../../core/testdata/lessons/sync-trunc.txt")),
     ("sync-snap", include_str!("../../core/testdata/lessons/sync-snap.txt")),
+    ("sessions-ephemerals-watches", include_str!("../../core/testdata/lessons/sessions-ephemerals-watches.txt")),
+    ("partitions", include_str!("../../core/testdata/lessons/partitions.txt")),
     ("zk-1154", include_str!("../../core/testdata/lessons/zk-1154.txt")),
     ("g1-commit-lost-in-flight", include_str!("../../core/testdata/lessons/g1-commit-lost-in-flight.txt")),
     ("g2-proposal-only-on-leader", include_str!("../../core/testdata/lessons/g2-proposal-only-on-leader.txt")),
@@ -189,21 +192,87 @@ mod tests {
         }
     }
 
+    /// The beginner path comes first, in its order; every lesson file in the folder is listed.
+    #[test]
+    fn the_beginner_path_comes_first_and_every_file_is_listed() {
+        let ids: Vec<&str> = lessons().iter().map(|l| l.id.as_str()).collect();
+        let path = [
+            "intro",
+            "first-election",
+            "write-committed",
+            "leader-crash",
+            "sync-diff",
+            "sync-trunc",
+            "sync-snap",
+            "sessions-ephemerals-watches",
+            "partitions",
+        ];
+        assert_eq!(&ids[..path.len()], &path);
+        assert!(lessons()[..path.len()].iter().all(|l| l.level == Level::Beginner));
+        assert!(
+            lessons()[path.len()..].iter().all(|l| l.level == Level::Advanced && l.bug.is_some()),
+            "advanced lessons name their case"
+        );
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata/lessons");
+        let files = std::fs::read_dir(dir).expect("lessons").filter_map(|e| {
+            let p = e.ok()?.path();
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension()? == "txt").then_some(stem)
+        });
+        for f in files {
+            assert!(ids.contains(&f.as_str()), "{f}.txt is not listed in FILES");
+        }
+    }
+
+    #[test]
+    fn the_session_lesson_shows_an_ephemeral_going_with_its_session() {
+        let c = end_of_step("sessions-ephemerals-watches", 3);
+        assert!(has(&c, 1, "/workers/w3"), "the session is not over yet");
+        let c = end_of_step("sessions-ephemerals-watches", 4);
+        for sid in 1..=3 {
+            assert!(!has(&c, sid, "/workers/w3") && has(&c, sid, "/workers/w2"), "peer {sid}");
+        }
+        let fired = c
+            .sim()
+            .trace
+            .iter()
+            .any(|e| matches!(e, TraceEvent::WatchFired { event, .. } if event.contains("/workers")));
+        assert!(fired, "the coordinator's child watch fired");
+    }
+
+    #[test]
+    fn the_partition_lesson_keeps_the_majority_serving_and_heals() {
+        let c = end_of_step("partitions", 3);
+        let ps = peers(c.sim());
+        assert!(ps[2].role != "LEADING" && ps.iter().any(|p| p.role == "LEADING" && p.sid != 3), "{ps:?}");
+        assert!(has(&c, 1, "/during") && !has(&c, 3, "/during"));
+        let c = run_to_end("partitions");
+        assert!(all_serve_same_commit(&c) && has(&c, 3, "/during") && has(&c, 3, "/before"));
+    }
+
     #[test]
     fn first_election_ends_with_a_leader() {
         let c = run_to_end("first-election");
         assert!(peers(c.sim()).iter().any(|p| p.role == "LEADING"));
     }
 
+    /// The lesson shows each phase in its own step: the crash, both followers LOOKING, the
+    /// votes, the decision (LEADING and FOLLOWING, not serving yet), then a higher epoch.
     #[test]
-    fn leader_crash_elects_a_higher_epoch() {
-        let mut c = classroom_for("leader-crash", &Setup::default()).expect("lesson");
+    fn leader_crash_shows_each_phase_of_the_failover() {
+        let c = end_of_step("leader-crash", 0);
         let ps = peers(c.sim());
         assert_eq!(ps[2].role, "LEADING", "the lesson's narration says peer 3 leads");
         let e0 = ps[2].current_epoch;
-        c.seek(3);
+        let roles = |step| peers(end_of_step("leader-crash", step).sim()).iter().map(|p| p.role).collect::<Vec<_>>();
+        assert_eq!(roles(1), ["FOLLOWING", "FOLLOWING", "DOWN"], "the crash: followers do not know yet");
+        assert_eq!(roles(2), ["LOOKING", "LOOKING", "DOWN"], "the LOOKING phase has its own step");
+        assert_eq!(roles(4), ["FOLLOWING", "LEADING", "DOWN"], "decided");
+        assert!(peers(end_of_step("leader-crash", 4).sim()).iter().all(|p| !p.serving), "not serving yet");
+        let c = end_of_step("leader-crash", 6);
         let ps = peers(c.sim());
-        assert!(ps.iter().any(|p| p.role == "LEADING" && p.current_epoch > e0));
+        assert!(ps.iter().any(|p| p.role == "LEADING" && p.serving && p.current_epoch > e0));
+        assert_eq!(lesson("leader-crash").expect("lesson").steps[2].select, Some(1), "the step selects a follower");
     }
 
     #[test]

@@ -187,7 +187,11 @@ pub fn decode_line(line: &str) -> Result<Vec<Action>, String> {
         let (a, b) = s.split_once("->").ok_or(format!("write A->B in {line:?}"))?;
         Ok((num(a)?, num(b)?))
     };
-    let ms = |s: &str| num(s.strip_suffix("ms").unwrap_or(s));
+    let ms = |s: &str| match (s.strip_suffix("ms"), s.strip_suffix('s')) {
+        (Some(ms), _) => num(ms),
+        (None, Some(secs)) if !secs.ends_with('u') => num(secs).map(|n| n * 1000),
+        _ => num(s),
+    };
     let one = |a: Action| Ok(vec![a]);
     match w.as_slice() {
         ["step"] => one(Action::Step),

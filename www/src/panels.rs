@@ -80,6 +80,8 @@ pub fn setup_bar(p: &SetupProps) -> Html {
 pub struct LessonProps {
     pub title: String,
     pub text: String,
+    #[prop_or_default]
+    pub note: Option<&'static str>,
     pub step: usize,
     pub steps: usize,
     pub on: Callback<UiAction>,
@@ -91,6 +93,9 @@ pub fn lesson_panel(p: &LessonProps) -> Html {
         <section class="panel lesson">
             <h2>{ &p.title }</h2>
             <p data-testid="lesson-text">{ &p.text }</p>
+            if let Some(n) = p.note {
+                <p class="note" data-testid="lesson-note">{ n }</p>
+            }
             <div class="lesson-nav">
                 <button data-testid="lesson-prev" disabled={p.step == 0}
                     onclick={p.on.reform(|_| UiAction::PrevLessonStep)}>{ "◀ previous" }</button>

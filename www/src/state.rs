@@ -109,6 +109,22 @@ impl UiState {
         self.lesson.and_then(lesson).map(|l| l.actions().1).unwrap_or_default()
     }
 
+    /// Whether the cursor is `beyond` actions or more past the loaded lesson's last step.
+    pub fn past_lesson_end(&self, beyond: usize) -> bool {
+        self.lesson.is_some() && self.lesson_ends().last().is_some_and(|end| self.cursor() >= end + beyond)
+    }
+
+    /// What the lesson panel says under the step's narration, if anything.
+    pub fn lesson_note(&self) -> Option<&'static str> {
+        if self.past_lesson_end(1) {
+            Some("You are past the end of this lesson: what you see now is your own exploration. Pick another lesson, or go back.")
+        } else if self.past_lesson_end(0) && self.lesson_step + 1 == self.lesson_ends().len() {
+            Some("End of the lesson. Play stops here; step on to explore from here, or pick the next lesson.")
+        } else {
+            None
+        }
+    }
+
     pub fn lesson_text(&self) -> &'static str {
         match self.lesson.and_then(lesson) {
             Some(l) => l.steps.get(self.lesson_step).map_or("", |s| s.say.as_str()),
@@ -122,6 +138,8 @@ impl UiState {
         match a {
             UiAction::Play => self.playing = true,
             UiAction::Pause => self.playing = false,
+            // Play stops at the end of a lesson (stepping on is the student's own choice).
+            UiAction::Tick if self.past_lesson_end(0) => self.playing = false,
             UiAction::Tick | UiAction::StepForward => self.on_step_forward(),
             UiAction::StepBack => self.on_scrub(self.cursor().saturating_sub(1)),
             UiAction::SetSpeed(s) => self.speed = s.clamp(1, 100),
@@ -456,5 +474,21 @@ mod tests {
         r.apply(UiAction::LoadScenario("cluster 3\nstart\ncrash x".into()));
         assert!(r.scenario_error.as_deref().is_some_and(|e| e.contains("line 3")), "{:?}", r.scenario_error);
         assert_eq!(r.len(), before, "a broken file changes nothing");
+    }
+
+    /// Play stops at a lesson's end and says so; stepping on is allowed and also said.
+    #[test]
+    fn play_stops_at_the_end_of_a_lesson() {
+        let mut s = UiState::default();
+        s.apply(UiAction::LoadLesson(Some("sync-diff".into())));
+        let end = *s.lesson_ends().last().expect("steps");
+        s.apply(UiAction::ScrubTo(end));
+        assert!(s.lesson_note().is_some_and(|n| n.starts_with("End of the lesson")), "{:?}", s.lesson_note());
+        s.apply(UiAction::Play);
+        s.apply(UiAction::Tick);
+        assert!(!s.playing && s.cursor() == end, "play stopped at the end");
+        s.apply(UiAction::StepForward);
+        assert_eq!(s.cursor(), end + 1);
+        assert!(s.lesson_note().is_some_and(|n| n.contains("past the end")));
     }
 }
