@@ -198,7 +198,7 @@ pub fn in_flight_timed(sim: &Sim, sent: &BTreeMap<(MsgId, Sid), Instant>) -> Vec
 /// The selected peer's log, newest first, with the ACK counts its leader saw for each zxid
 /// (from the view model: no pass over the trace).
 pub fn history(sim: &Sim, vm: &crate::viewmodel::ViewModel, sid: u64) -> Vec<HistoryRow> {
-    let Some(p) = sim.peer(Sid(sid)) else { return Vec::new() };
+    let Some(p) = sim.peer(Sid(sid)) else { return disk_history(sim, sid) };
     let committed = p.status().last_committed;
     p.log()
         .entries()
@@ -212,6 +212,22 @@ pub fn history(sim: &Sim, vm: &crate::viewmodel::ViewModel, sid: u64) -> Vec<His
                 committed: e.zxid <= committed,
                 acks: proposal.filter(|p| p.quorum > 0).map(|p| (p.acks, p.quorum)),
             }
+        })
+        .collect()
+}
+
+/// A down peer's log as its disk holds it (what it will restart from), newest first: the
+/// page can inspect a crashed peer's disk.
+fn disk_history(sim: &Sim, sid: u64) -> Vec<HistoryRow> {
+    let Some(st) = sim.storage(Sid(sid)) else { return Vec::new() };
+    st.log
+        .iter()
+        .rev()
+        .map(|e| HistoryRow {
+            zxid: e.zxid.to_string(),
+            op: format!("on disk: {}", e.txn.op.path()),
+            committed: false,
+            acks: None,
         })
         .collect()
 }
@@ -240,6 +256,11 @@ pub fn election(sim: &Sim) -> Vec<ElectionRow> {
                 rows.entry(sid.0).or_default().received.insert(from.0, vote.leader.0);
             }
             TraceEvent::ElectionDecided { sid, leader, .. } => rows.entry(sid.0).or_default().decided = Some(leader.0),
+            TraceEvent::Crashed { sid, .. } => {
+                let r = rows.entry(sid.0).or_default();
+                (r.vote, r.decided) = (None, None);
+                r.received.clear();
+            }
             _ => {}
         }
     }

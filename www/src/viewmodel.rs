@@ -415,6 +415,11 @@ impl ViewModel {
         let p = self.peer(sid, at_ms);
         let was_leading = p.up && p.state == Some(ServerState::Leading);
         (p.up, p.serving) = (false, false);
+        // A down peer votes for nobody: its old row would mislead (it restarts in a new round).
+        if let Some(r) = self.election.get_mut(&sid) {
+            (r.vote, r.decided) = (None, None);
+            r.received.clear();
+        }
         self.msgs.peer_down(sid);
         if was_leading {
             self.lose_leader(Some(sid), at_ms, false);

@@ -290,3 +290,27 @@ fn a_crash_and_a_partition_show_as_fault_lines() {
     assert!(text.iter().any(|l| l.ends_with(&format!("** {leader} crashed (leader)"))), "{text:?}");
     assert!(text.iter().any(|l| l.contains("** partition")), "{text:?}");
 }
+
+/// A crashed peer's election row is emptied (no stale vote for a peer that is down).
+#[test]
+fn a_crashed_peers_election_row_is_emptied() {
+    let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+    c.push(Action::Stabilize);
+    let row = |c: &Classroom, s: u64| c.view_model().election().into_iter().find(|r| r.sid == s).expect("row");
+    assert!(row(&c, 1).vote.is_some());
+    c.push(Action::Crash { sid: 1 });
+    let r = row(&c, 1);
+    assert!(r.vote.is_none() && r.decided.is_none() && r.received.is_empty(), "{r:?}");
+}
+
+/// A crashed peer's history shows what its disk holds (the page can inspect it).
+#[test]
+fn a_crashed_peers_disk_can_be_inspected() {
+    let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+    c.push(Action::Stabilize);
+    c.push(Action::ClientWrite { sid: 1, path: "/kept".into(), data: "x".into() });
+    c.push(Action::Stabilize);
+    c.push(Action::Crash { sid: 1 });
+    let rows = view::history(c.sim(), c.view_model(), 1);
+    assert!(rows.iter().any(|r| r.op == "on disk: /kept"), "{rows:?}");
+}
