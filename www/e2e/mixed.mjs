@@ -211,9 +211,9 @@ async function scenario(browser, cluster, log) {
     await voter.close();
     // The page's worker and its sockets go a moment after the page: write once the natives
     // have noticed (they stop following the tab), or the write may still reach it.
-    const natives = [1, 2, 3].filter((id) => id !== leader);
+    const alive = [1, 2, 3].filter((id) => id !== leader);
     await until('the natives leave the closed tab leader', 30_000, async () => {
-      const states = await Promise.all(natives.map((id) => cluster.serving(id)));
+      const states = await Promise.all(alive.map((id) => cluster.serving(id)));
       return states.every((s) => !s || s.state !== 'Following');
     });
     const unheard = await Promise.race([

@@ -134,6 +134,45 @@ test('a pasted scenario runs (an ephemeral create among its commands); an action
   await shot(page, 'e2e-scenario-and-error.png');
 });
 
+test('the beginner path: every lesson walks to its end; LOOKING has its step, DIFF names what it sent, an ephemeral goes with its session', async (page) => {
+  await open(page, base);
+  const select = byTestId(page, 'lesson-select');
+  const beginner = await select.locator('optgroup[label="Start here"] option').evaluateAll((os) => os.map((o) => o.value));
+  assert(beginner[0] === 'intro' && beginner.includes('sessions-ephemerals-watches') && beginner.includes('partitions'),
+    `the beginner path is ${beginner}`);
+  const peerText = async () => byTestId(page, 'selected-peer').innerText();
+  for (const id of beginner) {
+    await select.selectOption(id);
+    await settle(page);
+    const steps = Number((await byTestId(page, 'lesson-step').innerText()).split('/')[1]);
+    const seen = [];
+    for (let i = 1; i <= steps; i++) {
+      const snap = await snapshot(page);
+      seen.push({ roles: Object.values(snap.peers).map((p) => p.role), tree: await peerText(),
+        syncs: await byTestId(page, 'sync-modes').innerText() });
+      if (i < steps) {
+        await byTestId(page, 'lesson-next').click();
+        await settle(page);
+      }
+    }
+    const note = await byTestId(page, 'lesson-note').innerText().catch(() => '');
+    assert(note.startsWith('End of the lesson'), `${id}: the last step does not say the lesson ended (${note})`);
+    if (id === 'leader-crash') {
+      assert(seen.some((s) => s.roles.filter((r) => r === 'LOOKING').length === 2), `${id}: no step shows the followers LOOKING`);
+    }
+    if (id === 'sync-diff') {
+      assert(/DIFF: learner at 0x700000002; sends the entries after 0x700000002 up to 0x\w+/.test(seen.at(-1).syncs),
+        `${id}: the DIFF row does not say what was sent: ${seen.at(-1).syncs}`);
+    }
+    if (id === 'sessions-ephemerals-watches') {
+      assert(seen[3].tree.includes('/workers/w3') && !seen[4].tree.includes('/workers/w3') && seen[4].tree.includes('/workers/w2'),
+        `${id}: /workers/w3 does not go with its session`);
+    }
+    console.log(`  ${id}: ${steps} steps walked`);
+    await shot(page, `lesson-${id}.png`);
+  }
+});
+
 test('a lesson steps forward and back', async (page) => {
   await open(page, base);
   const select = byTestId(page, 'lesson-select');

@@ -1,7 +1,7 @@
 //! The cluster diagram and the controls. Components take props and callbacks only; every
 //! change goes through the reducer as a `UiAction`.
 
-use crate::model::{parse_partition, Action};
+use crate::model::{parse_partition, sanitize, Action};
 use crate::state::UiAction;
 use crate::view::{MsgView, PeerView};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
@@ -141,7 +141,7 @@ pub struct FaultProps {
     pub on: Callback<UiAction>,
 }
 
-/// Crash and restart each peer; isolate one peer from the rest; heal.
+/// Crash and restart each peer; isolate one peer from the rest; slow its disk or network; heal.
 #[function_component(Faults)]
 pub fn faults(p: &FaultProps) -> Html {
     let n = p.peers.len() as u64;
@@ -157,6 +157,19 @@ pub fn faults(p: &FaultProps) -> Html {
                 <button data-testid={format!("btn-restart-{sid}")} disabled={peer.up()}
                     onclick={p.on.reform(move |_| UiAction::Do(Action::Restart { sid }))}>{ "restart" }</button>
                 <button data-testid={format!("btn-isolate-{sid}")} onclick={isolate}>{ "isolate" }</button>
+                <select data-testid={format!("speed-{sid}")} title="make this peer's disk or network slow: some orders (and buggy modes) only show then"
+                    onchange={p.on.reform(move |e: Event| {
+                        let line = match e.target_unchecked_into::<HtmlSelectElement>().value().as_str() {
+                            "disk" => format!("slowdisk {sid} 40ms..60ms"),
+                            "net" => format!("netdelay {sid} 40ms..60ms"),
+                            _ => format!("slowdisk {sid} 200us..3ms\nnetdelay {sid} 0ms..0ms"),
+                        };
+                        UiAction::Do(Action::Script(line))
+                    })}>
+                    <option value="normal">{ "normal speed" }</option>
+                    <option value="disk">{ "slow disk (40–60 ms fsync)" }</option>
+                    <option value="net">{ "slow network (+40–60 ms)" }</option>
+                </select>
             </div>
         }
     });
@@ -223,13 +236,44 @@ pub struct ClientProps {
     pub on: Callback<UiAction>,
 }
 
-/// A client of the selected peer writes or reads a znode.
+/// How the client form creates a znode (`client N create FLAGS`).
+const CREATE_MODES: &[(&str, &str)] = &[
+    ("", "persistent"),
+    ("-e", "ephemeral (goes with the session)"),
+    ("-s", "sequential (a counter is appended)"),
+    ("-e -s", "ephemeral sequential"),
+    ("-t 3000", "TTL 3 s (deleted once empty and unchanged)"),
+    ("-c", "container (deleted once its last child goes)"),
+];
+
+/// A client of a peer (the selected one unless the student picks another): writes, creates
+/// with any mode, reads and lists with a watch, deletes, closes its session.
 #[function_component(ClientForm)]
 pub fn client_form(p: &ClientProps) -> Html {
     let path = use_node_ref();
     let data = use_node_ref();
-    let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
-    let sid = p.selected;
+    let mode = use_node_ref();
+    // The peer this client talks to: follows the selected peer until the student picks one.
+    let picked = use_state(|| None::<u64>);
+    let sid = picked.unwrap_or(p.selected).min(p.nodes as u64).max(1);
+    let value = |r: &NodeRef| r.cast::<HtmlInputElement>().map(|i| sanitize(&i.value())).unwrap_or_default();
+    let flags = |r: &NodeRef| r.cast::<web_sys::HtmlSelectElement>().map(|s| s.value()).unwrap_or_default();
+    let script = {
+        let (path, data, mode, on) = (path.clone(), data.clone(), mode.clone(), p.on.clone());
+        move |op: &'static str| {
+            let (path, data, mode, on) = (path.clone(), data.clone(), mode.clone(), on.clone());
+            Callback::from(move |_| {
+                let (pa, d) = (value(&path), value(&data));
+                let line = match op {
+                    "create" => format!("client {sid} create {} {pa} {d}", flags(&mode)),
+                    "ls" => format!("client {sid} ls {pa} watch"),
+                    "delete" => format!("client {sid} delete {pa}"),
+                    _ => format!("client {sid} close"),
+                };
+                on.emit(UiAction::Do(Action::Script(line.split_whitespace().collect::<Vec<_>>().join(" "))));
+            })
+        }
+    };
     let write = {
         let (path, data) = (path.clone(), data.clone());
         p.on.reform(move |_| UiAction::Do(Action::ClientWrite { sid, path: value(&path), data: value(&data) }))
@@ -238,13 +282,29 @@ pub fn client_form(p: &ClientProps) -> Html {
         let path = path.clone();
         p.on.reform(move |_| UiAction::Do(Action::ClientRead { sid, path: value(&path) }))
     };
+    let pick = {
+        let picked = picked.clone();
+        Callback::from(move |e: Event| {
+            picked.set(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().ok())
+        })
+    };
+    let peers = (1..=p.nodes as u64)
+        .map(|s| html! { <option value={s.to_string()} selected={s == sid}>{ format!("peer {s}") }</option> });
+    let modes = CREATE_MODES.iter().map(|(f, label)| html! { <option value={*f}>{ *label }</option> });
     html! {
         <div class="client">
-            <span>{ format!("client of peer {sid}:") }</span>
-            <input ref={path} data-testid="write-path" value="/app" size="8" />
-            <input ref={data} data-testid="write-data" value="hello" size="8" />
-            <button data-testid="btn-write" onclick={write}>{ "write" }</button>
-            <button data-testid="btn-read" onclick={read}>{ "read" }</button>
+            <label>{ "client of " }<select data-testid="client-peer" onchange={pick}>{ for peers }</select></label>
+            <input ref={path} data-testid="write-path" value="/app" size="8" title="znode path" />
+            <input ref={data} data-testid="write-data" value="hello" size="8" title="data" />
+            <button data-testid="btn-write" onclick={write} title="create the znode, or set its data if it exists">{ "write" }</button>
+            <button data-testid="btn-read" onclick={read} title="read it and leave a data watch">{ "read + watch" }</button>
+            <span class="client-more">
+                <select data-testid="create-mode" ref={mode}>{ for modes }</select>
+                <button data-testid="btn-create" onclick={script("create")}>{ "create" }</button>
+                <button data-testid="btn-ls" onclick={script("ls")} title="list the children and leave a child watch">{ "ls + watch" }</button>
+                <button data-testid="btn-delete" onclick={script("delete")}>{ "delete" }</button>
+                <button data-testid="btn-close-session" onclick={script("close")} title="close this client's session: its ephemeral znodes go">{ "close session" }</button>
+            </span>
         </div>
     }
 }

@@ -537,7 +537,7 @@ fn fresh(setup: &Setup, prelude: &[Action]) -> (Scenario, SentTimes, Fed) {
 /// safety violation (the checkers have spoken); a student may still crash, restart and look
 /// around. An action that cannot do what it says answers why.
 pub fn apply(scenario: &mut Scenario, a: &Action) -> Result<(), String> {
-    scenario.run(&a.encode())
+    a.encode().lines().try_for_each(|line| scenario.run(line))
 }
 
 /// As the core's scenario `stabilize`: one live leader, everyone serving it at one committed

@@ -134,6 +134,8 @@ struct SimPeer {
     peer: Option<Peer>,
     /// This peer's fsync latency range in microseconds (a slow disk makes some orders visible).
     fsync: (u64, u64),
+    /// Extra latency (µs range) of every message this peer sends: a slow or distant peer.
+    send_delay: (u64, u64),
     storage: SimStorage,
     incarnation: u64,
     armed: Option<CrashPoint>,
@@ -254,6 +256,7 @@ impl Sim {
             let sp = SimPeer {
                 peer: None,
                 fsync: (200, 3_000),
+                send_delay: (0, 0),
                 storage: SimStorage::default(),
                 incarnation: 0,
                 armed: None,
@@ -512,7 +515,11 @@ impl Sim {
             self.stats.dropped_notifications += 1;
             return;
         }
-        let delay = self.rng.range(self.delay.0, self.delay.1);
+        let mut delay = self.rng.range(self.delay.0, self.delay.1);
+        // Only a peer given a delay draws for it, so other runs keep their traces.
+        if let Some((lo, hi)) = self.peers.get(&from).map(|p| p.send_delay).filter(|d| d.1 > 0) {
+            delay += self.rng.range(lo, hi);
+        }
         let manual = self.manual_network;
         let now = self.now;
         // A learner's steps break the link once they arrive; a LeaderInfo breaks it just before
@@ -543,6 +550,13 @@ impl Sim {
     pub fn set_fsync(&mut self, sid: Sid, lo_us: u64, hi_us: u64) {
         if let Some(sp) = self.peers.get_mut(&sid) {
             sp.fsync = (lo_us, hi_us);
+        }
+    }
+
+    /// Give one peer's outgoing messages extra latency (a slow or far-away peer).
+    pub fn set_send_delay(&mut self, sid: Sid, lo_us: u64, hi_us: u64) {
+        if let Some(sp) = self.peers.get_mut(&sid) {
+            sp.send_delay = (lo_us, hi_us.max(lo_us));
         }
     }
 

@@ -12,6 +12,7 @@
 //! lose 3->1 [kind=Proposal]          a message vanishes, the connection stays up (G5)
 //! break 1-2 | partition 1,2 | 3 [silent] | stall 1->2 | heal
 //! crash 2|leader [at=after-fsync-before-ack] | restart 2 | slowdisk 2 5ms..40ms
+//! netdelay 2 20ms..40ms              every message peer 2 sends takes that much longer
 //! config 3 [tick=100ms] [init_limit=10] [sync_limit=20]   timings, from the peer's next start
 //! client 1 create [-e] [-s] [-c] [-t MS] /a x | set /a y [v] | get /a [watch] ... (see script_client.rs)
 //! client 1 write /a x                create /a, or set its data if peer 1 has it (the UI's write)
@@ -207,7 +208,9 @@ impl Scenario {
         let Some(sim) = self.sim.as_ref() else { return Ok(()) };
         let named: Vec<&str> = match words {
             ["client", a, "move", to, ..] => vec![a, to],
-            ["crash" | "restart" | "start" | "slowdisk" | "set" | "config" | "client", a, ..] if *a != "leader" => {
+            ["crash" | "restart" | "start" | "slowdisk" | "netdelay" | "set" | "config" | "client", a, ..]
+                if *a != "leader" =>
+            {
                 a.split(',').collect()
             }
             ["deliver" | "lose" | "stall" | "drop-vote", a, ..] => a.split("->").collect(),
@@ -298,6 +301,13 @@ impl Scenario {
                 let (lo, hi) = args.get(1).and_then(|r| r.split_once("..")).ok_or("slowdisk N LO..HI")?;
                 let (lo, hi) = (parse_ms(lo)?, parse_ms(hi)?);
                 self.sim()?.set_fsync(s, lo.as_micros(), hi.as_micros());
+                Ok(())
+            }
+            "netdelay" => {
+                let s = parse_sid(args.first().ok_or("netdelay N LO..HI")?)?;
+                let (lo, hi) = args.get(1).and_then(|r| r.split_once("..")).ok_or("netdelay N LO..HI")?;
+                let (lo, hi) = (parse_ms(lo)?, parse_ms(hi)?);
+                self.sim()?.set_send_delay(s, lo.as_micros(), hi.as_micros());
                 Ok(())
             }
             "client" => self.cmd_client(args),
