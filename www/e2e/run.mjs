@@ -140,7 +140,8 @@ test('the beginner path: every lesson walks to its end; LOOKING has its step, DI
   const beginner = await select.locator('optgroup[label="Start here"] option').evaluateAll((os) => os.map((o) => o.value));
   assert(beginner[0] === 'intro' && beginner.includes('sessions-ephemerals-watches') && beginner.includes('partitions'),
     `the beginner path is ${beginner}`);
-  const peerText = async () => byTestId(page, 'selected-peer').innerText();
+  // The selected peer's znode tree (its history panel above names paths too).
+  const peerText = async () => byTestId(page, 'selected-peer').locator('table.tree').innerText();
   for (const id of beginner) {
     await select.selectOption(id);
     await settle(page);
@@ -166,7 +167,7 @@ test('the beginner path: every lesson walks to its end; LOOKING has its step, DI
     }
     if (id === 'sessions-ephemerals-watches') {
       assert(seen[3].tree.includes('/workers/w3') && !seen[4].tree.includes('/workers/w3') && seen[4].tree.includes('/workers/w2'),
-        `${id}: /workers/w3 does not go with its session`);
+        `${id}: /workers/w3 does not go with its session: ${JSON.stringify(seen.map((x) => x.tree.match(/\/workers\S*/g)))}`);
     }
     console.log(`  ${id}: ${steps} steps walked`);
     await shot(page, `lesson-${id}.png`);

@@ -170,6 +170,7 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
                 </div>
                 <div class="right">
                     <InFlight msgs={msgs} manual={setup.manual} on={on.clone()} />
+                    <crate::panels::LogsPanel logs={view::logs(sim, 16)} />
                     <ElectionPanel rows={vm.election()} syncs={vm.syncs()} />
                     <PeerPanel sid={sel} history={view::history(sim, vm, sel)} tree={view::tree(sim, sel)}
                         sessions={view::sessions(sim, sel)} watches={view::watches(sim, sel)} />

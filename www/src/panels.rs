@@ -286,3 +286,49 @@ pub fn narration_log(p: &LogProps) -> Html {
         </section>
     }
 }
+
+#[derive(Properties, PartialEq)]
+pub struct LogsProps {
+    pub logs: crate::view::LogsView,
+}
+
+/// Every peer's log side by side, aligned by zxid: one box per transaction, coloured by its
+/// epoch, solid once committed, outlined while only logged; a down peer's row is its disk.
+#[function_component(LogsPanel)]
+pub fn logs_panel(p: &LogsProps) -> Html {
+    let head =
+        p.logs.zxids.iter().map(|z| html! { <th title={z.to_string()}>{ format!("{},{}", z.epoch, z.counter) }</th> });
+    let rows = p.logs.rows.iter().map(|(sid, up, cells)| {
+        let cells = cells.iter().zip(&p.logs.zxids).map(|(c, z)| {
+            let class = classes!(
+                "box",
+                format!("epoch-{}", z.epoch % 6),
+                match c {
+                    Some(true) => "committed",
+                    Some(false) => "logged",
+                    None => "none",
+                }
+            );
+            let title = match c {
+                Some(true) => format!("{z}: committed"),
+                Some(false) => format!("{z}: logged, not known committed"),
+                None => format!("{z}: not in this log"),
+            };
+            html! { <td {class} {title}>{ if c.is_some() { z.counter.to_string() } else { String::new() } }</td> }
+        });
+        let base = p.logs.bases.get(sid).map(|b| format!(" (snapshot at {b})")).unwrap_or_default();
+        html! {
+            <tr class={classes!((!*up).then_some("down"))} data-testid={format!("log-row-{sid}")}>
+                <th>{ format!("peer {sid}{}{base}", if *up { "" } else { " (down: its disk)" }) }</th>
+                { for cells }
+            </tr>
+        }
+    });
+    html! {
+        <section class="panel logs" data-testid="logs">
+            <h2>{ "Logs side by side" }</h2>
+            <p class="note">{ "One box per transaction (epoch,counter), coloured by epoch; solid: committed, outlined: only logged." }</p>
+            <table class="logs"><thead><tr><th></th>{ for head }</tr></thead><tbody>{ for rows }</tbody></table>
+        </section>
+    }
+}

@@ -216,6 +216,50 @@ pub fn history(sim: &Sim, vm: &crate::viewmodel::ViewModel, sid: u64) -> Vec<His
         .collect()
 }
 
+/// Every peer's log side by side, aligned by zxid (the last `n` zxids any peer holds), so a
+/// DIFF shows as boxes appearing, a TRUNC as a tail disappearing, and a SNAP as a row that
+/// starts over. A down peer's row is what its disk holds.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct LogsView {
+    pub zxids: Vec<Zxid>,
+    /// (sid, up, one cell per zxid: `Some(committed)` where the peer holds it).
+    pub rows: Vec<(u64, bool, Vec<Option<bool>>)>,
+    /// Where a peer's log starts (its snapshot), when that is after the first column.
+    pub bases: BTreeMap<u64, Zxid>,
+}
+
+pub fn logs(sim: &Sim, n: usize) -> LogsView {
+    let mut held: BTreeMap<u64, (bool, Vec<Zxid>, Zxid, Zxid)> = BTreeMap::new();
+    for s in sim.sids() {
+        let entry = match sim.peer(s) {
+            Some(p) => {
+                (true, p.log().entries().iter().map(|e| e.zxid).collect(), p.status().last_committed, p.log().base())
+            }
+            None => match sim.storage(s) {
+                Some(st) => (false, st.log.iter().map(|e| e.zxid).collect(), Zxid::ZERO, st.snapshot_zxid()),
+                None => (false, Vec::new(), Zxid::ZERO, Zxid::ZERO),
+            },
+        };
+        held.insert(s.0, entry);
+    }
+    let all: std::collections::BTreeSet<Zxid> = held.values().flat_map(|h| h.1.iter().copied()).collect();
+    let zxids: Vec<Zxid> = all.iter().rev().take(n).rev().copied().collect();
+    let first = zxids.first().copied().unwrap_or(Zxid::ZERO);
+    let mut bases = BTreeMap::new();
+    let rows = held
+        .iter()
+        .map(|(sid, (up, log, committed, base))| {
+            if *base > first {
+                bases.insert(*sid, *base);
+            }
+            let have: std::collections::BTreeSet<&Zxid> = log.iter().collect();
+            let cells = zxids.iter().map(|z| have.contains(z).then_some(*up && z <= committed)).collect();
+            (*sid, *up, cells)
+        })
+        .collect();
+    LogsView { zxids, rows, bases }
+}
+
 /// A down peer's log as its disk holds it (what it will restart from), newest first: the
 /// page can inspect a crashed peer's disk.
 fn disk_history(sim: &Sim, sid: u64) -> Vec<HistoryRow> {

@@ -314,3 +314,24 @@ fn a_crashed_peers_disk_can_be_inspected() {
     let rows = view::history(c.sim(), c.view_model(), 1);
     assert!(rows.iter().any(|r| r.op == "on disk: /kept"), "{rows:?}");
 }
+
+/// The side-by-side logs: a TRUNC lesson shows peer 3's extra tail, then without it.
+#[test]
+fn logs_side_by_side_show_a_trunc() {
+    let (before, after) = {
+        let l = crate::lessons::lesson("sync-trunc").expect("lesson");
+        let mut c = crate::lessons::classroom_for("sync-trunc", &Setup::default()).expect("classroom");
+        let (_, ends) = l.actions();
+        c.seek(ends[0]);
+        let before = view::logs(c.sim(), 10);
+        c.seek(*ends.last().expect("steps"));
+        (before, view::logs(c.sim(), 10))
+    };
+    let z75 = Zxid::new(7, 5);
+    let col = before.zxids.iter().position(|z| *z == z75).expect("(7,5) is a column before");
+    let row = |v: &view::LogsView, s: u64| v.rows.iter().find(|r| r.0 == s).expect("row").2.clone();
+    assert_eq!(row(&before, 3)[col], Some(false), "peer 3 holds the uncommitted (7,5) on disk");
+    assert_eq!(row(&before, 1)[col], None);
+    assert!(!after.zxids.contains(&z75), "after TRUNC nobody holds (7,5): {:?}", after.zxids);
+    assert!(after.rows.iter().all(|r| r.1 && r.2.last() == Some(&Some(true))), "{after:?}");
+}
