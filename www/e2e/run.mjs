@@ -174,6 +174,35 @@ test('the beginner path: every lesson walks to its end; LOOKING has its step, DI
   }
 });
 
+test('at 7 peers no two message labels overlap', async (page) => {
+  await open(page, base);
+  await byTestId(page, 'nodes-select').selectOption('7');
+  await settle(page);
+  let worst = { labels: 0, pairs: [] };
+  for (let round = 0; round < 12; round++) {
+    await step(page, 5);
+    await settle(page);
+    await page.waitForTimeout(400); // the dots' transitions end (positions in between may cross)
+    const boxes = await page.locator('svg.cluster .dot text').evaluateAll((ts) => ts.map((t) => {
+      const r = t.getBoundingClientRect();
+      return { x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, text: t.textContent };
+    }));
+    const pairs = [];
+    for (let a = 0; a < boxes.length; a++) {
+      for (let b = a + 1; b < boxes.length; b++) {
+        const [p, q] = [boxes[a], boxes[b]];
+        if (p.x0 < q.x1 - 0.5 && q.x0 < p.x1 - 0.5 && p.y0 < q.y1 - 0.5 && q.y0 < p.y1 - 0.5) pairs.push(`${p.text}/${q.text}`);
+      }
+    }
+    if (boxes.length > worst.labels) worst = { labels: boxes.length, pairs };
+    assert(pairs.length === 0, `labels overlap at 7 peers: ${pairs.join(', ')}`);
+  }
+  const dots = await page.locator('svg.cluster .dot').count();
+  console.log(`  up to ${worst.labels} labels drawn at once (${dots} dots now), none overlapping`);
+  assert(worst.labels >= 4, `too few labels to tell (${worst.labels})`);
+  await shot(page, 'e2e-7-peers-labels.png');
+});
+
 test('a lesson steps forward and back', async (page) => {
   await open(page, base);
   const select = byTestId(page, 'lesson-select');

@@ -37,7 +37,17 @@ pub fn cluster(p: &ClusterProps) -> Html {
             links.push(html! { <line class="link" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} /> });
         }
     }
-    let msgs = p.msgs.iter().map(|m| message_dot(m, at(m.from), at(m.to)));
+    let centres: Vec<(f64, f64)> = p.peers.iter().map(|peer| at(peer.sid)).collect();
+    let mut labels = LabelLayout::new(&centres);
+    let msgs: Vec<Html> = p
+        .msgs
+        .iter()
+        .map(|m| {
+            let pos = dot_position(m, at(m.from), at(m.to));
+            let label_dy = labels.place(pos, &m.label);
+            message_dot(m, pos, label_dy)
+        })
+        .collect();
     let peers = p.peers.iter().map(|peer| peer_node(peer, at(peer.sid), p.selected, &p.on));
     html! {
         <svg class="cluster" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img" aria-label="the cluster">
@@ -48,7 +58,9 @@ pub fn cluster(p: &ClusterProps) -> Html {
     }
 }
 
-fn message_dot(m: &MsgView, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> Html {
+/// Where a message's dot is drawn: between the rims of the two peers' circles, in its
+/// direction's own lane.
+fn dot_position(m: &MsgView, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> (f64, f64) {
     let (dx, dy) = (x2 - x1, y2 - y1);
     let len = (dx * dx + dy * dy).sqrt().max(1.0);
     // Travel between the rims of the two peers' circles (radius 40), not their centres.
@@ -56,13 +68,53 @@ fn message_dot(m: &MsgView, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> Html 
     let t = rim + (1.0 - 2.0 * rim) * m.progress;
     // Each direction of a connection gets its own lane.
     let (ox, oy) = (-dy / len * 9.0, dx / len * 9.0);
-    let (x, y) = (x1 + dx * t + ox, y1 + dy * t + oy);
+    (x1 + dx * t + ox, y1 + dy * t + oy)
+}
+
+/// Places message labels so that no two overlap and none covers a peer: each label tries a
+/// few heights around its dot and takes the first free one; a label with no free place is
+/// not drawn (its dot's tooltip still names it). Boxes are estimated from the label's length.
+struct LabelLayout {
+    placed: Vec<(f64, f64, f64, f64)>,
+    peers: Vec<(f64, f64)>,
+}
+
+impl LabelLayout {
+    const OFFSETS: [f64; 6] = [-8.0, 17.0, -19.0, 28.0, -30.0, 39.0];
+    const PEER_R: f64 = 42.0;
+
+    fn new(peers: &[(f64, f64)]) -> LabelLayout {
+        LabelLayout { placed: Vec::new(), peers: peers.to_vec() }
+    }
+
+    /// The label's baseline offset from its dot, or `None` if it has no free place.
+    fn place(&mut self, (x, y): (f64, f64), label: &str) -> Option<f64> {
+        let w = 5.2 * label.chars().count() as f64 + 2.0;
+        for dy in Self::OFFSETS {
+            let b = (x - w / 2.0, y + dy - 9.0, x + w / 2.0, y + dy + 2.0);
+            let hits_label = self.placed.iter().any(|o| b.0 < o.2 && o.0 < b.2 && b.1 < o.3 && o.1 < b.3);
+            let hits_peer = self.peers.iter().any(|(px, py)| {
+                let (cx, cy) = (px.clamp(b.0, b.2), py.clamp(b.1, b.3));
+                (cx - px).powi(2) + (cy - py).powi(2) < Self::PEER_R * Self::PEER_R
+            });
+            if !hits_label && !hits_peer {
+                self.placed.push(b);
+                return Some(dy);
+            }
+        }
+        None
+    }
+}
+
+fn message_dot(m: &MsgView, (x, y): (f64, f64), label_dy: Option<f64>) -> Html {
     let class = classes!("dot", format!("k-{}", m.kind.to_lowercase()), m.stalled.then_some("stalled"));
     html! {
         <g key={format!("{}>{}", m.id, m.to)} class={class} style={format!("transform: translate({x:.1}px, {y:.1}px)")}>
-            <title>{ format!("{} → {}: {}", m.from, m.to, m.detail) }</title>
+            <title>{ format!("{} → {}: {} {}", m.from, m.to, m.label, m.detail) }</title>
             <circle r="5" />
-            <text y="-8">{ &m.label }</text>
+            if let Some(dy) = label_dy {
+                <text y={format!("{dy:.0}")}>{ &m.label }</text>
+            }
         </g>
     }
 }
