@@ -203,6 +203,34 @@ test('at 7 peers no two message labels overlap', async (page) => {
   await shot(page, 'e2e-7-peers-labels.png');
 });
 
+test('keyboard, dark theme, partitions drawn, and a 1280x720 screen', async (page) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await open(page, base);
+  const idx = async () => Number(await byTestId(page, 'step-index').innerText());
+  const s0 = await idx();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await settle(page);
+  assert((await idx()) === s0 + 2, 'the right arrow does not step');
+  await page.keyboard.press('ArrowLeft');
+  await settle(page);
+  assert((await idx()) === s0 + 1, 'the left arrow does not step back');
+  await byTestId(page, 'btn-stabilize').click();
+  await settle(page);
+  await byTestId(page, 'btn-isolate-1').click();
+  await settle(page);
+  const states = await page.locator('svg.cluster line.link').evaluateAll((ls) => ls.map((l) => `${l.dataset.link}:${l.dataset.state}`));
+  assert(states.includes('1-2:cut') && states.includes('1-3:cut') && states.includes('2-3:ok'), `links after isolating 1: ${states}`);
+  await byTestId(page, 'theme-toggle').click();
+  await settle(page);
+  assert((await page.evaluate(() => document.documentElement.dataset.theme)) === 'dark', 'the theme did not turn dark');
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert(wide <= 1280, `the page is ${wide}px wide at 1280x720`);
+  console.log(`  keys step and step back; isolating 1 draws its links cut (${states.join(' ')}); dark theme; ${wide}px wide`);
+  await page.screenshot({ path: path.resolve(outDir, 'e2e-dark-1280x720.png'), timeout: 15_000 });
+  await byTestId(page, 'theme-toggle').click();
+});
+
 test('a lesson steps forward and back', async (page) => {
   await open(page, base);
   const select = byTestId(page, 'lesson-select');

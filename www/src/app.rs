@@ -118,6 +118,37 @@ pub fn app() -> Html {
         let d = state.dispatcher();
         use_effect_with(state.setup().nodes, move |nodes| install_bench(d, *nodes));
     }
+    {
+        // The keyboard (and a presenter's remote): see `state::action_for_key`.
+        let (d, playing) = (state.dispatcher(), state.playing);
+        use_effect_with(playing, move |playing| {
+            let playing = *playing;
+            let keys = Closure::<dyn FnMut(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+                let t = e.target();
+                let typing = t.as_ref().is_some_and(|t| {
+                    t.dyn_ref::<web_sys::HtmlInputElement>().is_some()
+                        || t.dyn_ref::<web_sys::HtmlTextAreaElement>().is_some()
+                        || t.dyn_ref::<web_sys::HtmlSelectElement>().is_some()
+                });
+                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                if let Some(a) = crate::state::action_for_key(&e.key(), playing) {
+                    e.prevent_default();
+                    d.dispatch(a);
+                }
+            });
+            let doc = web_sys::window().and_then(|w| w.document());
+            if let Some(doc) = &doc {
+                let _ = doc.add_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(doc) = doc {
+                    let _ = doc.remove_event_listener_with_callback("keydown", keys.as_ref().unchecked_ref());
+                }
+            }
+        });
+    }
     let on_share = {
         let shared = shared.clone();
         Callback::from(move |_| {
@@ -148,7 +179,8 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
             <header>
                 <h1>{ "Zabra " }<small>{ "ZooKeeper's atomic broadcast, step by step" }</small>
                     // Tabs mode (www/src/tabs.rs): this tab becomes a real peer of a cluster of tabs.
-                    <a data-testid="mode-tabs" href="?mode=tabs" style="color:#fff;font-size:13px;margin-left:12px">{ "Tabs mode: run a peer in this tab" }</a></h1>
+                    <a data-testid="mode-tabs" href="?mode=tabs" style="color:#fff;font-size:13px;margin-left:12px">{ "Tabs mode: run a peer in this tab" }</a>
+                    <crate::components::ThemeToggle /></h1>
                 <SetupBar setup={setup.clone()} lesson={state.lesson} on={on.clone()} />
             </header>
             <Transport playing={state.playing} speed={state.speed} cursor={m.cursor()} len={m.actions.len()}
@@ -159,7 +191,7 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
             <div class="main">
                 <div class="left">
                     <LessonPanel {title} text={state.lesson_text().to_string()} note={state.lesson_note()} step={state.lesson_step} {steps} on={on.clone()} />
-                    <Cluster peers={peers.clone()} msgs={msgs.clone()} selected={sel} on={on.clone()} />
+                    <Cluster peers={peers.clone()} msgs={msgs.clone()} links={view::links(sim)} selected={sel} on={on.clone()} />
                     <p class="clock">{ format!("virtual time {} · {} events", sim.now, sim.events) }</p>
                     <Faults peers={peers.clone()} on={on.clone()} />
                     <ClientForm nodes={setup.nodes} selected={sel} on={on.clone()} />

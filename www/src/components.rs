@@ -20,6 +20,9 @@ fn spot(i: usize, n: usize) -> (f64, f64) {
 pub struct ClusterProps {
     pub peers: Vec<PeerView>,
     pub msgs: Vec<MsgView>,
+    /// Each link's state (partitions, stalls and closed connections are drawn).
+    #[prop_or_default]
+    pub links: Vec<crate::view::LinkView>,
     pub selected: u64,
     pub on: Callback<UiAction>,
 }
@@ -34,7 +37,14 @@ pub fn cluster(p: &ClusterProps) -> Html {
     for a in 1..=n as u64 {
         for b in a + 1..=n as u64 {
             let ((x1, y1), (x2, y2)) = (at(a), at(b));
-            links.push(html! { <line class="link" x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()} /> });
+            let l = p.links.iter().find(|l| l.a == a && l.b == b);
+            let state = l.map_or("ok", |l| l.state);
+            links.push(html! {
+                <line class={classes!("link", state)} data-link={format!("{a}-{b}")} data-state={state}
+                    x1={x1.to_string()} y1={y1.to_string()} x2={x2.to_string()} y2={y2.to_string()}>
+                    <title>{ l.map_or(String::new(), |l| l.title.clone()) }</title>
+                </line>
+            });
         }
     }
     let centres: Vec<(f64, f64)> = p.peers.iter().map(|peer| at(peer.sid)).collect();
@@ -358,5 +368,38 @@ pub fn client_form(p: &ClientProps) -> Html {
                 <button data-testid="btn-close-session" onclick={script("close")} title="close this client's session: its ephemeral znodes go">{ "close session" }</button>
             </span>
         </div>
+    }
+}
+
+/// The page's theme: light, or dark for a dim room; remembered in this browser and applied
+/// to the whole document (`data-theme` on `<html>`). A projector reads both.
+#[function_component(ThemeToggle)]
+pub fn theme_toggle() -> Html {
+    let doc = web_sys::window().and_then(|w| w.document());
+    let store = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    let saved = store.as_ref().and_then(|s| s.get_item("zabra-theme").ok().flatten());
+    let dark = use_state(|| saved.as_deref() == Some("dark"));
+    {
+        let doc = doc.clone();
+        use_effect_with(*dark, move |dark| {
+            if let Some(root) = doc.and_then(|d| d.document_element()) {
+                let _ = root.set_attribute("data-theme", if *dark { "dark" } else { "light" });
+            }
+        });
+    }
+    let toggle = {
+        let dark = dark.clone();
+        Callback::from(move |_| {
+            let next = !*dark;
+            if let Some(s) = &store {
+                let _ = s.set_item("zabra-theme", if next { "dark" } else { "light" });
+            }
+            dark.set(next);
+        })
+    };
+    html! {
+        <button class="theme" data-testid="theme-toggle" onclick={toggle} title="light or dark theme">
+            { if *dark { "☀ light" } else { "☾ dark" } }
+        </button>
     }
 }

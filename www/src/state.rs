@@ -327,6 +327,27 @@ impl UiState {
     }
 }
 
+/// The classroom's keyboard: space plays or pauses, the arrows step forward and back, page
+/// down/up (what a presenter's remote sends) and n/p move between lesson steps, Home goes
+/// back to the start. `None` for keys the page leaves alone.
+pub fn action_for_key(key: &str, playing: bool) -> Option<UiAction> {
+    Some(match key {
+        " " => {
+            if playing {
+                UiAction::Pause
+            } else {
+                UiAction::Play
+            }
+        }
+        "ArrowRight" => UiAction::StepForward,
+        "ArrowLeft" => UiAction::StepBack,
+        "PageDown" | "n" => UiAction::NextLessonStep,
+        "PageUp" | "p" => UiAction::PrevLessonStep,
+        "Home" => UiAction::ScrubTo(0),
+        _ => return None,
+    })
+}
+
 /// A scenario file as a setup (its `cluster` line) and its commands as actions; `say` and
 /// `select` lines are skipped, and so are checks that only the golden tests run.
 pub fn parse_scenario(text: &str) -> Result<(Setup, Vec<Action>), String> {
@@ -490,5 +511,24 @@ mod tests {
         s.apply(UiAction::StepForward);
         assert_eq!(s.cursor(), end + 1);
         assert!(s.lesson_note().is_some_and(|n| n.contains("past the end")));
+    }
+
+    #[test]
+    fn keys_drive_the_classroom() {
+        let mut s = UiState::default();
+        for k in ["ArrowRight", "ArrowRight", "ArrowLeft"] {
+            s.apply(action_for_key(k, s.playing).expect("a key the page uses"));
+        }
+        assert_eq!((s.cursor(), s.len()), (1, 2));
+        s.apply(action_for_key(" ", s.playing).expect("space"));
+        assert!(s.playing);
+        s.apply(action_for_key(" ", s.playing).expect("space"));
+        assert!(!s.playing);
+        s.apply(UiAction::LoadLesson(Some("leader-crash".into())));
+        s.apply(action_for_key("PageDown", false).expect("remote"));
+        assert_eq!(s.lesson_step, 1);
+        s.apply(action_for_key("p", false).expect("p"));
+        assert_eq!(s.lesson_step, 0);
+        assert!(action_for_key("x", false).is_none());
     }
 }

@@ -216,6 +216,43 @@ pub fn history(sim: &Sim, vm: &crate::viewmodel::ViewModel, sid: u64) -> Vec<His
         .collect()
 }
 
+/// One link of the cluster picture: `state` is "ok", "cut" (a partition), "down" (the
+/// connection is closed, e.g. a crashed peer), or "stalled" (a silent partition or a
+/// one-way cut: messages wait); `title` says it in words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkView {
+    pub a: u64,
+    pub b: u64,
+    pub state: &'static str,
+    pub title: String,
+}
+
+pub fn links(sim: &Sim) -> Vec<LinkView> {
+    let sids = sim.sids();
+    let mut out = Vec::new();
+    for (i, a) in sids.iter().enumerate() {
+        for b in &sids[i + 1..] {
+            let (cut, down, ab, ba) = sim.link_state(*a, *b);
+            let (state, title) = if cut {
+                ("cut", format!("{a} – {b}: cut by a partition"))
+            } else if ab || ba {
+                let dirs = match (ab, ba) {
+                    (true, true) => format!("both ways ({a} ↔ {b})"),
+                    (true, false) => format!("{a} → {b}"),
+                    _ => format!("{b} → {a}"),
+                };
+                ("stalled", format!("{a} – {b}: messages wait {dirs} (silent partition or one-way cut)"))
+            } else if down {
+                ("down", format!("{a} – {b}: no connection"))
+            } else {
+                ("ok", format!("{a} – {b}: connected"))
+            };
+            out.push(LinkView { a: a.0, b: b.0, state, title });
+        }
+    }
+    out
+}
+
 /// Every peer's log side by side, aligned by zxid (the last `n` zxids any peer holds), so a
 /// DIFF shows as boxes appearing, a TRUNC as a tail disappearing, and a SNAP as a row that
 /// starts over. A down peer's row is what its disk holds.

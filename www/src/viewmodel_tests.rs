@@ -335,3 +335,25 @@ fn logs_side_by_side_show_a_trunc() {
     assert!(!after.zxids.contains(&z75), "after TRUNC nobody holds (7,5): {:?}", after.zxids);
     assert!(after.rows.iter().all(|r| r.1 && r.2.last() == Some(&Some(true))), "{after:?}");
 }
+
+/// The picture draws partitions, silent partitions (stalls) and closed connections.
+#[test]
+fn links_show_partitions_stalls_and_closed_connections() {
+    let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+    c.push(Action::Stabilize);
+    let state = |c: &Classroom, a: u64, b: u64| {
+        view::links(c.sim()).into_iter().find(|l| l.a == a && l.b == b).map(|l| l.state).expect("link")
+    };
+    assert_eq!(state(&c, 1, 2), "ok");
+    c.push(Action::Partition { groups: vec![vec![1], vec![2, 3]] });
+    assert_eq!((state(&c, 1, 2), state(&c, 1, 3), state(&c, 2, 3)), ("cut", "cut", "ok"));
+    c.push(Action::Heal);
+    c.push(Action::Stabilize);
+    c.push(Action::SilentPartition { groups: vec![vec![3], vec![1, 2]] });
+    assert_eq!((state(&c, 1, 3), state(&c, 1, 2)), ("stalled", "ok"));
+    c.push(Action::Heal);
+    c.push(Action::Stabilize);
+    c.push(Action::Crash { sid: 2 });
+    c.push(Action::RunFor { ms: 50 });
+    assert_eq!(state(&c, 1, 2), "down");
+}

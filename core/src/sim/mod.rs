@@ -553,6 +553,20 @@ impl Sim {
         }
     }
 
+    /// The state of the link `a – b` as a picture shows it: cut by a partition, connection
+    /// down, and whether `a → b` / `b → a` is stalled (a silent partition or one-way cut).
+    pub fn link_state(&self, a: Sid, b: Sid) -> (bool, bool, bool, bool) {
+        let k = net::key(a, b);
+        let cut = self.net.is_cut(a, b);
+        match self.net.links.get(&k) {
+            Some(l) => {
+                let (ab, ba) = (l.dirs[net::dir(a, b)].stalled, l.dirs[net::dir(b, a)].stalled);
+                (cut, !l.up, ab, ba)
+            }
+            None => (cut, true, false, false),
+        }
+    }
+
     /// Give one peer's outgoing messages extra latency (a slow or far-away peer).
     pub fn set_send_delay(&mut self, sid: Sid, lo_us: u64, hi_us: u64) {
         if let Some(sp) = self.peers.get_mut(&sid) {
