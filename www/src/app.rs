@@ -185,6 +185,9 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
             </header>
             <Transport playing={state.playing} speed={state.speed} cursor={m.cursor()} len={m.actions.len()}
                 on={on.clone()} {on_share} {shared} />
+            if let Some(n) = &state.notice {
+                <p class="action-error notice" data-testid="notice">{ n }</p>
+            }
             if let Some((a, e)) = m.last_error() {
                 <p class="action-error" data-testid="action-error">{ format!("“{}” did nothing: {e}", a.label()) }</p>
             }

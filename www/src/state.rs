@@ -54,6 +54,8 @@ pub struct UiState {
     pub hidden_topics: std::collections::BTreeSet<crate::explain::Topic>,
     /// Why the last scenario the student gave could not be loaded.
     pub scenario_error: Option<String>,
+    /// What the page did that the student may not expect (a setup change restarts the run).
+    pub notice: Option<String>,
 }
 
 impl PartialEq for UiState {
@@ -85,6 +87,7 @@ impl UiState {
             lesson_step: 0,
             hidden_topics: Default::default(),
             scenario_error: None,
+            notice: None,
         }
     }
 
@@ -135,6 +138,9 @@ impl UiState {
     /// The reducer. Every arm hands off to a named handler.
     pub fn apply(&mut self, a: UiAction) {
         self.rev += 1;
+        if !matches!(a, UiAction::Tick | UiAction::Play | UiAction::Pause | UiAction::SetSpeed(_)) {
+            self.notice = None;
+        }
         match a {
             UiAction::Play => self.playing = true,
             UiAction::Pause => self.playing = false,
@@ -152,11 +158,28 @@ impl UiState {
             UiAction::ToggleManualNetwork => {
                 let s = self.setup();
                 self.restart(Setup { manual: !s.manual, ..s });
+                self.notice = Some(if self.setup().manual {
+                    "Started again from the beginning: with “you are the network” on, no message moves until you deliver it (In flight panel)."
+                } else {
+                    "Started again from the beginning with the automatic network."
+                }.into());
             }
-            UiAction::SetNodes(n) => self.restart(Setup { nodes: n.clamp(1, 7), ..self.setup() }),
-            UiAction::SetSeed(seed) => self.restart(Setup { seed, ..self.setup() }),
+            UiAction::SetNodes(n) => {
+                self.restart(Setup { nodes: n.clamp(1, 7), ..self.setup() });
+                self.notice = Some(format!("Started again from the beginning with {} peers.", self.setup().nodes));
+            }
+            UiAction::SetSeed(seed) => {
+                self.restart(Setup { seed, ..self.setup() });
+                self.notice = Some(format!(
+                    "Started again from the beginning with seed {seed}: a different run of the same cluster."
+                ));
+            }
             UiAction::SetMutant(m) => {
                 self.restart(Setup { mutant: m.as_deref().and_then(mutant_by_name), ..self.setup() });
+                self.notice = Some(match self.setup().mutant {
+                    Some(m) => format!("Started again from the beginning in buggy mode {}: most buggy modes only show with a slow disk or network on some peer (the speed menus below the cluster), or in their lesson.", m.name()),
+                    None => "Started again from the beginning with correct ZAB.".into(),
+                });
             }
             UiAction::LoadScenario(text) => self.on_load_scenario(&text),
             UiAction::ToggleTopic(t) => {
@@ -530,5 +553,19 @@ mod tests {
         s.apply(action_for_key("p", false).expect("p"));
         assert_eq!(s.lesson_step, 0);
         assert!(action_for_key("x", false).is_none());
+    }
+
+    /// A setup change restarts the run and says so; the next action clears the notice.
+    #[test]
+    fn a_restart_says_so() {
+        let mut s = UiState::default();
+        s.apply(UiAction::StepForward);
+        s.apply(UiAction::SetMutant(Some("ack-before-durable".into())));
+        assert_eq!(s.cursor(), 0);
+        assert!(s.notice.as_deref().is_some_and(|n| n.contains("buggy mode ack-before-durable")), "{:?}", s.notice);
+        s.apply(UiAction::ToggleManualNetwork);
+        assert!(s.notice.as_deref().is_some_and(|n| n.contains("you are the network")));
+        s.apply(UiAction::StepForward);
+        assert_eq!(s.notice, None);
     }
 }
