@@ -194,7 +194,7 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
             <div class="main">
                 <div class="left">
                     <LessonPanel {title} text={state.lesson_text().to_string()} note={state.lesson_note()} step={state.lesson_step} {steps} on={on.clone()} />
-                    <Cluster peers={peers.clone()} msgs={msgs.clone()} links={view::links(sim)} selected={sel} on={on.clone()} />
+                    <Cluster peers={peers.clone()} msgs={msgs.clone()} links={view::links(sim)} timers={view::timers(sim)} selected={sel} on={on.clone()} />
                     <p class="clock">{ format!("virtual time {} · {} events", sim.now, sim.events) }</p>
                     <Faults peers={peers.clone()} on={on.clone()} />
                     <ClientForm nodes={setup.nodes} selected={sel} on={on.clone()} />

@@ -23,6 +23,9 @@ pub struct ClusterProps {
     /// Each link's state (partitions, stalls and closed connections are drawn).
     #[prop_or_default]
     pub links: Vec<crate::view::LinkView>,
+    /// Timers drawn as shrinking rings (a learner's sync limit).
+    #[prop_or_default]
+    pub timers: Vec<crate::view::TimerView>,
     pub selected: u64,
     pub on: Callback<UiAction>,
 }
@@ -59,11 +62,13 @@ pub fn cluster(p: &ClusterProps) -> Html {
         })
         .collect();
     let peers = p.peers.iter().map(|peer| peer_node(peer, at(peer.sid), p.selected, &p.on));
+    let rings = p.timers.iter().map(|t| timer_ring(t, at(t.sid)));
     html! {
         <svg class="cluster" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img" aria-label="the cluster">
             { for links }
             { for msgs }
             { for peers }
+            { for rings }
         </svg>
     }
 }
@@ -129,6 +134,21 @@ fn message_dot(m: &MsgView, (x, y): (f64, f64), label_dy: Option<f64>) -> Html {
     }
 }
 
+/// A shrinking ring just outside a peer's circle: the part of its timer that is left.
+fn timer_ring(t: &crate::view::TimerView, (x, y): (f64, f64)) -> Html {
+    const R: f64 = 47.0;
+    let full = std::f64::consts::TAU * R;
+    let left = full * t.left;
+    html! {
+        <circle class="timer" data-testid={format!("timer-{}", t.sid)} data-left={format!("{:.2}", t.left)}
+            cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={R.to_string()}
+            stroke-dasharray={format!("{left:.1} {full:.1}")}
+            transform={format!("rotate(-90 {x:.1} {y:.1})")}>
+            <title>{ &t.title }</title>
+        </circle>
+    }
+}
+
 fn peer_node(peer: &PeerView, (x, y): (f64, f64), selected: u64, on: &Callback<UiAction>) -> Html {
     let sid = peer.sid;
     let onclick = on.reform(move |_| UiAction::SelectPeer(sid));
@@ -143,10 +163,10 @@ fn peer_node(peer: &PeerView, (x, y): (f64, f64), selected: u64, on: &Callback<U
                 if selected == sid { " Selected (yellow ring): the panels on the right show this peer." } else { " Click to select it." }
             ) }</title>
             <circle r="40" />
-            <text class="sid" y="-18">{ format!("peer {sid}") }</text>
-            <text class="role" y="-3">{ peer.role }</text>
-            <text class="epoch" y="12">{ format!("epoch {}/{}", peer.accepted_epoch, peer.current_epoch) }</text>
-            <text class="zxid" y="26">{ format!("committed {}", peer.committed_short) }</text>
+            <text class="sid" y="-20">{ format!("peer {sid}") }</text>
+            <text class="role" y="-5">{ peer.role }</text>
+            <text class="epoch" y="9">{ format!("epoch {}/{}", peer.accepted_epoch, peer.current_epoch) }</text>
+            <text class="zxid" y="22">{ format!("committed {}", peer.committed_short) }</text>
         </g>
     }
 }

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use zabra_core::ids::Sid;
 use zabra_core::message::MsgId;
 use zabra_core::message::MsgKind;
+use zabra_core::message::ServerState;
+use zabra_core::peer::Phase;
 use zabra_core::sim::Sim;
 #[cfg(test)]
 use zabra_core::trace::TraceEvent;
@@ -356,7 +358,52 @@ pub fn tree(sim: &Sim, sid: u64) -> Vec<NodeRow> {
 /// The sessions the selected peer knows (replicated: every peer has the same table).
 pub fn sessions(sim: &Sim, sid: u64) -> Vec<(String, u32)> {
     let Some(p) = sim.peer(Sid(sid)) else { return Vec::new() };
-    p.tree().sessions().map(|(id, info)| (id.to_string(), info.timeout_ms)).collect()
+    // The leader tracks each session's deadline: show how long until it expires.
+    p.session_deadlines()
+        .into_iter()
+        .map(|(id, timeout, deadline)| {
+            let left = deadline.map_or(String::new(), |d| {
+                format!(" · expires in {} ms unless its client is heard", d.0.saturating_sub(sim.now.0) / 1000)
+            });
+            (format!("{id}{left}"), timeout)
+        })
+        .collect()
+}
+
+/// A timer the picture draws as a shrinking ring around a peer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimerView {
+    pub sid: u64,
+    /// What is left of it, from 1 (just reset) to 0 (it fires).
+    pub left: f64,
+    pub title: String,
+}
+
+/// Each learner's sync-limit timer: how long it still waits for a word from its leader before
+/// it gives up and goes LOOKING (reset by every message from the leader).
+pub fn timers(sim: &Sim) -> Vec<TimerView> {
+    sim.sids()
+        .into_iter()
+        .filter_map(|s| {
+            let p = sim.peer(s)?;
+            let st = p.status();
+            let learner = matches!(st.state, ServerState::Following | ServerState::Observing);
+            if !learner || st.phase != Phase::Broadcast {
+                return None;
+            }
+            let total = p.config().sync_timeout().0.max(1);
+            let left_us = p.next_deadline()?.0.saturating_sub(sim.now.0);
+            Some(TimerView {
+                sid: s.0,
+                left: (left_us as f64 / total as f64).clamp(0.0, 1.0),
+                title: format!(
+                    "sync limit: peer {s} gives up on its leader in {} ms unless it hears from it (limit {} ms)",
+                    left_us / 1000,
+                    total / 1000
+                ),
+            })
+        })
+        .collect()
 }
 
 /// The watches the selected peer holds for its clients (watches are not replicated).

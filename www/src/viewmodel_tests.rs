@@ -357,3 +357,29 @@ fn links_show_partitions_stalls_and_closed_connections() {
     c.push(Action::RunFor { ms: 50 });
     assert_eq!(state(&c, 1, 2), "down");
 }
+
+/// A follower's sync-limit ring shrinks while its leader is silent and is full again after
+/// the leader is heard; sessions on the leader show when they expire.
+#[test]
+fn a_followers_sync_limit_ring_shrinks_while_its_leader_is_silent() {
+    let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
+    c.push(Action::Stabilize);
+    let leader = c.sim().leader().expect("a leader").0;
+    let f = (1..=3).find(|s| *s != leader).expect("a follower");
+    let left = |c: &Classroom| view::timers(c.sim()).into_iter().find(|t| t.sid == f).map(|t| t.left);
+    assert!(left(&c).is_some_and(|l| l > 0.0), "a follower in broadcast has a ring");
+    assert!(view::timers(c.sim()).iter().all(|t| t.sid != leader), "no ring on the leader");
+    let others: Vec<u64> = (1..=3).filter(|s| *s != leader).collect();
+    c.push(Action::SilentPartition { groups: vec![vec![leader], others] });
+    let start = left(&c).expect("ring");
+    c.push(Action::RunFor { ms: 150 });
+    let later = left(&c).expect("ring");
+    assert!(later < start, "the ring shrinks while the leader is silent: {start} -> {later}");
+    c.push(Action::Heal);
+    c.push(Action::Stabilize);
+    c.push(Action::ClientWrite { sid: leader, path: "/s".into(), data: "x".into() });
+    c.push(Action::Stabilize);
+    let leader = c.sim().leader().expect("a leader").0;
+    let ss = view::sessions(c.sim(), leader);
+    assert!(ss.iter().any(|(id, _)| id.contains("expires in")), "{ss:?}");
+}
