@@ -217,6 +217,8 @@ test('keyboard, dark theme, partitions drawn, and a 1280x720 screen', async (pag
   assert((await idx()) === s0 + 1, 'the left arrow does not step back');
   await byTestId(page, 'btn-stabilize').click();
   await settle(page);
+  const rings = await page.locator('svg.cluster circle.timer').count();
+  assert(rings === 2, `a stable 3-peer cluster shows ${rings} sync-limit rings, not 2 (one per follower)`);
   await byTestId(page, 'btn-isolate-1').click();
   await settle(page);
   const states = await page.locator('svg.cluster line.link').evaluateAll((ls) => ls.map((l) => `${l.dataset.link}:${l.dataset.state}`));
