@@ -1,4 +1,4 @@
-//! A client of a node's JSON WebSocket API (`/api`), used by `zabra cli` and `zabra bench`.
+//! A client of a node's JSON WebSocket API (`/api`), used by `zabra bench`.
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -10,8 +10,6 @@ type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
 pub struct ApiClient {
     ws: Ws,
-    pub server: String,
-    pub session: Value,
     next_xid: i64,
     /// Watch notifications received while waiting for replies.
     pub events: Vec<Value>,
@@ -44,11 +42,10 @@ impl ApiClient {
             json!({"connect": {"session": null, "timeout_ms": timeout_ms, "last_zxid_seen": "0", "addr": "127.0.0.1"}});
         ws.send(Message::Text(req.to_string().into())).await.map_err(|e| e.to_string())?;
         let v = next(&mut ws).await?;
-        let grant = v["connected"]["Ok"].clone();
-        if grant.is_null() {
+        if v["connected"]["Ok"].is_null() {
             return Err(format!("refused: {}", v["connected"]));
         }
-        Ok(ApiClient { ws, server: server.to_string(), session: grant, next_xid: 1, events: Vec::new() })
+        Ok(ApiClient { ws, next_xid: 1, events: Vec::new() })
     }
 
     /// Send one op and wait for its reply (bounded: 10 s).

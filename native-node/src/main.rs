@@ -6,6 +6,7 @@ mod apiclient;
 mod bench;
 mod budget;
 mod cli;
+mod clicmd;
 mod clientq;
 mod clients;
 mod cluster;
@@ -100,10 +101,12 @@ fn serve_config(a: ServeArgs) -> Result<config::NodeConfig, String> {
 }
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ZABRA_LOG").unwrap_or_else(|_| "info".into());
+    let cli = Cli::parse();
+    // The shell prints only what zkCli would; the ZooKeeper client's own log stays quiet.
+    let default = if matches!(cli.command, Command::Cli(_)) { "warn" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ZABRA_LOG").unwrap_or_else(|_| default.into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).init();
-    let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let result = rt.block_on(async move {
         match cli.command {
