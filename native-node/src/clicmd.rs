@@ -89,9 +89,12 @@ pub const HELP: &str = "ZooKeeper -server host:port,... cmd args
 \thistory | help | quit
 Data with spaces goes in quotes: set /a \"hello world\". An acl is scheme:id:perms[,...], e.g. world:anyone:cdrwa.";
 
+/// A command's flags: `-x`, or `-x VALUE`.
+type Flags<'a> = Vec<(&'a str, Option<&'a str>)>;
+
 /// Splits the words of a command into its flags (`-x`, `-x VALUE` for the flags in
 /// `valued`) and its other arguments.
-fn flags<'a>(words: &'a [String], valued: &[&str]) -> Result<(Vec<(&'a str, Option<&'a str>)>, Vec<&'a str>), String> {
+fn flags<'a>(words: &'a [String], valued: &[&str]) -> Result<(Flags<'a>, Vec<&'a str>), String> {
     let (mut fl, mut rest) = (Vec::new(), Vec::new());
     let mut it = words.iter();
     while let Some(w) = it.next() {
@@ -343,7 +346,7 @@ pub async fn run(c: &zk::Client, cmd: &Cmd) -> Result<String, String> {
         }
         Cmd::Sync { path } => {
             c.sync(path).await.map_err(|e| err(e, path))?;
-            format!("Sync is OK\n")
+            "Sync is OK\n".to_string()
         }
         Cmd::AddWatch { path, recursive } => {
             let mode = if *recursive { zk::AddWatchMode::PersistentRecursive } else { zk::AddWatchMode::Persistent };
