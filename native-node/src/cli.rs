@@ -33,6 +33,15 @@ async fn connect(server: &str, timeout_ms: u64) -> Result<zk::Client, String> {
     }
 }
 
+/// Ends the session (its ephemerals go at once, as when zkCli quits): dropping the last
+/// handle sends CloseSession; wait briefly for the session to say it closed.
+async fn close(c: zk::Client) {
+    let mut state = c.state_watcher();
+    drop(c);
+    let closed = async { while !state.changed().await.is_terminated() {} };
+    let _ = tokio::time::timeout(Duration::from_secs(2), closed).await;
+}
+
 /// Runs one line; `Ok(false)` asks the shell to end.
 async fn line(c: &zk::Client, text: &str) -> Result<bool, String> {
     match text.split_whitespace().next() {
@@ -57,13 +66,13 @@ pub async fn run(a: CliArgs) -> Result<(), String> {
         // The words are already split by the shell that started us: quote them back.
         let text = shell_words::join(&a.command);
         let cmd = clicmd::parse(&text)?.ok_or("no command given")?;
-        let out = clicmd::run(&c, &cmd).await?;
-        print!("{out}");
+        let out = clicmd::run(&c, &cmd).await;
         // A watch set by a one-shot command fires only while we wait: wait briefly for it.
         if matches!(cmd, Cmd::Get { watch: true, .. } | Cmd::Ls { watch: true, .. } | Cmd::Stat { watch: true, .. }) {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        return Ok(());
+        close(c).await;
+        return out.map(|o| print!("{o}"));
     }
     println!("Connected to {} (session {:#x}). Type help.", a.server, c.session_id().0);
     let mut rl = rustyline::DefaultEditor::new().map_err(|e| format!("no line editor: {e}"))?;
@@ -100,5 +109,6 @@ pub async fn run(a: CliArgs) -> Result<(), String> {
     if let Some(h) = &history {
         let _ = rl.save_history(h);
     }
+    close(c).await;
     Ok(())
 }

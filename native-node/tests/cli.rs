@@ -40,6 +40,9 @@ fn the_cli_speaks_the_zookeeper_wire_protocol() {
     assert!(!bad && out.contains("Node does not exist: /nope"), "{out}");
     ok(&["setAcl", "/cli", "world:anyone:cdra"]);
     assert!(ok(&["getAcl", "/cli"]).contains("'world,'anyone\n: cdra"));
+    // A one-shot command's session ends with it: its ephemeral is gone at once.
+    ok(&["create", "-e", "/cli/eph", "x"]);
+    assert!(ok(&["stat", "/cli/eph"]).contains("Node does not exist"), "the ephemeral outlived its command");
     ok(&["deleteall", "/cli"]);
     assert!(ok(&["stat", "/cli"]).contains("Node does not exist"));
     let (bad, out) = cli(&hosts, &["frobnicate", "/x"]);
