@@ -45,7 +45,8 @@ impl Outstanding {
             return Vec::new();
         }
         self.acked.insert(from, z);
-        self.zxids.iter().copied().filter(|x| *x > prev && *x <= z).collect()
+        let (lo, hi) = (self.zxids.partition_point(|x| *x <= prev), self.zxids.partition_point(|x| *x <= z));
+        self.zxids.range(lo..hi).copied().collect()
     }
 }
 
