@@ -37,10 +37,13 @@ pub enum Mutant {
     NoAbdication,
     /// A read is answered at once, ahead of a write of its session still pending.
     ReadsBypassWrites,
+    /// A follower's cumulative Ack names the last proposal it logged, not the last one its
+    /// disk has made durable (so it vouches for writes still in flight).
+    AckLastLogged,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 11] = [
+    pub const ALL: [Mutant; 12] = [
         Mutant::AckBeforeDurable,
         Mutant::LeaderCountsBeforeDurable,
         Mutant::DiffInsteadOfTrunc,
@@ -52,6 +55,7 @@ impl Mutant {
         Mutant::ElectionZxidReversed,
         Mutant::NoAbdication,
         Mutant::ReadsBypassWrites,
+        Mutant::AckLastLogged,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +71,7 @@ impl Mutant {
             Mutant::ElectionZxidReversed => "election-zxid-reversed",
             Mutant::NoAbdication => "no-abdication",
             Mutant::ReadsBypassWrites => "reads-bypass-writes",
+            Mutant::AckLastLogged => "ack-last-logged",
         }
     }
 }

@@ -102,9 +102,12 @@ pub enum Message {
     UpToDate { epoch: Epoch, committed: Zxid },
     /// Phase 3, leader → follower.
     Proposal { epoch: Epoch, entry: Entry },
-    /// Phase 3, follower → leader, only after the proposal is durable.
+    /// Phase 3, follower → leader: every proposal of this epoch up to `zxid` is durable here.
+    /// Cumulative: sent once per durable batch, for its highest zxid (a follower persists in
+    /// zxid order), and counted by the leader for each outstanding zxid up to `zxid`.
     Ack { epoch: Epoch, zxid: Zxid },
-    /// Phase 3, leader → follower: everything up to `zxid` is committed.
+    /// Phase 3, leader → follower: everything up to `zxid` is committed (one Commit for the
+    /// highest zxid an ack newly committed).
     Commit { epoch: Epoch, zxid: Zxid },
     /// Phase 3, leader → observer: a committed entry.
     Inform { epoch: Epoch, entry: Entry },

@@ -124,6 +124,14 @@ pub struct Node {
     watch_events: u64,
 }
 
+/// Events the node task takes from its queue per wake-up.
+const EVENT_BATCH: usize = 256;
+
+/// A deadline that never comes (a day away), for a peer that wants no timeout.
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(86_400)
+}
+
 pub fn now(start: StdInstant) -> Now {
     let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     Now { instant: Instant(start.elapsed().as_micros() as u64), wall_ms }
@@ -159,37 +167,56 @@ impl Node {
         }
     }
 
+    /// Takes what is queued in batches (up to [`EVENT_BATCH`] events per wake-up) and keeps one
+    /// timer, moved only when the peer's deadline moves. The deadline is looked at after every
+    /// batch too, so a steady stream of events never starves the timer (pings, the sync limit).
     pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
         let outs = self.peer.take_outputs();
         self.perform(outs);
+        let mut armed = self.deadline();
+        let sleep = tokio::time::sleep_until(armed);
+        tokio::pin!(sleep);
+        let mut batch = Vec::with_capacity(EVENT_BATCH);
         loop {
-            let deadline = self.peer.next_deadline().map(|d| {
-                let at = self.start + std::time::Duration::from_micros(d.0);
-                tokio::time::Instant::from_std(at)
-            });
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                ev = events.recv() => match ev {
-                    Some(ev) => self.on_event(ev),
-                    None => return,
-                },
-                _ = sleep => {
-                    // What arrived while this task was busy comes before the deadline: a peer
-                    // is not silent while its messages wait in our own queue.
-                    for _ in 0..events.len() {
-                        match events.try_recv() {
-                            Ok(ev) => self.on_event(ev),
-                            Err(_) => break,
-                        }
-                    }
-                    self.step(Input::Timeout)
-                }
+            let due = self.deadline();
+            if due != armed {
+                sleep.as_mut().reset(due);
+                armed = due;
             }
+            let fired = tokio::select! {
+                n = events.recv_many(&mut batch, EVENT_BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                    for ev in batch.drain(..) {
+                        self.on_event(ev);
+                    }
+                    false
+                }
+                () = &mut sleep => true,
+            };
+            if fired || tokio::time::Instant::now() >= self.deadline() {
+                // What arrived while this task was busy comes before the deadline: a peer is
+                // not silent while its messages wait in our own queue.
+                for _ in 0..events.len() {
+                    match events.try_recv() {
+                        Ok(ev) => self.on_event(ev),
+                        Err(_) => break,
+                    }
+                }
+                self.step(Input::Timeout);
+                // Re-armed next turn even if the deadline stayed put: a fired timer stays ready.
+                armed = far_future();
+                sleep.as_mut().reset(armed);
+            }
+        }
+    }
+
+    /// When the peer next wants `Input::Timeout`, as a tokio instant.
+    fn deadline(&self) -> tokio::time::Instant {
+        match self.peer.next_deadline() {
+            Some(d) => tokio::time::Instant::from_std(self.start + std::time::Duration::from_micros(d.0)),
+            None => far_future(),
         }
     }
 

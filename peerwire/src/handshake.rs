@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 /// The peer wire's version; a peer with another one is refused at `Hello`. 3: the messages
-/// of a leader–learner session carry its epoch.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// of a leader–learner session carry its epoch. 4: Ack and Commit are cumulative (an older
+/// leader would wait forever for the per-zxid Acks a newer follower no longer sends).
+pub const PROTOCOL_VERSION: u32 = 4;
 /// Bytes of a nonce (256 bits from the OS random source).
 pub const NONCE_LEN: usize = 32;
 /// The largest handshake message accepted (a `Hello` is far smaller).

@@ -7,8 +7,9 @@
 //! the broadcast set from then on (protocol-spec issue 1). A quorum of Ack(NewLeader)
 //! establishes the epoch: the whole logged history is committed (case G1) and UpToDate carries
 //! the latest committed zxid (protocol-spec issue 3).
-//! Broadcast: propose, count durable acks (itself only once its own write is durable), commit
-//! in zxid order, Commit to followers and Inform to observers.
+//! Broadcast (`broadcast.rs`): propose, count durable acks (itself only once its own write is
+//! durable; acks are cumulative), commit in zxid order, Commit to followers and Inform to
+//! observers.
 //! Liveness: every learner told the epoch is pinged each half tick, in every phase; before
 //! Broadcast, `init_limit` without progress (see `note_progress`) ends the leadership.
 
@@ -23,6 +24,8 @@ use crate::trace::{LookingReason, SyncMode, TimeoutKind, TraceEvent};
 use crate::txn::Op;
 use crate::zxid::{Epoch, Zxid};
 use std::collections::{BTreeMap, BTreeSet};
+
+mod broadcast;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
@@ -69,7 +72,7 @@ pub(crate) struct Leader {
     learners: BTreeMap<Sid, LearnerHandle>,
     epoch_acks: BTreeSet<Sid>,
     newleader_acks: BTreeSet<Sid>,
-    outstanding: BTreeMap<Zxid, BTreeSet<Sid>>,
+    outstanding: broadcast::Outstanding,
     round: u64,
     next_ping: Instant,
     pending_syncs: Vec<PendingSync>,
@@ -86,7 +89,7 @@ impl Leader {
             learners: BTreeMap::new(),
             epoch_acks: BTreeSet::new(),
             newleader_acks: BTreeSet::new(),
-            outstanding: BTreeMap::new(),
+            outstanding: Default::default(),
             round: 0,
             next_ping: now,
             pending_syncs: Vec::new(),
@@ -109,6 +112,11 @@ impl Leader {
         } else {
             self.next_ping.min(self.progress + cfg.init_timeout())
         }
+    }
+
+    /// A voter whose Ack(NewLeader) arrived: its acks count.
+    fn is_synced_follower(&self, sid: Sid) -> bool {
+        self.learners.get(&sid).is_some_and(|h| h.stage == Stage::Synced && !h.observer)
     }
 
     /// Followers (not observers) in the broadcast set.
@@ -453,12 +461,7 @@ impl Peer {
             let (epoch, committed) = (self.session_epoch(), self.last_committed);
             self.send(from, Message::UpToDate { epoch, committed });
             if !observer {
-                // Ack(NewLeader) proves its history durable up to `synced_to`.
-                let zs: Vec<Zxid> = self.leader_ref().outstanding.range(..=synced_to).map(|(z, _)| *z).collect();
-                for z in zs {
-                    self.leader().outstanding.get_mut(&z).expect("outstanding").insert(from);
-                }
-                self.try_commit();
+                self.count_synced(from, synced_to);
             }
         } else {
             self.check_new_leader_quorum();
@@ -499,96 +502,6 @@ impl Peer {
             return;
         }
         self.leader_propose(session, op, auth, Some(Origin { sid: from, session, xid }));
-    }
-
-    /// Assign the next zxid, log it, and send it to every follower in the broadcast set.
-    pub(super) fn leader_propose(
-        &mut self,
-        session: SessionId,
-        op: Op,
-        auth: Vec<crate::acl::Id>,
-        origin: Option<Origin>,
-    ) {
-        let e = self.leader_ref().epoch.expect("epoch decided");
-        let last = self.log.last_zxid();
-        let next = if last.epoch == e { last.next() } else { Some(Zxid::new(e, self.cfg.first_counter)) };
-        let Some(zxid) = next.filter(|z| z.counter < u32::MAX) else {
-            // ZOOKEEPER-1277: the counter must not roll into the epoch; force a new epoch.
-            self.anomaly(format!("zxid counter exhausted at {last}: forcing a new epoch"));
-            self.become_looking(LookingReason::ZxidExhausted { last });
-            return;
-        };
-        let entry = self.make_entry(zxid, session, op, auth, origin);
-        let op = self.shown_op(&entry.txn.op);
-        self.trace(TraceEvent::Proposed { sid: self.cfg.sid, zxid, op });
-        self.log_append(entry.clone());
-        self.leader().outstanding.insert(zxid, BTreeSet::new());
-        let t = self.persist(PersistOp::Append(vec![entry.clone()]));
-        if self.mutant(Mutant::LeaderCountsBeforeDurable) {
-            self.leader_self_ack(zxid);
-        } else {
-            self.after(t, AfterDurable::LeaderSelfAck(zxid));
-        }
-        // The last follower gets the entry itself, the others copies.
-        let followers = self.leader_ref().forward_followers();
-        if let Some((&last, rest)) = followers.split_last() {
-            for &f in rest {
-                self.send(f, Message::Proposal { epoch: e, entry: entry.clone() });
-            }
-            self.send(last, Message::Proposal { epoch: e, entry });
-        }
-    }
-
-    pub(super) fn leader_self_ack(&mut self, zxid: Zxid) {
-        let me = self.cfg.sid;
-        self.count_ack(me, zxid);
-    }
-
-    fn on_ack(&mut self, from: Sid, zxid: Zxid) {
-        let synced = self.leader_ref().learners.get(&from).is_some_and(|h| h.stage == Stage::Synced && !h.observer);
-        if !synced {
-            self.anomaly(format!("ack {zxid} from {from}, not a synced follower: not counted"));
-            return;
-        }
-        self.count_ack(from, zxid);
-    }
-
-    fn count_ack(&mut self, from: Sid, zxid: Zxid) {
-        let quorum = self.quorum_size();
-        let Some(acks) = self.leader().outstanding.get_mut(&zxid) else { return };
-        acks.insert(from);
-        let n = acks.len();
-        self.trace(TraceEvent::AckReceived { leader: self.cfg.sid, from, zxid, acks: n, quorum });
-        self.try_commit();
-    }
-
-    /// Commit in zxid order: z commits once a quorum acked it and everything before it did.
-    fn try_commit(&mut self) {
-        loop {
-            let l = self.leader_ref();
-            let Some((&z, acks)) = l.outstanding.iter().next() else { return };
-            let short = self.mutant(Mutant::CommitOneAckShort) && acks.len() + 1 >= self.quorum_size();
-            if !self.is_quorum(acks) && !short {
-                return;
-            }
-            self.leader().outstanding.remove(&z);
-            self.trace(TraceEvent::QuorumReached { leader: self.cfg.sid, zxid: z });
-            // Taken before commit_to (a checkpoint there may compact it out of the log), and
-            // only for observers to inform.
-            let informs = !self.leader_ref().forward_observers().is_empty();
-            let entry = self.log.get(z).filter(|_| informs).cloned();
-            self.commit_to(z);
-            let epoch = self.session_epoch();
-            for f in self.leader_ref().forward_followers() {
-                self.send(f, Message::Commit { epoch, zxid: z });
-            }
-            for o in self.leader_ref().forward_observers() {
-                if let Some(entry) = entry.clone() {
-                    self.send(o, Message::Inform { epoch, entry });
-                }
-            }
-            self.answer_syncs();
-        }
     }
 
     // ---- liveness and sync -----------------------------------------------------------------

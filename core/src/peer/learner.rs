@@ -44,6 +44,8 @@ pub(crate) struct Learner {
     newleader_acked: bool,
     /// Proposals logged before Ack(NewLeader): acked after it, each once durable.
     held_acks: Vec<(Zxid, crate::ids::Token)>,
+    /// The highest proposal made durable by the current input: one cumulative Ack at its end.
+    ack_due: Option<Zxid>,
     /// Mutant EpochBeforeHistory: sync history writes held back until NewLeader.
     held_ops: Vec<PersistOp>,
 }
@@ -61,6 +63,7 @@ impl Learner {
             commit_hint: Zxid::ZERO,
             newleader_acked: false,
             held_acks: Vec::new(),
+            ack_due: None,
             held_ops: Vec::new(),
         }
     }
@@ -294,9 +297,28 @@ impl Peer {
         let held = std::mem::take(&mut l.held_acks);
         if !l.observer {
             for (zxid, t) in held {
-                self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { epoch, zxid } });
+                self.after(t, AfterDurable::LearnerAck(zxid));
             }
         }
+    }
+
+    /// The proposal `z` is durable, and so is every earlier one (writes become durable in
+    /// order): noted now, acked once at the end of the input (see [`Peer::learner_send_ack`]).
+    pub(super) fn learner_ack_due(&mut self, z: Zxid) {
+        let l = self.learner();
+        l.ack_due = l.ack_due.max(Some(z));
+    }
+
+    /// One cumulative Ack for every proposal this input made durable: the leader counts it
+    /// for each of its outstanding zxids up to this one.
+    pub(super) fn learner_send_ack(&mut self) {
+        let l = self.learner();
+        let Some(mut zxid) = l.ack_due.take() else { return };
+        let (leader, epoch) = (l.leader, l.epoch.expect("told the epoch"));
+        if self.mutant(Mutant::AckLastLogged) {
+            zxid = self.log.last_zxid();
+        }
+        self.send(leader, Message::Ack { epoch, zxid });
     }
 
     fn on_up_to_date(&mut self, committed: Zxid) {
@@ -329,7 +351,7 @@ impl Peer {
         } else if self.mutant(Mutant::AckBeforeDurable) {
             self.send(leader, Message::Ack { epoch, zxid: z });
         } else {
-            self.after(t, AfterDurable::Send { to: leader, msg: Message::Ack { epoch, zxid: z } });
+            self.after(t, AfterDurable::LearnerAck(z));
         }
         if self.mutant(Mutant::ApplyOnProposal) && self.learner().phase == LearnerPhase::Broadcast {
             self.commit_to(z);

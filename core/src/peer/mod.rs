@@ -16,7 +16,8 @@
 //!   `Disconnect` breaks that connection (both ends then see `Disconnected`).
 //!
 //! "Only after" rules, enforced here rather than by the driver: a follower's `Ack` leaves only
-//! after its log write is durable; `AckEpoch` (counted or not) only after accepted_epoch and
+//! after its log write is durable (one cumulative Ack per input, for the highest proposal it
+//! made durable); `AckEpoch` (counted or not) only after accepted_epoch and
 //! every earlier write are durable;
 //! `AckNewLeader` only after the synced history and current_epoch are durable; the leader
 //! counts itself for a proposal only after its own write is durable.
@@ -163,8 +164,13 @@ pub(crate) enum Role {
 /// Work that may run only once a persist token is durable.
 #[derive(Clone, Debug)]
 pub(crate) enum AfterDurable {
-    Send { to: Sid, msg: Message },
+    Send {
+        to: Sid,
+        msg: Message,
+    },
     LeaderSelfAck(Zxid),
+    /// A follower's proposal is durable: acked (cumulatively) at the end of the input.
+    LearnerAck(Zxid),
     LeaderAcceptedEpoch,
     LeaderCurrentEpoch,
     LearnerSynced,
@@ -301,7 +307,18 @@ impl Peer {
             Input::Persisted(t) => self.on_persisted(t),
             Input::Elect { leader } => self.on_elect(leader),
         }
+        self.count_durable_appends();
         std::mem::take(&mut self.out)
+    }
+
+    /// Appends made durable during this input count once, as one cumulative ack: a
+    /// follower's Ack to its leader, a leader's count of itself.
+    fn count_durable_appends(&mut self) {
+        match &self.role {
+            Role::Leading(_) => self.leader_count_self(),
+            Role::Following(_) => self.learner_send_ack(),
+            Role::Observing(_) | Role::Looking(_) => {}
+        }
     }
 
     /// The earliest instant at which the peer wants `Input::Timeout`.
@@ -433,6 +450,7 @@ impl Peer {
         match action {
             AfterDurable::Send { to, msg } => self.send(to, msg),
             AfterDurable::LeaderSelfAck(z) => self.leader_self_ack(z),
+            AfterDurable::LearnerAck(z) => self.learner_ack_due(z),
             AfterDurable::LeaderAcceptedEpoch => self.leader_accepted_epoch_durable(),
             AfterDurable::LeaderCurrentEpoch => self.leader_current_epoch_durable(),
             AfterDurable::LearnerSynced => self.learner_synced_durable(),

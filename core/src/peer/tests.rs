@@ -7,6 +7,8 @@ use crate::message::{Message, ServerState, Vote};
 use crate::storage::PersistOp;
 use crate::time::Duration;
 
+#[path = "ack_tests.rs"]
+mod acks;
 #[path = "leader_tests.rs"]
 mod leader_side;
 #[path = "learner_tests.rs"]

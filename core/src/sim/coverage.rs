@@ -25,6 +25,9 @@ pub struct Coverage {
     pub concurrent_leaders: u64,
     /// An epoch was established while the leader of an older epoch still served.
     pub overlapping_epochs: u64,
+    /// A follower's Ack the leader counted for several outstanding proposals at once (acks
+    /// are cumulative: one per durable batch).
+    pub cumulative_acks: u64,
 }
 
 impl Coverage {
@@ -35,6 +38,7 @@ impl Coverage {
         self.stale_replies += o.stale_replies;
         self.concurrent_leaders += o.concurrent_leaders;
         self.overlapping_epochs += o.overlapping_epochs;
+        self.cumulative_acks += o.cumulative_acks;
     }
 }
 
@@ -53,6 +57,7 @@ impl super::FaultStats {
             ("stale-replies", c.stale_replies),
             ("concurrent-leaders", c.concurrent_leaders),
             ("overlapping-epochs", c.overlapping_epochs),
+            ("cumulative-acks", c.cumulative_acks),
         ]
     }
 }
@@ -73,6 +78,15 @@ impl Sim {
                 self.stats.coverage.overlapping_epochs += 1
             }
             _ => {}
+        }
+    }
+
+    /// Counts a follower's Ack that covered several proposals: the leader's step for one
+    /// input (one Ack message) traced more than one AckReceived from another peer.
+    pub(super) fn count_cumulative_ack(&mut self, sid: crate::ids::Sid, outs: &[crate::peer::Output]) {
+        let from_others = |o: &&crate::peer::Output| matches!(o, crate::peer::Output::Trace(TraceEvent::AckReceived { from, .. }) if *from != sid);
+        if outs.iter().filter(from_others).nth(1).is_some() {
+            self.stats.coverage.cumulative_acks += 1;
         }
     }
 

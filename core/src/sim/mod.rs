@@ -126,7 +126,8 @@ enum Event {
 #[derive(Debug, Default)]
 struct SimStorage {
     durable: PersistedState,
-    pending: VecDeque<(Token, PersistOp)>,
+    /// Writes not yet durable, in order, each with the instant its fsync completes.
+    pending: VecDeque<(Token, PersistOp, Instant)>,
     last_done_at: Instant,
 }
 
@@ -441,6 +442,7 @@ impl Sim {
     }
 
     fn perform(&mut self, sid: Sid, outs: Vec<Output>) {
+        self.count_cumulative_ack(sid, &outs);
         let mut crash_after = None;
         for o in outs {
             match o {
@@ -583,21 +585,31 @@ impl Sim {
         if in_sync && matches!(op, PersistOp::Append(_) | PersistOp::Truncate(_) | PersistOp::InstallSnapshot(..)) {
             sp.sync_tokens.push(token);
         }
-        sp.storage.pending.push_back((token, op));
         let at = (now + Duration(lag)).max(sp.storage.last_done_at);
+        sp.storage.pending.push_back((token, op, at));
         sp.storage.last_done_at = at;
         let incarnation = sp.incarnation;
         self.schedule(at, Event::PersistDone { sid, incarnation, token });
     }
 
+    /// Group commit, as a real driver's storage does it: every write whose fsync completes by
+    /// now becomes durable with this one and is reported in one `Persisted` (so a peer sees
+    /// several appends durable at once, and acks them with one cumulative Ack). The events of
+    /// the writes it took along then find nothing left to do.
     fn on_persist_done(&mut self, sid: Sid, incarnation: u64, token: Token) {
+        let now = self.now;
         let sp = self.peers.get_mut(&sid).expect("member");
         if sp.incarnation != incarnation || sp.peer.is_none() {
             return;
         }
+        if sp.storage.pending.front().is_none_or(|(t, _, _)| *t > token) {
+            return;
+        }
+        let due = sp.storage.pending.iter().take_while(|(_, _, at)| *at <= now).map(|(t, _, _)| *t).last();
+        let token = due.map_or(token, |d| d.max(token));
         let mut point = None;
-        while sp.storage.pending.front().is_some_and(|(t, _)| *t <= token) {
-            let (t, op) = sp.storage.pending.pop_front().expect("front");
+        while sp.storage.pending.front().is_some_and(|(t, _, _)| *t <= token) {
+            let (t, op, _) = sp.storage.pending.pop_front().expect("front");
             point = point.or(match &op {
                 PersistOp::Append(_) if sp.sync_tokens.contains(&t) => Some(CrashPoint::AfterSyncedHistory),
                 PersistOp::Append(_) => Some(CrashPoint::AfterFsyncBeforeAck),
@@ -700,7 +712,7 @@ impl Sim {
     /// random prefix (counted in entries, so an append may keep only its first entries).
     fn lose_unsynced(&mut self, sid: Sid) {
         let pending = std::mem::take(&mut self.peers.get_mut(&sid).expect("member").storage.pending);
-        let units: u64 = pending.iter().map(|(_, op)| op_units(op)).sum();
+        let units: u64 = pending.iter().map(|(_, op, _)| op_units(op)).sum();
         if !self.torn_crashes || units == 0 {
             return;
         }
@@ -710,7 +722,7 @@ impl Sim {
         }
         self.stats.torn_crashes += 1;
         let storage = &mut self.peers.get_mut(&sid).expect("member").storage;
-        for (_, op) in pending {
+        for (_, op, _) in pending {
             if keep == 0 {
                 break;
             }
