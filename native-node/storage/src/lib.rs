@@ -22,7 +22,7 @@
 //! | --- | --- |
 //! | `epochs` | accepted and current epoch, text with a CRC line; replaced atomically |
 //! | `log.<zxid>` | a log segment; `<zxid>` (16 hex digits) is its first record's zxid |
-//! | `snapshot.<zxid>` | one framed record: serde_json of `Snapshot`, streamed by a writer thread |
+//! | `snapshot.<zxid>` | one framed record: postcard of `Snapshot` (as a SNAP carries it), streamed by a writer thread |
 //! | `install` | an InstallSnapshot in progress (its commit point), redone at open |
 //! | `snapshot.<zxid>.install` | the snapshot of that install, staged before the commit point |
 //! | `*.tmp` | a write that had not been renamed into place: removed at open |
@@ -32,11 +32,21 @@
 //!
 //! ```text
 //!  0  u32  payload length n          segment header (20 bytes):
-//!  4  u64  zxid                        0  8 bytes  magic "ZBLOG001"
+//!  4  u64  zxid                        0  8 bytes  magic "ZBLOG002"
 //! 12  u32  CRC32 of the payload        8  u64      zxid of the record before this segment
 //! 16  u32  CRC32 of bytes 0..16       16  u32      CRC32 of bytes 8..16
-//! 20  n    payload (serde_json of log::Entry)
+//! 20  n    payload (log::Entry in postcard: zabra_peerwire::encode_entry, the very bytes
+//!          of the entry in a Proposal)
 //! ```
+//!
+//! ## Format versions
+//!
+//! Each file's magic ends in its format version (`ZBLOG002`, `ZBSNAP02`, `ZBINST02`). This
+//! build writes format 2 (postcard; a 100-byte create is a 197-byte record) and still reads
+//! format 1 (JSON payloads, znode data as arrays of numbers: 509 bytes): a format-1 directory
+//! opens unchanged, its last segment takes no more appends, and checkpoints retire its files.
+//! A version it does not know is refused ([`StoreError::Format`], naming the file and the
+//! directory), never cut as a torn tail or passed over as a damaged snapshot.
 //!
 //! The header carries its own CRC so recovery can tell a torn tail from corruption in the
 //! middle: it looks for any intact record after a bad one, cheaply, by header checksum. The
@@ -59,6 +69,7 @@
 mod crash;
 mod epochs;
 mod error;
+mod format;
 mod fsutil;
 mod install;
 mod open;

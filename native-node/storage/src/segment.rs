@@ -1,6 +1,7 @@
 //! Log segments: `log.<first zxid>`, a 20-byte header, then records (see the crate docs).
 
 use crate::error::StoreError;
+use crate::format::{self, Format, Magic};
 use crate::fsutil;
 use crate::record::{self, Records};
 use crate::Stats;
@@ -9,7 +10,8 @@ use std::path::{Path, PathBuf};
 use zabra_core::log::Entry;
 use zabra_core::Zxid;
 
-pub const MAGIC: &[u8; 8] = b"ZBLOG001";
+/// The magic is `ZBLOG` and the format version (see `format`).
+pub const KIND: &str = "ZBLOG";
 pub const HEADER_LEN: usize = 20;
 
 /// What the store knows about one segment file without holding its records.
@@ -23,29 +25,35 @@ pub struct SegmentInfo {
     pub records: u64,
     /// Bytes, including records buffered but not yet written.
     pub len: u64,
+    /// How its records are encoded; only a segment in the current format takes appends.
+    pub format: Format,
 }
 
 pub fn header(prev: Zxid) -> Vec<u8> {
     let mut h = Vec::with_capacity(HEADER_LEN);
-    h.extend_from_slice(MAGIC);
+    h.extend_from_slice(&format::magic(KIND, format::CURRENT));
     h.extend_from_slice(&prev.as_u64().to_le_bytes());
     let crc = crc32fast::hash(&h[8..16]);
     h.extend_from_slice(&crc.to_le_bytes());
     h
 }
 
-fn read_header(bytes: &[u8]) -> Result<Zxid, String> {
+/// The zxid before the segment and its format, or why the header is damaged. A version this
+/// build cannot read is an error of its own: never mistaken for damage and cut.
+fn read_header(path: &Path, bytes: &[u8]) -> Result<Result<(Zxid, Format), String>, StoreError> {
     if bytes.len() < HEADER_LEN {
-        return Err(format!("segment header cut short ({} of {HEADER_LEN} bytes)", bytes.len()));
+        return Ok(Err(format!("segment header cut short ({} of {HEADER_LEN} bytes)", bytes.len())));
     }
-    if &bytes[..8] != MAGIC {
-        return Err("bad magic: not a zabra log segment".to_string());
-    }
+    let format = match format::parse(KIND, bytes) {
+        Magic::Known(f) => f,
+        Magic::Unknown(version) => return Err(format::unknown(path, version)),
+        Magic::Other => return Ok(Err("bad magic: not a zabra log segment".to_string())),
+    };
     let crc = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes"));
     if crc != crc32fast::hash(&bytes[8..16]) {
-        return Err("segment header checksum mismatch".to_string());
+        return Ok(Err("segment header checksum mismatch".to_string()));
     }
-    Ok(Zxid::from_u64(u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"))))
+    Ok(Ok((Zxid::from_u64(u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"))), format)))
 }
 
 /// Bytes cut from the end of the last segment at open.
@@ -69,15 +77,17 @@ pub struct Loaded {
 /// record follows the damage: that is a write the crash interrupted, after the last fsync.
 pub fn load(path: &Path, first: Zxid, last: bool) -> Result<Loaded, StoreError> {
     let bytes = fsutil::read(path)?;
-    let prev = match read_header(&bytes) {
-        Ok(prev) => prev,
+    let (prev, format) = match read_header(path, &bytes)? {
+        Ok(header) => header,
         Err(reason) => {
             let torn = damage(path, &bytes, 0, reason, last)?;
-            let info = SegmentInfo { path: path.into(), prev: first, first, last: first, records: 0, len: 0 };
+            let format = format::CURRENT;
+            let info = SegmentInfo { path: path.into(), prev: first, first, last: first, records: 0, len: 0, format };
             return Ok(Loaded { info, entries: Vec::new(), torn: Some(torn) });
         }
     };
-    let mut info = SegmentInfo { path: path.into(), prev, first, last: prev, records: 0, len: HEADER_LEN as u64 };
+    let len = HEADER_LEN as u64;
+    let mut info = SegmentInfo { path: path.into(), prev, first, last: prev, records: 0, len, format };
     let mut entries = Vec::new();
     let mut torn = None;
     for item in Records::new(&bytes, HEADER_LEN) {
@@ -105,7 +115,7 @@ fn entry_of(path: &Path, raw: &record::Raw<'_>, so_far: &SegmentInfo) -> Result<
         let why = format!("zxid {} does not follow {}", raw.zxid, so_far.last);
         return Err(StoreError::corrupt(path, at, why));
     }
-    let entry: Entry = serde_json::from_slice(raw.payload)
+    let entry: Entry = format::decode(so_far.format, raw.payload)
         .map_err(|e| StoreError::corrupt(path, at, format!("intact checksum but unreadable entry: {e}")))?;
     if entry.zxid != raw.zxid {
         let why = format!("record says zxid {} but its entry says {}", raw.zxid, entry.zxid);

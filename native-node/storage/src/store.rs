@@ -226,7 +226,7 @@ impl DiskStore {
         if e.zxid <= self.last_zxid {
             return Ok(());
         }
-        let payload = serde_json::to_vec(e).expect("an entry serializes");
+        let payload = zabra_peerwire::encode_entry(e);
         let size = (record::HEADER_LEN + payload.len()) as u64;
         let full = self.segments.last().is_some_and(|s| s.records > 0 && s.len + size > self.opts.segment_bytes);
         if full {
@@ -255,7 +255,8 @@ impl DiskStore {
         let header = segment::header(self.last_zxid);
         self.buf.extend_from_slice(&header);
         let len = header.len() as u64;
-        self.segments.push(SegmentInfo { path, prev: self.last_zxid, first, last: self.last_zxid, records: 0, len });
+        let (prev, format) = (self.last_zxid, crate::format::CURRENT);
+        self.segments.push(SegmentInfo { path, prev, first, last: prev, records: 0, len, format });
         self.active = Some(Active { file, written: 0, synced: 0 });
         Ok(())
     }
@@ -314,7 +315,7 @@ impl DiskStore {
                 segment::cut(&cut.path, cut.len, &mut self.stats)?;
                 *seg = cut;
             }
-            if self.active.is_none() {
+            if self.active.is_none() && seg.format == crate::format::CURRENT {
                 let file = fsutil::open_append(&seg.path)?;
                 self.active = Some(Active { file, written: seg.len, synced: seg.len });
             }
