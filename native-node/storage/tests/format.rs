@@ -93,7 +93,7 @@ fn refused(dir: &Path, file: &Path) {
     assert!(matches!(&err, StoreError::Format { file: f, .. } if f == file), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains(&file.display().to_string()) && msg.contains("cannot read"), "{msg}");
-    assert!(msg.contains(&format!("move that directory away")), "{msg}");
+    assert!(msg.contains("move that directory away"), "{msg}");
     assert!(msg.contains(&dir.display().to_string()), "names the directory: {msg}");
     assert_eq!(names(dir), before, "nothing was cut or removed");
 }
