@@ -165,10 +165,10 @@ fn state_of(epochs: Epochs, snapshot: Option<Snapshot>, loaded: &[Loaded]) -> Pe
 /// older format takes no appends: the next one starts a new segment.
 fn open_active(store: &mut DiskStore) -> Result<(), StoreError> {
     let Some(seg) = store.segments.last() else { return Ok(()) };
-    let file = fsutil::open_append(&seg.path)?;
-    fsutil::fsync_file(&file, &seg.path, &mut store.stats)?;
+    let active = Active::open(&seg.path, seg.len)?;
+    fsutil::fsync_file(&active.file, &seg.path, &mut store.stats)?;
     if seg.format == crate::format::CURRENT {
-        store.active = Some(Active { file, written: seg.len, synced: seg.len });
+        store.active = Some(active);
     }
     Ok(())
 }

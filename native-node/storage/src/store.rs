@@ -27,8 +27,29 @@ use zabra_core::{Epoch, Zxid};
 #[derive(Debug)]
 pub(crate) struct Active {
     pub file: File,
+    /// The end of the records written (the next write goes here).
     pub written: u64,
     pub synced: u64,
+    /// The file's length: records, then zeros preallocated for the next ones.
+    pub allocated: u64,
+}
+
+impl Active {
+    /// The segment at `path`, whose records end at `len`, opened for appends.
+    pub(crate) fn open(path: &Path, len: u64) -> Result<Active, StoreError> {
+        let (file, allocated) = fsutil::open_log(path)?;
+        Ok(Active { file, written: len, synced: len, allocated: allocated.max(len) })
+    }
+
+    /// Gives the zeros after the records back (a closed segment grows no more). Not fsynced:
+    /// after a crash the zeros are still there, which open reads as the end of the log.
+    fn trim(&mut self, path: &Path) -> Result<(), StoreError> {
+        if self.allocated > self.written {
+            self.file.set_len(self.written).map_err(StoreError::io("truncate", path))?;
+            self.allocated = self.written;
+        }
+        Ok(())
+    }
 }
 
 /// The disk backend of a native node. Dropping it without [`DiskStore::sync`] is a crash:
@@ -159,7 +180,9 @@ impl DiskStore {
     #[doc(hidden)]
     pub fn simulate_power_loss(mut self, torn_bytes: u64) -> Result<(), StoreError> {
         self.finish_background(true);
-        self.cut_unsynced(torn_bytes)
+        self.cut_unsynced(torn_bytes)?;
+        self.active = None;
+        Ok(())
     }
 
     /// Lets the writer thread finish its snapshot, and the queued one when `queued`, without
@@ -171,11 +194,14 @@ impl DiskStore {
         while self.bg.reap(&self.dir, true).is_some() {}
     }
 
+    /// What a power loss leaves of the active segment: the synced records, `torn_bytes` of
+    /// what followed, then zeros up to the preallocated length.
     fn cut_unsynced(&mut self, torn_bytes: u64) -> Result<(), StoreError> {
         self.flush_buf()?;
         if let (Some(a), Some(seg)) = (&self.active, self.segments.last()) {
             let keep = a.synced + torn_bytes.min(a.written - a.synced);
-            a.file.set_len(keep).map_err(StoreError::io("truncate", &seg.path))?;
+            let io = StoreError::io("truncate", &seg.path);
+            a.file.set_len(keep).and_then(|_| a.file.set_len(a.allocated.max(keep))).map_err(io)?;
         }
         Ok(())
     }
@@ -249,32 +275,54 @@ impl DiskStore {
     fn create_segment(&mut self, first: Zxid) -> Result<(), StoreError> {
         let path = self.dir.join(fsutil::segment_name(first));
         crate::crash::step("create", &path)?;
-        let file =
-            File::options().create_new(true).append(true).open(&path).map_err(StoreError::io("create", &path))?;
+        let file = File::options().create_new(true).write(true).open(&path).map_err(StoreError::io("create", &path))?;
         fsutil::fsync_dir(&self.dir, &mut self.stats)?;
         let header = segment::header(self.last_zxid);
         self.buf.extend_from_slice(&header);
         let len = header.len() as u64;
         let (prev, format) = (self.last_zxid, crate::format::CURRENT);
         self.segments.push(SegmentInfo { path, prev, first, last: prev, records: 0, len, format });
-        self.active = Some(Active { file, written: 0, synced: 0 });
+        self.active = Some(Active { file, written: 0, synced: 0, allocated: 0 });
         Ok(())
     }
 
     /// Closes the active segment durably, so a later segment never outlives an earlier one.
     fn roll(&mut self) -> Result<(), StoreError> {
         self.sync_log()?;
-        self.active = None;
+        self.close_active()
+    }
+
+    /// Stops appending to the active segment, giving back its preallocated zeros.
+    fn close_active(&mut self) -> Result<(), StoreError> {
+        if let (Some(mut a), Some(seg)) = (self.active.take(), self.segments.last()) {
+            a.trim(&seg.path)?;
+        }
         Ok(())
+    }
+
+    /// The length to preallocate so that `need` bytes fit: whole steps of
+    /// `StoreOptions::preallocate`, but not past the segment size limit.
+    fn allocation(&self, need: u64) -> u64 {
+        let (step, cap) = (self.opts.preallocate, self.opts.segment_bytes.max(need));
+        if step == 0 {
+            return need;
+        }
+        need.div_ceil(step).saturating_mul(step).min(cap)
     }
 
     fn flush_buf(&mut self) -> Result<(), StoreError> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let (a, seg) = (self.active.as_mut().expect("buffered records have a segment"), self.segments.last());
+        let need = self.active.as_ref().expect("buffered records have a segment").written + self.buf.len() as u64;
+        let to = self.allocation(need);
+        let (a, seg) = (self.active.as_mut().expect("an active segment"), self.segments.last());
         let path = &seg.expect("an active segment").path;
-        crate::crash::write_all(&a.file, &self.buf, path)?;
+        if need > a.allocated {
+            fsutil::preallocate(&a.file, path, to)?;
+            a.allocated = to;
+        }
+        crate::crash::write_all_at(&a.file, &self.buf, a.written, path)?;
         a.written += self.buf.len() as u64;
         self.stats.bytes_written += self.buf.len() as u64;
         self.buf.clear();
@@ -316,8 +364,7 @@ impl DiskStore {
                 *seg = cut;
             }
             if self.active.is_none() && seg.format == crate::format::CURRENT {
-                let file = fsutil::open_append(&seg.path)?;
-                self.active = Some(Active { file, written: seg.len, synced: seg.len });
+                self.active = Some(Active::open(&seg.path, seg.len)?);
             }
         }
         self.last_zxid = self.snapshot_zxid.max(self.segments.last().map_or(Zxid::ZERO, |s| s.last));
@@ -335,8 +382,7 @@ impl DiskStore {
         self.snapshot_zxid = s.zxid;
         self.last_zxid = seg.as_ref().map_or(s.zxid, |g| g.last);
         if let Some(seg) = seg {
-            let file = fsutil::open_append(&seg.path)?;
-            self.active = Some(Active { file, written: seg.len, synced: seg.len });
+            self.active = Some(Active::open(&seg.path, seg.len)?);
             self.segments.push(seg);
         }
         Ok(())
@@ -449,5 +495,7 @@ impl Backend for DiskStore {
 impl Drop for DiskStore {
     fn drop(&mut self) {
         self.finish_background(false);
+        // Tidiness only (a crash leaves the zeros, and open reads them as the end of the log).
+        let _ = self.close_active();
     }
 }
