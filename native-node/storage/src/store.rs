@@ -200,8 +200,8 @@ impl DiskStore {
         self.flush_buf()?;
         if let (Some(a), Some(seg)) = (&self.active, self.segments.last()) {
             let keep = a.synced + torn_bytes.min(a.written - a.synced);
-            let io = StoreError::io("truncate", &seg.path);
-            a.file.set_len(keep).and_then(|_| a.file.set_len(a.allocated.max(keep))).map_err(io)?;
+            let zeros = vec![0; (a.written - keep) as usize];
+            crate::crash::write_all_at(&a.file, &zeros, keep, &seg.path)?;
         }
         Ok(())
     }
