@@ -10,6 +10,7 @@ mod clientq;
 mod clients;
 mod cluster;
 mod config;
+mod entrybytes;
 mod http;
 mod join;
 mod limits;

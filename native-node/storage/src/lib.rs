@@ -93,7 +93,7 @@ mod store;
 pub use error::StoreError;
 pub use report::{OpenReport, RecoveryEvent};
 pub use snapwriter::{SnapshotHold, SnapshotOutcome};
-pub use store::DiskStore;
+pub use store::{DiskStore, Prepared};
 
 /// Tunables of a [`DiskStore`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,6 +14,7 @@ use crate::fsutil::{self, EPOCHS};
 use crate::segment::{self, SegmentInfo};
 use crate::snapwriter::{Background, Gate, SnapshotHold, SnapshotOutcome};
 use crate::{install, record, OpenReport, Stats, StoreOptions};
+use bytes::Bytes;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,20 @@ impl Active {
             self.allocated = self.written;
         }
         Ok(())
+    }
+}
+
+/// A `PersistOp` with the bytes of its appended entries, if the caller encoded them already
+/// (`zabra_peerwire::encode_entry`, one per entry of an Append, in order; empty otherwise).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub op: PersistOp,
+    pub encoded: Vec<Bytes>,
+}
+
+impl From<PersistOp> for Prepared {
+    fn from(op: PersistOp) -> Self {
+        Prepared { op, encoded: Vec::new() }
     }
 }
 
@@ -93,10 +108,20 @@ impl DiskStore {
     /// later (see `snapwriter`): it adds no history, so nothing waits for it. After an error
     /// the store refuses further work (see `StoreError::Failed`).
     pub fn write(&mut self, ops: &[PersistOp]) -> Result<(), StoreError> {
+        self.write_ops(ops.iter().map(|op| (op, &[][..])))
+    }
+
+    /// [`Self::write`], with the bytes of appended entries the caller already encoded (the
+    /// leader encodes an entry once for its followers and its disk), so none is encoded twice.
+    pub fn write_prepared(&mut self, ops: &[Prepared]) -> Result<(), StoreError> {
+        self.write_ops(ops.iter().map(|p| (&p.op, &p.encoded[..])))
+    }
+
+    fn write_ops<'a>(&mut self, ops: impl Iterator<Item = (&'a PersistOp, &'a [Bytes])>) -> Result<(), StoreError> {
         self.guard(|s| {
             s.reap_snapshots(false)?;
-            for op in ops {
-                s.on_op(op)?;
+            for (op, encoded) in ops {
+                s.on_op(op, encoded)?;
             }
             s.flush_epochs()?;
             s.flush_buf()
@@ -217,14 +242,17 @@ impl DiskStore {
         r
     }
 
-    fn on_op(&mut self, op: &PersistOp) -> Result<(), StoreError> {
+    fn on_op(&mut self, op: &PersistOp, encoded: &[Bytes]) -> Result<(), StoreError> {
         if !matches!(op, PersistOp::AcceptedEpoch(_) | PersistOp::CurrentEpoch(_)) {
             self.flush_epochs()?;
         }
         match op {
             PersistOp::AcceptedEpoch(e) => self.on_epoch(|ep| ep.accepted = *e),
             PersistOp::CurrentEpoch(e) => self.on_epoch(|ep| ep.current = *e),
-            PersistOp::Append(entries) => entries.iter().try_for_each(|e| self.on_append(e)),
+            PersistOp::Append(entries) => {
+                let mut encoded = encoded.iter();
+                entries.iter().try_for_each(|e| self.on_append(e, encoded.next()))
+            }
             PersistOp::Truncate(z) => self.on_truncate(*z),
             PersistOp::InstallSnapshot(s, entries) => self.on_install(s, entries),
             PersistOp::Checkpoint(s) => self.on_checkpoint(s),
@@ -247,12 +275,19 @@ impl DiskStore {
         Ok(())
     }
 
-    /// Skips entries at or below the last zxid, as `PersistedState::apply` does.
-    fn on_append(&mut self, e: &Entry) -> Result<(), StoreError> {
+    /// Skips entries at or below the last zxid, as `PersistedState::apply` does. The record's
+    /// payload is `encoded` when the caller has it, else the entry is encoded here.
+    fn on_append(&mut self, e: &Entry, encoded: Option<&Bytes>) -> Result<(), StoreError> {
         if e.zxid <= self.last_zxid {
             return Ok(());
         }
-        let payload = zabra_peerwire::encode_entry(e);
+        let payload = match encoded {
+            Some(b) => {
+                debug_assert_eq!(b[..], zabra_peerwire::encode_entry(e)[..], "bytes of another entry");
+                std::borrow::Cow::Borrowed(&b[..])
+            }
+            None => std::borrow::Cow::Owned(zabra_peerwire::encode_entry(e)),
+        };
         let size = (record::HEADER_LEN + payload.len()) as u64;
         let full = self.segments.last().is_some_and(|s| s.records > 0 && s.len + size > self.opts.segment_bytes);
         if full {
