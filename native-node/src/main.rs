@@ -11,6 +11,7 @@ mod clientq;
 mod clients;
 mod cluster;
 mod config;
+mod entrybytes;
 mod http;
 mod join;
 mod limits;

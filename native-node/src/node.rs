@@ -11,7 +11,6 @@ use std::time::{Instant as StdInstant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 use zabra_core::message::Envelope;
 use zabra_core::peer::{ClientRequest, ConnectRequest, Input, Now, Output, Peer, Reply, SessionGrant, Status};
-use zabra_core::storage::PersistOp;
 use zabra_core::trace::TraceEvent;
 use zabra_core::txn::ErrorCode;
 use zabra_core::watch::WatchedEvent;
@@ -113,7 +112,9 @@ pub struct Node {
     /// Each connection's client address and session, for `cons`, `stat` and `dump`.
     conn_info: BTreeMap<ConnId, (String, SessionId)>,
     session_conn: BTreeMap<SessionId, ConnId>,
-    store: std::sync::mpsc::Sender<(Token, PersistOp)>,
+    store: std::sync::mpsc::Sender<(Token, zabra_storage::Prepared)>,
+    /// The bytes of the entries this step encoded (see `entrybytes`).
+    entry_bytes: crate::entrybytes::EntryBytes,
     viewers: crate::viewers::Viewers,
     requests: u64,
     replies: u64,
@@ -143,7 +144,7 @@ impl Node {
     pub fn new(
         mut peer: Peer,
         start: StdInstant,
-        store: std::sync::mpsc::Sender<(Token, PersistOp)>,
+        store: std::sync::mpsc::Sender<(Token, zabra_storage::Prepared)>,
         transport: crate::transport::Transport,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> Node {
@@ -156,6 +157,7 @@ impl Node {
             conn_info: BTreeMap::new(),
             session_conn: BTreeMap::new(),
             store,
+            entry_bytes: Default::default(),
             viewers: Default::default(),
             requests: 0,
             replies: 0,
@@ -295,7 +297,7 @@ impl Node {
         for o in outs {
             match o {
                 Output::Send { to, env } => {
-                    let sent = self.links.get(&to).map(|l| (l.id, l.send(env)));
+                    let sent = self.links.get(&to).map(|l| (l.id, l.send_with(env, &mut self.entry_bytes)));
                     if let Some((id, Err(e))) = sent {
                         // Closing the link is the only bounded answer to a peer that does not read.
                         self.transport.link_failed(&format!("link {id} with peer {to}"), &e);
@@ -309,7 +311,7 @@ impl Node {
                     }
                 }
                 Output::Persist { token, op } => {
-                    if self.store.send((token, op)).is_err() {
+                    if self.store.send((token, self.entry_bytes.prepare(op))).is_err() {
                         tracing::error!("the storage thread is gone; stopping");
                         std::process::exit(3);
                     }
@@ -341,6 +343,7 @@ impl Node {
                 Output::Trace(e) => self.on_trace(e),
             }
         }
+        self.entry_bytes.clear();
     }
 
     /// Queue `out` for a connection. One whose queue overflows (a client that does not read

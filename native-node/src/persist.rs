@@ -13,15 +13,14 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
-use zabra_core::storage::PersistOp;
 use zabra_core::Token;
-use zabra_storage::DiskStore;
+use zabra_storage::{DiskStore, Prepared};
 
 /// How often an idle storage thread looks whether a background snapshot has finished (its
 /// cleanup then runs without waiting for the next write).
 const SNAPSHOT_POLL: Duration = Duration::from_millis(100);
 
-pub type StoreSender = Sender<(Token, PersistOp)>;
+pub type StoreSender = Sender<(Token, Prepared)>;
 
 pub fn spawn(
     store: DiskStore,
@@ -49,7 +48,7 @@ fn fail(e: zabra_storage::StoreError) -> ! {
     std::process::exit(3);
 }
 
-fn run(mut store: DiskStore, rx: Receiver<(Token, PersistOp)>, events: UnboundedSender<Event>, m: Arc<Metrics>) {
+fn run(mut store: DiskStore, rx: Receiver<(Token, Prepared)>, events: UnboundedSender<Event>, m: Arc<Metrics>) {
     loop {
         let first = if store.snapshot_in_progress() {
             match rx.recv_timeout(SNAPSHOT_POLL) {
@@ -70,7 +69,7 @@ fn run(mut store: DiskStore, rx: Receiver<(Token, PersistOp)>, events: Unbounded
         let mut batch = vec![first];
         batch.extend(rx.try_iter());
         let last = batch.last().expect("non-empty").0;
-        let ops: Vec<PersistOp> = batch.into_iter().map(|(_, op)| op).collect();
+        let ops: Vec<Prepared> = batch.into_iter().map(|(_, op)| op).collect();
         group_commit(&mut store, &ops, &m);
         report(&mut store, &m);
         // After shutdown nobody listens; the queue is still written to the end.
@@ -84,8 +83,8 @@ fn run(mut store: DiskStore, rx: Receiver<(Token, PersistOp)>, events: Unbounded
 }
 
 /// Write every op queued so far, then one fsync for all of them.
-fn group_commit(store: &mut DiskStore, ops: &[PersistOp], m: &Metrics) {
-    store.write(ops).unwrap_or_else(|e| fail(e));
+fn group_commit(store: &mut DiskStore, ops: &[Prepared], m: &Metrics) {
+    store.write_prepared(ops).unwrap_or_else(|e| fail(e));
     let fsync = store.needs_sync();
     let t = Instant::now();
     store.sync().unwrap_or_else(|e| fail(e));

@@ -17,6 +17,7 @@
 //! node task. The writer feeds every queued message and flushes once per burst. Every link that ends for any
 //! reason but this node's own decision is logged with its cause and counted (`link_errors`).
 
+use crate::entrybytes::EntryBytes;
 use crate::node::Event;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -148,12 +149,26 @@ impl PeerLink {
     /// Ordinary messages are encoded here and counted against [`MAX_QUEUED`]. A sync message
     /// is encoded by the writer, so the node task does not stall on a large tree; there is
     /// one per sync of this link, so it is not counted.
+    #[cfg(test)]
     pub fn send(&self, env: Envelope) -> Result<(), LinkError> {
+        self.send_with(env, &mut EntryBytes::default())
+    }
+
+    /// [`Self::send`], taking a Proposal's or an Inform's entry bytes from `entries`, so a
+    /// step that sends one entry to several peers (and logs it) encodes it once.
+    pub fn send_with(&self, env: Envelope, entries: &mut EntryBytes) -> Result<(), LinkError> {
         use zabra_core::message::Message;
         let item = if matches!(env.msg, Message::Diff { .. } | Message::Trunc { .. } | Message::Snap { .. }) {
             Queued::Sync(Box::new(env))
         } else {
-            let frames = encode_frames(&env)?;
+            let frames = match &env.msg {
+                Message::Proposal { entry, .. } | Message::Inform { entry, .. } => {
+                    let bytes =
+                        wire::encode_with_entry(env.id, &env.msg, &entries.of(entry)).expect("a proposal or an inform");
+                    frames_of(&env, bytes)?
+                }
+                _ => encode_frames(&env)?,
+            };
             let n: usize = frames.iter().map(Vec::len).sum();
             let queued = self.queued.fetch_add(n, Ordering::Relaxed) + n;
             if queued > self.cap {
@@ -169,7 +184,11 @@ impl PeerLink {
 
 /// One envelope as the chunks to send.
 fn encode_frames(env: &Envelope) -> Result<Vec<Vec<u8>>, LinkError> {
-    let bytes = wire::encode(env)?;
+    frames_of(env, wire::encode(env)?)
+}
+
+/// The chunks of `env`, encoded as `bytes`.
+fn frames_of(env: &Envelope, bytes: Vec<u8>) -> Result<Vec<Vec<u8>>, LinkError> {
     if bytes.len() > MAX_MESSAGE {
         let kind = env.msg.kind();
         return Err(LinkError::Oversize(format!("a {kind:?} of {} bytes is above {MAX_MESSAGE}", bytes.len())));
@@ -549,6 +568,40 @@ mod tests {
         assert_eq!(ends.queued.load(Ordering::Relaxed), 0);
         let frames = encode_frames(&env(Message::Diff { epoch: 1, entries: Vec::new() })).unwrap();
         assert_eq!(frames.len(), 1);
+    }
+
+    /// The leader's step that proposes an entry appends it to its disk and sends it to every
+    /// follower: the entry is encoded once, and each follower still gets its own envelope.
+    #[test]
+    fn a_proposal_to_every_follower_and_the_disk_encodes_its_entry_once() {
+        use zabra_core::storage::PersistOp;
+        use zabra_core::txn::{CreateMode, Op, Txn};
+        let op = Op::create("/p", &[9; 100], CreateMode::Persistent);
+        let txn = Txn { session: zabra_core::SessionId(5), time_ms: 1, auth: Vec::new(), op };
+        let entry = zabra_core::log::Entry { zxid: zabra_core::Zxid::new(3, 1), txn, origin: None };
+        let mut step = EntryBytes::default();
+        let disk = step.prepare(PersistOp::Append(vec![entry.clone()]));
+        let mut links: Vec<_> = (1..=3).map(|id| new_link(id, 1 << 20)).collect();
+        for (seq, (link, _)) in links.iter().enumerate() {
+            let env = Envelope {
+                id: MsgId { from: Sid(1), seq: 100 + seq as u64 },
+                msg: Message::Proposal { epoch: 3, entry: entry.clone() },
+            };
+            link.send_with(env, &mut step).unwrap();
+        }
+        assert_eq!(step.encoded(), 1, "one encoding for the disk and three followers");
+        assert_eq!(disk.encoded, [bytes::Bytes::from(wire::encode_entry(&entry))]);
+        for (seq, (_, ends)) in links.iter_mut().enumerate() {
+            let Ok(Queued::Frames(frames)) = ends.rx.try_recv() else { panic!("frames queued") };
+            let mut chunks = Reassembler::new(MAX_MESSAGE);
+            let bytes = frames.iter().find_map(|f| chunks.push(f).unwrap()).expect("a whole message");
+            let env = wire::decode(&bytes).unwrap();
+            assert_eq!(env.id.seq, 100 + seq as u64);
+            assert_eq!(env.msg, Message::Proposal { epoch: 3, entry: entry.clone() });
+        }
+        step.clear();
+        step.of(&entry);
+        assert_eq!(step.encoded(), 2, "the next step keeps nothing");
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //!
 //! - [`codec`]: the core's `Envelope` in postcard, a compact binary serde format (znode data
 //!   travels as bytes; zxids and session ids as integers).
+//! - [`entry`]: a log entry's bytes, shared by the disk log and every Proposal and Inform: the
+//!   leader encodes an entry once and wraps the same bytes for each follower.
 //! - [`chunk`]: a message larger than one chunk is cut into chunks of at most 1 MiB, each one
 //!   WebSocket message; the receiver reassembles them under an explicit size cap.
 //! - [`handshake`]: `Hello` and a mutual challenge–response, HMAC-SHA256 keyed by the cluster
@@ -28,11 +30,13 @@
 
 pub mod chunk;
 pub mod codec;
+pub mod entry;
 pub mod handshake;
 pub mod join;
 
 pub use chunk::{frames, Reassembler, MAX_CHUNK};
 pub use codec::{decode, encode};
+pub use entry::{decode_entry, encode_entry, encode_with_entry};
 pub use handshake::{Acceptor, Dialer, Handshake, HandshakeError, Hello, Proof, Role, NONCE_LEN, PROTOCOL_VERSION};
 pub use join::{bus_key, join_token, unwrap_bus_key, wrap_bus_key};
 

@@ -61,3 +61,24 @@ pub(crate) fn write_all(mut to: impl Write, bytes: &[u8], path: &Path) -> Result
     }
     to.write_all(bytes).map_err(StoreError::io("write", path))
 }
+
+/// A positional `write_all` as a step: a crash here leaves the first half of `bytes` written.
+pub(crate) fn write_all_at(file: &std::fs::File, bytes: &[u8], at: u64, path: &Path) -> Result<(), StoreError> {
+    if due() {
+        let _ = positional_write(file, &bytes[..bytes.len() / 2], at);
+        return Err(crashed("write", path));
+    }
+    positional_write(file, bytes, at).map_err(StoreError::io("write", path))
+}
+
+#[cfg(unix)]
+fn positional_write(file: &std::fs::File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, at)
+}
+
+#[cfg(not(unix))]
+fn positional_write(mut file: &std::fs::File, bytes: &[u8], at: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(at))?;
+    file.write_all(bytes)
+}

@@ -23,6 +23,16 @@ pub enum StoreError {
     /// The epochs break the start-up rule of zab-notes "Epoch files" (accepted >= current).
     #[error("{}: {reason}; refusing to start", file.display())]
     Inconsistent { file: PathBuf, reason: String },
+    /// A file in a data format this build cannot read (a newer Zabra wrote it): never taken
+    /// for damage, so nothing in it is cut or skipped.
+    #[error(
+        "{} is in data format {version}, which this build of Zabra cannot read (it reads formats 1 \
+         and 2); refusing to start: run the Zabra that wrote {}, or move that directory away so \
+         this node resyncs from its peers",
+        file.display(),
+        file.parent().unwrap_or(Path::new(".")).display()
+    )]
+    Format { file: PathBuf, version: String },
     /// Another process holds the directory's lock.
     #[error("{} is locked by another process (is another node using this data directory?)", .0.display())]
     Locked(PathBuf),

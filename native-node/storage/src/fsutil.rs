@@ -115,9 +115,72 @@ pub fn read(path: &Path) -> Result<Vec<u8>, StoreError> {
     fs::read(path).map_err(StoreError::io("read", path))
 }
 
-/// Opens `path` for appending (created if missing).
-pub fn open_append(path: &Path) -> Result<File, StoreError> {
-    OpenOptions::new().create(true).append(true).open(path).map_err(StoreError::io("open", path))
+/// Reads a log segment up to the end of its last data region. A preallocated tail is a hole,
+/// or unwritten extents that ext4 and xfs report as one (`SEEK_HOLE`); it reads as zeros, so
+/// it is left unread and the segment loader sees the zeros it holds up to the block boundary
+/// only. Elsewhere, or if the file system cannot say, the whole file is read.
+pub fn read_log(path: &Path) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path).map_err(StoreError::io("open", path))?;
+    let len = f.metadata().map_err(StoreError::io("stat", path))?.len();
+    let end = data_end(&f, len).unwrap_or(len).min(len);
+    f.seek(SeekFrom::Start(0)).map_err(StoreError::io("seek", path))?;
+    let mut bytes = Vec::with_capacity(end as usize);
+    f.take(end).read_to_end(&mut bytes).map_err(StoreError::io("read", path))?;
+    Ok(bytes)
+}
+
+/// Where the last data region of `f` ends, from `SEEK_DATA`/`SEEK_HOLE`.
+#[cfg(target_os = "linux")]
+fn data_end(f: &File, len: u64) -> Option<u64> {
+    use rustix::fs::{seek, SeekFrom};
+    let (mut end, mut at) = (0, 0);
+    // A segment is written front to back, so it has a region or two; the bound only keeps a
+    // strange file from looping long.
+    for _ in 0..1024 {
+        match seek(f, SeekFrom::Data(at)) {
+            Ok(data) => at = seek(f, SeekFrom::Hole(data)).ok()?,
+            Err(e) if e == rustix::io::Errno::NXIO => return Some(end),
+            Err(_) => return None,
+        }
+        end = at;
+        if at >= len {
+            return Some(len);
+        }
+    }
+    None
+}
+
+#[cfg(not(target_os = "linux"))]
+fn data_end(_: &File, _: u64) -> Option<u64> {
+    None
+}
+
+/// Opens a log segment for writing at explicit offsets (not `O_APPEND`: a preallocated
+/// segment is longer than its records), with its current length on disk.
+pub fn open_log(path: &Path) -> Result<(File, u64), StoreError> {
+    let f = OpenOptions::new().write(true).open(path).map_err(StoreError::io("open", path))?;
+    let len = f.metadata().map_err(StoreError::io("stat", path))?.len();
+    Ok((f, len))
+}
+
+/// Grows `file` to `len` bytes of zeros, allocating the blocks (`fallocate`), so later
+/// writes inside it change neither the file's size nor, on most file systems, its block
+/// map, and an `fdatasync` after them has only data to persist. Where the file system cannot
+/// allocate (or is full), the file is extended sparse, as ZooKeeper pads its logs: still no
+/// size change per write, and a full disk then fails the write itself, as it did before.
+pub fn preallocate(file: &File, path: &Path, len: u64) -> Result<(), StoreError> {
+    crash::step("preallocate", path)?;
+    #[cfg(target_os = "linux")]
+    {
+        let have = file.metadata().map_err(StoreError::io("stat", path))?.len();
+        let mode = rustix::fs::FallocateFlags::empty();
+        if len <= have || rustix::fs::fallocate(file, mode, have, len - have).is_ok() {
+            return Ok(());
+        }
+    }
+    file.set_len(len).map_err(StoreError::io("preallocate", path))
 }
 
 /// Takes `dir/lock` with an exclusive, non-blocking `flock`: two nodes writing one log would

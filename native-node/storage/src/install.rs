@@ -13,7 +13,7 @@ use crate::error::StoreError;
 use crate::fsutil::{self, INSTALL};
 use crate::record;
 use crate::segment::{self, SegmentInfo};
-use crate::snapfile::{self, InstallMarker, INSTALL_MAGIC};
+use crate::snapfile::{self, InstallMarker, INSTALL_KIND, MAGIC_LEN};
 use crate::Stats;
 use std::fs::{self, File};
 use std::path::Path;
@@ -39,8 +39,8 @@ pub fn install(
         }
     }
     let marker = InstallMarker { snapshot: s.zxid, entries: kept };
-    let json = serde_json::to_vec(&marker).expect("entries serialize");
-    fsutil::atomic_write(dir, INSTALL, &snapfile::frame(INSTALL_MAGIC, s.zxid, &json), stats)?;
+    let payload = postcard::to_allocvec(&marker).expect("entries serialize");
+    fsutil::atomic_write(dir, INSTALL, &snapfile::frame(INSTALL_KIND, s.zxid, &payload), stats)?;
     finish(dir, marker, stats)
 }
 
@@ -48,11 +48,11 @@ pub fn install(
 pub fn resume(dir: &Path, stats: &mut Stats) -> Result<(Zxid, Option<SegmentInfo>), StoreError> {
     let path = dir.join(INSTALL);
     let bytes = fsutil::read(&path)?;
-    let zxid = match record::decode(&bytes, INSTALL_MAGIC.len()) {
+    let zxid = match record::decode(&bytes, MAGIC_LEN) {
         Ok(raw) => raw.zxid,
-        Err(d) => return Err(StoreError::corrupt(&path, INSTALL_MAGIC.len() as u64, d.to_string())),
+        Err(d) => return Err(StoreError::corrupt(&path, MAGIC_LEN as u64, d.to_string())),
     };
-    let marker: InstallMarker = snapfile::read_framed(&path, INSTALL_MAGIC, zxid)?;
+    let marker: InstallMarker = snapfile::read_framed(&path, INSTALL_KIND, zxid)?;
     if marker.snapshot != zxid {
         return Err(StoreError::corrupt(&path, 0, "marker names two different snapshots"));
     }
@@ -95,7 +95,7 @@ fn write_segment(
     let path = dir.join(fsutil::segment_name(first.zxid));
     let mut bytes = segment::header(prev);
     for e in entries {
-        record::encode(e.zxid, &serde_json::to_vec(e).expect("an entry serializes"), &mut bytes);
+        record::encode(e.zxid, &zabra_peerwire::encode_entry(e), &mut bytes);
     }
     crate::crash::step("create", &path)?;
     let f = File::create(&path).map_err(StoreError::io("create", &path))?;
@@ -104,5 +104,6 @@ fn write_segment(
     stats.records_written += entries.len() as u64;
     fsutil::fsync_file(&f, &path, stats)?;
     let len = bytes.len() as u64;
-    Ok(Some(SegmentInfo { path, prev, first: first.zxid, last: last.zxid, records: entries.len() as u64, len }))
+    let (first, last, records, format) = (first.zxid, last.zxid, entries.len() as u64, crate::format::CURRENT);
+    Ok(Some(SegmentInfo { path, prev, first, last, records, len, format }))
 }

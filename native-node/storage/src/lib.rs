@@ -21,8 +21,8 @@
 //! | file | content |
 //! | --- | --- |
 //! | `epochs` | accepted and current epoch, text with a CRC line; replaced atomically |
-//! | `log.<zxid>` | a log segment; `<zxid>` (16 hex digits) is its first record's zxid |
-//! | `snapshot.<zxid>` | one framed record: serde_json of `Snapshot`, streamed by a writer thread |
+//! | `log.<zxid>` | a log segment; `<zxid>` (16 hex digits) is its first record's zxid; the active one is preallocated (zeros after its records) |
+//! | `snapshot.<zxid>` | one framed record: postcard of `Snapshot` (as a SNAP carries it), streamed by a writer thread |
 //! | `install` | an InstallSnapshot in progress (its commit point), redone at open |
 //! | `snapshot.<zxid>.install` | the snapshot of that install, staged before the commit point |
 //! | `*.tmp` | a write that had not been renamed into place: removed at open |
@@ -32,19 +32,39 @@
 //!
 //! ```text
 //!  0  u32  payload length n          segment header (20 bytes):
-//!  4  u64  zxid                        0  8 bytes  magic "ZBLOG001"
+//!  4  u64  zxid                        0  8 bytes  magic "ZBLOG002"
 //! 12  u32  CRC32 of the payload        8  u64      zxid of the record before this segment
 //! 16  u32  CRC32 of bytes 0..16       16  u32      CRC32 of bytes 8..16
-//! 20  n    payload (serde_json of log::Entry)
+//! 20  n    payload (log::Entry in postcard: zabra_peerwire::encode_entry, the very bytes
+//!          of the entry in a Proposal)
 //! ```
+//!
+//! ## Format versions
+//!
+//! Each file's magic ends in its format version (`ZBLOG002`, `ZBSNAP02`, `ZBINST02`). This
+//! build writes format 2 (postcard; a 100-byte create is a 197-byte record) and still reads
+//! format 1 (JSON payloads, znode data as arrays of numbers: 509 bytes): a format-1 directory
+//! opens unchanged, its last segment takes no more appends, and checkpoints retire its files.
+//! A version it does not know is refused ([`StoreError::Format`], naming the file and the
+//! directory), never cut as a torn tail or passed over as a damaged snapshot.
 //!
 //! The header carries its own CRC so recovery can tell a torn tail from corruption in the
 //! middle: it looks for any intact record after a bad one, cheaply, by header checksum. The
 //! segment header records the zxid before the segment so a missing segment file is a detected
 //! gap, not silently lost history.
 //!
+//! ## Preallocation
+//!
+//! The active segment grows in steps of [`StoreOptions::preallocate`] (64 MiB, ZooKeeper's
+//! `preAllocSize`) with `fallocate`, written at explicit offsets, so an append changes no file
+//! size and its fdatasync persists data only (measured here: 124 µs → 87 µs per fdatasync of a
+//! 230-byte write on ext4). A segment that closes gives its zeros back (`set_len`); after a
+//! crash they are still there.
+//!
 //! ## Recovery rules (see `open`)
 //!
+//! - Zeros after the last intact record, in any segment, are preallocated space: the end of
+//!   that segment's records, not damage.
 //! - A bad last record of the last segment with no intact record after it is a torn tail: the
 //!   file is cut to the last good record and the [`OpenReport`] says so.
 //! - A bad record anywhere else, a gap between segments or between the snapshot and the log,
@@ -59,6 +79,7 @@
 mod crash;
 mod epochs;
 mod error;
+mod format;
 mod fsutil;
 mod install;
 mod open;
@@ -72,7 +93,7 @@ mod store;
 pub use error::StoreError;
 pub use report::{OpenReport, RecoveryEvent};
 pub use snapwriter::{SnapshotHold, SnapshotOutcome};
-pub use store::DiskStore;
+pub use store::{DiskStore, Prepared};
 
 /// Tunables of a [`DiskStore`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,11 +105,15 @@ pub struct StoreOptions {
     /// damaged, at the cost of keeping the log from the oldest one (ZooKeeper's
     /// `autopurge.snapRetainCount`, default 3, plays the same role).
     pub keep_snapshots: usize,
+    /// The active segment grows in steps of this many bytes of allocated zeros (never past
+    /// `segment_bytes`), so an fsync after an append has no size change to persist
+    /// (ZooKeeper's `preAllocSize`, 64 MiB). 0 grows it with every write.
+    pub preallocate: u64,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { segment_bytes: 64 << 20, keep_snapshots: 2 }
+        StoreOptions { segment_bytes: 64 << 20, keep_snapshots: 2, preallocate: 64 << 20 }
     }
 }
 

@@ -161,11 +161,14 @@ fn state_of(epochs: Epochs, snapshot: Option<Snapshot>, loaded: &[Loaded]) -> Pe
 }
 
 /// Opens the last segment for appends and fsyncs it: records a killed process left in the page
-/// cache were loaded, so they must be durable before the peer acts on them.
+/// cache were loaded, so they must be durable before the peer acts on them. A segment of an
+/// older format takes no appends: the next one starts a new segment.
 fn open_active(store: &mut DiskStore) -> Result<(), StoreError> {
     let Some(seg) = store.segments.last() else { return Ok(()) };
-    let file = fsutil::open_append(&seg.path)?;
-    fsutil::fsync_file(&file, &seg.path, &mut store.stats)?;
-    store.active = Some(Active { file, written: seg.len, synced: seg.len });
+    let active = Active::open(&seg.path, seg.len)?;
+    fsutil::fsync_file(&active.file, &seg.path, &mut store.stats)?;
+    if seg.format == crate::format::CURRENT {
+        store.active = Some(active);
+    }
     Ok(())
 }

@@ -1,6 +1,8 @@
-//! Snapshot and install-marker files: a magic, then one framed record (see `record`).
+//! Snapshot and install-marker files: a magic, then one framed record (see `record`). The
+//! payload is postcard (format 2; format 1 was JSON and is still read, see `format`).
 
 use crate::error::StoreError;
+use crate::format::{self, Format, Magic};
 use crate::fsutil;
 use crate::record::{self, Defect};
 use crate::Stats;
@@ -12,8 +14,10 @@ use zabra_core::log::Entry;
 use zabra_core::message::Snapshot;
 use zabra_core::Zxid;
 
-pub const SNAPSHOT_MAGIC: &[u8; 8] = b"ZBSNAP01";
-pub const INSTALL_MAGIC: &[u8; 8] = b"ZBINST01";
+/// The magics are these and the format version (see `format`).
+pub const SNAPSHOT_KIND: &str = "ZBSNAP";
+pub const INSTALL_KIND: &str = "ZBINST";
+pub const MAGIC_LEN: usize = 8;
 
 /// The commit point of an InstallSnapshot: once this file exists the new history is decided,
 /// and `open` finishes the install if a crash interrupted it.
@@ -23,9 +27,11 @@ pub struct InstallMarker {
     pub entries: Vec<Entry>,
 }
 
-pub fn frame(magic: &[u8; 8], zxid: Zxid, payload: &[u8]) -> Vec<u8> {
+/// A file of `kind` in the current format holding one record.
+pub fn frame(kind: &str, zxid: Zxid, payload: &[u8]) -> Vec<u8> {
+    let magic = format::magic(kind, format::CURRENT);
     let mut out = Vec::with_capacity(magic.len() + record::HEADER_LEN + payload.len());
-    out.extend_from_slice(magic);
+    out.extend_from_slice(&magic);
     record::encode(zxid, payload, &mut out);
     out
 }
@@ -62,10 +68,11 @@ pub fn write_tmp(dir: &Path, name: &str, s: &Snapshot, stats: &mut Stats) -> Res
     crate::crash::step("create", &tmp)?;
     let file = File::create(&tmp).map_err(io("create"))?;
     let mut f = &file;
-    f.write_all(SNAPSHOT_MAGIC).and_then(|_| f.write_all(&[0; record::HEADER_LEN])).map_err(io("write"))?;
+    let magic = format::magic(SNAPSHOT_KIND, format::CURRENT);
+    f.write_all(&magic).and_then(|_| f.write_all(&[0; record::HEADER_LEN])).map_err(io("write"))?;
     let sink = Checksummed { inner: f, crc: crc32fast::Hasher::new(), len: 0 };
-    let mut out = BufWriter::with_capacity(1 << 20, sink);
-    serde_json::to_writer(&mut out, s).map_err(|e| io("write")(e.into()))?;
+    let out = BufWriter::with_capacity(1 << 20, sink);
+    let out = postcard::to_io(s, out).map_err(|e| io("write")(std::io::Error::other(e)))?;
     let sink = out.into_inner().map_err(|e| io("write")(e.into_error()))?;
     let (written, crc) = (sink.len, sink.crc.finalize());
     let Ok(len) = u32::try_from(written) else {
@@ -73,9 +80,9 @@ pub fn write_tmp(dir: &Path, name: &str, s: &Snapshot, stats: &mut Stats) -> Res
         return Err(io("write")(too_big));
     };
     crate::crash::step("write", &tmp)?;
-    f.seek(SeekFrom::Start(SNAPSHOT_MAGIC.len() as u64)).map_err(io("seek"))?;
+    f.seek(SeekFrom::Start(MAGIC_LEN as u64)).map_err(io("seek"))?;
     f.write_all(&record::header(len, s.zxid, crc)).map_err(io("write"))?;
-    stats.bytes_written += (SNAPSHOT_MAGIC.len() + record::HEADER_LEN) as u64 + written;
+    stats.bytes_written += (MAGIC_LEN + record::HEADER_LEN) as u64 + written;
     fsutil::fsync_file(&file, &tmp, stats)?;
     Ok(tmp)
 }
@@ -89,14 +96,16 @@ pub fn write_snapshot(dir: &Path, name: &str, s: &Snapshot, stats: &mut Stats) -
 }
 
 /// Reads a framed file written by `frame`, checking magic, checksums, the zxid the file name
-/// promises and the JSON inside.
-pub fn read_framed<T: DeserializeOwned>(path: &Path, magic: &[u8; 8], zxid: Zxid) -> Result<T, StoreError> {
+/// promises and the payload inside, decoded as its format says.
+pub fn read_framed<T: DeserializeOwned>(path: &Path, kind: &str, zxid: Zxid) -> Result<T, StoreError> {
     let bytes = fsutil::read(path)?;
-    if bytes.len() < magic.len() || &bytes[..magic.len()] != magic {
-        return Err(StoreError::corrupt(path, 0, "bad magic (not a zabra file, or cut short)"));
-    }
-    let at = magic.len() as u64;
-    let raw = record::decode(&bytes, magic.len()).map_err(|d: Defect| StoreError::corrupt(path, at, d.to_string()))?;
+    let format: Format = match format::parse(kind, &bytes) {
+        Magic::Known(f) => f,
+        Magic::Unknown(version) => return Err(format::unknown(path, version)),
+        Magic::Other => return Err(StoreError::corrupt(path, 0, "bad magic (not a zabra file, or cut short)")),
+    };
+    let at = MAGIC_LEN as u64;
+    let raw = record::decode(&bytes, MAGIC_LEN).map_err(|d: Defect| StoreError::corrupt(path, at, d.to_string()))?;
     if raw.end != bytes.len() {
         return Err(StoreError::corrupt(path, raw.end as u64, "unexpected bytes after the record"));
     }
@@ -104,10 +113,9 @@ pub fn read_framed<T: DeserializeOwned>(path: &Path, magic: &[u8; 8], zxid: Zxid
         return Err(StoreError::corrupt(path, at, format!("holds zxid {} but its name says {}", raw.zxid, zxid)));
     }
     let payload_at = at + record::HEADER_LEN as u64;
-    serde_json::from_slice(raw.payload)
-        .map_err(|e| StoreError::corrupt(path, payload_at + e.column() as u64, format!("unreadable JSON: {e}")))
+    format::decode(format, raw.payload).map_err(|e| StoreError::corrupt(path, payload_at, e))
 }
 
 pub fn read_snapshot(path: &Path, zxid: Zxid) -> Result<Snapshot, StoreError> {
-    read_framed(path, SNAPSHOT_MAGIC, zxid)
+    read_framed(path, SNAPSHOT_KIND, zxid)
 }

@@ -14,6 +14,7 @@ use crate::fsutil::{self, EPOCHS};
 use crate::segment::{self, SegmentInfo};
 use crate::snapwriter::{Background, Gate, SnapshotHold, SnapshotOutcome};
 use crate::{install, record, OpenReport, Stats, StoreOptions};
+use bytes::Bytes;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -27,8 +28,43 @@ use zabra_core::{Epoch, Zxid};
 #[derive(Debug)]
 pub(crate) struct Active {
     pub file: File,
+    /// The end of the records written (the next write goes here).
     pub written: u64,
     pub synced: u64,
+    /// The file's length: records, then zeros preallocated for the next ones.
+    pub allocated: u64,
+}
+
+impl Active {
+    /// The segment at `path`, whose records end at `len`, opened for appends.
+    pub(crate) fn open(path: &Path, len: u64) -> Result<Active, StoreError> {
+        let (file, allocated) = fsutil::open_log(path)?;
+        Ok(Active { file, written: len, synced: len, allocated: allocated.max(len) })
+    }
+
+    /// Gives the zeros after the records back (a closed segment grows no more). Not fsynced:
+    /// after a crash the zeros are still there, which open reads as the end of the log.
+    fn trim(&mut self, path: &Path) -> Result<(), StoreError> {
+        if self.allocated > self.written {
+            self.file.set_len(self.written).map_err(StoreError::io("truncate", path))?;
+            self.allocated = self.written;
+        }
+        Ok(())
+    }
+}
+
+/// A `PersistOp` with the bytes of its appended entries, if the caller encoded them already
+/// (`zabra_peerwire::encode_entry`, one per entry of an Append, in order; empty otherwise).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub op: PersistOp,
+    pub encoded: Vec<Bytes>,
+}
+
+impl From<PersistOp> for Prepared {
+    fn from(op: PersistOp) -> Self {
+        Prepared { op, encoded: Vec::new() }
+    }
 }
 
 /// The disk backend of a native node. Dropping it without [`DiskStore::sync`] is a crash:
@@ -72,10 +108,20 @@ impl DiskStore {
     /// later (see `snapwriter`): it adds no history, so nothing waits for it. After an error
     /// the store refuses further work (see `StoreError::Failed`).
     pub fn write(&mut self, ops: &[PersistOp]) -> Result<(), StoreError> {
+        self.write_ops(ops.iter().map(|op| (op, &[][..])))
+    }
+
+    /// [`Self::write`], with the bytes of appended entries the caller already encoded (the
+    /// leader encodes an entry once for its followers and its disk), so none is encoded twice.
+    pub fn write_prepared(&mut self, ops: &[Prepared]) -> Result<(), StoreError> {
+        self.write_ops(ops.iter().map(|p| (&p.op, &p.encoded[..])))
+    }
+
+    fn write_ops<'a>(&mut self, ops: impl Iterator<Item = (&'a PersistOp, &'a [Bytes])>) -> Result<(), StoreError> {
         self.guard(|s| {
             s.reap_snapshots(false)?;
-            for op in ops {
-                s.on_op(op)?;
+            for (op, encoded) in ops {
+                s.on_op(op, encoded)?;
             }
             s.flush_epochs()?;
             s.flush_buf()
@@ -159,7 +205,9 @@ impl DiskStore {
     #[doc(hidden)]
     pub fn simulate_power_loss(mut self, torn_bytes: u64) -> Result<(), StoreError> {
         self.finish_background(true);
-        self.cut_unsynced(torn_bytes)
+        self.cut_unsynced(torn_bytes)?;
+        self.active = None;
+        Ok(())
     }
 
     /// Lets the writer thread finish its snapshot, and the queued one when `queued`, without
@@ -171,11 +219,14 @@ impl DiskStore {
         while self.bg.reap(&self.dir, true).is_some() {}
     }
 
+    /// What a power loss leaves of the active segment: the synced records, `torn_bytes` of
+    /// what followed, then zeros up to the preallocated length.
     fn cut_unsynced(&mut self, torn_bytes: u64) -> Result<(), StoreError> {
         self.flush_buf()?;
         if let (Some(a), Some(seg)) = (&self.active, self.segments.last()) {
             let keep = a.synced + torn_bytes.min(a.written - a.synced);
-            a.file.set_len(keep).map_err(StoreError::io("truncate", &seg.path))?;
+            let zeros = vec![0; (a.written - keep) as usize];
+            crate::crash::write_all_at(&a.file, &zeros, keep, &seg.path)?;
         }
         Ok(())
     }
@@ -191,14 +242,17 @@ impl DiskStore {
         r
     }
 
-    fn on_op(&mut self, op: &PersistOp) -> Result<(), StoreError> {
+    fn on_op(&mut self, op: &PersistOp, encoded: &[Bytes]) -> Result<(), StoreError> {
         if !matches!(op, PersistOp::AcceptedEpoch(_) | PersistOp::CurrentEpoch(_)) {
             self.flush_epochs()?;
         }
         match op {
             PersistOp::AcceptedEpoch(e) => self.on_epoch(|ep| ep.accepted = *e),
             PersistOp::CurrentEpoch(e) => self.on_epoch(|ep| ep.current = *e),
-            PersistOp::Append(entries) => entries.iter().try_for_each(|e| self.on_append(e)),
+            PersistOp::Append(entries) => {
+                let mut encoded = encoded.iter();
+                entries.iter().try_for_each(|e| self.on_append(e, encoded.next()))
+            }
             PersistOp::Truncate(z) => self.on_truncate(*z),
             PersistOp::InstallSnapshot(s, entries) => self.on_install(s, entries),
             PersistOp::Checkpoint(s) => self.on_checkpoint(s),
@@ -221,12 +275,19 @@ impl DiskStore {
         Ok(())
     }
 
-    /// Skips entries at or below the last zxid, as `PersistedState::apply` does.
-    fn on_append(&mut self, e: &Entry) -> Result<(), StoreError> {
+    /// Skips entries at or below the last zxid, as `PersistedState::apply` does. The record's
+    /// payload is `encoded` when the caller has it, else the entry is encoded here.
+    fn on_append(&mut self, e: &Entry, encoded: Option<&Bytes>) -> Result<(), StoreError> {
         if e.zxid <= self.last_zxid {
             return Ok(());
         }
-        let payload = serde_json::to_vec(e).expect("an entry serializes");
+        let payload = match encoded {
+            Some(b) => {
+                debug_assert_eq!(b[..], zabra_peerwire::encode_entry(e)[..], "bytes of another entry");
+                std::borrow::Cow::Borrowed(&b[..])
+            }
+            None => std::borrow::Cow::Owned(zabra_peerwire::encode_entry(e)),
+        };
         let size = (record::HEADER_LEN + payload.len()) as u64;
         let full = self.segments.last().is_some_and(|s| s.records > 0 && s.len + size > self.opts.segment_bytes);
         if full {
@@ -249,31 +310,54 @@ impl DiskStore {
     fn create_segment(&mut self, first: Zxid) -> Result<(), StoreError> {
         let path = self.dir.join(fsutil::segment_name(first));
         crate::crash::step("create", &path)?;
-        let file =
-            File::options().create_new(true).append(true).open(&path).map_err(StoreError::io("create", &path))?;
+        let file = File::options().create_new(true).write(true).open(&path).map_err(StoreError::io("create", &path))?;
         fsutil::fsync_dir(&self.dir, &mut self.stats)?;
         let header = segment::header(self.last_zxid);
         self.buf.extend_from_slice(&header);
         let len = header.len() as u64;
-        self.segments.push(SegmentInfo { path, prev: self.last_zxid, first, last: self.last_zxid, records: 0, len });
-        self.active = Some(Active { file, written: 0, synced: 0 });
+        let (prev, format) = (self.last_zxid, crate::format::CURRENT);
+        self.segments.push(SegmentInfo { path, prev, first, last: prev, records: 0, len, format });
+        self.active = Some(Active { file, written: 0, synced: 0, allocated: 0 });
         Ok(())
     }
 
     /// Closes the active segment durably, so a later segment never outlives an earlier one.
     fn roll(&mut self) -> Result<(), StoreError> {
         self.sync_log()?;
-        self.active = None;
+        self.close_active()
+    }
+
+    /// Stops appending to the active segment, giving back its preallocated zeros.
+    fn close_active(&mut self) -> Result<(), StoreError> {
+        if let (Some(mut a), Some(seg)) = (self.active.take(), self.segments.last()) {
+            a.trim(&seg.path)?;
+        }
         Ok(())
+    }
+
+    /// The length to preallocate so that `need` bytes fit: whole steps of
+    /// `StoreOptions::preallocate`, but not past the segment size limit.
+    fn allocation(&self, need: u64) -> u64 {
+        let (step, cap) = (self.opts.preallocate, self.opts.segment_bytes.max(need));
+        if step == 0 {
+            return need;
+        }
+        need.div_ceil(step).saturating_mul(step).min(cap)
     }
 
     fn flush_buf(&mut self) -> Result<(), StoreError> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let (a, seg) = (self.active.as_mut().expect("buffered records have a segment"), self.segments.last());
+        let need = self.active.as_ref().expect("buffered records have a segment").written + self.buf.len() as u64;
+        let to = self.allocation(need);
+        let (a, seg) = (self.active.as_mut().expect("an active segment"), self.segments.last());
         let path = &seg.expect("an active segment").path;
-        crate::crash::write_all(&a.file, &self.buf, path)?;
+        if need > a.allocated {
+            fsutil::preallocate(&a.file, path, to)?;
+            a.allocated = to;
+        }
+        crate::crash::write_all_at(&a.file, &self.buf, a.written, path)?;
         a.written += self.buf.len() as u64;
         self.stats.bytes_written += self.buf.len() as u64;
         self.buf.clear();
@@ -314,9 +398,8 @@ impl DiskStore {
                 segment::cut(&cut.path, cut.len, &mut self.stats)?;
                 *seg = cut;
             }
-            if self.active.is_none() {
-                let file = fsutil::open_append(&seg.path)?;
-                self.active = Some(Active { file, written: seg.len, synced: seg.len });
+            if self.active.is_none() && seg.format == crate::format::CURRENT {
+                self.active = Some(Active::open(&seg.path, seg.len)?);
             }
         }
         self.last_zxid = self.snapshot_zxid.max(self.segments.last().map_or(Zxid::ZERO, |s| s.last));
@@ -334,8 +417,7 @@ impl DiskStore {
         self.snapshot_zxid = s.zxid;
         self.last_zxid = seg.as_ref().map_or(s.zxid, |g| g.last);
         if let Some(seg) = seg {
-            let file = fsutil::open_append(&seg.path)?;
-            self.active = Some(Active { file, written: seg.len, synced: seg.len });
+            self.active = Some(Active::open(&seg.path, seg.len)?);
             self.segments.push(seg);
         }
         Ok(())
@@ -448,5 +530,7 @@ impl Backend for DiskStore {
 impl Drop for DiskStore {
     fn drop(&mut self) {
         self.finish_background(false);
+        // Tidiness only (a crash leaves the zeros, and open reads them as the end of the log).
+        let _ = self.close_active();
     }
 }

@@ -166,6 +166,6 @@ fn disk_store_matches_the_memory_model() {
 #[test]
 fn disk_store_matches_the_memory_model_with_tiny_segments() {
     for seed in 100..120 {
-        run(seed, StoreOptions { segment_bytes: 700, keep_snapshots: 2 });
+        run(seed, StoreOptions { segment_bytes: 700, keep_snapshots: 2, preallocate: 300 });
     }
 }

@@ -33,7 +33,7 @@ pub fn open(dir: &Path) -> (DiskStore, PersistedState, OpenReport) {
 
 /// Small segments, so a few entries span several files.
 pub fn small() -> StoreOptions {
-    StoreOptions { segment_bytes: 1024, ..StoreOptions::default() }
+    StoreOptions { segment_bytes: 256, ..StoreOptions::default() }
 }
 
 pub fn zxids(s: &PersistedState) -> Vec<Zxid> {
