@@ -1,0 +1,87 @@
+//! Every check over one history, partitioned per key for linearizability (registers are
+//! independent, so the history is linearizable iff each key's is: Herlihy–Wing locality).
+
+use crate::checks::{self, Anomaly, FinalView};
+use crate::history::{Call, Op};
+use crate::linear::{self, Verdict};
+use crate::model::Reg;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Every register starts as value 0 at version 0 (the harness creates them so).
+pub const INITIAL: Reg = (0, 0);
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub ops: usize,
+    pub keys: usize,
+    /// Keys shown linearizable by the zxid order alone, and by the search.
+    pub by_witness: usize,
+    pub by_search: usize,
+    /// Keys the search could not decide within its budget.
+    pub undecided: Vec<String>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.anomalies.is_empty() && self.undecided.is_empty()
+    }
+}
+
+pub fn check(ops: &[Op], finals: &[FinalView], budget: u64) -> Report {
+    let mut r = Report { ops: ops.len(), ..Report::default() };
+    let mut per_key: BTreeMap<&str, Vec<Op>> = BTreeMap::new();
+    for op in ops.iter().filter(|o| matches!(o.call, Call::Read | Call::Write { .. })) {
+        per_key.entry(&op.key).or_default().push(op.clone());
+    }
+    r.keys = per_key.len();
+    for (key, list) in per_key {
+        match linear::check(&list, INITIAL, budget) {
+            Verdict::Ok { by_witness: true } => r.by_witness += 1,
+            Verdict::Ok { by_witness: false } => r.by_search += 1,
+            Verdict::Undecided => r.undecided.push(key.to_string()),
+            Verdict::Violation => {
+                let window = crate::window::smallest(&list, INITIAL);
+                let message = format!(
+                    "no linearization of the {} ops on {key}; {} of them fail already",
+                    list.len(),
+                    window.len()
+                );
+                let ids = window.iter().map(|o| o.id).collect();
+                r.anomalies.push(Anomaly { kind: "not-linearizable".into(), key: key.into(), message, window: ids });
+            }
+        }
+    }
+    r.anomalies.extend(checks::lost_writes(ops, finals));
+    r.anomalies.extend(checks::session_order(ops));
+    r.anomalies.extend(checks::sync_reads(ops));
+    r.anomalies.extend(checks::sequential_creates(ops));
+    r
+}
+
+/// The report as text: each anomaly with its window, one op a line.
+pub fn describe(r: &Report, ops: &[Op]) -> String {
+    let by_id: BTreeMap<usize, &Op> = ops.iter().map(|o| (o.id, o)).collect();
+    let mut out = format!(
+        "{} ops on {} keys: {} linearizable by zxid order, {} by search, {} undecided, {} anomalies\n",
+        r.ops,
+        r.keys,
+        r.by_witness,
+        r.by_search,
+        r.undecided.len(),
+        r.anomalies.len()
+    );
+    for k in &r.undecided {
+        out.push_str(&format!("UNDECIDED {k}: the search ran out of steps\n"));
+    }
+    for a in &r.anomalies {
+        out.push_str(&format!("ANOMALY {} on {}: {}\n", a.kind, a.key, a.message));
+        for id in &a.window {
+            if let Some(op) = by_id.get(id) {
+                out.push_str(&format!("    {}\n", crate::history::describe(op)));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,185 @@
+//! The checks besides linearizability: no acknowledged write lost, each session's view never
+//! going back, sync-then-read, and sequential creates numbered in real-time order. Each
+//! returns anomalies naming the ops involved.
+
+use crate::history::{Call, Op, Outcome};
+use crate::model::Reg;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anomaly {
+    pub kind: String,
+    pub key: String,
+    pub message: String,
+    /// The smallest failing window: ids of the ops that show the anomaly.
+    pub window: Vec<usize>,
+}
+
+fn anomaly(kind: &str, key: &str, message: String, window: Vec<usize>) -> Anomaly {
+    Anomaly { kind: kind.into(), key: key.into(), message, window }
+}
+
+/// What one node holds once the cluster has healed, read from that node alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalView {
+    pub node: u64,
+    pub registers: BTreeMap<String, Reg>,
+    /// Sequence numbers of the children of each parent of sequential creates.
+    pub children: BTreeMap<String, BTreeSet<u64>>,
+}
+
+/// Every acknowledged write is still there on every node: each register's final version is
+/// at least that of every acknowledged write, and every acknowledged sequential create
+/// exists.
+pub fn lost_writes(ops: &[Op], finals: &[FinalView]) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    let mut newest: BTreeMap<&str, &Op> = BTreeMap::new();
+    for op in ops {
+        if let (Call::Write { .. }, Outcome::Ok { version, .. }) = (&op.call, &op.outcome) {
+            let e = newest.entry(&op.key).or_insert(op);
+            if matches!(e.outcome, Outcome::Ok { version: v, .. } if v < *version) {
+                *e = op;
+            }
+        }
+    }
+    for f in finals {
+        for (key, w) in &newest {
+            let Outcome::Ok { version, .. } = w.outcome else { continue };
+            match f.registers.get(*key) {
+                Some(&(_, v)) if v >= version => {}
+                found => out.push(anomaly(
+                    "lost-write",
+                    key,
+                    format!(
+                        "node {} holds {found:?} but write #{} was acknowledged at version {version}",
+                        f.node, w.id
+                    ),
+                    vec![w.id],
+                )),
+            }
+        }
+        for op in ops {
+            if let Outcome::Created { seq, .. } = op.outcome {
+                if !f.children.get(&op.key).is_some_and(|c| c.contains(&seq)) {
+                    let msg = format!(
+                        "node {} lacks sequential node #{seq} whose create #{} was acknowledged",
+                        f.node, op.id
+                    );
+                    out.push(anomaly("lost-create", &op.key, msg, vec![op.id]));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Each session's view never goes back (ZooKeeper's per-client order): once a session has
+/// seen zxid z (of a read's value or its own write), a read of key k returns a value at
+/// least as new as the last write of k at or before z.
+pub fn session_order(ops: &[Op]) -> Vec<Anomaly> {
+    // Every write zxid known per key (acknowledged, or revealed by a read).
+    let mut known: BTreeMap<&str, BTreeMap<u64, usize>> = BTreeMap::new();
+    for op in ops {
+        if let (Call::Read | Call::Write { .. }, Some(z)) = (&op.call, op.zxid()) {
+            known.entry(&op.key).or_default().entry(z).or_insert(op.id);
+        }
+    }
+    let mut out = Vec::new();
+    for (session, list) in by_session(ops) {
+        let mut seen: Option<(u64, usize)> = None;
+        for op in list {
+            let Some(z) = op.zxid() else { continue };
+            if let (Call::Read, Some((sz, by))) = (&op.call, seen) {
+                let floor = known.get(op.key.as_str()).and_then(|k| k.range(..=sz).next_back());
+                if let Some((&wz, &w)) = floor {
+                    if z < wz {
+                        let msg = format!(
+                            "session {session} read #{} at zxid {z:#x} after seeing {sz:#x} (#{by}), older than write #{w} at {wz:#x}",
+                            op.id
+                        );
+                        out.push(anomaly("session-order", &op.key, msg, vec![by, w, op.id]));
+                    }
+                }
+            }
+            if seen.is_none_or(|(sz, _)| z > sz) {
+                seen = Some((z, op.id));
+            }
+        }
+    }
+    out
+}
+
+fn by_session(ops: &[Op]) -> BTreeMap<u64, Vec<&Op>> {
+    let mut m: BTreeMap<u64, Vec<&Op>> = BTreeMap::new();
+    for op in ops {
+        m.entry(op.session).or_default().push(op);
+    }
+    for list in m.values_mut() {
+        list.sort_by_key(|o| (o.invoke, o.id));
+    }
+    m
+}
+
+/// A read right after a sync of the same key in the same session sees every write of that
+/// key acknowledged (and every value read) before the sync began.
+pub fn sync_reads(ops: &[Op]) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    for list in by_session(ops).values() {
+        for pair in list.windows(2) {
+            let (sync, read) = (pair[0], pair[1]);
+            let (Call::Sync, Outcome::Synced, Call::Read) = (&sync.call, &sync.outcome, &read.call) else { continue };
+            let (Some(z), true) = (read.zxid(), sync.key == read.key) else { continue };
+            let before = ops.iter().filter(|o| o.key == read.key && o.end() < sync.invoke);
+            let newest = before
+                .filter(|o| matches!(o.call, Call::Read | Call::Write { .. }))
+                .filter_map(|o| Some((o.zxid()?, o.id)))
+                .max();
+            if let Some((wz, w)) = newest.filter(|(wz, _)| *wz > z) {
+                let msg = format!(
+                    "read #{} after sync #{} saw zxid {z:#x}, older than #{w} at {wz:#x} done before the sync",
+                    read.id, sync.id
+                );
+                out.push(anomaly("sync-then-read", &read.key, msg, vec![w, sync.id, read.id]));
+            }
+        }
+    }
+    out
+}
+
+/// Sequential creates under one parent get distinct numbers, increasing in real time: a
+/// create acknowledged before another began has the smaller number.
+pub fn sequential_creates(ops: &[Op]) -> Vec<Anomaly> {
+    let mut per: BTreeMap<&str, Vec<(u64, &Op)>> = BTreeMap::new();
+    for op in ops {
+        if let Outcome::Created { seq, .. } = op.outcome {
+            per.entry(&op.key).or_default().push((seq, op));
+        }
+    }
+    let mut out = Vec::new();
+    for (key, mut list) in per {
+        list.sort_by_key(|(s, o)| (*s, o.id));
+        for w in list.windows(2) {
+            if w[0].0 == w[1].0 {
+                let msg = format!("creates #{} and #{} both got number {}", w[0].1.id, w[1].1.id, w[0].0);
+                out.push(anomaly("duplicate-sequence", key, msg, vec![w[0].1.id, w[1].1.id]));
+            }
+        }
+        // Scan from the highest number down, keeping the earliest completion seen.
+        let mut first_done: Option<&Op> = None;
+        for (seq, op) in list.iter().rev() {
+            if let Some(d) = first_done.filter(|d| d.precedes(op)) {
+                let msg = format!(
+                    "create #{} got #{seq} though create #{} (a higher number) was done before it began",
+                    op.id, d.id
+                );
+                out.push(anomaly("sequence-order", key, msg, vec![d.id, op.id]));
+                break;
+            }
+            if first_done.is_none_or(|d| op.end() < d.end()) {
+                first_done = Some(op);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,227 @@
+//! Linearizability of one key's register history.
+//!
+//! First the cheap witness: the order the leader committed writes in (their zxids, also
+//! learnt from reads for writes whose answer was lost), with each read placed after the write
+//! it saw and each refused CAS at the first place its version differs. If that order respects
+//! real time and the register model, the history is linearizable, in O(n log n). Otherwise a
+//! Wing–Gong–Lowe search (Lowe's memoized version, as in Porcupine) decides, within a budget
+//! of steps.
+
+use crate::history::{Call, Op, Outcome};
+use crate::model::{self, Reg, States};
+use std::collections::{BTreeMap, HashSet};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Linearizable; `by_witness` when the zxid order alone showed it.
+    Ok { by_witness: bool },
+    /// Not linearizable: no order of the ops respects real time and the register.
+    Violation,
+    /// The search ran out of steps before deciding.
+    Undecided,
+}
+
+/// Steps the search may take on one key before giving up.
+pub const DEFAULT_BUDGET: u64 = 5_000_000;
+
+/// Checks one key's ops (those `model::relevant` keeps) from register state `init`.
+pub fn check(ops: &[Op], init: Reg, budget: u64) -> Verdict {
+    let ops: Vec<&Op> = ops.iter().filter(|o| model::relevant(o)).collect();
+    if witness(&ops, init) {
+        return Verdict::Ok { by_witness: true };
+    }
+    search(&ops, init, budget)
+}
+
+/// The zxid-order witness: true only if it is a valid linearization.
+pub fn witness(ops: &[&Op], init: Reg) -> bool {
+    let Some(order) = witness_order(ops, init) else { return false };
+    valid(&order, init)
+}
+
+/// (op, effect) in witness order; `None` when some op cannot be placed.
+fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Option<Vec<(&'a Op, bool)>> {
+    // zxid of each value seen by a read: dates writes whose answer was lost.
+    let mut seen: BTreeMap<u64, u64> = BTreeMap::new();
+    for op in ops {
+        if let (Call::Read, Outcome::Ok { value, zxid, .. }) = (&op.call, &op.outcome) {
+            seen.insert(*value, *zxid);
+        }
+    }
+    let mut writes: Vec<(u64, &Op)> = Vec::new();
+    let mut others: Vec<&Op> = Vec::new();
+    for op in ops {
+        match (&op.call, &op.outcome) {
+            (Call::Write { .. }, Outcome::Ok { zxid, .. }) => writes.push((*zxid, op)),
+            (Call::Write { value, .. }, Outcome::Unknown { .. }) => match seen.get(value) {
+                Some(z) => writes.push((*z, op)),
+                None => others.push(op),
+            },
+            _ => others.push(op),
+        }
+    }
+    writes.sort_by_key(|(z, op)| (*z, op.id));
+    // States after each prefix of the writes: gap g holds the state after g writes.
+    let mut states = vec![init];
+    for (_, w) in &writes {
+        states.push(model::step_one(*states.last()?, w, true)?);
+    }
+    let gap_of_zxid: BTreeMap<u64, usize> = writes.iter().enumerate().map(|(i, (z, _))| (*z, i + 1)).collect();
+    let mut placed: Vec<Vec<(&Op, bool)>> = vec![Vec::new(); states.len()];
+    // (end, gap) of every op placed so far, for the lower bound of a refused CAS: after
+    // everything that completed before it began.
+    let mut ends: Vec<(u64, usize)> = writes.iter().enumerate().map(|(i, (_, w))| (w.end(), i + 1)).collect();
+    let mut refused: Vec<&Op> = Vec::new();
+    for op in others {
+        let gap = match (&op.call, &op.outcome) {
+            (Call::Read, Outcome::Ok { value, version, zxid }) if (*value, *version) == init => {
+                gap_of_zxid.get(zxid).copied().unwrap_or(0)
+            }
+            (Call::Read, Outcome::Ok { zxid, .. }) => *gap_of_zxid.get(zxid)?,
+            (Call::Write { .. }, Outcome::BadVersion) => {
+                refused.push(op);
+                continue;
+            }
+            // An unknown write nobody saw: it did not take effect, at the end.
+            _ => states.len() - 1,
+        };
+        ends.push((op.end(), gap));
+        placed[gap].push((op, false));
+    }
+    ends.sort_unstable();
+    refused.sort_by_key(|o| (o.invoke, o.id));
+    // Refused CASes in invocation order; `later` holds those placed whose end is not passed yet.
+    let (mut i, mut lb) = (0, 0);
+    let mut later: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize)>> = Default::default();
+    for op in refused {
+        while i < ends.len() && ends[i].0 < op.invoke {
+            lb = lb.max(ends[i].1);
+            i += 1;
+        }
+        while let Some(std::cmp::Reverse((_, gap))) = later.peek().copied().filter(|r| r.0 .0 < op.invoke) {
+            lb = lb.max(gap);
+            later.pop();
+        }
+        let Call::Write { expect, .. } = op.call else { return None };
+        let gap = (lb..states.len()).find(|&g| Some(states[g].1) != expect)?;
+        later.push(std::cmp::Reverse((op.end(), gap)));
+        placed[gap].push((op, false));
+    }
+    let mut order = Vec::with_capacity(ops.len());
+    for (g, mut in_gap) in placed.into_iter().enumerate() {
+        if g > 0 {
+            order.push((writes[g - 1].1, true));
+        }
+        in_gap.sort_by_key(|(op, _)| (op.invoke, op.id));
+        order.extend(in_gap);
+    }
+    Some(order)
+}
+
+/// A total order is a linearization: real time respected and every step legal.
+fn valid(order: &[(&Op, bool)], init: Reg) -> bool {
+    let mut min_end_after = u64::MAX;
+    for (op, _) in order.iter().rev() {
+        if min_end_after < op.invoke {
+            return false;
+        }
+        min_end_after = min_end_after.min(op.end());
+    }
+    let mut r = init;
+    for (op, effect) in order {
+        match model::step_one(r, op, *effect) {
+            Some(next) => r = next,
+            None => return false,
+        }
+    }
+    true
+}
+
+struct Entry {
+    op: usize,
+    call: bool,
+    /// Index of the matching entry (call ↔ return).
+    mate: usize,
+}
+
+/// Wing–Gong–Lowe with memoization over (linearized set, states).
+pub fn search(ops: &[&Op], init: Reg, budget: u64) -> Verdict {
+    let n = ops.len();
+    if n == 0 {
+        return Verdict::Ok { by_witness: false };
+    }
+    // Events by time; at equal times calls first (such ops count as concurrent).
+    let mut ev: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * n);
+    for (i, op) in ops.iter().enumerate() {
+        ev.push((op.invoke, true, i));
+        ev.push((op.end(), false, i));
+    }
+    ev.sort_by_key(|&(t, call, i)| (t, !call, i));
+    let mut pos = vec![[0usize; 2]; n];
+    for (k, &(_, call, i)) in ev.iter().enumerate() {
+        pos[i][usize::from(!call)] = k;
+    }
+    let entries: Vec<Entry> =
+        ev.iter().map(|&(_, call, i)| Entry { op: i, call, mate: pos[i][usize::from(call)] }).collect();
+    // A doubly linked list over entries; index `m` is the head sentinel.
+    let m = entries.len();
+    let mut next: Vec<usize> = (1..=m).collect();
+    next.push(0);
+    let mut prev: Vec<usize> = std::iter::once(m).chain(0..m - 1).collect();
+    prev.push(m - 1);
+    next[m] = 0;
+    next[m - 1] = usize::MAX;
+    let end = usize::MAX;
+    let lift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize, mate: usize| {
+        for x in [e, mate] {
+            let (p, nx) = (prev[x], next[x]);
+            next[p] = nx;
+            if nx != end {
+                prev[nx] = p;
+            }
+        }
+    };
+    let unlift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize, mate: usize| {
+        for x in [mate, e] {
+            let (p, nx) = (prev[x], next[x]);
+            next[p] = x;
+            if nx != end {
+                prev[nx] = x;
+            }
+        }
+    };
+    let mut linearized = vec![0u64; n.div_ceil(64)];
+    let mut cache: HashSet<(Vec<u64>, States)> = HashSet::new();
+    let mut stack: Vec<(usize, States)> = Vec::new();
+    let mut state = States::one(init);
+    let mut e = next[m];
+    let mut steps = 0u64;
+    while next[m] != end {
+        steps += 1;
+        if steps > budget {
+            return Verdict::Undecided;
+        }
+        if entries[e].call {
+            let op = entries[e].op;
+            if let Some(after) = model::step(&state, ops[op]) {
+                linearized[op / 64] |= 1 << (op % 64);
+                if cache.insert((linearized.clone(), after.clone())) {
+                    stack.push((e, std::mem::replace(&mut state, after)));
+                    lift(&mut next, &mut prev, e, entries[e].mate);
+                    e = next[m];
+                    continue;
+                }
+                linearized[op / 64] &= !(1 << (op % 64));
+            }
+            e = next[e];
+        } else {
+            let Some((top, before)) = stack.pop() else { return Verdict::Violation };
+            state = before;
+            let op = entries[top].op;
+            linearized[op / 64] &= !(1 << (op % 64));
+            unlift(&mut next, &mut prev, top, entries[top].mate);
+            e = next[top];
+        }
+    }
+    Verdict::Ok { by_witness: false }
+}

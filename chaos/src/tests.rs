@@ -1,0 +1,230 @@
+//! The checker against hand-made histories (linearizable ones accepted, broken ones
+//! rejected with a small window) and generated linearizable histories (always accepted).
+
+use crate::check::{self, INITIAL};
+use crate::checks::{self, FinalView};
+use crate::history::{Call, Op, Outcome};
+use crate::linear::{self, Verdict};
+use proptest::prelude::*;
+
+fn op(id: usize, session: u64, t: (u64, Option<u64>), call: Call, outcome: Outcome) -> Op {
+    Op { id, session, key: "/r".into(), invoke: t.0, complete: t.1, call, outcome }
+}
+fn ok(value: u64, version: i32, zxid: u64) -> Outcome {
+    Outcome::Ok { value, version, zxid }
+}
+fn unknown() -> Outcome {
+    Outcome::Unknown { error: "timeout".into() }
+}
+fn write(value: u64) -> Call {
+    Call::Write { value, expect: None }
+}
+fn cas(value: u64, expect: i32) -> Call {
+    Call::Write { value, expect: Some(expect) }
+}
+
+/// Both the whole check (witness first) and the search alone.
+fn verdicts(ops: &[Op]) -> (Verdict, Verdict) {
+    let refs: Vec<&Op> = ops.iter().filter(|o| crate::model::relevant(o)).collect();
+    (linear::check(ops, INITIAL, 1_000_000), linear::search(&refs, INITIAL, 1_000_000))
+}
+
+fn assert_linearizable(ops: &[Op]) {
+    let (a, b) = verdicts(ops);
+    assert!(matches!(a, Verdict::Ok { .. }), "{a:?}");
+    assert_eq!(b, Verdict::Ok { by_witness: false });
+}
+
+fn assert_rejected(ops: &[Op]) -> Vec<usize> {
+    assert_eq!(verdicts(ops), (Verdict::Violation, Verdict::Violation));
+    let r = check::check(ops, &[], 1_000_000);
+    let a = r.anomalies.iter().find(|a| a.kind == "not-linearizable").expect("reported");
+    a.window.clone()
+}
+
+#[test]
+fn sequential_writes_and_reads_pass_by_witness() {
+    let h = [
+        op(0, 1, (0, Some(10)), write(1), ok(1, 1, 5)),
+        op(1, 2, (20, Some(30)), Call::Read, ok(1, 1, 5)),
+        op(2, 1, (40, Some(50)), cas(2, 1), ok(2, 2, 6)),
+        op(3, 2, (60, Some(70)), cas(3, 1), Outcome::BadVersion),
+        op(4, 2, (80, Some(90)), Call::Read, ok(2, 2, 6)),
+    ];
+    assert_linearizable(&h);
+    assert_eq!(linear::check(&h, INITIAL, 10), Verdict::Ok { by_witness: true });
+}
+
+#[test]
+fn a_read_concurrent_with_a_write_may_see_either() {
+    for seen in [ok(0, 0, 1), ok(1, 1, 5)] {
+        let h = [op(0, 1, (0, Some(100)), write(1), ok(1, 1, 5)), op(1, 2, (10, Some(20)), Call::Read, seen)];
+        assert_linearizable(&h);
+    }
+}
+
+#[test]
+fn stale_read_after_a_completed_write_is_rejected() {
+    let mut h = vec![
+        op(0, 1, (0, Some(10)), write(1), ok(1, 1, 5)),
+        op(1, 1, (20, Some(30)), write(2), ok(2, 2, 6)),
+        op(2, 2, (40, Some(50)), Call::Read, ok(1, 1, 5)),
+    ];
+    // Unrelated history before it, so the window has something to cut.
+    for i in 0..40u64 {
+        let t = 100 + i * 10;
+        h.push(op(3 + i as usize, 3, (t, Some(t + 5)), Call::Read, ok(2, 2, 6)));
+    }
+    let window = assert_rejected(&h);
+    assert_eq!(window, vec![0, 1, 2]);
+}
+
+#[test]
+fn a_lost_write_is_rejected() {
+    let h = [op(0, 1, (0, Some(10)), write(1), ok(1, 1, 5)), op(1, 2, (20, Some(30)), Call::Read, ok(0, 0, 1))];
+    assert_eq!(assert_rejected(&h), vec![0, 1]);
+    let finals = [FinalView { node: 2, registers: [("/r".to_string(), (0, 0))].into(), ..Default::default() }];
+    let lost = checks::lost_writes(&h, &finals);
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    assert_eq!(lost[0].kind, "lost-write");
+}
+
+#[test]
+fn two_cas_from_one_version_both_succeeding_are_rejected() {
+    let h = [op(0, 1, (0, Some(10)), cas(1, 0), ok(1, 1, 5)), op(1, 2, (5, Some(15)), cas(2, 0), ok(2, 1, 6))];
+    assert_rejected(&h);
+}
+
+#[test]
+fn a_read_of_a_value_never_written_is_rejected() {
+    let h = [op(0, 1, (0, Some(10)), write(1), ok(1, 1, 5)), op(1, 2, (5, Some(30)), Call::Read, ok(7, 1, 5))];
+    assert_rejected(&h);
+}
+
+#[test]
+fn a_refused_cas_at_the_only_possible_version_is_rejected() {
+    // Nothing was written: the version is 0, so a CAS expecting 0 must succeed.
+    let h = [op(0, 1, (0, Some(10)), cas(1, 0), Outcome::BadVersion)];
+    assert_rejected(&h);
+}
+
+#[test]
+fn an_unknown_write_may_apply_or_not_but_not_come_and_go() {
+    let w = op(0, 1, (0, None), write(1), unknown());
+    let later = |id, t, seen| op(id, 2, (t, Some(t + 5)), Call::Read, seen);
+    assert_linearizable(&[w.clone(), later(1, 10, ok(0, 0, 1)), later(2, 20, ok(1, 1, 5))]);
+    assert_linearizable(&[w.clone(), later(1, 10, ok(0, 0, 1))]);
+    assert_rejected(&[w, later(1, 10, ok(1, 1, 5)), later(2, 20, ok(0, 0, 1))]);
+}
+
+#[test]
+fn a_session_that_goes_back_in_time_is_reported() {
+    let mut h = vec![op(0, 1, (0, Some(10)), write(1), ok(1, 1, 8)), op(1, 2, (20, Some(30)), Call::Read, ok(1, 1, 8))];
+    h.push(Op { key: "/a".into(), ..op(2, 1, (40, Some(50)), write(1), ok(1, 1, 10)) });
+    h.push(Op { key: "/a".into(), ..op(3, 2, (60, Some(70)), Call::Read, ok(1, 1, 10)) });
+    // Session 2 saw zxid 10; then reads /r at zxid 1, older than the write of /r at 8.
+    h.push(op(4, 2, (80, Some(90)), Call::Read, ok(0, 0, 1)));
+    let found = checks::session_order(&h);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].window, vec![3, 0, 4]);
+    assert!(checks::session_order(&h[..4]).is_empty());
+}
+
+#[test]
+fn a_read_after_sync_must_see_writes_acknowledged_before_the_sync() {
+    let h = [
+        op(0, 1, (0, Some(10)), write(1), ok(1, 1, 8)),
+        op(1, 2, (20, Some(30)), Call::Sync, Outcome::Synced),
+        op(2, 2, (40, Some(50)), Call::Read, ok(0, 0, 1)),
+    ];
+    let found = checks::sync_reads(&h);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        checks::sync_reads(&[h[0].clone(), h[1].clone(), op(2, 2, (40, Some(50)), Call::Read, ok(1, 1, 8))]).is_empty()
+    );
+}
+
+#[test]
+fn sequential_creates_are_distinct_and_in_real_time_order() {
+    let c = |id, t: u64, seq| op(id, 1, (t, Some(t + 5)), Call::Create, Outcome::Created { seq, zxid: 0 });
+    assert!(checks::sequential_creates(&[c(0, 0, 1), c(1, 10, 2), c(2, 20, 5)]).is_empty());
+    assert_eq!(checks::sequential_creates(&[c(0, 0, 3), c(1, 10, 2)])[0].kind, "sequence-order");
+    assert_eq!(checks::sequential_creates(&[c(0, 0, 3), c(1, 10, 3)])[0].kind, "duplicate-sequence");
+    let finals = [FinalView { node: 1, children: [("/r".to_string(), [1].into())].into(), ..Default::default() }];
+    assert_eq!(checks::lost_writes(&[c(0, 0, 1), c(1, 10, 2)], &finals).len(), 1);
+}
+
+#[test]
+fn histories_round_trip_as_json_lines() {
+    let h = [op(0, 1, (0, None), cas(1, 0), unknown()), op(1, 2, (5, Some(9)), Call::Read, ok(0, 0, 1))];
+    let text = crate::history::to_jsonl(&h);
+    assert_eq!(crate::history::from_jsonl(&text).unwrap(), h);
+}
+
+/// A linearizable history made by running a real register: each op takes effect at a point
+/// between its invocation and completion; some writes never hear back (and took effect or not).
+fn generated(clients: usize, plan: &[(usize, u8, u8, u64, u64, u64, bool)]) -> Vec<Op> {
+    let mut clock = vec![0u64; clients];
+    // (effect time, id, client, invoke, complete, kind byte, expect delta, unknown, applied)
+    let mut pending = Vec::new();
+    for (id, &(c, kind, delta, gap, a, b, lost)) in plan.iter().enumerate() {
+        let c = c % clients;
+        let invoke = clock[c] + gap;
+        let at = invoke + a;
+        let complete = at + b;
+        clock[c] = complete + 1;
+        pending.push((at, id, c, invoke, complete, kind, delta, lost));
+    }
+    pending.sort_by_key(|p| (p.0, p.2));
+    let (mut reg, mut zxid, mut mzxid) = ((0u64, 0i32), 1u64, 1u64);
+    let mut ops = Vec::new();
+    for (_, id, c, invoke, complete, kind, delta, lost) in pending {
+        let value = id as u64 + 1;
+        let expect = match kind % 3 {
+            0 => None,
+            _ => Some(reg.1 + i32::from(delta % 3) - 1),
+        };
+        let (call, mut outcome) = match kind % 4 {
+            3 => (Call::Read, ok(reg.0, reg.1, mzxid)),
+            _ if expect.is_some_and(|e| e != reg.1) => (Call::Write { value, expect }, Outcome::BadVersion),
+            _ => {
+                zxid += 1;
+                mzxid = zxid;
+                reg = (value, reg.1 + 1);
+                (Call::Write { value, expect }, ok(value, reg.1, zxid))
+            }
+        };
+        let mut complete = Some(complete);
+        if lost && matches!(call, Call::Write { .. }) {
+            (outcome, complete) = (unknown(), None);
+        }
+        ops.push(Op { id, session: c as u64, key: "/r".into(), invoke, complete, call, outcome });
+    }
+    ops.sort_by_key(|o| o.id);
+    ops
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn generated_linearizable_histories_are_accepted(
+        clients in 1usize..5,
+        plan in proptest::collection::vec((0usize..5, 0u8..12, 0u8..3, 0u64..20, 0u64..30, 0u64..30, proptest::bool::weighted(0.1)), 1..60),
+    ) {
+        let h = generated(clients, &plan);
+        let (a, b) = verdicts(&h);
+        prop_assert!(matches!(a, Verdict::Ok { .. }), "{:?}", a);
+        prop_assert_eq!(b, Verdict::Ok { by_witness: false });
+        prop_assert!(checks::session_order(&h).is_empty());
+    }
+
+    /// With every answer known, the zxid order alone shows it.
+    #[test]
+    fn without_lost_answers_the_witness_suffices(
+        clients in 1usize..5,
+        plan in proptest::collection::vec((0usize..5, 0u8..12, 0u8..3, 0u64..20, 0u64..30, 0u64..30, Just(false)), 1..200),
+    ) {
+        let h = generated(clients, &plan);
+        prop_assert_eq!(linear::check(&h, INITIAL, 0), Verdict::Ok { by_witness: true });
+    }
+}
