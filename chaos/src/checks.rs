@@ -74,6 +74,30 @@ pub fn lost_writes(ops: &[Op], finals: &[FinalView]) -> Vec<Anomaly> {
     out
 }
 
+/// Every read returns a state some write made: the initial one, or the value of a write
+/// with the version that write was acknowledged at (any version if its answer was lost).
+pub fn reads_written(ops: &[Op]) -> Vec<Anomaly> {
+    let mut made: BTreeMap<(&str, u64), Option<i32>> = BTreeMap::new();
+    for op in ops {
+        match (&op.call, &op.outcome) {
+            (Call::Write { value, .. }, Outcome::Ok { version, .. }) => made.insert((&op.key, *value), Some(*version)),
+            (Call::Write { value, .. }, Outcome::Unknown { .. }) => made.insert((&op.key, *value), None),
+            _ => None,
+        };
+    }
+    let mut out = Vec::new();
+    for op in ops {
+        let (Call::Read, Outcome::Ok { value, version, .. }) = (&op.call, &op.outcome) else { continue };
+        let fine = (*value, *version) == crate::check::INITIAL
+            || made.get(&(op.key.as_str(), *value)).is_some_and(|v| v.is_none_or(|v| v == *version));
+        if !fine {
+            let msg = format!("read #{} returned value {value} at version {version}, which no write made", op.id);
+            out.push(anomaly("read-unwritten", &op.key, msg, vec![op.id]));
+        }
+    }
+    out
+}
+
 /// Each session's view never goes back (ZooKeeper's per-client order): once a session has
 /// seen zxid z (of a read's value or its own write), a read of key k returns a value at
 /// least as new as the last write of k at or before z.

@@ -12,5 +12,13 @@ pub mod linear;
 pub mod model;
 pub mod window;
 
+pub mod campaign;
+pub mod nemesis;
+pub mod net;
+pub mod nodes;
+pub mod rng;
+pub mod status;
+pub mod workload;
+
 #[cfg(test)]
 mod tests;

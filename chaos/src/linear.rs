@@ -35,7 +35,12 @@ pub fn check(ops: &[Op], init: Reg, budget: u64) -> Verdict {
 
 /// The zxid-order witness: true only if it is a valid linearization.
 pub fn witness(ops: &[&Op], init: Reg) -> bool {
-    let Some(order) = witness_order(ops, init) else { return false };
+    witness_explained(ops, init).is_ok()
+}
+
+/// Where the zxid order stops being a linearization, for reports.
+pub fn witness_explained(ops: &[&Op], init: Reg) -> Result<(), String> {
+    let order = witness_order(ops, init).ok_or("some op cannot be placed in zxid order")?;
     valid(&order, init)
 }
 
@@ -119,22 +124,24 @@ fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Option<Vec<(&'a Op, bool)>> {
 }
 
 /// A total order is a linearization: real time respected and every step legal.
-fn valid(order: &[(&Op, bool)], init: Reg) -> bool {
-    let mut min_end_after = u64::MAX;
+fn valid(order: &[(&Op, bool)], init: Reg) -> Result<(), String> {
+    let mut first_done: Option<&Op> = None;
     for (op, _) in order.iter().rev() {
-        if min_end_after < op.invoke {
-            return false;
+        if let Some(d) = first_done.filter(|d| d.precedes(op)) {
+            return Err(format!("#{} is ordered after #{} though it completed before #{} began", d.id, op.id, op.id));
         }
-        min_end_after = min_end_after.min(op.end());
+        if first_done.is_none_or(|d| op.end() < d.end()) {
+            first_done = Some(op);
+        }
     }
     let mut r = init;
     for (op, effect) in order {
         match model::step_one(r, op, *effect) {
             Some(next) => r = next,
-            None => return false,
+            None => return Err(format!("#{} cannot happen at {r:?}", op.id)),
         }
     }
-    true
+    Ok(())
 }
 
 struct Entry {
@@ -146,6 +153,11 @@ struct Entry {
 
 /// Wing–Gong–Lowe with memoization over (linearized set, states).
 pub fn search(ops: &[&Op], init: Reg, budget: u64) -> Verdict {
+    search_from(ops, States::one(init), budget)
+}
+
+/// The search from any set of start states (`States::any()` for a window of a history).
+pub fn search_from(ops: &[&Op], start: States, budget: u64) -> Verdict {
     let n = ops.len();
     if n == 0 {
         return Verdict::Ok { by_witness: false };
@@ -193,7 +205,7 @@ pub fn search(ops: &[&Op], init: Reg, budget: u64) -> Verdict {
     let mut linearized = vec![0u64; n.div_ceil(64)];
     let mut cache: HashSet<(Vec<u64>, States)> = HashSet::new();
     let mut stack: Vec<(usize, States)> = Vec::new();
-    let mut state = States::one(init);
+    let mut state = start;
     let mut e = next[m];
     let mut steps = 0u64;
     while next[m] != end {

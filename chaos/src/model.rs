@@ -9,13 +9,21 @@ use crate::history::{Call, Op, Outcome};
 pub type Reg = (u64, i32);
 
 /// The possible register states, sorted and without duplicates (small: one state per
-/// unknown write at most).
+/// unknown write at most), or any state at all (`any`: a window of a history that starts
+/// where nothing is known yet).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct States(pub Vec<Reg>);
+pub struct States {
+    pub any: bool,
+    pub set: Vec<Reg>,
+}
 
 impl States {
     pub fn one(r: Reg) -> States {
-        States(vec![r])
+        States { any: false, set: vec![r] }
+    }
+
+    pub fn any() -> States {
+        States { any: true, set: Vec::new() }
     }
 }
 
@@ -35,8 +43,11 @@ fn applies(expect: Option<i32>, r: Reg) -> bool {
 
 /// The states after `op` from any of `from`; `None` if the op cannot happen in any of them.
 pub fn step(from: &States, op: &Op) -> Option<States> {
+    if from.any {
+        return step_from_any(op);
+    }
     let mut next: Vec<Reg> = Vec::new();
-    for &r in &from.0 {
+    for &r in &from.set {
         match (op.call, &op.outcome) {
             (Call::Read, Outcome::Ok { value, version, .. }) => {
                 if r == (*value, *version) {
@@ -64,7 +75,19 @@ pub fn step(from: &States, op: &Op) -> Option<States> {
     }
     next.sort_unstable();
     next.dedup();
-    (!next.is_empty()).then_some(States(next))
+    (!next.is_empty()).then_some(States { any: false, set: next })
+}
+
+/// From an unknown state: a read or an acknowledged write pins it down; a refused CAS or an
+/// unknown write leaves it unknown.
+fn step_from_any(op: &Op) -> Option<States> {
+    match (op.call, &op.outcome) {
+        (Call::Read, Outcome::Ok { value, version, .. }) => Some(States::one((*value, *version))),
+        (Call::Write { value, expect }, Outcome::Ok { version, .. }) => {
+            expect.is_none_or(|e| e + 1 == *version).then_some(States::one((value, *version)))
+        }
+        _ => Some(States::any()),
+    }
 }
 
 /// One op applied to a single known state, with an unknown write's effect chosen: `effect`
@@ -75,6 +98,6 @@ pub fn step_one(r: Reg, op: &Op, effect: bool) -> Option<Reg> {
             true => applies(expect, r).then_some((value, r.1 + 1)),
             false => Some(r),
         },
-        _ => step(&States::one(r), op).map(|s| s.0[0]),
+        _ => step(&States::one(r), op).map(|s| s.set[0]),
     }
 }
