@@ -148,18 +148,31 @@ fn by_session(ops: &[Op]) -> BTreeMap<u64, Vec<&Op>> {
 /// A read right after a sync of the same key in the same session sees every write of that
 /// key acknowledged (and every value read) before the sync began.
 pub fn sync_reads(ops: &[Op]) -> Vec<Anomaly> {
+    // Per key: (end, zxid, id) of every op with a known zxid, by end, with the running
+    // newest, so "newest done before t" is one binary search.
+    let mut done: BTreeMap<&str, Vec<(u64, u64, usize)>> = BTreeMap::new();
+    for o in ops.iter().filter(|o| matches!(o.call, Call::Read | Call::Write { .. })) {
+        if let (Some(end), Some(z)) = (o.complete, o.zxid()) {
+            done.entry(&o.key).or_default().push((end, z, o.id));
+        }
+    }
+    for list in done.values_mut() {
+        list.sort_unstable();
+        for k in 1..list.len() {
+            if list[k - 1].1 > list[k].1 {
+                (list[k].1, list[k].2) = (list[k - 1].1, list[k - 1].2);
+            }
+        }
+    }
     let mut out = Vec::new();
     for list in by_session(ops).values() {
         for pair in list.windows(2) {
             let (sync, read) = (pair[0], pair[1]);
             let (Call::Sync, Outcome::Synced, Call::Read) = (&sync.call, &sync.outcome, &read.call) else { continue };
             let (Some(z), true) = (read.zxid(), sync.key == read.key) else { continue };
-            let before = ops.iter().filter(|o| o.key == read.key && o.end() < sync.invoke);
-            let newest = before
-                .filter(|o| matches!(o.call, Call::Read | Call::Write { .. }))
-                .filter_map(|o| Some((o.zxid()?, o.id)))
-                .max();
-            if let Some((wz, w)) = newest.filter(|(wz, _)| *wz > z) {
+            let Some(before) = done.get(read.key.as_str()) else { continue };
+            let n = before.partition_point(|(end, _, _)| *end < sync.invoke);
+            if let Some(&(_, wz, w)) = n.checked_sub(1).map(|k| &before[k]).filter(|(_, wz, _)| *wz > z) {
                 let msg = format!(
                     "read #{} after sync #{} saw zxid {z:#x}, older than #{w} at {wz:#x} done before the sync",
                     read.id, sync.id

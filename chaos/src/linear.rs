@@ -40,12 +40,12 @@ pub fn witness(ops: &[&Op], init: Reg) -> bool {
 
 /// Where the zxid order stops being a linearization, for reports.
 pub fn witness_explained(ops: &[&Op], init: Reg) -> Result<(), String> {
-    let order = witness_order(ops, init).ok_or("some op cannot be placed in zxid order")?;
+    let order = witness_order(ops, init)?;
     valid(&order, init)
 }
 
-/// (op, effect) in witness order; `None` when some op cannot be placed.
-fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Option<Vec<(&'a Op, bool)>> {
+/// (op, effect) in witness order, or why some op cannot be placed.
+fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Result<Vec<(&'a Op, bool)>, String> {
     // zxid of each value seen by a read: dates writes whose answer was lost.
     let mut seen: BTreeMap<u64, u64> = BTreeMap::new();
     for op in ops {
@@ -55,34 +55,59 @@ fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Option<Vec<(&'a Op, bool)>> {
     }
     let mut writes: Vec<(u64, &Op)> = Vec::new();
     let mut others: Vec<&Op> = Vec::new();
+    let mut unseen: Vec<&Op> = Vec::new();
     for op in ops {
         match (&op.call, &op.outcome) {
             (Call::Write { .. }, Outcome::Ok { zxid, .. }) => writes.push((*zxid, op)),
             (Call::Write { value, .. }, Outcome::Unknown { .. }) => match seen.get(value) {
                 Some(z) => writes.push((*z, op)),
-                None => others.push(op),
+                None => unseen.push(op),
             },
             _ => others.push(op),
         }
     }
     writes.sort_by_key(|(z, op)| (*z, op.id));
-    // States after each prefix of the writes: gap g holds the state after g writes.
+    unseen.sort_by_key(|o| (o.invoke, o.id));
+    let mut used = vec![false; unseen.len()];
+    // The writes that took effect, in order; states[g] is the state after g of them.
+    let mut chain: Vec<&Op> = Vec::new();
     let mut states = vec![init];
-    for (_, w) in &writes {
-        states.push(model::step_one(*states.last()?, w, true)?);
+    let mut gap_of_zxid: BTreeMap<u64, usize> = BTreeMap::new();
+    for (z, w) in &writes {
+        let mut r = states[states.len() - 1];
+        // A version skipped: an unknown write nobody read took effect; take the earliest
+        // that fits.
+        if let Outcome::Ok { version, .. } = w.outcome {
+            while r.1 + 1 < version {
+                let fits =
+                    |(i, u): &(usize, &&Op)| !used[*i] && u.invoke < w.end() && model::step_one(r, u, true).is_some();
+                let Some(i) = unseen.iter().enumerate().find(fits).map(|(i, _)| i) else { break };
+                used[i] = true;
+                r = model::step_one(r, unseen[i], true).unwrap_or(r);
+                chain.push(unseen[i]);
+                states.push(r);
+            }
+        }
+        let next =
+            model::step_one(r, w, true).ok_or_else(|| format!("write #{} cannot follow {r:?} in zxid order", w.id))?;
+        chain.push(w);
+        states.push(next);
+        gap_of_zxid.insert(*z, chain.len());
     }
-    let gap_of_zxid: BTreeMap<u64, usize> = writes.iter().enumerate().map(|(i, (z, _))| (*z, i + 1)).collect();
+    others.extend(unseen.iter().zip(&used).filter(|(_, u)| !**u).map(|(o, _)| *o));
     let mut placed: Vec<Vec<(&Op, bool)>> = vec![Vec::new(); states.len()];
     // (end, gap) of every op placed so far, for the lower bound of a refused CAS: after
     // everything that completed before it began.
-    let mut ends: Vec<(u64, usize)> = writes.iter().enumerate().map(|(i, (_, w))| (w.end(), i + 1)).collect();
+    let mut ends: Vec<(u64, usize)> = chain.iter().enumerate().map(|(i, w)| (w.end(), i + 1)).collect();
     let mut refused: Vec<&Op> = Vec::new();
     for op in others {
         let gap = match (&op.call, &op.outcome) {
             (Call::Read, Outcome::Ok { value, version, zxid }) if (*value, *version) == init => {
                 gap_of_zxid.get(zxid).copied().unwrap_or(0)
             }
-            (Call::Read, Outcome::Ok { zxid, .. }) => *gap_of_zxid.get(zxid)?,
+            (Call::Read, Outcome::Ok { zxid, .. }) => {
+                *gap_of_zxid.get(zxid).ok_or_else(|| format!("read #{} saw zxid {zxid:#x} of no known write", op.id))?
+            }
             (Call::Write { .. }, Outcome::BadVersion) => {
                 refused.push(op);
                 continue;
@@ -107,20 +132,22 @@ fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Option<Vec<(&'a Op, bool)>> {
             lb = lb.max(gap);
             later.pop();
         }
-        let Call::Write { expect, .. } = op.call else { return None };
-        let gap = (lb..states.len()).find(|&g| Some(states[g].1) != expect)?;
+        let Call::Write { expect, .. } = op.call else { continue };
+        let gap = (lb..states.len())
+            .find(|&g| Some(states[g].1) != expect)
+            .ok_or_else(|| format!("refused CAS #{} expected the version every later state has", op.id))?;
         later.push(std::cmp::Reverse((op.end(), gap)));
         placed[gap].push((op, false));
     }
     let mut order = Vec::with_capacity(ops.len());
     for (g, mut in_gap) in placed.into_iter().enumerate() {
         if g > 0 {
-            order.push((writes[g - 1].1, true));
+            order.push((chain[g - 1], true));
         }
         in_gap.sort_by_key(|(op, _)| (op.invoke, op.id));
         order.extend(in_gap);
     }
-    Some(order)
+    Ok(order)
 }
 
 /// A total order is a linearization: real time respected and every step legal.

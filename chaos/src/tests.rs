@@ -144,6 +144,18 @@ fn an_unknown_write_may_apply_or_not_but_not_come_and_go() {
 }
 
 #[test]
+fn the_witness_fills_a_skipped_version_with_an_unknown_write_nobody_read() {
+    let h = [
+        op(0, 1, (0, Some(10)), write(1), ok(1, 1, 5)),
+        op(1, 2, (5, None), write(2), unknown()),
+        op(2, 3, (30, Some(40)), cas(3, 2), ok(3, 3, 7)),
+        op(3, 1, (50, Some(60)), cas(4, 2), Outcome::BadVersion),
+    ];
+    assert_eq!(linear::check(&h, INITIAL, 0), Verdict::Ok { by_witness: true });
+    assert_linearizable(&h);
+}
+
+#[test]
 fn a_session_that_goes_back_in_time_is_reported() {
     let mut h = vec![op(0, 1, (0, Some(10)), write(1), ok(1, 1, 8)), op(1, 2, (20, Some(30)), Call::Read, ok(1, 1, 8))];
     h.push(Op { key: "/a".into(), ..op(2, 1, (40, Some(50)), write(1), ok(1, 1, 10)) });
