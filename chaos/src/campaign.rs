@@ -7,6 +7,7 @@ use crate::history::{self, Call};
 use crate::nemesis::{self, Log, Shared};
 use crate::nodes::{CLIENT_PORT, HTTP_PORT};
 use crate::status::{self, NodeStatus};
+use crate::watchers::{self, EPH_PARENT};
 use crate::workload::{self, Recorder, Tally, Workload, ROOT, SEQ_PARENT};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -23,6 +24,12 @@ pub struct Plan {
     pub seed: u64,
     pub workers: usize,
     pub registers: usize,
+    /// Sessions that watch a register (one-shot watches, set again after each firing).
+    pub watchers: usize,
+    /// Sessions that make ephemeral nodes and are abandoned to expire.
+    pub ephemeral_owners: usize,
+    /// The fault kinds the nemesis draws from.
+    pub faults: Vec<nemesis::Fault>,
     /// Where the history and the nemesis log go.
     pub out: PathBuf,
 }
@@ -87,7 +94,7 @@ async fn setup(hosts: &str, registers: usize) -> Result<(), String> {
 async fn try_setup(hosts: &str, registers: usize) -> Result<(), String> {
     let c = workload::connect(hosts).await?;
     let opts = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
-    let mut paths = vec![ROOT.to_string(), SEQ_PARENT.to_string()];
+    let mut paths = vec![ROOT.to_string(), SEQ_PARENT.to_string(), EPH_PARENT.to_string()];
     paths.extend((0..registers).map(workload::register));
     for p in paths {
         match tokio::time::timeout(Duration::from_secs(4), c.create(&p, b"0", &opts)).await {
@@ -120,7 +127,38 @@ async fn final_view(world: &Shared, i: u64, registers: usize, rec: &Recorder) ->
         .map_err(|e| format!("node {i}: listing {SEQ_PARENT}: {e}"))?;
     let seqs = children.iter().filter_map(|name| name.strip_prefix("n-")?.parse().ok()).collect();
     view.children.insert(SEQ_PARENT.to_string(), seqs);
+    let eph = ephemerals(&c).await.map_err(|e| format!("node {i}: {e}"))?;
+    view.children
+        .insert(EPH_PARENT.to_string(), eph.iter().filter_map(|n| n.strip_prefix("e-")?.parse().ok()).collect());
     Ok(view)
+}
+
+async fn ephemerals(c: &zk::Client) -> Result<Vec<String>, String> {
+    match tokio::time::timeout(Duration::from_secs(5), c.list_children(EPH_PARENT)).await {
+        Ok(Ok(list)) => Ok(list),
+        Ok(Err(e)) => Err(format!("listing {EPH_PARENT}: {e}")),
+        Err(_) => Err(format!("listing {EPH_PARENT} timed out")),
+    }
+}
+
+/// Waits (30 s at most) until no node holds an ephemeral: every owner session was abandoned
+/// and must have expired (3 s timeouts). What remains is reported by the final check.
+async fn await_expiry(world: &Shared, n: u64, log: &Log) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < until {
+        let mut left = 0;
+        for i in 1..=n {
+            match workload::connect(&client_addr(world, i)).await {
+                Ok(c) => left += ephemerals(&c).await.map_or(1, |l| l.len()),
+                Err(_) => left += 1,
+            }
+        }
+        if left == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    log.say("ephemerals still there 30 s after their sessions were abandoned".into());
 }
 
 fn extra(kind: &str, message: String) -> Anomaly {
@@ -143,7 +181,17 @@ pub async fn run(plan: &Plan, world: Shared, start: Instant, log: Arc<Log>) -> R
     let wl = Arc::new(Workload { rec: rec.clone(), hosts, registers: plan.registers, stop: stop_work.clone() });
     let workers: Vec<_> =
         (0..plan.workers).map(|w| tokio::spawn(wl.clone().worker(plan.seed.wrapping_mul(1000) + w as u64))).collect();
-    let nem = tokio::spawn(nemesis::run(world.clone(), n, plan.seed, log.clone(), stop_nemesis.clone()));
+    let mut others = Vec::new();
+    for k in 0..plan.watchers {
+        let path = workload::register(k % plan.registers);
+        others.push(tokio::spawn(watchers::watcher(rec.clone(), wl.hosts.clone(), path, stop_work.clone())));
+    }
+    for k in 0..plan.ephemeral_owners {
+        let seed = plan.seed.wrapping_mul(7919) + k as u64;
+        others.push(tokio::spawn(watchers::ephemeral_owner(rec.clone(), wl.hosts.clone(), seed, stop_work.clone())));
+    }
+    let nem =
+        tokio::spawn(nemesis::run(world.clone(), n, plan.seed, plan.faults.clone(), log.clone(), stop_nemesis.clone()));
     tokio::time::sleep(Duration::from_secs(plan.seconds)).await;
     stop_nemesis.store(true, Ordering::Relaxed);
     // A fault holds at most 8 s (a flap a little more): then the nemesis has healed and ended.
@@ -160,6 +208,12 @@ pub async fn run(plan: &Plan, world: Shared, start: Instant, log: Arc<Log>) -> R
         match tokio::time::timeout(Duration::from_secs(20), w).await {
             Ok(Ok(t)) => t.into_iter().for_each(|(k, v)| *tally.entry(k).or_default() += v),
             _ => log.say("a worker did not stop in 20 s".into()),
+        }
+    }
+    for o in others {
+        // A watcher may wait 10 s for a last firing after a read of 4 s.
+        if tokio::time::timeout(Duration::from_secs(30), o).await.is_err() {
+            log.say("a watcher or ephemeral owner did not stop in 30 s".into());
         }
     }
     log.say(format!("workload stopped after {} ops", rec.count()));
@@ -180,6 +234,7 @@ pub async fn run(plan: &Plan, world: Shared, start: Instant, log: Arc<Log>) -> R
         anomalies
             .push(extra("no-convergence", format!("60 s after healing the nodes still differ: {}", shown.join("; "))));
     }
+    await_expiry(&world, n, &log).await;
     let mut finals = Vec::new();
     for i in 1..=n {
         match final_view(&world, i, plan.registers, &rec).await {
@@ -188,6 +243,17 @@ pub async fn run(plan: &Plan, world: Shared, start: Instant, log: Arc<Log>) -> R
         }
     }
     let ops = rec.ops();
+    // Ops by call and outcome, from the history itself (the workers add their sessions).
+    let mut tally: Tally = tally.into_iter().filter(|(k, _)| !k.contains(' ')).collect();
+    for op in &ops {
+        let call =
+            serde_json::to_value(op.call).ok().and_then(|v| v["call"].as_str().map(String::from)).unwrap_or_default();
+        let outcome = serde_json::to_value(&op.outcome)
+            .ok()
+            .and_then(|v| v["outcome"].as_str().map(String::from))
+            .unwrap_or_default();
+        *tally.entry(format!("{call} {outcome}")).or_default() += 1;
+    }
     let mut report = check::check(&ops, &finals, crate::linear::DEFAULT_BUDGET);
     if let Some(c) = log.counts.lock().expect("log lock").get("crash") {
         anomalies.push(extra("crash", format!("{c} node crash(es) not caused by the nemesis (see the log)")));

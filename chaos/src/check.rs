@@ -88,6 +88,12 @@ pub fn check(ops: &[Op], finals: &[FinalView], budget: u64) -> Report {
     r.anomalies.extend(checks::session_order(ops));
     r.anomalies.extend(checks::sync_reads(ops));
     r.anomalies.extend(checks::sequential_creates(ops));
+    r.anomalies.extend(checks::watches(ops));
+    let eph_parents: std::collections::BTreeSet<&str> =
+        ops.iter().filter(|o| o.call == Call::Ephemeral).map(|o| o.key.as_str()).collect();
+    for parent in eph_parents {
+        r.anomalies.extend(checks::ephemerals_gone(ops, finals, parent));
+    }
     r
 }
 

@@ -59,7 +59,7 @@ pub fn lost_writes(ops: &[Op], finals: &[FinalView]) -> Vec<Anomaly> {
                 )),
             }
         }
-        for op in ops {
+        for op in ops.iter().filter(|o| o.call == Call::Create) {
             if let Outcome::Created { seq, .. } = op.outcome {
                 if !f.children.get(&op.key).is_some_and(|c| c.contains(&seq)) {
                     let msg = format!(
@@ -188,7 +188,7 @@ pub fn sync_reads(ops: &[Op]) -> Vec<Anomaly> {
 /// create acknowledged before another began has the smaller number.
 pub fn sequential_creates(ops: &[Op]) -> Vec<Anomaly> {
     let mut per: BTreeMap<&str, Vec<(u64, &Op)>> = BTreeMap::new();
-    for op in ops {
+    for op in ops.iter().filter(|o| o.call == Call::Create) {
         if let Outcome::Created { seq, .. } = op.outcome {
             per.entry(&op.key).or_default().push((seq, op));
         }
@@ -216,6 +216,61 @@ pub fn sequential_creates(ops: &[Op]) -> Vec<Anomaly> {
             if first_done.is_none_or(|d| op.end() < d.end()) {
                 first_done = Some(op);
             }
+        }
+    }
+    out
+}
+
+/// Watches: one that fired means the data changed after it was set, so the session's next
+/// read of that node returns a newer version; one that never fired though its node changed
+/// (its session alive) is a missed notification.
+pub fn watches(ops: &[Op]) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    for list in by_session(ops).values() {
+        for (i, w) in list.iter().enumerate() {
+            let Call::Watch { version } = w.call else { continue };
+            match w.outcome {
+                Outcome::Missed { version: now } => {
+                    let msg =
+                        format!("watch #{} set at version {version} never fired; the node is at version {now}", w.id);
+                    out.push(anomaly("watch-missed", &w.key, msg, vec![w.id]));
+                }
+                Outcome::Fired => {
+                    let next = list[i + 1..]
+                        .iter()
+                        .find(|o| o.key == w.key && matches!(o.call, Call::Read) && o.zxid().is_some());
+                    if let Some(r) = next {
+                        if let Outcome::Ok { version: v, .. } = r.outcome {
+                            if v <= version {
+                                let msg = format!(
+                                    "watch #{} set at version {version} fired, but read #{} then returned version {v}",
+                                    w.id, r.id
+                                );
+                                out.push(anomaly("watch-without-change", &w.key, msg, vec![w.id, r.id]));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Every ephemeral node of the abandoned sessions is gone from every node once they expired.
+pub fn ephemerals_gone(ops: &[Op], finals: &[FinalView], parent: &str) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    let made: BTreeMap<u64, usize> = ops
+        .iter()
+        .filter(|o| o.call == Call::Ephemeral)
+        .filter_map(|o| if let Outcome::Created { seq, .. } = o.outcome { Some((seq, o.id)) } else { None })
+        .collect();
+    for f in finals {
+        for seq in f.children.get(parent).into_iter().flatten() {
+            let by = made.get(seq).map_or("an unrecorded create".to_string(), |id| format!("#{id}"));
+            let msg = format!("node {} still holds ephemeral #{seq} (made by {by}) after its session expired", f.node);
+            out.push(anomaly("ephemeral-survived", parent, msg, made.get(seq).into_iter().copied().collect()));
         }
     }
     out

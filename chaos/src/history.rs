@@ -34,6 +34,12 @@ pub enum Call {
     Sync,
     /// A sequential create under the key.
     Create,
+    /// An ephemeral sequential create under the key, by a session later abandoned (it must
+    /// expire and its node vanish everywhere).
+    Ephemeral,
+    /// A one-shot data watch on the register, set by a read that returned `version`:
+    /// completes when it fires.
+    Watch { version: i32 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +58,10 @@ pub enum Outcome {
     Fail { error: String },
     /// No answer, or an answer that leaves the effect unknown (connection loss, expiry).
     Unknown { error: String },
+    /// A watch that fired (data changed).
+    Fired,
+    /// A watch that had not fired long after its node changed, its session alive throughout.
+    Missed { version: i32 },
 }
 
 impl Op {
@@ -61,7 +71,7 @@ impl Op {
     }
 
     pub fn is_ok(&self) -> bool {
-        matches!(self.outcome, Outcome::Ok { .. } | Outcome::Synced | Outcome::Created { .. })
+        matches!(self.outcome, Outcome::Ok { .. } | Outcome::Synced | Outcome::Created { .. } | Outcome::Fired)
     }
 
     /// The zxid the op is known to have happened at (reads: the zxid of the value read).
@@ -102,6 +112,8 @@ pub fn describe(op: &Op) -> String {
         Call::Write { value, expect: None } => format!("write {value}"),
         Call::Sync => "sync".to_string(),
         Call::Create => "create-seq".to_string(),
+        Call::Ephemeral => "create-ephemeral".to_string(),
+        Call::Watch { version } => format!("watch from v{version}"),
     };
     let outcome = match &op.outcome {
         Outcome::Ok { value, version, zxid } => format!("ok {value} v{version} z{zxid:#x}"),
@@ -110,6 +122,8 @@ pub fn describe(op: &Op) -> String {
         Outcome::BadVersion => "bad version".to_string(),
         Outcome::Fail { error } => format!("failed ({error})"),
         Outcome::Unknown { error } => format!("unknown ({error})"),
+        Outcome::Fired => "fired".to_string(),
+        Outcome::Missed { version } => format!("MISSED (node at v{version})"),
     };
     format!("#{} s{} {} [{}, {}] {call} -> {outcome}", op.id, op.session, op.key, t(op.invoke), end)
 }

@@ -18,6 +18,7 @@ pub mod net;
 pub mod nodes;
 pub mod rng;
 pub mod status;
+pub mod watchers;
 pub mod workload;
 
 #[cfg(test)]

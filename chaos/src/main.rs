@@ -45,6 +45,15 @@ struct RunArgs {
     /// Compare-and-set registers (znodes).
     #[arg(long, default_value_t = 4)]
     registers: usize,
+    /// Sessions watching a register.
+    #[arg(long, default_value_t = 2)]
+    watchers: usize,
+    /// Sessions that make ephemeral nodes and are abandoned to expire.
+    #[arg(long, default_value_t = 1)]
+    ephemeral_owners: usize,
+    /// Only these faults (comma-separated, e.g. torn-tail,disk-full); default: all.
+    #[arg(long, default_value = "")]
+    faults: String,
     /// History, nemesis log and node folders go here.
     #[arg(long, default_value = "target/chaos")]
     out: PathBuf,
@@ -97,6 +106,15 @@ fn run(a: RunArgs) -> ExitCode {
         seed: a.seed,
         workers: a.workers,
         registers: a.registers,
+        watchers: a.watchers,
+        ephemeral_owners: a.ephemeral_owners,
+        faults: match zabra_chaos::nemesis::parse_kinds(&a.faults) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("zabra-chaos: {e}");
+                return ExitCode::from(2);
+            }
+        },
         out: a.out.clone(),
     };
     let start = Instant::now();

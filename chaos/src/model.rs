@@ -37,8 +37,9 @@ pub fn relevant(op: &Op) -> bool {
     )
 }
 
+/// A conditional write applies at its expected version; -1 (ZooKeeper's "any") always.
 fn applies(expect: Option<i32>, r: Reg) -> bool {
-    expect.is_none_or(|v| v == r.1)
+    expect.is_none_or(|v| v == -1 || v == r.1)
 }
 
 /// The states after `op` from any of `from`; `None` if the op cannot happen in any of them.
@@ -84,7 +85,7 @@ fn step_from_any(op: &Op) -> Option<States> {
     match (op.call, &op.outcome) {
         (Call::Read, Outcome::Ok { value, version, .. }) => Some(States::one((*value, *version))),
         (Call::Write { value, expect }, Outcome::Ok { version, .. }) => {
-            expect.is_none_or(|e| e + 1 == *version).then_some(States::one((value, *version)))
+            expect.is_none_or(|e| e == -1 || e + 1 == *version).then_some(States::one((value, *version)))
         }
         _ => Some(States::any()),
     }

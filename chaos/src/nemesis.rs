@@ -40,9 +40,13 @@ pub enum Fault {
     /// SIGSTOP the leader; it wakes (SIGCONT) believing it still leads.
     PauseLeader,
     PauseRandom,
+    /// A node's data disk (a small tmpfs) filled to the last byte, then emptied.
+    DiskFull,
+    /// kill -9, a torn record appended to the newest log segment, restart.
+    TornTail,
 }
 
-pub const ALL: [Fault; 9] = [
+pub const ALL: [Fault; 11] = [
     Fault::IsolateLeader,
     Fault::PartitionLeader,
     Fault::Minority,
@@ -52,6 +56,8 @@ pub const ALL: [Fault; 9] = [
     Fault::KillRandom,
     Fault::PauseLeader,
     Fault::PauseRandom,
+    Fault::DiskFull,
+    Fault::TornTail,
 ];
 
 pub struct Log {
@@ -102,13 +108,29 @@ fn act(log: &Log, what: String, r: Result<(), String>) {
     }
 }
 
-/// Faults until `stop`; heals after each.
-pub async fn run(world: Shared, n: u64, seed: u64, log: Arc<Log>, stop: Arc<AtomicBool>) {
+/// Fault kinds by name (`torn-tail`, `TornTail`, …), comma-separated; empty: all.
+pub fn parse_kinds(text: &str) -> Result<Vec<Fault>, String> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
+    let mut out = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let f = ALL.iter().find(|f| norm(&format!("{f:?}")) == norm(name)).ok_or_else(|| {
+            format!(
+                "no fault {name:?}; the faults: {}",
+                ALL.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        out.push(*f);
+    }
+    Ok(if out.is_empty() { ALL.to_vec() } else { out })
+}
+
+/// Faults of `kinds` until `stop`; heals after each.
+pub async fn run(world: Shared, n: u64, seed: u64, kinds: Vec<Fault>, log: Arc<Log>, stop: Arc<AtomicBool>) {
     let mut rng = Rng::new(seed ^ 0x6e656d65736973);
     // Let the workload start on a healthy cluster.
     sleep_ms(3000).await;
     while !stop.load(Ordering::Relaxed) {
-        let f = *rng.pick(&ALL);
+        let f = *rng.pick(&kinds);
         let hold = rng.range(2000, 8000);
         let random = rng.range(1, n + 1);
         let needs_leader =
@@ -139,8 +161,19 @@ async fn inject(world: &Shared, n: u64, f: Fault, v: u64, hold: u64, rng: &mut R
             sleep_ms(hold).await;
         }
         Fault::PartitionLeader | Fault::Minority => {
-            let cut = with(&|w| (1..=n).filter(|&o| o != v).try_for_each(|o| w.net.set_blocked(v, o, true)));
-            act(log, format!("{f:?}: node {v} cut from its peers for {hold} ms"), cut);
+            // The leader alone, or the largest minority (with 5 nodes: two) holding `v`.
+            let mut side = vec![v];
+            let size = if f == Fault::Minority { ((n - 1) / 2) as usize } else { 1 };
+            while side.len() < size {
+                let o = rng.range(1, n + 1);
+                if !side.contains(&o) {
+                    side.push(o);
+                }
+            }
+            let rest: Vec<u64> = (1..=n).filter(|o| !side.contains(o)).collect();
+            let cut =
+                with(&|w| side.iter().try_for_each(|&a| rest.iter().try_for_each(|&b| w.net.set_blocked(a, b, true))));
+            act(log, format!("{f:?}: nodes {side:?} cut from {rest:?} for {hold} ms"), cut);
             sleep_ms(hold).await;
         }
         Fault::Ring => {
@@ -187,6 +220,33 @@ async fn inject(world: &Shared, n: u64, f: Fault, v: u64, hold: u64, rng: &mut R
             log.say(format!("{f:?}: kill -9 node {v}, restart in {hold} ms"));
             sleep_ms(hold).await;
         }
+        Fault::DiskFull => {
+            let r = world.lock().expect("world lock").nodes.fill_disk(v);
+            match r {
+                Ok(bytes) => log.say(format!("{f:?}: data disk of node {v} filled ({bytes} bytes) for {hold} ms")),
+                Err(e) => log.say(format!("{f:?}: filling node {v}'s disk FAILED: {e}")),
+            }
+            sleep_ms(hold).await;
+        }
+        Fault::TornTail => {
+            // A record header promising more payload than follows, then noise.
+            let mut torn = vec![0u8; rng.range(21, 120) as usize];
+            torn.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
+            torn[..4].copy_from_slice(&4096u32.to_le_bytes());
+            let r = {
+                let mut w = world.lock().expect("world lock");
+                w.nodes.kill(v);
+                w.nodes.tear_log(v, &torn)
+            };
+            match r {
+                Ok((seg, n)) => log.say(format!(
+                    "{f:?}: kill -9 node {v}, {n} torn bytes after {}, restart in {hold} ms",
+                    seg.display()
+                )),
+                Err(e) => log.say(format!("{f:?}: kill -9 node {v}, tearing its log FAILED: {e}")),
+            }
+            sleep_ms(hold).await;
+        }
         Fault::PauseLeader | Fault::PauseRandom => {
             with(&|w| {
                 w.nodes.pause(v);
@@ -203,7 +263,11 @@ async fn inject(world: &Shared, n: u64, f: Fault, v: u64, hold: u64, rng: &mut R
 pub fn heal(world: &Shared, log: &Log) {
     let mut w = world.lock().expect("world lock");
     // A node that ended without being killed crashed: say so before restarting it.
-    for (id, status) in w.nodes.exited() {
+    for (id, status, disk_full) in w.nodes.exited() {
+        if disk_full {
+            log.say(format!("node {id} exited on its full disk ({status}), as expected"));
+            continue;
+        }
         log.say(format!("CRASH: node {id} exited by itself ({status}); see {}", w.nodes.log_path(id).display()));
         *log.counts.lock().expect("log lock").entry("crash".into()).or_default() += 1;
     }

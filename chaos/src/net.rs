@@ -157,6 +157,14 @@ impl Drop for Net {
                 eprintln!("chaos: cleanup: {e}");
             }
         }
+        // The kernel removes a namespace's veth pairs a moment later: wait (2 s at most) so
+        // the run ends with the links as it found them.
+        for _ in 0..40 {
+            if !ip_output(&["-o", "link"]).contains(&self.prefix) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 }
 
@@ -178,6 +186,17 @@ pub fn cleanup_dead_runs() -> Vec<String> {
         }
         if ip(&["netns", "del", ns]).is_ok() {
             removed.push(ns.to_string());
+        }
+    }
+    // tmpfs data folders of dead runs (their source is named `zc<pid>xtmpfs`).
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    for line in mounts.lines() {
+        let mut f = line.split_whitespace();
+        if let (Some(src), Some(at)) = (f.next(), f.next()) {
+            if src.ends_with("tmpfs") && dead(src) && Command::new("umount").arg(at).status().is_ok_and(|s| s.success())
+            {
+                removed.push(at.to_string());
+            }
         }
     }
     let links = ip_output(&["-o", "link"]);

@@ -20,6 +20,23 @@ pub struct Nodes {
     dir: PathBuf,
     pub nodes: Vec<Node>,
     ns: Vec<String>,
+    /// Data folders mounted as tmpfs (unmounted on drop).
+    mounts: Vec<PathBuf>,
+    /// Nodes whose disk is full now: their exit is expected, not a crash.
+    pub disk_full: std::collections::BTreeSet<u64>,
+}
+
+/// Size of each node's tmpfs data folder (memory is used only as it fills).
+const TMPFS_SIZE: &str = "size=256m";
+const BALLAST: &str = "ballast";
+
+fn sh(cmd: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    let out = Command::new(cmd).args(args).output().map_err(|e| format!("{cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("{cmd} {:?}: {}", args, String::from_utf8_lossy(&out.stderr).trim()))
+    }
 }
 
 /// One member's config: its addresses inside its namespace, short timeouts so faults are
@@ -63,12 +80,37 @@ impl Nodes {
     /// Writes the configs and the secret under `dir` (made afresh) and starts every node.
     pub fn start(zabra: &Path, dir: &Path, net: &Net, tick_ms: u64) -> Result<Nodes, String> {
         if dir.exists() {
+            // A dead run's tmpfs mounts under it are gone already (`net::cleanup_dead_runs`).
             std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         write_secret(&dir.join("cluster.secret"))?;
-        let mut nodes = Nodes { zabra: zabra.to_path_buf(), dir: dir.to_path_buf(), nodes: Vec::new(), ns: Vec::new() };
+        let mut nodes = Nodes {
+            zabra: zabra.to_path_buf(),
+            dir: dir.to_path_buf(),
+            nodes: Vec::new(),
+            ns: Vec::new(),
+            mounts: Vec::new(),
+            disk_full: Default::default(),
+        };
         for id in 1..=net.nodes {
+            // A tmpfs per node, named after the run (so `cleanup` finds a dead run's), that
+            // the disk-full fault can fill.
+            let data = dir.join(format!("node-{id}"));
+            std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+            let source = format!("{}tmpfs", net.prefix);
+            sh(
+                "mount",
+                &[
+                    "-t".as_ref(),
+                    "tmpfs".as_ref(),
+                    "-o".as_ref(),
+                    TMPFS_SIZE.as_ref(),
+                    source.as_ref(),
+                    data.as_os_str(),
+                ],
+            )?;
+            nodes.mounts.push(data);
             std::fs::write(dir.join(format!("node-{id}.toml")), config(net, dir, id, tick_ms))
                 .map_err(|e| format!("config: {e}"))?;
             nodes.ns.push(net.ns(id));
@@ -143,13 +185,14 @@ impl Nodes {
         self.node(id).paused = false;
     }
 
-    /// A node that exited by itself (a crash the nemesis did not cause), with its status.
-    pub fn exited(&mut self) -> Vec<(u64, String)> {
+    /// Nodes that exited by themselves, with their status and whether their disk was full
+    /// (an exit then is expected; otherwise it is a crash the nemesis did not cause).
+    pub fn exited(&mut self) -> Vec<(u64, String, bool)> {
         let mut out = Vec::new();
         for n in &mut self.nodes {
             if let Some(c) = &mut n.child {
                 if let Ok(Some(status)) = c.try_wait() {
-                    out.push((n.id, status.to_string()));
+                    out.push((n.id, status.to_string(), self.disk_full.contains(&n.id)));
                     n.child = None;
                 }
             }
@@ -157,9 +200,12 @@ impl Nodes {
         out
     }
 
-    /// Every node running and not paused.
+    /// Every node running and not paused, every disk with room.
     pub fn revive_all(&mut self) -> Result<(), String> {
         for id in 1..=self.nodes.len() as u64 {
+            if self.disk_full.remove(&id) {
+                self.free_disk(id);
+            }
             if self.node(id).paused {
                 self.resume(id);
             }
@@ -173,10 +219,64 @@ impl Nodes {
     }
 }
 
+impl Nodes {
+    fn data(&self, id: u64) -> PathBuf {
+        self.dir.join(format!("node-{id}"))
+    }
+
+    /// Fills node `id`'s data folder to the last byte; the free space it took.
+    pub fn fill_disk(&mut self, id: u64) -> Result<u64, String> {
+        let data = self.data(id);
+        let avail = sh("df", &["--output=avail".as_ref(), "-B1".as_ref(), data.as_os_str()])?;
+        let bytes: u64 = avail.lines().nth(1).and_then(|l| l.trim().parse().ok()).ok_or("df said nothing")?;
+        self.disk_full.insert(id);
+        // Most of it at once, then the last bytes a chunk at a time until the disk says no.
+        let ballast = data.join(BALLAST);
+        let bulk = bytes.saturating_sub(1 << 20).max(4096);
+        sh("fallocate", &["-l".as_ref(), bulk.to_string().as_ref(), ballast.as_os_str()])?;
+        let mut rest = std::fs::File::create(data.join(format!("{BALLAST}2"))).map_err(|e| e.to_string())?;
+        let chunk = vec![0u8; 64 << 10];
+        for _ in 0..64 {
+            if std::io::Write::write_all(&mut rest, &chunk).is_err() {
+                break;
+            }
+        }
+        Ok(bytes)
+    }
+
+    pub fn free_disk(&mut self, id: u64) {
+        let _ = std::fs::remove_file(self.data(id).join(BALLAST));
+        let _ = std::fs::remove_file(self.data(id).join(format!("{BALLAST}2")));
+    }
+
+    /// Node `id` must be down: appends a torn record to its newest log segment, the way a
+    /// crash in the middle of a write leaves it (a header and part of a payload that was
+    /// never synced, so never acknowledged). Returns the segment and the bytes added.
+    pub fn tear_log(&mut self, id: u64, garbage: &[u8]) -> Result<(PathBuf, usize), String> {
+        use std::io::Write;
+        let data = self.data(id);
+        let newest = std::fs::read_dir(&data)
+            .map_err(|e| format!("{}: {e}", data.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("log.")))
+            .max()
+            .ok_or("no log segment")?;
+        let mut f =
+            std::fs::OpenOptions::new().append(true).open(&newest).map_err(|e| format!("{}: {e}", newest.display()))?;
+        f.write_all(garbage).map_err(|e| format!("{}: {e}", newest.display()))?;
+        Ok((newest, garbage.len()))
+    }
+}
+
 impl Drop for Nodes {
     fn drop(&mut self) {
         for id in 1..=self.nodes.len() as u64 {
             self.kill(id);
+        }
+        for m in &self.mounts {
+            if let Err(e) = sh("umount", &[m.as_os_str()]) {
+                eprintln!("chaos: cleanup: {e}");
+            }
         }
     }
 }

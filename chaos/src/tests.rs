@@ -55,6 +55,12 @@ fn sequential_writes_and_reads_pass_by_witness() {
 }
 
 #[test]
+fn expecting_version_minus_one_matches_any_version() {
+    let h = [op(0, 1, (0, Some(10)), write(1), ok(1, 1, 5)), op(1, 1, (20, Some(30)), cas(2, -1), ok(2, 2, 6))];
+    assert_linearizable(&h);
+}
+
+#[test]
 fn a_read_concurrent_with_a_write_may_see_either() {
     for seen in [ok(0, 0, 1), ok(1, 1, 5)] {
         let h = [op(0, 1, (0, Some(100)), write(1), ok(1, 1, 5)), op(1, 2, (10, Some(20)), Call::Read, seen)];
@@ -220,7 +226,7 @@ fn generated(clients: usize, plan: &[(usize, u8, u8, u64, u64, u64, bool)]) -> V
         let value = id as u64 + 1;
         let expect = match kind % 3 {
             0 => None,
-            _ => Some(reg.1 + i32::from(delta % 3) - 1),
+            _ => Some((reg.1 + i32::from(delta % 3) - 1).max(0)),
         };
         let (call, mut outcome) = match kind % 4 {
             3 => (Call::Read, ok(reg.0, reg.1, mzxid)),
@@ -265,4 +271,36 @@ proptest! {
         let h = generated(clients, &plan);
         prop_assert_eq!(linear::check(&h, INITIAL, 0), Verdict::Ok { by_witness: true });
     }
+}
+
+#[test]
+fn a_watch_must_fire_for_a_change_and_only_for_one() {
+    let watch = |id, t: u64, version, outcome| Op {
+        key: "/r".into(),
+        ..op(id, 1, (t, Some(t + 50)), Call::Watch { version }, outcome)
+    };
+    let fine = [
+        op(0, 1, (0, Some(5)), Call::Read, ok(1, 1, 5)),
+        watch(1, 5, 1, Outcome::Fired),
+        op(2, 1, (60, Some(65)), Call::Read, ok(2, 2, 6)),
+    ];
+    assert!(checks::watches(&fine).is_empty());
+    let mut spurious = fine.clone();
+    spurious[2] = op(2, 1, (60, Some(65)), Call::Read, ok(1, 1, 5));
+    assert_eq!(checks::watches(&spurious)[0].kind, "watch-without-change");
+    let missed = [op(0, 1, (0, Some(5)), Call::Read, ok(1, 1, 5)), watch(1, 5, 1, Outcome::Missed { version: 3 })];
+    assert_eq!(checks::watches(&missed)[0].kind, "watch-missed");
+}
+
+#[test]
+fn an_ephemeral_left_after_its_session_expired_is_reported() {
+    let e = Op { key: "/eph".into(), ..op(0, 1, (0, Some(5)), Call::Ephemeral, Outcome::Created { seq: 7, zxid: 9 }) };
+    let gone = FinalView { node: 1, children: [("/eph".to_string(), Default::default())].into(), ..Default::default() };
+    let kept = FinalView { node: 2, children: [("/eph".to_string(), [7].into())].into(), ..Default::default() };
+    assert!(checks::ephemerals_gone(std::slice::from_ref(&e), std::slice::from_ref(&gone), "/eph").is_empty());
+    let found = checks::ephemerals_gone(std::slice::from_ref(&e), &[gone, kept], "/eph");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].window, vec![0]);
+    // Ephemerals are not sequential creates that must survive.
+    assert!(checks::lost_writes(&[e], &[]).is_empty());
 }

@@ -166,7 +166,8 @@ impl Workload {
             let value = self.rec.value();
             // A CAS from the version last seen (sometimes a stale or future one), or blind.
             let expect = match roll < 55 {
-                true => versions.get(&k).map(|v| v + rng.range(0, 3) as i32 - 1).or(Some(0)),
+                // Never -1 (ZooKeeper's "any version"): a CAS always names a version.
+                true => versions.get(&k).map(|v| (v + rng.range(0, 3) as i32 - 1).max(0)).or(Some(0)),
                 false => None,
             };
             let id = self.rec.invoke(session, &path, Call::Write { value, expect });
