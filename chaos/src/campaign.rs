@@ -165,60 +165,62 @@ fn extra(kind: &str, message: String) -> Anomaly {
     Anomaly { kind: kind.into(), key: String::new(), message, window: Vec::new() }
 }
 
-pub async fn run(plan: &Plan, world: Shared, start: Instant, log: Arc<Log>) -> Result<Finished, String> {
-    let n = plan.nodes;
-    let hosts: Vec<String> = (1..=n).map(|i| client_addr(&world, i)).collect();
-    let hosts = hosts.join(",");
-    let (up, s) = converge(&world, n, Duration::from_secs(60)).await;
-    if !up {
-        return Err(format!("the cluster did not come up in 60 s: {s:?}"));
-    }
-    setup(&hosts, plan.registers).await?;
-    log.say(format!("cluster up, registers made; {} workers for {} s", plan.workers, plan.seconds));
+/// The client tasks of a campaign and what stops them.
+struct Clients {
+    rec: Arc<Recorder>,
+    stop: Arc<AtomicBool>,
+    workers: Vec<tokio::task::JoinHandle<Tally>>,
+    others: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn start_clients(plan: &Plan, hosts: String, start: Instant) -> Clients {
     let rec = Arc::new(Recorder::new(start));
-    let stop_work = Arc::new(AtomicBool::new(false));
-    let stop_nemesis = Arc::new(AtomicBool::new(false));
-    let wl = Arc::new(Workload { rec: rec.clone(), hosts, registers: plan.registers, stop: stop_work.clone() });
-    let workers: Vec<_> =
+    let stop = Arc::new(AtomicBool::new(false));
+    let wl =
+        Arc::new(Workload { rec: rec.clone(), hosts: hosts.clone(), registers: plan.registers, stop: stop.clone() });
+    let workers =
         (0..plan.workers).map(|w| tokio::spawn(wl.clone().worker(plan.seed.wrapping_mul(1000) + w as u64))).collect();
     let mut others = Vec::new();
     for k in 0..plan.watchers {
         let path = workload::register(k % plan.registers);
-        others.push(tokio::spawn(watchers::watcher(rec.clone(), wl.hosts.clone(), path, stop_work.clone())));
+        others.push(tokio::spawn(watchers::watcher(rec.clone(), hosts.clone(), path, stop.clone())));
     }
     for k in 0..plan.ephemeral_owners {
         let seed = plan.seed.wrapping_mul(7919) + k as u64;
-        others.push(tokio::spawn(watchers::ephemeral_owner(rec.clone(), wl.hosts.clone(), seed, stop_work.clone())));
+        others.push(tokio::spawn(watchers::ephemeral_owner(rec.clone(), hosts.clone(), seed, stop.clone())));
     }
-    let nem =
-        tokio::spawn(nemesis::run(world.clone(), n, plan.seed, plan.faults.clone(), log.clone(), stop_nemesis.clone()));
-    tokio::time::sleep(Duration::from_secs(plan.seconds)).await;
-    stop_nemesis.store(true, Ordering::Relaxed);
-    // A fault holds at most 8 s (a flap a little more): then the nemesis has healed and ended.
-    if tokio::time::timeout(Duration::from_secs(30), nem).await.is_err() {
-        log.say("the nemesis did not end in 30 s".into());
-    }
-    nemesis::heal(&world, &log);
-    // Some work on the healed cluster, then stop the clients.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    stop_work.store(true, Ordering::Relaxed);
-    let mut tally = Tally::new();
-    for w in workers {
-        // An op waits 4 s at most, a connect 5 s.
-        match tokio::time::timeout(Duration::from_secs(20), w).await {
-            Ok(Ok(t)) => t.into_iter().for_each(|(k, v)| *tally.entry(k).or_default() += v),
-            _ => log.say("a worker did not stop in 20 s".into()),
+    Clients { rec, stop, workers, others }
+}
+
+impl Clients {
+    /// Stops every client (each within its own bound) and sums the workers' tallies.
+    async fn stop(self, log: &Log) -> Tally {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut tally = Tally::new();
+        for w in self.workers {
+            // An op waits 4 s at most, a connect 5 s.
+            match tokio::time::timeout(Duration::from_secs(20), w).await {
+                Ok(Ok(t)) => t.into_iter().for_each(|(k, v)| *tally.entry(k).or_default() += v),
+                _ => log.say("a worker did not stop in 20 s".into()),
+            }
         }
-    }
-    for o in others {
-        // A watcher may wait 10 s for a last firing after a read of 4 s.
-        if tokio::time::timeout(Duration::from_secs(30), o).await.is_err() {
-            log.say("a watcher or ephemeral owner did not stop in 30 s".into());
+        for o in self.others {
+            // A watcher may wait 10 s for a last firing after a read of 4 s.
+            if tokio::time::timeout(Duration::from_secs(30), o).await.is_err() {
+                log.say("a watcher or ephemeral owner did not stop in 30 s".into());
+            }
         }
+        log.say(format!("workload stopped after {} ops", self.rec.count()));
+        tally
     }
-    log.say(format!("workload stopped after {} ops", rec.count()));
+}
+
+/// After healing: the nodes agree (zxid and digest), the abandoned sessions' ephemerals go,
+/// and what each node holds is read. Anomalies found on the way.
+async fn final_state(world: &Shared, plan: &Plan, rec: &Recorder, log: &Log) -> (Vec<FinalView>, Vec<Anomaly>) {
+    let n = plan.nodes;
     let mut anomalies = Vec::new();
-    let (agree, s) = converge(&world, n, Duration::from_secs(60)).await;
+    let (agree, s) = converge(world, n, Duration::from_secs(60)).await;
     let shown: Vec<String> = s
         .iter()
         .enumerate()
@@ -234,37 +236,78 @@ pub async fn run(plan: &Plan, world: Shared, start: Instant, log: Arc<Log>) -> R
         anomalies
             .push(extra("no-convergence", format!("60 s after healing the nodes still differ: {}", shown.join("; "))));
     }
-    await_expiry(&world, n, &log).await;
+    await_expiry(world, n, log).await;
     let mut finals = Vec::new();
     for i in 1..=n {
-        match final_view(&world, i, plan.registers, &rec).await {
+        match final_view(world, i, plan.registers, rec).await {
             Ok(v) => finals.push(v),
             Err(e) => anomalies.push(extra("final-read", e)),
         }
     }
-    let ops = rec.ops();
-    // Ops by call and outcome, from the history itself (the workers add their sessions).
-    let mut tally: Tally = tally.into_iter().filter(|(k, _)| !k.contains(' ')).collect();
-    for op in &ops {
-        let call =
-            serde_json::to_value(op.call).ok().and_then(|v| v["call"].as_str().map(String::from)).unwrap_or_default();
-        let outcome = serde_json::to_value(&op.outcome)
-            .ok()
-            .and_then(|v| v["outcome"].as_str().map(String::from))
-            .unwrap_or_default();
-        *tally.entry(format!("{call} {outcome}")).or_default() += 1;
-    }
-    let mut report = check::check(&ops, &finals, crate::linear::DEFAULT_BUDGET);
     if let Some(c) = log.counts.lock().expect("log lock").get("crash") {
         anomalies.push(extra("crash", format!("{c} node crash(es) not caused by the nemesis (see the log)")));
     }
-    report.anomalies.extend(anomalies);
+    (finals, anomalies)
+}
+
+/// Ops by call and outcome, from the history itself, with the workers' session counts.
+fn tally(ops: &[crate::history::Op], workers: Tally) -> Tally {
+    let name = |v: serde_json::Result<serde_json::Value>, field: &str| {
+        v.ok().and_then(|v| v[field].as_str().map(String::from)).unwrap_or_default()
+    };
+    let mut t: Tally = workers.into_iter().filter(|(k, _)| !k.contains(' ')).collect();
+    for op in ops {
+        let key = format!(
+            "{} {}",
+            name(serde_json::to_value(op.call), "call"),
+            name(serde_json::to_value(&op.outcome), "outcome")
+        );
+        *t.entry(key).or_default() += 1;
+    }
+    t
+}
+
+/// The history and the nemesis log, as files under `plan.out`.
+fn write_outputs(plan: &Plan, ops: &[crate::history::Op], log: &Log) -> Result<PathBuf, String> {
     std::fs::create_dir_all(&plan.out).map_err(|e| format!("{}: {e}", plan.out.display()))?;
     let history_file = plan.out.join(format!("history-{}.jsonl", plan.seed));
-    std::fs::write(&history_file, history::to_jsonl(&ops)).map_err(|e| format!("{}: {e}", history_file.display()))?;
+    std::fs::write(&history_file, history::to_jsonl(ops)).map_err(|e| format!("{}: {e}", history_file.display()))?;
     let nemesis_file = plan.out.join(format!("nemesis-{}.txt", plan.seed));
     std::fs::write(&nemesis_file, log.lines.lock().expect("log lock").join("\n") + "\n")
         .map_err(|e| format!("{}: {e}", nemesis_file.display()))?;
+    Ok(history_file)
+}
+
+pub async fn run(plan: &Plan, world: Shared, start: Instant, log: Arc<Log>) -> Result<Finished, String> {
+    let n = plan.nodes;
+    let hosts: Vec<String> = (1..=n).map(|i| client_addr(&world, i)).collect();
+    let (up, s) = converge(&world, n, Duration::from_secs(60)).await;
+    if !up {
+        let logs = world.lock().expect("world lock").nodes.log_path(1);
+        return Err(format!("the cluster did not come up in 60 s: {s:?} (node logs beside {})", logs.display()));
+    }
+    setup(&hosts.join(","), plan.registers).await?;
+    log.say(format!("cluster up, registers made; {} workers for {} s", plan.workers, plan.seconds));
+    let clients = start_clients(plan, hosts.join(","), start);
+    let rec = clients.rec.clone();
+    let stop_nemesis = Arc::new(AtomicBool::new(false));
+    let nem = nemesis::run(world.clone(), n, plan.seed, plan.faults.clone(), log.clone(), stop_nemesis.clone());
+    let nem = tokio::spawn(nem);
+    tokio::time::sleep(Duration::from_secs(plan.seconds)).await;
+    stop_nemesis.store(true, Ordering::Relaxed);
+    // A fault holds at most 8 s (a flap a little more): then the nemesis has healed and ended.
+    if tokio::time::timeout(Duration::from_secs(30), nem).await.is_err() {
+        log.say("the nemesis did not end in 30 s".into());
+    }
+    nemesis::heal(&world, &log);
+    // Some work on the healed cluster, then stop the clients.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let workers = clients.stop(&log).await;
+    let (finals, anomalies) = final_state(&world, plan, &rec, &log).await;
+    let ops = rec.ops();
+    let mut report = check::check(&ops, &finals, crate::linear::DEFAULT_BUDGET);
+    report.anomalies.extend(anomalies);
+    let history_file = write_outputs(plan, &ops, &log)?;
     let faults = log.counts.lock().expect("log lock").clone();
-    Ok(Finished { report, ops: ops.len(), faults, tally, history_file })
+    Ok(Finished { report, ops: ops.len(), faults, tally: tally(&ops, workers), history_file })
 }

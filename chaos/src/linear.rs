@@ -44,8 +44,20 @@ pub fn witness_explained(ops: &[&Op], init: Reg) -> Result<(), String> {
     valid(&order, init)
 }
 
-/// (op, effect) in witness order, or why some op cannot be placed.
-fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Result<Vec<(&'a Op, bool)>, String> {
+/// The writes that took effect, in zxid order, with the states they lead through.
+struct Chain<'a> {
+    writes: Vec<&'a Op>,
+    /// `states[g]`: the register after the first g writes.
+    states: Vec<Reg>,
+    /// The gap (index into `states`) each known write zxid leads to.
+    gap_of_zxid: BTreeMap<u64, usize>,
+    /// Everything else: reads, refused CASes, unknown writes with no sign of an effect.
+    rest: Vec<&'a Op>,
+}
+
+/// Acknowledged writes by zxid, unknown writes dated by a read of their value, and a skipped
+/// version filled by the earliest unknown write nobody read that fits.
+fn chain<'a>(ops: &[&'a Op], init: Reg) -> Result<Chain<'a>, String> {
     // zxid of each value seen by a read: dates writes whose answer was lost.
     let mut seen: BTreeMap<u64, u64> = BTreeMap::new();
     for op in ops {
@@ -95,6 +107,12 @@ fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Result<Vec<(&'a Op, bool)>, S
         gap_of_zxid.insert(*z, chain.len());
     }
     others.extend(unseen.iter().zip(&used).filter(|(_, u)| !**u).map(|(o, _)| *o));
+    Ok(Chain { writes: chain, states, gap_of_zxid, rest: others })
+}
+
+/// (op, effect) in witness order, or why some op cannot be placed.
+fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Result<Vec<(&'a Op, bool)>, String> {
+    let Chain { writes: chain, states, gap_of_zxid, rest: others } = chain(ops, init)?;
     let mut placed: Vec<Vec<(&Op, bool)>> = vec![Vec::new(); states.len()];
     // (end, gap) of every op placed so far, for the lower bound of a refused CAS: after
     // everything that completed before it began.
@@ -118,6 +136,26 @@ fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Result<Vec<(&'a Op, bool)>, S
         ends.push((op.end(), gap));
         placed[gap].push((op, false));
     }
+    place_refused(refused, ends, &states, &mut placed)?;
+    let mut order = Vec::with_capacity(ops.len());
+    for (g, mut in_gap) in placed.into_iter().enumerate() {
+        if g > 0 {
+            order.push((chain[g - 1], true));
+        }
+        in_gap.sort_by_key(|(op, _)| (op.invoke, op.id));
+        order.extend(in_gap);
+    }
+    Ok(order)
+}
+
+/// Each refused CAS at the first gap, after everything that completed before it began,
+/// whose version differs from the one it expected.
+fn place_refused<'a>(
+    mut refused: Vec<&'a Op>,
+    mut ends: Vec<(u64, usize)>,
+    states: &[Reg],
+    placed: &mut [Vec<(&'a Op, bool)>],
+) -> Result<(), String> {
     ends.sort_unstable();
     refused.sort_by_key(|o| (o.invoke, o.id));
     // Refused CASes in invocation order; `later` holds those placed whose end is not passed yet.
@@ -139,15 +177,7 @@ fn witness_order<'a>(ops: &[&'a Op], init: Reg) -> Result<Vec<(&'a Op, bool)>, S
         later.push(std::cmp::Reverse((op.end(), gap)));
         placed[gap].push((op, false));
     }
-    let mut order = Vec::with_capacity(ops.len());
-    for (g, mut in_gap) in placed.into_iter().enumerate() {
-        if g > 0 {
-            order.push((chain[g - 1], true));
-        }
-        in_gap.sort_by_key(|(op, _)| (op.invoke, op.id));
-        order.extend(in_gap);
-    }
-    Ok(order)
+    Ok(())
 }
 
 /// A total order is a linearization: real time respected and every step legal.
@@ -183,13 +213,49 @@ pub fn search(ops: &[&Op], init: Reg, budget: u64) -> Verdict {
     search_from(ops, States::one(init), budget)
 }
 
-/// The search from any set of start states (`States::any()` for a window of a history).
-pub fn search_from(ops: &[&Op], start: States, budget: u64) -> Verdict {
-    let n = ops.len();
-    if n == 0 {
-        return Verdict::Ok { by_witness: false };
+/// A doubly linked list over the entries (index `m` is the head sentinel), from which calls
+/// and their returns are lifted while linearized and put back on backtracking.
+struct Links {
+    next: Vec<usize>,
+    prev: Vec<usize>,
+}
+
+const END: usize = usize::MAX;
+
+impl Links {
+    fn new(m: usize) -> Links {
+        let mut next: Vec<usize> = (1..=m).collect();
+        next[m - 1] = END;
+        next.push(0);
+        let mut prev: Vec<usize> = std::iter::once(m).chain(0..m - 1).collect();
+        prev.push(m - 1);
+        Links { next, prev }
     }
-    // Events by time; at equal times calls first (such ops count as concurrent).
+
+    fn lift(&mut self, e: usize, mate: usize) {
+        for x in [e, mate] {
+            let (p, nx) = (self.prev[x], self.next[x]);
+            self.next[p] = nx;
+            if nx != END {
+                self.prev[nx] = p;
+            }
+        }
+    }
+
+    fn unlift(&mut self, e: usize, mate: usize) {
+        for x in [mate, e] {
+            let (p, nx) = (self.prev[x], self.next[x]);
+            self.next[p] = x;
+            if nx != END {
+                self.prev[nx] = x;
+            }
+        }
+    }
+}
+
+/// Call and return entries by time; at equal times calls first (such ops count as concurrent).
+fn entries(ops: &[&Op]) -> Vec<Entry> {
+    let n = ops.len();
     let mut ev: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * n);
     for (i, op) in ops.iter().enumerate() {
         ev.push((op.invoke, true, i));
@@ -200,42 +266,25 @@ pub fn search_from(ops: &[&Op], start: States, budget: u64) -> Verdict {
     for (k, &(_, call, i)) in ev.iter().enumerate() {
         pos[i][usize::from(!call)] = k;
     }
-    let entries: Vec<Entry> =
-        ev.iter().map(|&(_, call, i)| Entry { op: i, call, mate: pos[i][usize::from(call)] }).collect();
-    // A doubly linked list over entries; index `m` is the head sentinel.
+    ev.iter().map(|&(_, call, i)| Entry { op: i, call, mate: pos[i][usize::from(call)] }).collect()
+}
+
+/// The search from any set of start states (`States::any()` for a window of a history).
+pub fn search_from(ops: &[&Op], start: States, budget: u64) -> Verdict {
+    let n = ops.len();
+    if n == 0 {
+        return Verdict::Ok { by_witness: false };
+    }
+    let entries = entries(ops);
     let m = entries.len();
-    let mut next: Vec<usize> = (1..=m).collect();
-    next.push(0);
-    let mut prev: Vec<usize> = std::iter::once(m).chain(0..m - 1).collect();
-    prev.push(m - 1);
-    next[m] = 0;
-    next[m - 1] = usize::MAX;
-    let end = usize::MAX;
-    let lift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize, mate: usize| {
-        for x in [e, mate] {
-            let (p, nx) = (prev[x], next[x]);
-            next[p] = nx;
-            if nx != end {
-                prev[nx] = p;
-            }
-        }
-    };
-    let unlift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize, mate: usize| {
-        for x in [mate, e] {
-            let (p, nx) = (prev[x], next[x]);
-            next[p] = x;
-            if nx != end {
-                prev[nx] = x;
-            }
-        }
-    };
+    let mut links = Links::new(m);
     let mut linearized = vec![0u64; n.div_ceil(64)];
     let mut cache: HashSet<(Vec<u64>, States)> = HashSet::new();
     let mut stack: Vec<(usize, States)> = Vec::new();
     let mut state = start;
-    let mut e = next[m];
+    let mut e = links.next[m];
     let mut steps = 0u64;
-    while next[m] != end {
+    while links.next[m] != END {
         steps += 1;
         if steps > budget {
             return Verdict::Undecided;
@@ -246,20 +295,20 @@ pub fn search_from(ops: &[&Op], start: States, budget: u64) -> Verdict {
                 linearized[op / 64] |= 1 << (op % 64);
                 if cache.insert((linearized.clone(), after.clone())) {
                     stack.push((e, std::mem::replace(&mut state, after)));
-                    lift(&mut next, &mut prev, e, entries[e].mate);
-                    e = next[m];
+                    links.lift(e, entries[e].mate);
+                    e = links.next[m];
                     continue;
                 }
                 linearized[op / 64] &= !(1 << (op % 64));
             }
-            e = next[e];
+            e = links.next[e];
         } else {
             let Some((top, before)) = stack.pop() else { return Verdict::Violation };
             state = before;
             let op = entries[top].op;
             linearized[op / 64] &= !(1 << (op % 64));
-            unlift(&mut next, &mut prev, top, entries[top].mate);
-            e = next[top];
+            links.unlift(top, entries[top].mate);
+            e = links.next[top];
         }
     }
     Verdict::Ok { by_witness: false }

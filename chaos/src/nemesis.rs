@@ -158,104 +158,101 @@ async fn inject(world: &Shared, n: u64, f: Fault, v: u64, hold: u64, rng: &mut R
     match f {
         Fault::IsolateLeader => {
             act(log, format!("{f:?}: link of node {v} down for {hold} ms"), with(&|w| w.net.set_link(v, false)));
-            sleep_ms(hold).await;
         }
         Fault::PartitionLeader | Fault::Minority => {
-            // The leader alone, or the largest minority (with 5 nodes: two) holding `v`.
-            let mut side = vec![v];
-            let size = if f == Fault::Minority { ((n - 1) / 2) as usize } else { 1 };
-            while side.len() < size {
-                let o = rng.range(1, n + 1);
-                if !side.contains(&o) {
-                    side.push(o);
-                }
-            }
-            let rest: Vec<u64> = (1..=n).filter(|o| !side.contains(o)).collect();
+            let size = if f == Fault::Minority { (n - 1) / 2 } else { 1 };
+            let (side, rest) = split(n, v, size, rng);
             let cut =
                 with(&|w| side.iter().try_for_each(|&a| rest.iter().try_for_each(|&b| w.net.set_blocked(a, b, true))));
             act(log, format!("{f:?}: nodes {side:?} cut from {rest:?} for {hold} ms"), cut);
-            sleep_ms(hold).await;
         }
         Fault::Ring => {
-            let mut order: Vec<u64> = (1..=n).collect();
-            for i in (1..order.len()).rev() {
-                order.swap(i, rng.range(0, i as u64 + 1) as usize);
-            }
-            let pos = |x: u64| order.iter().position(|&o| o == x).unwrap_or(0) as u64;
-            let next_to = |a: u64, b: u64| (pos(a) + 1) % n == pos(b) || (pos(b) + 1) % n == pos(a);
-            let mut pairs: Vec<(u64, u64)> = Vec::new();
-            for a in 1..=n {
-                for b in a + 1..=n {
-                    if !next_to(a, b) {
-                        pairs.push((a, b));
-                    }
-                }
-            }
-            if pairs.is_empty() {
-                // Three nodes form a full ring: cut one pair so the third bridges them.
-                pairs.push((order[0], order[2]));
-            }
+            let (order, pairs) = ring(n, rng);
             let cut = with(&|w| pairs.iter().try_for_each(|&(a, b)| w.net.set_blocked(a, b, true)));
             act(log, format!("{f:?}: ring {order:?}, pairs cut {pairs:?} for {hold} ms"), cut);
-            sleep_ms(hold).await;
         }
-        Fault::Flap => {
-            log.say(format!("{f:?}: link of node {v} flapping for {hold} ms"));
-            let until = Instant::now() + Duration::from_millis(hold);
-            let mut up = false;
-            while Instant::now() < until {
-                if let Err(e) = with(&|w| w.net.set_link(v, up)) {
-                    log.say(format!("flap FAILED: {e}"));
-                }
-                up = !up;
-                sleep_ms(rng.range(200, 900)).await;
-            }
-        }
+        Fault::Flap => return flap(world, v, hold, rng, log).await,
         Fault::KillLeader | Fault::KillRandom => {
-            with(&|w| {
-                w.nodes.kill(v);
-                Ok(())
-            })
-            .ok();
+            world.lock().expect("world lock").nodes.kill(v);
             log.say(format!("{f:?}: kill -9 node {v}, restart in {hold} ms"));
-            sleep_ms(hold).await;
-        }
-        Fault::DiskFull => {
-            let r = world.lock().expect("world lock").nodes.fill_disk(v);
-            match r {
-                Ok(bytes) => log.say(format!("{f:?}: data disk of node {v} filled ({bytes} bytes) for {hold} ms")),
-                Err(e) => log.say(format!("{f:?}: filling node {v}'s disk FAILED: {e}")),
-            }
-            sleep_ms(hold).await;
-        }
-        Fault::TornTail => {
-            // A record header promising more payload than follows, then noise.
-            let mut torn = vec![0u8; rng.range(21, 120) as usize];
-            torn.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
-            torn[..4].copy_from_slice(&4096u32.to_le_bytes());
-            let r = {
-                let mut w = world.lock().expect("world lock");
-                w.nodes.kill(v);
-                w.nodes.tear_log(v, &torn)
-            };
-            match r {
-                Ok((seg, n)) => log.say(format!(
-                    "{f:?}: kill -9 node {v}, {n} torn bytes after {}, restart in {hold} ms",
-                    seg.display()
-                )),
-                Err(e) => log.say(format!("{f:?}: kill -9 node {v}, tearing its log FAILED: {e}")),
-            }
-            sleep_ms(hold).await;
         }
         Fault::PauseLeader | Fault::PauseRandom => {
-            with(&|w| {
-                w.nodes.pause(v);
-                Ok(())
-            })
-            .ok();
+            world.lock().expect("world lock").nodes.pause(v);
             log.say(format!("{f:?}: SIGSTOP node {v} for {hold} ms"));
-            sleep_ms(hold).await;
         }
+        Fault::DiskFull => match world.lock().expect("world lock").nodes.fill_disk(v) {
+            Ok(bytes) => log.say(format!("{f:?}: data disk of node {v} filled ({bytes} bytes) for {hold} ms")),
+            Err(e) => log.say(format!("{f:?}: filling node {v}'s disk FAILED: {e}")),
+        },
+        Fault::TornTail => torn_tail(world, v, hold, rng, log),
+    }
+    sleep_ms(hold).await;
+}
+
+/// `v` and `size - 1` other random nodes, and the rest.
+fn split(n: u64, v: u64, size: u64, rng: &mut Rng) -> (Vec<u64>, Vec<u64>) {
+    let mut side = vec![v];
+    while (side.len() as u64) < size {
+        let o = rng.range(1, n + 1);
+        if !side.contains(&o) {
+            side.push(o);
+        }
+    }
+    let rest = (1..=n).filter(|o| !side.contains(o)).collect();
+    (side, rest)
+}
+
+/// A random ring of the nodes and the pairs to cut so each sees only its neighbours (with 3
+/// nodes, which all neighbour each other, one pair: the third node bridges the two).
+fn ring(n: u64, rng: &mut Rng) -> (Vec<u64>, Vec<(u64, u64)>) {
+    let mut order: Vec<u64> = (1..=n).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.range(0, i as u64 + 1) as usize);
+    }
+    let pos = |x: u64| order.iter().position(|&o| o == x).unwrap_or(0) as u64;
+    let next_to = |a: u64, b: u64| (pos(a) + 1) % n == pos(b) || (pos(b) + 1) % n == pos(a);
+    let mut pairs: Vec<(u64, u64)> = Vec::new();
+    for a in 1..=n {
+        for b in a + 1..=n {
+            if !next_to(a, b) {
+                pairs.push((a, b));
+            }
+        }
+    }
+    if pairs.is_empty() {
+        pairs.push((order[0].min(order[2]), order[0].max(order[2])));
+    }
+    (order, pairs)
+}
+
+async fn flap(world: &Shared, v: u64, hold: u64, rng: &mut Rng, log: &Log) {
+    log.say(format!("Flap: link of node {v} flapping for {hold} ms"));
+    let until = Instant::now() + Duration::from_millis(hold);
+    let mut up = false;
+    while Instant::now() < until {
+        if let Err(e) = world.lock().expect("world lock").net.set_link(v, up) {
+            log.say(format!("flap FAILED: {e}"));
+        }
+        up = !up;
+        sleep_ms(rng.range(200, 900)).await;
+    }
+}
+
+/// kill -9, then a record header promising more payload than follows, and noise.
+fn torn_tail(world: &Shared, v: u64, hold: u64, rng: &mut Rng, log: &Log) {
+    let mut torn = vec![0u8; rng.range(21, 120) as usize];
+    torn.iter_mut().for_each(|b| *b = rng.next_u64() as u8);
+    torn[..4].copy_from_slice(&4096u32.to_le_bytes());
+    let r = {
+        let mut w = world.lock().expect("world lock");
+        w.nodes.kill(v);
+        w.nodes.tear_log(v, &torn)
+    };
+    match r {
+        Ok((seg, n)) => {
+            log.say(format!("TornTail: kill -9 node {v}, {n} torn bytes after {}, restart in {hold} ms", seg.display()))
+        }
+        Err(e) => log.say(format!("TornTail: kill -9 node {v}, tearing its log FAILED: {e}")),
     }
 }
 

@@ -42,6 +42,15 @@ fn sh(cmd: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
 /// One member's config: its addresses inside its namespace, short timeouts so faults are
 /// noticed within a second or two.
 fn config(net: &Net, dir: &Path, id: u64, tick_ms: u64) -> String {
+    let mut t = render(net, dir, id, tick_ms);
+    // Binaries from before the peers authenticated know no secret (ZABRA_CHAOS_NO_SECRET=1).
+    if std::env::var_os("ZABRA_CHAOS_NO_SECRET").is_some() {
+        t = t.lines().filter(|l| !l.starts_with("secret_file")).map(|l| format!("{l}\n")).collect();
+    }
+    t
+}
+
+fn render(net: &Net, dir: &Path, id: u64, tick_ms: u64) -> String {
     let mut t = format!(
         "id = {id}\ncluster = \"chaos\"\ndata_dir = \"{}\"\ntick_ms = {tick_ms}\ninit_limit = 50\nsync_limit = 5\n\
          min_session_timeout_ms = 2000\nmax_session_timeout_ms = 20000\nsnapshot_every = 2000\n\
