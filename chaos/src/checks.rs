@@ -275,3 +275,28 @@ pub fn ephemerals_gone(ops: &[Op], finals: &[FinalView], parent: &str) -> Vec<An
     }
     out
 }
+
+/// A multi is atomic: its ops all succeed at one zxid, or none succeeds.
+pub fn multis(ops: &[Op]) -> Vec<Anomaly> {
+    let mut groups: BTreeMap<usize, Vec<&Op>> = BTreeMap::new();
+    for op in ops {
+        if let Some(g) = op.multi {
+            groups.entry(g).or_default().push(op);
+        }
+    }
+    let mut out = Vec::new();
+    for (g, list) in groups {
+        let ok: Vec<Option<u64>> =
+            list.iter().filter(|o| matches!(o.outcome, Outcome::Ok { .. })).map(|o| o.zxid()).collect();
+        let definite_fail = list.iter().any(|o| matches!(o.outcome, Outcome::BadVersion | Outcome::Fail { .. }));
+        let split = (!ok.is_empty() && (ok.len() < list.len() || definite_fail)) || ok.windows(2).any(|w| w[0] != w[1]);
+        if split {
+            let msg = format!(
+                "multi #{g}: its ops did not succeed together at one zxid: {:?}",
+                list.iter().map(|o| &o.outcome).collect::<Vec<_>>()
+            );
+            out.push(anomaly("multi-not-atomic", &list[0].key, msg, list.iter().map(|o| o.id).collect()));
+        }
+    }
+    out
+}

@@ -21,6 +21,9 @@ pub struct Op {
     pub complete: Option<Micros>,
     pub call: Call,
     pub outcome: Outcome,
+    /// Ops of one multi share its number: all take effect at one zxid, or none does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

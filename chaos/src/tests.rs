@@ -8,7 +8,7 @@ use crate::linear::{self, Verdict};
 use proptest::prelude::*;
 
 fn op(id: usize, session: u64, t: (u64, Option<u64>), call: Call, outcome: Outcome) -> Op {
-    Op { id, session, key: "/r".into(), invoke: t.0, complete: t.1, call, outcome }
+    Op { id, session, key: "/r".into(), invoke: t.0, complete: t.1, call, outcome, multi: None }
 }
 fn ok(value: u64, version: i32, zxid: u64) -> Outcome {
     Outcome::Ok { value, version, zxid }
@@ -242,7 +242,7 @@ fn generated(clients: usize, plan: &[(usize, u8, u8, u64, u64, u64, bool)]) -> V
         if lost && matches!(call, Call::Write { .. }) {
             (outcome, complete) = (unknown(), None);
         }
-        ops.push(Op { id, session: c as u64, key: "/r".into(), invoke, complete, call, outcome });
+        ops.push(Op { id, session: c as u64, key: "/r".into(), invoke, complete, call, outcome, multi: None });
     }
     ops.sort_by_key(|o| o.id);
     ops
@@ -303,4 +303,18 @@ fn an_ephemeral_left_after_its_session_expired_is_reported() {
     assert_eq!(found[0].window, vec![0]);
     // Ephemerals are not sequential creates that must survive.
     assert!(checks::lost_writes(&[e], &[]).is_empty());
+}
+
+#[test]
+fn a_multi_succeeds_whole_at_one_zxid_or_not_at_all() {
+    let part =
+        |id, key: &str, outcome| Op { key: key.into(), multi: Some(0), ..op(id, 1, (0, Some(9)), write(5), outcome) };
+    let whole = [part(0, "/a", ok(5, 3, 9)), part(1, "/b", ok(5, 7, 9))];
+    assert!(checks::multis(&whole).is_empty());
+    let aborted = [part(0, "/a", Outcome::BadVersion), part(1, "/b", Outcome::Fail { error: "multi aborted".into() })];
+    assert!(checks::multis(&aborted).is_empty());
+    let half = [part(0, "/a", Outcome::BadVersion), part(1, "/b", ok(5, 7, 9))];
+    assert_eq!(checks::multis(&half)[0].kind, "multi-not-atomic");
+    let two_zxids = [part(0, "/a", ok(5, 3, 9)), part(1, "/b", ok(5, 7, 10))];
+    assert_eq!(checks::multis(&two_zxids)[0].window, vec![0, 1]);
 }

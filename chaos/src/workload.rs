@@ -51,8 +51,28 @@ impl Recorder {
         let mut ops = self.ops.lock().expect("recorder lock");
         let id = ops.len();
         let outcome = Outcome::Unknown { error: "no answer".into() };
-        ops.push(Op { id, session, key: key.into(), invoke: self.now(), complete: None, call, outcome });
+        ops.push(Op { id, session, key: key.into(), invoke: self.now(), complete: None, call, outcome, multi: None });
         id
+    }
+
+    /// Invokes the ops of one multi together (sharing the first one's id as their group).
+    pub fn invoke_multi(&self, session: u64, parts: &[(&str, Call)]) -> Vec<usize> {
+        let mut ops = self.ops.lock().expect("recorder lock");
+        let (first, now) = (ops.len(), self.now());
+        for (key, call) in parts {
+            let (id, outcome) = (ops.len(), Outcome::Unknown { error: "no answer".into() });
+            ops.push(Op {
+                id,
+                session,
+                key: (*key).into(),
+                invoke: now,
+                complete: None,
+                call: *call,
+                outcome,
+                multi: Some(first),
+            });
+        }
+        (first..ops.len()).collect()
     }
 
     /// Unknown outcomes keep no completion time: they may take effect at any later time.
@@ -104,6 +124,13 @@ pub async fn read(c: &zk::Client, path: &str) -> Outcome {
         Ok(Ok((data, stat))) => Outcome::Ok { value: parse(&data), version: stat.version, zxid: stat.mzxid as u64 },
         Ok(Err(e)) => failure(&e),
         Err(_) => Outcome::Unknown { error: "timeout".into() },
+    }
+}
+
+fn set_result(r: zk::MultiWriteResult, value: u64) -> Outcome {
+    match r {
+        zk::MultiWriteResult::SetData { stat } => Outcome::Ok { value, version: stat.version, zxid: stat.mzxid as u64 },
+        other => Outcome::Fail { error: format!("unexpected multi result {other:?}") },
     }
 }
 
@@ -162,26 +189,11 @@ impl Workload {
         if roll < 35 {
             return ("read", self.read(c, session, &path, k, versions).await);
         }
-        if roll < 75 {
-            let value = self.rec.value();
-            // A CAS from the version last seen (sometimes a stale or future one), or blind.
-            let expect = match roll < 55 {
-                // Never -1 (ZooKeeper's "any version"): a CAS always names a version.
-                true => versions.get(&k).map(|v| (v + rng.range(0, 3) as i32 - 1).max(0)).or(Some(0)),
-                false => None,
-            };
-            let id = self.rec.invoke(session, &path, Call::Write { value, expect });
-            let outcome =
-                match tokio::time::timeout(OP_TIMEOUT, c.set_data(&path, value.to_string().as_bytes(), expect)).await {
-                    Ok(Ok(stat)) => {
-                        versions.insert(k, stat.version);
-                        Outcome::Ok { value, version: stat.version, zxid: stat.mzxid as u64 }
-                    }
-                    Ok(Err(e)) => failure(&e),
-                    Err(_) => Outcome::Unknown { error: "timeout".into() },
-                };
-            self.rec.complete(id, outcome.clone());
-            return (if expect.is_some() { "cas" } else { "write" }, outcome);
+        if roll < 70 {
+            return self.write(c, session, rng, versions, k, roll < 55).await;
+        }
+        if roll < 75 && self.registers > 1 {
+            return ("multi", self.multi(c, session, rng, versions, k).await);
         }
         if roll < 88 {
             let id = self.rec.invoke(session, &path, Call::Sync);
@@ -206,6 +218,78 @@ impl Workload {
         };
         self.rec.complete(id, outcome.clone());
         ("create", outcome)
+    }
+
+    /// A CAS from the version last seen (sometimes a stale or future one), or blind.
+    fn expect(rng: &mut Rng, versions: &BTreeMap<usize, i32>, k: usize) -> Option<i32> {
+        // Never -1 (ZooKeeper's "any version"): a CAS always names a version.
+        versions.get(&k).map(|v| (v + rng.range(0, 3) as i32 - 1).max(0)).or(Some(0))
+    }
+
+    async fn write(
+        &self,
+        c: &zk::Client,
+        session: u64,
+        rng: &mut Rng,
+        versions: &mut BTreeMap<usize, i32>,
+        k: usize,
+        cas: bool,
+    ) -> (&'static str, Outcome) {
+        let path = register(k);
+        let value = self.rec.value();
+        let expect = if cas { Self::expect(rng, versions, k) } else { None };
+        let id = self.rec.invoke(session, &path, Call::Write { value, expect });
+        let outcome =
+            match tokio::time::timeout(OP_TIMEOUT, c.set_data(&path, value.to_string().as_bytes(), expect)).await {
+                Ok(Ok(stat)) => {
+                    versions.insert(k, stat.version);
+                    Outcome::Ok { value, version: stat.version, zxid: stat.mzxid as u64 }
+                }
+                Ok(Err(e)) => failure(&e),
+                Err(_) => Outcome::Unknown { error: "timeout".into() },
+            };
+        self.rec.complete(id, outcome.clone());
+        (if cas { "cas" } else { "write" }, outcome)
+    }
+
+    /// One multi: a CAS of register `k` and a blind write of the next, with one value.
+    async fn multi(
+        &self,
+        c: &zk::Client,
+        session: u64,
+        rng: &mut Rng,
+        versions: &mut BTreeMap<usize, i32>,
+        k: usize,
+    ) -> Outcome {
+        let (a, b) = (register(k), register((k + 1) % self.registers));
+        let value = self.rec.value();
+        let expect = Self::expect(rng, versions, k);
+        let parts = [(a.as_str(), Call::Write { value, expect }), (b.as_str(), Call::Write { value, expect: None })];
+        let ids = self.rec.invoke_multi(session, &parts);
+        let data = value.to_string();
+        let mut m = c.new_multi_writer();
+        let added =
+            m.add_set_data(&a, data.as_bytes(), expect).and_then(|()| m.add_set_data(&b, data.as_bytes(), None));
+        let outcomes: Vec<Outcome> = match added {
+            Err(e) => vec![Outcome::Fail { error: e.to_string() }; 2],
+            Ok(()) => match tokio::time::timeout(OP_TIMEOUT, m.commit()).await {
+                Ok(Ok(results)) => results.into_iter().map(|r| set_result(r, value)).collect(),
+                Ok(Err(zk::MultiWriteError::OperationFailed { index, source })) => (0..2)
+                    .map(
+                        |i| if i == index { failure(&source) } else { Outcome::Fail { error: "multi aborted".into() } },
+                    )
+                    .collect(),
+                Ok(Err(zk::MultiWriteError::RequestFailed { source })) => vec![failure(&source); 2],
+                Err(_) => vec![Outcome::Unknown { error: "timeout".into() }; 2],
+            },
+        };
+        if let Some(Outcome::Ok { version, .. }) = outcomes.first() {
+            versions.insert(k, *version);
+        }
+        for (id, o) in ids.iter().zip(&outcomes) {
+            self.rec.complete(*id, o.clone());
+        }
+        outcomes.into_iter().next().unwrap_or(Outcome::Unknown { error: "no result".into() })
     }
 
     async fn read(
