@@ -185,6 +185,11 @@ fn start_clients(plan: &Plan, hosts: String, start: Instant) -> Clients {
         let path = workload::register(k % plan.registers);
         others.push(tokio::spawn(watchers::watcher(rec.clone(), hosts.clone(), path, stop.clone())));
     }
+    for k in 0..plan.watchers {
+        let path = workload::register(k % plan.registers);
+        let seed = plan.seed.wrapping_mul(31) + k as u64;
+        others.push(tokio::spawn(watchers::persistent_watcher(rec.clone(), hosts.clone(), path, seed, stop.clone())));
+    }
     for k in 0..plan.ephemeral_owners {
         let seed = plan.seed.wrapping_mul(7919) + k as u64;
         others.push(tokio::spawn(watchers::ephemeral_owner(rec.clone(), hosts.clone(), seed, stop.clone())));

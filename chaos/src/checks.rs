@@ -300,3 +300,27 @@ pub fn multis(ops: &[Op]) -> Vec<Anomaly> {
     }
     out
 }
+
+/// A persistent watch fires once per change, none lost and none repeated. ZooKeeper sends a
+/// change's notification before any reply that shows the change, so once a read returned
+/// version v every change since the first read (at `first`) has been notified: at least
+/// v − first notifications. And every notification counted is of a change made after the
+/// watch was added (after `pre`) and before the next read: at most next − pre.
+pub fn watch_counts(ops: &[Op]) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    for op in ops {
+        let (Call::WatchCount { pre, first }, Outcome::Counted { events, seen, next }) = (&op.call, &op.outcome) else {
+            continue;
+        };
+        let (low, high) = ((*seen - *first).max(0) as u64, (*next - *pre).max(0) as u64);
+        if *events < low || *events > high {
+            let msg = format!(
+                "persistent watch #{}: {events} notifications after reading version {seen}; the changes since the watch \
+                 allow {low}..={high} (added after v{pre}, first read v{first}, next read v{next})",
+                op.id
+            );
+            out.push(anomaly("watch-count", &op.key, msg, vec![op.id]));
+        }
+    }
+    out
+}

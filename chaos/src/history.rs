@@ -43,6 +43,9 @@ pub enum Call {
     /// A one-shot data watch on the register, set by a read that returned `version`:
     /// completes when it fires.
     Watch { version: i32 },
+    /// A persistent watch's notifications, counted after a read of its session: `pre` is the
+    /// version read just before the watch was added, `first` the first read after.
+    WatchCount { pre: i32, first: i32 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +68,9 @@ pub enum Outcome {
     Fired,
     /// A watch that had not fired long after its node changed, its session alive throughout.
     Missed { version: i32 },
+    /// All notifications received when counted after the read that returned `seen`; `next`:
+    /// what the session's next read returned.
+    Counted { events: u64, seen: i32, next: i32 },
 }
 
 impl Op {
@@ -117,6 +123,7 @@ pub fn describe(op: &Op) -> String {
         Call::Create => "create-seq".to_string(),
         Call::Ephemeral => "create-ephemeral".to_string(),
         Call::Watch { version } => format!("watch from v{version}"),
+        Call::WatchCount { pre, first } => format!("persistent watch added after v{pre}, first read v{first}"),
     };
     let outcome = match &op.outcome {
         Outcome::Ok { value, version, zxid } => format!("ok {value} v{version} z{zxid:#x}"),
@@ -127,6 +134,9 @@ pub fn describe(op: &Op) -> String {
         Outcome::Unknown { error } => format!("unknown ({error})"),
         Outcome::Fired => "fired".to_string(),
         Outcome::Missed { version } => format!("MISSED (node at v{version})"),
+        Outcome::Counted { events, seen, next } => {
+            format!("{events} notifications after reading v{seen} (next read v{next})")
+        }
     };
     format!("#{} s{} {} [{}, {}] {call} -> {outcome}", op.id, op.session, op.key, t(op.invoke), end)
 }

@@ -22,8 +22,11 @@ pub struct Nodes {
     ns: Vec<String>,
     /// Data folders mounted as tmpfs (unmounted on drop).
     mounts: Vec<PathBuf>,
-    /// Nodes whose disk is full now: their exit is expected, not a crash.
+    /// Nodes whose disk is full now.
     pub disk_full: std::collections::BTreeSet<u64>,
+    /// Nodes that met a full disk since they last started: their exit is expected (a write
+    /// that failed just before the disk was emptied ends the node just after), not a crash.
+    pub met_full_disk: std::collections::BTreeSet<u64>,
 }
 
 /// Size of each node's tmpfs data folder (memory is used only as it fills).
@@ -101,6 +104,7 @@ impl Nodes {
             ns: Vec::new(),
             mounts: Vec::new(),
             disk_full: Default::default(),
+            met_full_disk: Default::default(),
         };
         for id in 1..=net.nodes {
             // A tmpfs per node, named after the run (so `cleanup` finds a dead run's), that
@@ -155,6 +159,7 @@ impl Nodes {
         let n = self.node(id);
         n.child = Some(child);
         n.paused = false;
+        self.met_full_disk.remove(&id);
         Ok(())
     }
 
@@ -201,7 +206,7 @@ impl Nodes {
         for n in &mut self.nodes {
             if let Some(c) = &mut n.child {
                 if let Ok(Some(status)) = c.try_wait() {
-                    out.push((n.id, status.to_string(), self.disk_full.contains(&n.id)));
+                    out.push((n.id, status.to_string(), self.met_full_disk.contains(&n.id)));
                     n.child = None;
                 }
             }
@@ -239,6 +244,7 @@ impl Nodes {
         let avail = sh("df", &["--output=avail".as_ref(), "-B1".as_ref(), data.as_os_str()])?;
         let bytes: u64 = avail.lines().nth(1).and_then(|l| l.trim().parse().ok()).ok_or("df said nothing")?;
         self.disk_full.insert(id);
+        self.met_full_disk.insert(id);
         // Most of it at once, then the last bytes a chunk at a time until the disk says no.
         let ballast = data.join(BALLAST);
         let bulk = bytes.saturating_sub(1 << 20).max(4096);

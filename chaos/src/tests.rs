@@ -318,3 +318,17 @@ fn a_multi_succeeds_whole_at_one_zxid_or_not_at_all() {
     let two_zxids = [part(0, "/a", ok(5, 3, 9)), part(1, "/b", ok(5, 7, 10))];
     assert_eq!(checks::multis(&two_zxids)[0].window, vec![0, 1]);
 }
+
+#[test]
+fn a_persistent_watch_brings_one_notification_per_change() {
+    // Added after v4, first read v5: after reading v9, 4..=6 notifications (next read v10).
+    let count = |events| {
+        let outcome = Outcome::Counted { events, seen: 9, next: 10 };
+        op(0, 1, (0, Some(9)), Call::WatchCount { pre: 4, first: 5 }, outcome)
+    };
+    for fine in 4..=6 {
+        assert!(checks::watch_counts(&[count(fine)]).is_empty(), "{fine}");
+    }
+    assert_eq!(checks::watch_counts(&[count(3)])[0].kind, "watch-count");
+    assert_eq!(checks::watch_counts(&[count(7)])[0].kind, "watch-count");
+}

@@ -70,6 +70,61 @@ async fn watch_once(rec: &Recorder, c: &zk::Client, session: u64, path: &str, st
     }
 }
 
+/// One persistent watcher until `stop`: a read, a persistent watch on `path`, then reads
+/// at random moments, counting the notifications received after each (`checks::watch_counts`
+/// says what they must be). Any session event (a disconnection may lose notifications,
+/// ZOOKEEPER-4698) ends the session and its count.
+pub async fn persistent_watcher(rec: Arc<Recorder>, hosts: String, path: String, seed: u64, stop: Arc<AtomicBool>) {
+    let mut rng = Rng::new(seed);
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(c) = workload::connect(&hosts).await else {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            continue;
+        };
+        let session = rec.new_session();
+        let Some(pre) = recorded_read(&rec, &c, session, &path).await else { continue };
+        let Ok(Ok(mut w)) =
+            tokio::time::timeout(Duration::from_secs(4), c.watch(&path, zk::AddWatchMode::Persistent)).await
+        else {
+            continue;
+        };
+        // Notifications so far; the first read's version; (notifications, version) at the last read.
+        let (mut events, mut first, mut last): (u64, Option<i32>, Option<(u64, i32)>) = (0, None, None);
+        while !stop.load(Ordering::Relaxed) {
+            let Some(version) = recorded_read(&rec, &c, session, &path).await else { break };
+            if let (Some(f), Some((e, seen))) = (first, last) {
+                let cid = rec.invoke(session, &path, Call::WatchCount { pre, first: f });
+                rec.complete(cid, Outcome::Counted { events: e, seen, next: version });
+            }
+            // Every notification of a change the read saw is queued by now (some later ones too).
+            let mut broken = false;
+            while let Ok(e) = tokio::time::timeout(Duration::ZERO, w.changed()).await {
+                match e.event_type {
+                    zk::EventType::Session => broken = true,
+                    _ => events += 1,
+                }
+            }
+            if broken {
+                break;
+            }
+            first.get_or_insert(version);
+            last = Some((events, version));
+            tokio::time::sleep(Duration::from_millis(rng.range(20, 300))).await;
+        }
+    }
+}
+
+/// A read recorded in the history; the version, if it succeeded.
+async fn recorded_read(rec: &Recorder, c: &zk::Client, session: u64, path: &str) -> Option<i32> {
+    let id = rec.invoke(session, path, Call::Read);
+    let outcome = workload::read(c, path).await;
+    rec.complete(id, outcome.clone());
+    match outcome {
+        Outcome::Ok { version, .. } => Some(version),
+        _ => None,
+    }
+}
+
 /// At the end: if the node has changed since the watch was set, the watch must fire soon.
 async fn finish_pending(
     rec: &Recorder,
