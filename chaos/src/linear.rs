@@ -59,10 +59,10 @@ struct Chain<'a> {
 /// version filled by the earliest unknown write nobody read that fits.
 fn chain<'a>(ops: &[&'a Op], init: Reg) -> Result<Chain<'a>, String> {
     // zxid of each value seen by a read: dates writes whose answer was lost.
-    let mut seen: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut seen: BTreeMap<u64, (u64, i32)> = BTreeMap::new();
     for op in ops {
-        if let (Call::Read, Outcome::Ok { value, zxid, .. }) = (&op.call, &op.outcome) {
-            seen.insert(*value, *zxid);
+        if let (Call::Read, Outcome::Ok { value, zxid, version }) = (&op.call, &op.outcome) {
+            seen.insert(*value, (*zxid, *version));
         }
     }
     let mut writes: Vec<(u64, &Op)> = Vec::new();
@@ -72,7 +72,7 @@ fn chain<'a>(ops: &[&'a Op], init: Reg) -> Result<Chain<'a>, String> {
         match (&op.call, &op.outcome) {
             (Call::Write { .. }, Outcome::Ok { zxid, .. }) => writes.push((*zxid, op)),
             (Call::Write { value, .. }, Outcome::Unknown { .. }) => match seen.get(value) {
-                Some(z) => writes.push((*z, op)),
+                Some((z, _)) => writes.push((*z, op)),
                 None => unseen.push(op),
             },
             _ => others.push(op),
@@ -89,7 +89,13 @@ fn chain<'a>(ops: &[&'a Op], init: Reg) -> Result<Chain<'a>, String> {
         let mut r = states[states.len() - 1];
         // A version skipped: an unknown write nobody read took effect; take the earliest
         // that fits.
-        if let Outcome::Ok { version, .. } = w.outcome {
+        // The version it made: acknowledged, or seen by a read of its value.
+        let made = match (w.call, &w.outcome) {
+            (_, Outcome::Ok { version, .. }) => Some(*version),
+            (Call::Write { value, .. }, _) => seen.get(&value).map(|(_, v)| *v),
+            _ => None,
+        };
+        if let Some(version) = made {
             while r.1 + 1 < version {
                 let fits =
                     |(i, u): &(usize, &&Op)| !used[*i] && u.invoke < w.end() && model::step_one(r, u, true).is_some();

@@ -159,6 +159,14 @@ fn the_witness_fills_a_skipped_version_with_an_unknown_write_nobody_read() {
     ];
     assert_eq!(linear::check(&h, INITIAL, 0), Verdict::Ok { by_witness: true });
     assert_linearizable(&h);
+    // Also before an unknown write that a read saw.
+    let h = [
+        op(0, 1, (0, None), write(1), unknown()),
+        op(1, 2, (5, None), write(2), unknown()),
+        op(2, 3, (30, Some(40)), Call::Read, ok(2, 2, 7)),
+    ];
+    let synced = [h[0].clone(), h[1].clone(), op(3, 3, (20, Some(25)), Call::Sync, Outcome::Synced), h[2].clone()];
+    assert_eq!(linear::check(&check::linearizable_ops(&synced), INITIAL, 0), Verdict::Ok { by_witness: true });
 }
 
 #[test]
