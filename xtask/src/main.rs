@@ -7,6 +7,7 @@
 //! - `sim`: a seeded chaos sweep of the simulator, in parallel.
 //! - `mutants`: every mutant must be caught by the sweep alone, at 3 to 9 voters.
 //! - `bench`: benchmarks (`bench sim`, `bench node`, `bench ui`, `bench vs-zk`).
+//! - `chaos`: real nodes in network namespaces under a seeded nemesis, the history checked.
 //!
 //! `sim`, `mutants` and `bench sim` re-run themselves from an optimized build of xtask.
 //!
@@ -14,6 +15,7 @@
 //! it starts is the one in `$CARGO`, i.e. the toolchain that runs xtask.
 
 mod bench;
+mod chaos;
 mod clients;
 mod coverage;
 mod demo;
@@ -54,6 +56,9 @@ enum Command {
     Mutants(mutants::MutantsArgs),
     /// Run a benchmark.
     Bench(bench::BenchArgs),
+    /// Run real nodes in network namespaces under a seeded nemesis and check the history
+    /// (linearizable writes, no lost acknowledged write, per-session order); needs root.
+    Chaos(chaos::ChaosArgs),
     /// Run one seed in the wasm simulator under Node.js and compare it with a native run
     /// (one stage of `test`, on its own).
     WasmSim(wasm::WasmSimArgs),
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Command::Mutants(args) => mutants::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::WasmSim(args) => wasm::run_sim(&args),
+        Command::Chaos(args) => chaos::run(&args),
     })
 }
 
