@@ -16,6 +16,7 @@
 mod bench;
 mod clients;
 mod coverage;
+mod curator;
 mod demo;
 mod e2e;
 mod kazoo;
