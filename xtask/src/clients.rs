@@ -1,9 +1,12 @@
 //! The `clients` stage of `cargo xtask test`: real ZooKeeper clients against a real local
 //! `zabra` cluster. It installs what it needs by itself: kazoo 2.11 in a virtual environment
 //! (`target/venv`), and Debian's `zookeeper` package for `zkCli.sh` (apt-get, as root).
-//! kazoo runs its recipes and a write across a leader failover; zkCli runs a scripted session
-//! against a follower; a Rust client (`zookeeper-client`, through `zabra-loadgen smoke` and a
-//! second of pipelined load) checks create/get/set/watch/delete on every node; then kazoo's
+//! zkCli runs a scripted session against a follower; a Rust client (`zookeeper-client`,
+//! through `zabra-loadgen smoke` and a second of pipelined load) checks create/get/set/watch/
+//! delete on every node; kazoo's recipes run the coordination use cases, with a participant
+//! that stalls until its session expires and nodes killed mid-run
+//! (`tests/clients/kazoo_usecases.py`); Apache Curator's recipes do the same from Java
+//! (`curator.rs`); kazoo runs its recipes and a write across a leader failover; then kazoo's
 //! own test suite runs against a fresh cluster (`kazoo.rs`).
 //! Loopback only; every wait is bounded.
 
@@ -16,6 +19,8 @@ use std::time::{Duration, Instant};
 const OFFSET: u16 = 600;
 const TOKEN: &str = "clients-test";
 const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
+/// A script of use cases takes 10-20 s; its waits are bounded, and so is the whole.
+const USECASES_LIMIT: Duration = Duration::from_secs(180);
 
 pub fn run(ctx: &Ctx) -> Result {
     let python = venv(ctx)?;
@@ -34,12 +39,23 @@ pub fn run(ctx: &Ctx) -> Result {
         zkcli_session(&zkcli, &hosts[follower as usize - 1])?;
     }
     rust_client(&loadgen, &hosts.join(","))?;
-    let kill = format!("http://127.0.0.1:{}/nodes/{leader}/kill?token={TOKEN}", 8080 + OFFSET);
+    // The use cases kill nodes and restart them; the leader stays the one found above.
+    let supervisor = format!("http://127.0.0.1:{}", 8080 + OFFSET);
+    let began = Instant::now();
+    let usecases = ctx.root.join("tests/clients/kazoo_usecases.py");
+    let mut cmd = Command::new(&python);
+    cmd.arg(usecases).arg(hosts.join(",")).args([&supervisor, TOKEN]);
+    run_bounded(&mut cmd, USECASES_LIMIT, "kazoo use cases (tests/clients/kazoo_usecases.py)")?;
+    println!("kazoo use cases: {}", crate::util::secs(began.elapsed()));
+    let began = Instant::now();
+    crate::curator::run(ctx, &hosts.join(","), &supervisor, TOKEN)?;
+    println!("Curator recipes: {}", crate::util::secs(began.elapsed()));
+    let leader = wait_leader(OFFSET, Duration::from_secs(60))?;
+    let kill = format!("{supervisor}/nodes/{leader}/kill?token={TOKEN}");
     let script = ctx.root.join("tests/clients/kazoo_recipes.py");
-    let status = Command::new(&python).arg(script).arg(hosts.join(",")).arg(kill).status()?;
-    if !status.success() {
-        return Err("kazoo recipes failed".into());
-    }
+    let mut cmd = Command::new(&python);
+    cmd.arg(script).arg(hosts.join(",")).arg(kill);
+    run_bounded(&mut cmd, USECASES_LIMIT, "kazoo recipes (tests/clients/kazoo_recipes.py)")?;
     drop(cluster);
     crate::kazoo::run_suite(ctx, &python, &zabra)
 }
@@ -102,6 +118,24 @@ pub fn run_checked(cmd: &mut Command, what: &str) -> Result {
         return Err(format!("{what} failed ({status})").into());
     }
     Ok(())
+}
+
+/// Runs `cmd` to its end, or kills it after `limit`; fails unless it exits with success.
+pub fn run_bounded(cmd: &mut Command, limit: Duration, what: &str) -> Result {
+    let mut child = cmd.spawn().map_err(|e| format!("{what}: {e}"))?;
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if let Some(status) = child.try_wait()? {
+            if status.success() {
+                return Ok(());
+            }
+            return Err(format!("{what} failed ({status})").into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(format!("{what} did not finish within {}", crate::util::secs(limit)).into())
 }
 
 fn healthz(port: u16) -> String {

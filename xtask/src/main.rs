@@ -18,6 +18,7 @@ mod bench;
 mod chaos;
 mod clients;
 mod coverage;
+mod curator;
 mod demo;
 mod e2e;
 mod kazoo;
