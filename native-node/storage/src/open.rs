@@ -19,7 +19,11 @@ pub fn open(dir: &Path, opts: StoreOptions) -> Result<(DiskStore, PersistedState
     let mut report = OpenReport::default();
     let mut stats = Stats::default();
     if !dir.exists() {
-        fs::create_dir_all(dir).map_err(StoreError::io("create directory", dir))?;
+        // Owner only: the log and snapshots hold every znode's data and the digest
+        // identities of ACLs, as sensitive as the cluster secret (0600) beside them.
+        std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)
+            .map_err(StoreError::io("create directory", dir))?;
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
             fsutil::fsync_dir(parent, &mut stats)?;
         }

@@ -212,3 +212,16 @@ fn torn_new_segment_is_removed() {
     assert!(matches!(&report.events[..], [RecoveryEvent::RemovedEmptySegment { .. }]), "{report}");
     assert!(!stray.exists());
 }
+
+/// A data directory the store creates is its owner's only (0700): the log holds every
+/// znode's data and ACL identities.
+#[test]
+fn a_new_data_directory_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = TempDir::new().unwrap();
+    let dir = parent.path().join("node-1");
+    let (mut s, _, _) = open(&dir);
+    s.apply_and_sync(&[append(1, 1..=2)]).unwrap();
+    let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "data directory mode {mode:o}");
+}
