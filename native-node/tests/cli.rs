@@ -7,24 +7,33 @@ use std::process::Command;
 use std::time::Duration;
 use support::Cluster;
 
-/// Runs `zabra cli --server HOSTS ARGS...`; (success, stdout + stderr).
-fn cli(hosts: &str, args: &[&str]) -> (bool, String) {
+/// Runs `zabra cli --server HOSTS ARGS...`; (success, stdout, stderr). What a command
+/// prints is on stdout; errors (and the client's warnings, e.g. a server not serving yet
+/// that it moves on from) are on stderr.
+fn run_cli(hosts: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(support::zabra_bin())
         .args(["cli", "--server", hosts, "--timeout-ms", "10000"])
         .args(args)
         .output()
         .expect("zabra cli runs");
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// (success, stdout and stderr together): for the error cases.
+fn cli(hosts: &str, args: &[&str]) -> (bool, String) {
+    let (ok, out, err) = run_cli(hosts, args);
+    (ok, format!("{out}{err}"))
 }
 
 #[test]
 fn the_cli_speaks_the_zookeeper_wire_protocol() {
     let c = Cluster::start(3, 1950);
     c.wait_leader(Duration::from_secs(30));
+    c.wait_converged(&[1, 2, 3], Duration::from_secs(30));
     let hosts: String = (1..=3).map(|i| format!("127.0.0.1:{}", 2180 + 1950 + i)).collect::<Vec<_>>().join(",");
     let ok = |args: &[&str]| {
-        let (ok, out) = cli(&hosts, args);
-        assert!(ok, "zabra cli {args:?} failed: {out}");
+        let (ok, out, err) = run_cli(&hosts, args);
+        assert!(ok, "zabra cli {args:?} failed: {out}{err}");
         out
     };
     assert_eq!(ok(&["create", "/cli", "hello world"]), "Created /cli\n");
