@@ -187,7 +187,8 @@ impl ApiConn {
             let connecting = self.session.is_none();
             let go_on = tokio::select! {
                 msg = self.ws.next(), if may_read => {
-                    self.ctx.hold.settle(0);
+                    // What this connection keeps: its requests not answered yet (see clients.rs).
+                    self.ctx.hold.settle(self.in_flight);
                     self.on_message(msg, &mut tx).await?
                 }
                 out = rx.recv() => match out {
@@ -242,6 +243,7 @@ impl ApiConn {
                     Some(s) => {
                         self.outstanding.push_back(size);
                         self.in_flight += size;
+                        self.ctx.hold.settle(self.in_flight);
                         let _ = self.events.send(Event::ClientRequest { req: ClientRequest { session: s, xid, op } });
                     }
                     None => self.send(&ApiOut::Error("connect first".into())).await?,
@@ -261,6 +263,7 @@ impl ApiConn {
             }
             ClientOut::Reply(r) => {
                 self.in_flight -= self.outstanding.pop_front().unwrap_or(0);
+                self.ctx.hold.settle(self.in_flight);
                 (ApiOut::Reply(r), true)
             }
             ClientOut::Watch { zxid, event } => (ApiOut::Watch { zxid, event }, true),

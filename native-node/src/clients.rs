@@ -165,11 +165,19 @@ impl Conn {
         }
     }
 
+    /// Tell the read budget what this connection still keeps: frames partly received, and
+    /// requests read but not answered. Both are paid from the one budget of the client ports
+    /// beyond the connection's free allowance, so the node's unanswered requests are bounded
+    /// across connections, not only per connection.
+    fn settle(&self) {
+        self.hold.settle(self.reader.buffered() + self.in_flight);
+    }
+
     /// The next frame (or four-letter word); `None` at end of stream.
     async fn next_item(&mut self) -> Result<Option<wire::Incoming>, String> {
         loop {
             if let Some(item) = self.reader.next_item().map_err(|e| format!("bad frame: {e}"))? {
-                self.hold.settle(self.reader.buffered());
+                self.settle();
                 return Ok(Some(item));
             }
             if !self.fill().await? {
@@ -202,6 +210,7 @@ impl Conn {
         match r.body {
             wire::RequestBody::Op(op) => {
                 self.in_flight += payload.len();
+                self.settle();
                 let request = payload.len();
                 self.pending.push_back(Pending { xid: r.xid, kind: r.kind, result: None, size: 0, request });
                 let req = ClientRequest { session: self.session, xid: r.xid as i64, op };
@@ -229,6 +238,7 @@ impl Conn {
                     Some(p) => {
                         (p.result, p.size) = (Some((r.zxid, r.result)), size);
                         self.in_flight -= p.request;
+                        self.settle();
                     }
                     None => {
                         self.queue.done(size);
@@ -275,5 +285,118 @@ impl Conn {
         self.write(text.as_bytes()).await?;
         let _ = self.stream.shutdown().await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use zabra_core::peer::SessionGrant;
+
+    fn framed(b: Vec<u8>) -> Vec<u8> {
+        let mut f = (b.len() as i32).to_be_bytes().to_vec();
+        f.extend(b);
+        f
+    }
+
+    fn string(b: &mut Vec<u8>, s: &[u8]) {
+        b.extend((s.len() as i32).to_be_bytes());
+        b.extend(s);
+    }
+
+    fn connect() -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(0i32.to_be_bytes());
+        b.extend(0i64.to_be_bytes());
+        b.extend(10_000i32.to_be_bytes());
+        b.extend(0i64.to_be_bytes());
+        string(&mut b, &[0; 16]);
+        b.push(0);
+        framed(b)
+    }
+
+    fn create(xid: i32, data: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(xid.to_be_bytes());
+        b.extend(1i32.to_be_bytes());
+        string(&mut b, format!("/n{xid}").as_bytes());
+        string(&mut b, data);
+        b.extend(1i32.to_be_bytes());
+        b.extend(31i32.to_be_bytes());
+        string(&mut b, b"world");
+        string(&mut b, b"anyone");
+        b.extend(0i32.to_be_bytes());
+        framed(b)
+    }
+
+    /// Requests read and not answered are paid from the one read budget of the client ports:
+    /// 20 connections pipelining 4 MB each (under each connection's own `max_queued_bytes`)
+    /// to a node that never answers get no more than the budget plus each connection's free
+    /// allowance and one request into the node. Before, each connection alone stopped only
+    /// at 4 MiB unanswered: 80 MB across them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unanswered_requests_of_all_connections_share_one_budget() {
+        const CONNS: usize = 20;
+        const DATA: usize = 100 * 1024;
+        let budget_bytes = 1 << 20;
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let cfg = Arc::new(NodeConfig::local(1, 1));
+        tokio::spawn(listen(l, tx, cfg, ReadBudget::new(budget_bytes)));
+        // The node: grants every session, answers no request, counts the requests it got.
+        let got = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = got.clone();
+        tokio::spawn(async move {
+            let mut outs = Vec::new();
+            while let Some(ev) = rx.recv().await {
+                match ev {
+                    Event::ClientConnect { out, .. } => {
+                        let grant = SessionGrant {
+                            session: SessionId(outs.len() as u64 + 1),
+                            timeout_ms: 10_000,
+                            password: vec![0; 16],
+                        };
+                        let _ = out.send(ClientOut::Connected(Ok(grant)));
+                        outs.push(out);
+                    }
+                    Event::ClientRequest { .. } => drop(counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+                    _ => {}
+                }
+            }
+        });
+        let data = vec![7u8; DATA];
+        let mut socks = Vec::new();
+        for _ in 0..CONNS {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.write_all(&connect()).await.unwrap();
+            socks.push(s);
+        }
+        let writers: Vec<_> = socks
+            .into_iter()
+            .map(|mut s| {
+                let data = data.clone();
+                tokio::spawn(async move {
+                    for xid in 1..=40 {
+                        // Stops when the node stops reading (the kernel's buffers fill).
+                        if tokio::time::timeout(Duration::from_secs(3), s.write_all(&create(xid, &data))).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                    s
+                })
+            })
+            .collect();
+        for w in writers {
+            let _ = w.await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let bytes = got.load(std::sync::atomic::Ordering::Relaxed) * DATA;
+        let bound = budget_bytes + CONNS * (crate::budget::FREE + crate::budget::CHUNK + DATA + 200);
+        assert!(bytes > 0, "requests reach the node");
+        assert!(bytes <= bound, "{bytes} bytes of unanswered requests reached the node (bound {bound})");
     }
 }

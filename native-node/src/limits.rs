@@ -33,9 +33,10 @@ pub struct Limits {
     /// are not answered yet; above this the node stops reading it. A connection whose reply
     /// queue still grows past 16 times this (it does not read) is closed.
     pub max_queued_bytes: usize,
-    /// Bytes that partly received frames and messages of every connection together may hold
-    /// beyond the first 64 KiB of each: a connection that needs more waits for room. At
-    /// least 5 × `max_frame`, so that one `/api` message (JSON) always fits.
+    /// Bytes that partly received frames and messages, and requests read but not answered
+    /// yet, of every client connection together may hold beyond the first 64 KiB of each: a
+    /// connection that needs more stops reading until there is room. At least 5 ×
+    /// `max_frame`, so that one `/api` message (JSON) always fits.
     pub max_partial_bytes: usize,
     /// `/observe` viewers at once.
     pub max_viewers: usize,

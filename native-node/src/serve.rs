@@ -30,7 +30,8 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     let me = cfg.me().clone();
     // Unbounded as a channel, bounded by its producers, each of which stops before it can
     // flood it: a client connection stops reading at `max_outstanding` requests or
-    // `max_queued_bytes` unanswered (and a port takes at most `max_connections`); a peer link
+    // `max_queued_bytes` unanswered, and all of them together once the unanswered bytes
+    // beyond 64 KiB each fill `max_partial_bytes` (the shared read budget); a peer link
     // is one authenticated member whose sender bounds its queue in bytes; the storage thread
     // reports at most one completion per op the node task gave it. A bounded channel here
     // would let a blocked producer stall the node task's own storage completions.
