@@ -20,6 +20,7 @@ from kazoo.recipe.partitioner import SetPartitioner  # noqa: F401  (import check
 from kazoo.recipe.party import Party
 from kazoo.recipe.queue import LockingQueue, Queue
 from kazoo.recipe.watchers import ChildrenWatch, DataWatch
+from kazoo_support import wait_for
 
 HOSTS = sys.argv[1]
 PASSED = []
@@ -38,15 +39,6 @@ def check(name, cond, detail=""):
         sys.exit(1)
     PASSED.append(name)
     print(f"ok   {name}", flush=True)
-
-
-def wait_for(cond, limit=10.0):
-    end = time.time() + limit
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 def basics(zk):
