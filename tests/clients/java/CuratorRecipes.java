@@ -376,8 +376,13 @@ public final class CuratorRecipes {
                 .build());
         cache.start();
         ready.await(10, TimeUnit.SECONDS);
+        // The cache reads a node's data after its event arrives, so it reports the state it
+        // reads then, not each write: a write that lands before that read is seen merged into
+        // it (ZooKeeper does the same). Each step waits until the cache has seen the last one.
         writer.create().creatingParentsIfNeeded().forPath(path + "/a/b", "1".getBytes());
+        waitFor(() -> events.size() >= 3, 10_000);
         writer.setData().forPath(path + "/a/b", "2".getBytes());
+        waitFor(() -> events.size() >= 4, 10_000);
         writer.delete().forPath(path + "/a/b");
         var want = List.of("create " + path + "=", "create " + path + "/a=", "create " + path + "/a/b=1",
                 "change " + path + "/a/b=2", "delete " + path + "/a/b");
