@@ -307,6 +307,7 @@ impl Peer {
             Input::Persisted(t) => self.on_persisted(t),
             Input::Elect { leader } => self.on_elect(leader),
         }
+        self.admit_waiting_connects();
         self.count_durable_appends();
         std::mem::take(&mut self.out)
     }
@@ -323,11 +324,12 @@ impl Peer {
 
     /// The earliest instant at which the peer wants `Input::Timeout`.
     pub fn next_deadline(&self) -> Option<Instant> {
-        match &self.role {
-            Role::Looking(e) => Some(e.deadline()),
-            Role::Following(l) | Role::Observing(l) => Some(l.deadline(&self.cfg)),
-            Role::Leading(l) => Some(l.deadline(&self.cfg)),
-        }
+        let role = match &self.role {
+            Role::Looking(e) => e.deadline(),
+            Role::Following(l) | Role::Observing(l) => l.deadline(&self.cfg),
+            Role::Leading(l) => l.deadline(&self.cfg),
+        };
+        Some(self.waiting_connects_deadline().map_or(role, |w| w.min(role)))
     }
 
     pub fn status(&self) -> Status {
@@ -648,6 +650,8 @@ impl Peer {
     }
 }
 
+#[cfg(test)]
+mod connect_wait_tests;
 #[cfg(test)]
 mod serving_tests;
 #[cfg(test)]

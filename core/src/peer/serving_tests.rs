@@ -12,7 +12,7 @@ use crate::txn::{CreateMode, Op};
 pub(super) struct One {
     pub p: Peer,
     pub now: Now,
-    next_xid: i64,
+    pub next_xid: i64,
 }
 
 impl One {

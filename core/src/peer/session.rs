@@ -17,7 +17,7 @@ use crate::txn::{ErrorCode, Op};
 use crate::watch::{AddWatchMode, EventType, WatchedEvent};
 use crate::zxid::Zxid;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// The xid under which a new session's createSession travels (never a client xid).
 pub const CONNECT_XID: i64 = i64::MIN;
@@ -60,8 +60,15 @@ pub(crate) struct LocalSession {
 pub(crate) struct Sessions {
     local: BTreeMap<SessionId, LocalSession>,
     connecting: BTreeMap<SessionId, (ConnId, Vec<Id>)>,
+    /// Connects that arrived while this peer was not serving (an election or a sync under
+    /// way), oldest first, each with the instant it is refused if service has not come back.
+    waiting: VecDeque<(ConnId, ConnectRequest, Instant)>,
     counter: u64,
 }
+
+/// At most this many connects wait for service; more are refused at once. The driver bounds
+/// its connections too; this keeps the peer's own memory bounded whatever the driver does.
+pub const MAX_WAITING_CONNECTS: usize = 4096;
 
 /// The leader's view of session liveness.
 #[derive(Debug, Default)]
@@ -117,6 +124,15 @@ impl SessionOp {
 
 impl Peer {
     pub(super) fn on_client_connected(&mut self, conn: ConnId, req: ConnectRequest) {
+        if !self.serving() && self.sessions.waiting.len() < MAX_WAITING_CONNECTS {
+            // An election or a sync is under way: the connect waits for it (up to the init
+            // limit, the time a leader gives discovery and sync) instead of being refused.
+            // ZooKeeper refuses it, and the client then backs off before its next server:
+            // after a leader's crash that back-off, not the election, was most of the wait.
+            let deadline = self.now.instant + self.cfg.init_timeout();
+            self.sessions.waiting.push_back((conn, req, deadline));
+            return;
+        }
         if !self.serving() || req.last_zxid_seen > self.last_committed {
             // §4.3 step 1: a client ahead of us (or a peer not serving) gets no session here.
             self.connected_result(conn, Err(ErrorCode::ConnectionLoss));
@@ -188,7 +204,32 @@ impl Peer {
         }
     }
 
+    /// Once serving, the connects that waited are taken in arrival order; those that waited
+    /// past their deadline are refused (the client moves on to another server).
+    pub(super) fn admit_waiting_connects(&mut self) {
+        if self.sessions.waiting.is_empty() {
+            return;
+        }
+        let now = self.now.instant;
+        if self.serving() {
+            for (conn, req, _) in std::mem::take(&mut self.sessions.waiting) {
+                self.on_client_connected(conn, req);
+            }
+        } else {
+            while self.sessions.waiting.front().is_some_and(|w| w.2 <= now) {
+                let (conn, _, _) = self.sessions.waiting.pop_front().expect("front exists");
+                self.connected_result(conn, Err(ErrorCode::ConnectionLoss));
+            }
+        }
+    }
+
+    /// When the oldest waiting connect is due to be refused.
+    pub(super) fn waiting_connects_deadline(&self) -> Option<Instant> {
+        self.sessions.waiting.front().map(|w| w.2)
+    }
+
     pub(super) fn on_client_closed(&mut self, conn: ConnId) {
+        self.sessions.waiting.retain(|w| w.0 != conn);
         let gone: Vec<SessionId> =
             self.sessions.local.iter().filter(|(_, l)| l.conn == conn).map(|(s, _)| *s).collect();
         for s in gone {

@@ -79,9 +79,10 @@ pub fn run_seed(opts: &SimOptions) -> SeedReport {
 
 /// Seeds a mutant must be caught within, at each cluster size from 3 to 9 voters, by the
 /// random sweep alone (`core/tests/mutants.rs`, `cargo xtask mutants`). The hardest,
-/// count-not-counted-ackepoch at 7 voters, takes 174 seeds today: the bound leaves room for
-/// fault model changes that shift seeds.
-pub const MUTANT_SEED_BOUND: u64 = 600;
+/// count-not-counted-ackepoch at 9 voters, takes 1208 seeds today (it took under 600 until
+/// connects began to wait for service, which shifted every seed's schedule): the bound
+/// leaves room for fault model changes that shift seeds.
+pub const MUTANT_SEED_BOUND: u64 = 2000;
 
 /// The first seed of `seeds` at which the sweep catches `mutant` with `nodes` voters (its
 /// report, violations included), or None.
