@@ -42,6 +42,25 @@ pub fn read_acl_unsafe() -> Vec<Acl> {
     vec![Acl { perms: READ, id: Id::new("world", "anyone") }]
 }
 
+/// A znode's ACL as stored: shared, so the nodes that carry the same list (nearly all of them,
+/// in practice `world:anyone`) hold one copy instead of three allocations each.
+pub type SharedAcl = std::sync::Arc<[Acl]>;
+
+/// `acl` as stored in a node. The well-known lists come from one copy each (a create's ACL
+/// otherwise cost about a hundred bytes in three allocations per znode).
+pub fn shared(acl: Vec<Acl>) -> SharedAcl {
+    static OPEN: std::sync::OnceLock<SharedAcl> = std::sync::OnceLock::new();
+    static READ_ONLY: std::sync::OnceLock<SharedAcl> = std::sync::OnceLock::new();
+    let well_known = [(&OPEN, open_acl_unsafe as fn() -> Vec<Acl>), (&READ_ONLY, read_acl_unsafe)];
+    for (cell, make) in well_known {
+        let one = cell.get_or_init(|| SharedAcl::from(make()));
+        if **one == *acl {
+            return one.clone();
+        }
+    }
+    SharedAcl::from(acl)
+}
+
 /// The identity that passes every check (`ZooKeeperServer.checkACL` looks at the scheme only).
 pub fn super_id() -> Id {
     Id::new("super", "")

@@ -137,7 +137,7 @@ impl DataTree {
             }
             Plan::SetAcl { path, acl } => {
                 let stat = self.update_node(path, |n| {
-                    n.acl = acl;
+                    n.acl = crate::acl::shared(acl);
                     n.stat.aversion = next_version(n.stat.aversion);
                     n.client_stat()
                 });

@@ -11,7 +11,6 @@ use super::apply::Plan;
 use super::stat::NodeStat;
 use super::tree::{DataTree, Node};
 use super::{Change, Data, OpResult};
-use crate::acl::Acl;
 use crate::txn::{ErrorCode, Op, Txn};
 use crate::zxid::Zxid;
 
@@ -22,7 +21,7 @@ enum Saved {
     /// Only the stat changes (the parent of a create or delete).
     Stat(NodeStat),
     Data(Data, NodeStat),
-    Acl(Vec<Acl>, NodeStat),
+    Acl(crate::acl::SharedAcl, NodeStat),
     /// The whole node, which the sub-op deletes (it has no children).
     Node(Node),
 }

@@ -176,7 +176,7 @@ mod tests {
             nodes: t
                 .nodes
                 .iter()
-                .map(|(p, n)| NodeSnapshot { path: p.clone(), data: n.data.clone(), acl: n.acl.clone(), stat: n.stat })
+                .map(|(p, n)| NodeSnapshot { path: p.clone(), data: n.data.clone(), acl: n.acl.to_vec(), stat: n.stat })
                 .collect(),
             sessions: t
                 .sessions

@@ -366,3 +366,29 @@ fn null_data_reads_back_as_null() {
     assert!(back.get_data("/n").unwrap().0.is_null(), "a snapshot keeps null");
     assert_eq!(back, t);
 }
+
+/// Nodes with the same well-known ACL share one stored copy (a 100k-znode tree held 100k
+/// copies of `world:anyone`, three allocations each); other lists are stored as given, and
+/// setACL back to the open list shares again.
+#[test]
+fn nodes_with_the_open_acl_share_one_copy() {
+    let mut t = DataTree::new();
+    let create = |path: &str, acl: Vec<crate::acl::Acl>| Op::Create {
+        path: path.into(),
+        data: Data::from(b"x".to_vec()),
+        acl,
+        mode: CreateMode::Persistent,
+    };
+    run(&mut t, 1, create("/a", crate::acl::open_acl_unsafe()));
+    run(&mut t, 2, create("/b", crate::acl::open_acl_unsafe()));
+    use crate::acl::{Acl, Id, ADMIN, READ};
+    let read_admin = vec![Acl { perms: READ | ADMIN, id: Id::new("world", "anyone") }];
+    run(&mut t, 3, create("/c", read_admin.clone()));
+    let (a, b, c) = (t.node("/a").unwrap(), t.node("/b").unwrap(), t.node("/c").unwrap());
+    assert!(std::sync::Arc::ptr_eq(&a.acl, &b.acl), "one shared copy");
+    assert!(!std::sync::Arc::ptr_eq(&a.acl, &c.acl));
+    assert_eq!(t.get_acl("/c").unwrap().0, read_admin);
+    let r = run(&mut t, 4, Op::SetAcl { path: "/c".into(), acl: crate::acl::open_acl_unsafe(), version: -1 });
+    assert!(matches!(r, OpResult::SetAcl { .. }), "{r:?}");
+    assert!(std::sync::Arc::ptr_eq(&t.node("/a").unwrap().acl, &t.node("/c").unwrap().acl));
+}

@@ -18,7 +18,7 @@ use std::sync::Arc;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Node {
     pub data: Data,
-    pub acl: Vec<Acl>,
+    pub acl: acl::SharedAcl,
     pub stat: NodeStat,
     /// Kept beside the flat path map, as ZooKeeper's `DataNode.children` is, so
     /// getChildren and the NotEmpty check cost O(children), not O(tree). Persistent, so
@@ -28,7 +28,7 @@ pub(crate) struct Node {
 
 impl Node {
     pub fn new(data: Data, acl: Vec<Acl>, stat: NodeStat) -> Self {
-        Node { data, acl, stat, children: OrdSet::new() }
+        Node { data, acl: acl::shared(acl), stat, children: OrdSet::new() }
     }
 
     pub fn hash(&self, path: &str) -> u64 {
@@ -144,7 +144,7 @@ impl DataTree {
     /// check and the digest masking of §7.6 are the serving peer's (see [`DataTree::check_perm`]).
     pub fn get_acl(&self, path: &str) -> Result<(Vec<Acl>, Stat), ErrorCode> {
         let node = self.node(path)?;
-        Ok((node.acl.clone(), node.client_stat()))
+        Ok((node.acl.to_vec(), node.client_stat()))
     }
 
     /// The permission check reads need (§11.4): `NoNode` if the node is missing, `NoAuth` if
