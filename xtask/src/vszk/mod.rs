@@ -72,12 +72,13 @@ impl Bench {
 }
 
 fn build(ctx: &Ctx) -> Result<(PathBuf, PathBuf)> {
-    let status = ctx.cargo(["build", "--release", "--quiet", "-p", "zabra-node", "-p", "zabra-loadgen"]).status()?;
+    // Both in the `dist` profile (whole-program optimization), as a deployment builds zabra.
+    let status = ctx.cargo(["build", "--profile", "dist", "--quiet", "-p", "zabra-node", "-p", "zabra-loadgen"]).status()?;
     if !status.success() {
-        return Err("building zabra and zabra-loadgen (release) failed".into());
+        return Err("building zabra and zabra-loadgen (dist profile) failed".into());
     }
-    let release = ctx.target_dir()?.join("release");
-    Ok((release.join("zabra"), release.join("zabra-loadgen")))
+    let dist = ctx.target_dir()?.join("dist");
+    Ok((dist.join("zabra"), dist.join("zabra-loadgen")))
 }
 
 /// Debian's zookeeper package (and with it a Java runtime), as the `clients` stage does.
