@@ -161,14 +161,14 @@ pub fn app() -> Html {
 }
 
 /// How long one move's motion takes (ms): within one beat of the play timer while playing;
-/// else one trip, or longer when a move (a lesson step) sent and delivered many messages.
-fn pace_ms(state: &UiState, moving: usize) -> u32 {
+/// else one trip, or longer when a move (a lesson step) has messages at many moments.
+fn pace_ms(state: &UiState, moments: u32) -> u32 {
     if state.playing {
         900 / state.speed.max(1)
-    } else if moving <= 2 {
+    } else if moments <= 1 {
         450
     } else {
-        (450 + 70 * moving as u32).min(2400)
+        (450 + 100 * moments).min(2400)
     }
 }
 
@@ -183,7 +183,7 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
     let requests = m.requests().views(sim);
     let pending: Vec<(u64, String)> =
         requests.iter().filter(|r| r.state == "pending").map(|r| (r.peer, r.path.clone())).collect();
-    let pace_ms = pace_ms(state, flights.len() + msgs.iter().filter(|m| m.enter.is_some()).count());
+    let pace_ms = pace_ms(state, m.motion().moments());
     let sel = state.selected.min(peers.len() as u64).max(1);
     let l = state.lesson.and_then(lesson);
     let title = l.map_or("Free play".to_string(), |l| match &l.bug {

@@ -205,7 +205,12 @@ fn message_dot(
 /// in its turn, then fades (CSS animation; none when the reader prefers reduced motion).
 fn flight(f: &crate::motion::Flight, (x0, y0): (f64, f64), (x1, y1): (f64, f64), pace: &Pace, labelled: bool) -> Html {
     let class = classes!("flight", format!("k-{}", f.kind.to_lowercase()));
-    let delay = pace.delay(f.start);
+    // Sent within the move: it leaves when it was sent; else it arrives when it was delivered.
+    let delay = if f.from_progress > 0.0 || f.start == 0.0 {
+        (pace.delay(f.end) - pace.each).max(0.0)
+    } else {
+        pace.delay(f.start)
+    };
     // A trip that began before the move continues from where its dot was (already visible).
     let o0 = if f.from_progress > 0.0 { 1 } else { 0 };
     let style = format!(

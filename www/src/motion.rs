@@ -46,7 +46,10 @@ pub struct Motion {
     serial: u64,
     /// The virtual time the move began at.
     began: Instant,
-    /// The ordinal of each send and delivery in this move.
+    /// The moment of the last send or delivery: events at one virtual instant share a slot
+    /// (the votes a peer sends at once leave together).
+    last_at: Option<Instant>,
+    /// Distinct moments of sends and deliveries in this move so far.
     ordinal: u32,
     flights: Vec<(Flight, u32, u32)>,
     /// Messages sent in this move, with the ordinal of their send.
@@ -61,6 +64,7 @@ impl Motion {
         self.serial += 1;
         self.began = sim.now;
         self.ordinal = 0;
+        self.last_at = None;
         self.flights.clear();
         self.sent.clear();
         self.seen = sim.trace.len();
@@ -84,19 +88,31 @@ impl Motion {
             return;
         }
         for (i, e) in new.iter().enumerate() {
+            let at = sim.trace_at.get(first + i).copied().unwrap_or(sim.now);
             match e {
                 TraceEvent::MsgSent { id, to, .. } => {
-                    self.ordinal += 1;
+                    self.slot(at);
                     self.sent.insert((*id, *to), self.ordinal);
                 }
                 TraceEvent::MsgDelivered { id, from, to, kind } => {
-                    self.ordinal += 1;
-                    let at = sim.trace_at.get(first + i).copied().unwrap_or(sim.now);
+                    self.slot(at);
                     self.delivered(*id, from.0, *to, *kind, at, sent_at);
                 }
                 _ => {}
             }
         }
+    }
+
+    fn slot(&mut self, at: Instant) {
+        if self.last_at != Some(at) {
+            self.ordinal += 1;
+            self.last_at = Some(at);
+        }
+    }
+
+    /// How many distinct moments the last move's motion has (1 for a single event).
+    pub fn moments(&self) -> u32 {
+        self.ordinal
     }
 
     fn delivered(&mut self, id: MsgId, from: u64, to: Sid, kind: MsgKind, at: Instant, sent_at: &SentAt) {
@@ -168,6 +184,7 @@ mod tests {
         let f = c.motion().flights();
         assert!(f.len() > 1, "{f:?}");
         assert!(f.windows(2).all(|w| w[0].end <= w[1].end), "in the order they arrived");
+        assert!(c.motion().moments() > 1, "a run of 30 ms has several moments");
         assert!(f.iter().any(|f| f.start > 0.0), "some were sent within the move");
         let n = c.cursor();
         c.seek(n - 5);
