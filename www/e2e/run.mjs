@@ -154,7 +154,7 @@ test('the beginner path: every lesson walks to its end; LOOKING has its step, DI
         .evaluateAll((cs) => cs.map((c) => ({ sid: c.dataset.testid, left: Number(c.dataset.left), session: c.dataset.session })));
       seen.push({ roles: Object.values(snap.peers).map((p) => p.role), tree: await peerText(),
         syncs: await byTestId(page, 'sync-modes').innerText(), text: snap.lesson, sessions });
-      if (id === 'leader-crash' && seen.at(-1).roles.filter((r) => r === 'LOOKING').length === 2) {
+      if (id === 'leader-crash' && seen.filter((x) => x.roles.filter((r) => r === 'LOOKING').length === 2).length === 1) {
         await shot(page, 'lesson-leader-crash-looking.png');
       }
       if (i < steps) {
@@ -283,6 +283,7 @@ test('a write to an isolated leader shows as pending, says why it cannot commit,
   await byTestId(page, 'btn-write').click();
   await step(page, 2);
   await settle(page);
+  assert((await byTestId(page, 'create-mode').inputValue()) === '', 'the create form does not default to a persistent znode');
   const pending = await row('/iso').innerText();
   assert((await row('/iso').getAttribute('data-state')) === 'pending' && /cannot commit/.test(pending) && /quorum/.test(pending),
     `the write to the isolated leader: ${pending}`);

@@ -499,7 +499,11 @@ pub fn client_form(p: &ClientProps) -> Html {
     };
     let peers = (1..=p.nodes as u64)
         .map(|s| html! { <option value={s.to_string()} selected={s == sid}>{ format!("peer {s}") }</option> });
-    let modes = CREATE_MODES.iter().map(|(f, label)| html! { <option value={*f}>{ *label }</option> });
+    // The first mode (persistent) is the default: marked selected, or the browser may show another.
+    let modes = CREATE_MODES
+        .iter()
+        .enumerate()
+        .map(|(i, (f, label))| html! { <option value={*f} selected={i == 0}>{ *label }</option> });
     html! {
         <div class="client">
             <label>{ "client of " }<select data-testid="client-peer" onchange={pick}>{ for peers }</select></label>
