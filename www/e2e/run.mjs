@@ -82,7 +82,8 @@ test('the legend explains the labels; the event log narrates a crash and filters
   const legend = byTestId(page, 'legend');
   await legend.locator('summary').click();
   const text = await legend.innerText();
-  for (const term of ['epoch 1/2', 'committed (1,3)', 'acks (need 2)', 'votes seen (from:for)', 'AckEpoch', 'Finalize', 'after-fsync-before-ack']) {
+  for (const term of ['epoch 1/2', 'committed (1,3)', 'acks (need 2)', 'votes seen (from:for)', 'AckEpoch', 'Finalize', 'after-fsync-before-ack',
+    'orange ring', 'brown ring', 'pending write', 'reduced motion']) {
     assert(text.includes(term), `the legend does not explain ${term}`);
   }
   const [sid] = await electLeader(page);
@@ -149,8 +150,13 @@ test('the beginner path: every lesson walks to its end; LOOKING has its step, DI
     const seen = [];
     for (let i = 1; i <= steps; i++) {
       const snap = await snapshot(page);
+      const sessions = await page.locator('svg.cluster circle.session-timer')
+        .evaluateAll((cs) => cs.map((c) => ({ sid: c.dataset.testid, left: Number(c.dataset.left), session: c.dataset.session })));
       seen.push({ roles: Object.values(snap.peers).map((p) => p.role), tree: await peerText(),
-        syncs: await byTestId(page, 'sync-modes').innerText() });
+        syncs: await byTestId(page, 'sync-modes').innerText(), text: snap.lesson, sessions });
+      if (id === 'leader-crash' && seen.filter((x) => x.roles.filter((r) => r === 'LOOKING').length === 2).length === 1) {
+        await shot(page, 'lesson-leader-crash-looking.png');
+      }
       if (i < steps) {
         await byTestId(page, 'lesson-next').click();
         await settle(page);
@@ -159,7 +165,9 @@ test('the beginner path: every lesson walks to its end; LOOKING has its step, DI
     const note = await byTestId(page, 'lesson-note').innerText().catch(() => '');
     assert(note.startsWith('End of the lesson'), `${id}: the last step does not say the lesson ended (${note})`);
     if (id === 'leader-crash') {
-      assert(seen.some((s) => s.roles.filter((r) => r === 'LOOKING').length === 2), `${id}: no step shows the followers LOOKING`);
+      const looking = seen.find((s) => s.roles.filter((r) => r === 'LOOKING').length === 2);
+      assert(looking, `${id}: no step shows the followers LOOKING`);
+      assert(looking.text.includes('LOOKING'), `${id}: the LOOKING step does not say so: ${looking.text}`);
     }
     if (id === 'sync-diff') {
       assert(/DIFF: learner at 0x700000002; sends the entries after 0x700000002 up to 0x\w+/.test(seen.at(-1).syncs),
@@ -168,6 +176,16 @@ test('the beginner path: every lesson walks to its end; LOOKING has its step, DI
     if (id === 'sessions-ephemerals-watches') {
       assert(seen[3].tree.includes('/workers/w3') && !seen[4].tree.includes('/workers/w3') && seen[4].tree.includes('/workers/w2'),
         `${id}: /workers/w3 does not go with its session: ${JSON.stringify(seen.map((x) => x.tree.match(/\/workers\S*/g)))}`);
+      // Session timeouts are drawn as shrinking rings: the silent worker's ring has shrunk
+      // while it hangs, and it is gone with its session.
+      const rings = seen.map((x) => x.sessions);
+      assert(rings[2].length === 3, `${id}: three sessions, three rings: ${JSON.stringify(rings[2])}`);
+      const hung = rings[3].reduce((a, b) => (b.left < a.left ? b : a));
+      const before = rings[2].find((q) => q.session === hung.session);
+      assert(hung.left < 0.8 && before && before.left > hung.left,
+        `${id}: no session ring shrinks while w3 hangs: ${JSON.stringify(rings.slice(2, 5))}`);
+      assert(rings[4].length === 2 && !rings[4].some((r) => r.session === hung.session),
+        `${id}: the expired session's ring is still drawn: ${JSON.stringify(rings[4])}`);
     }
     console.log(`  ${id}: ${steps} steps walked`);
     await shot(page, `lesson-${id}.png`);
@@ -182,7 +200,7 @@ test('at 7 peers no two message labels overlap', async (page) => {
   for (let round = 0; round < 12; round++) {
     await step(page, 5);
     await settle(page);
-    await page.waitForTimeout(400); // the dots' transitions end (positions in between may cross)
+    await page.waitForTimeout(500); // the dots' motion ends (positions in between may cross)
     const boxes = await page.locator('svg.cluster .dot text').evaluateAll((ts) => ts.map((t) => {
       const r = t.getBoundingClientRect();
       return { x0: r.left, y0: r.top, x1: r.right, y1: r.bottom, text: t.textContent };
@@ -201,6 +219,85 @@ test('at 7 peers no two message labels overlap', async (page) => {
   console.log(`  up to ${worst.labels} labels drawn at once (${dots} dots now), none overlapping`);
   assert(worst.labels >= 4, `too few labels to tell (${worst.labels})`);
   await shot(page, 'e2e-7-peers-labels.png');
+});
+
+test('messages travel along the links between steps; none with prefers-reduced-motion', async (page) => {
+  await open(page, base);
+  /// The positions of the flights (messages delivered by the last step) now and 120 ms later.
+  const flights = () => page.evaluate(async () => {
+    const at = () => [...document.querySelectorAll('svg.cluster .flight')].map((f) => {
+      const r = f.getBoundingClientRect();
+      return { x: r.x, y: r.y, running: f.getAnimations().some((a) => a.playState === 'running'), shown: getComputedStyle(f).display !== 'none' };
+    });
+    const a = at();
+    await new Promise((r) => setTimeout(r, 120));
+    return { a, b: at(), entering: document.querySelectorAll('svg.cluster .dot.enter').length };
+  });
+  let seen = null;
+  for (let i = 0; i < 12 && !seen; i++) {
+    await step(page, 1);
+    const f = await flights();
+    if (f.a.length > 0) seen = f;
+    if (i === 0) assert(f.entering > 0, 'the first step sends votes, but none enters from its sender');
+  }
+  assert(seen, 'twelve steps delivered no message to fly');
+  const moved = seen.a.some((p, i) => seen.b[i] && Math.hypot(p.x - seen.b[i].x, p.y - seen.b[i].y) > 2);
+  assert(seen.a.every((p) => p.running && p.shown), `a delivered message is not animated: ${JSON.stringify(seen.a)}`);
+  assert(moved, `a delivered message did not move along its link: ${JSON.stringify(seen)}`);
+  // A lesson step of many events replays them as motion too.
+  await byTestId(page, 'lesson-select').selectOption('first-election');
+  await settle(page);
+  await byTestId(page, 'lesson-next').click();
+  await settle(page);
+  const lessonStep = await flights();
+  assert(lessonStep.a.length + lessonStep.entering > 1, `a lesson step of several events shows no motion: ${JSON.stringify(lessonStep)}`);
+  // The reader asks for reduced motion: nothing flies, nothing moves.
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  await byTestId(page, 'lesson-next').click();
+  await settle(page);
+  const still = await page.evaluate(() => ({
+    anims: [...document.querySelectorAll('svg.cluster .flight, svg.cluster .dot')].flatMap((e) => e.getAnimations()).filter((a) => a.playState === 'running').length,
+    shown: [...document.querySelectorAll('svg.cluster .flight')].filter((f) => getComputedStyle(f).display !== 'none').length,
+  }));
+  assert(still.anims === 0 && still.shown === 0, `with reduced motion: ${JSON.stringify(still)}`);
+  console.log(`  a step flew ${seen.a.length} message(s) to their receivers (moving); a lesson step moved ${lessonStep.a.length + lessonStep.entering}; reduced motion: none`);
+});
+
+test('a write to an isolated leader shows as pending, says why it cannot commit, then that it failed', async (page) => {
+  await open(page, base);
+  await byTestId(page, 'btn-stabilize').click();
+  await settle(page);
+  const [[L]] = leaders(await snapshot(page));
+  const row = (p) => byTestId(page, 'requests').locator(`li[data-path="${p}"]`);
+  await byTestId(page, 'client-peer').selectOption(L);
+  await byTestId(page, 'write-path').fill('/pre');
+  await byTestId(page, 'btn-write').click();
+  await byTestId(page, 'btn-stabilize').click();
+  await settle(page);
+  assert((await row('/pre').getAttribute('data-state')) === 'ok', `the first write: ${await byTestId(page, 'requests').innerText()}`);
+  // Cut leader L off from the others, silently: it still believes it leads.
+  await byTestId(page, 'partition-groups').fill(L);
+  await byTestId(page, 'partition-silent').check();
+  await byTestId(page, 'btn-partition').click();
+  await byTestId(page, 'write-path').fill('/iso');
+  await byTestId(page, 'btn-write').click();
+  await step(page, 2);
+  await settle(page);
+  assert((await byTestId(page, 'create-mode').inputValue()) === '', 'the create form does not default to a persistent znode');
+  const pending = await row('/iso').innerText();
+  assert((await row('/iso').getAttribute('data-state')) === 'pending' && /cannot commit/.test(pending) && /quorum/.test(pending),
+    `the write to the isolated leader: ${pending}`);
+  assert(await page.locator(`svg.cluster [data-testid="pending-${L}"][data-path="/iso"]`).count() === 1, 'no pending marker by the leader');
+  await shot(page, 'e2e-isolated-leader-write-pending.png');
+  let state = 'pending';
+  for (let i = 0; i < 60 && state === 'pending'; i++) {
+    await step(page, 10);
+    state = await row('/iso').getAttribute('data-state');
+  }
+  const failed = await row('/iso').innerText();
+  assert(state === 'failed' && /never committed/.test(failed), `after the leader gave up: ${state}: ${failed}`);
+  assert(await page.locator(`svg.cluster [data-testid="pending-${L}"]`).count() === 0, 'the pending marker stays after the write failed');
+  console.log(`  pending: ${pending.slice(0, 90)}…\n  then: ${failed.slice(0, 110)}…`);
 });
 
 test('keyboard, dark theme, partitions drawn, and a 1280x720 screen', async (page) => {

@@ -160,13 +160,30 @@ pub fn app() -> Html {
     page(&state, on, on_share, *shared)
 }
 
+/// How long one move's motion takes (ms): within one beat of the play timer while playing;
+/// else one trip, or longer when a move (a lesson step) has messages at many moments.
+fn pace_ms(state: &UiState, moments: u32) -> u32 {
+    if state.playing {
+        900 / state.speed.max(1)
+    } else if moments <= 1 {
+        450
+    } else {
+        (450 + 100 * moments).min(2400)
+    }
+}
+
 fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared: bool) -> Html {
     let m = state.model.borrow();
     let sim = m.sim();
     let setup = m.setup.clone();
     let vm = m.view_model();
     let peers = vm.peer_views();
-    let msgs = view::in_flight_timed(sim, &m.sent_times().at);
+    let msgs = view::in_flight_timed(sim, &m.sent_times().at, Some(m.motion()));
+    let flights = m.motion().flights();
+    let requests = m.requests().views(sim);
+    let pending: Vec<(u64, String)> =
+        requests.iter().filter(|r| r.state == "pending").map(|r| (r.peer, r.path.clone())).collect();
+    let pace_ms = pace_ms(state, m.motion().moments());
     let sel = state.selected.min(peers.len() as u64).max(1);
     let l = state.lesson.and_then(lesson);
     let title = l.map_or("Free play".to_string(), |l| match &l.bug {
@@ -194,10 +211,11 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
             <div class="main">
                 <div class="left">
                     <LessonPanel {title} text={state.lesson_text().to_string()} note={state.lesson_note()} step={state.lesson_step} {steps} on={on.clone()} />
-                    <Cluster peers={peers.clone()} msgs={msgs.clone()} links={view::links(sim)} timers={view::timers(sim)} selected={sel} on={on.clone()} />
+                    <Cluster peers={peers.clone()} msgs={msgs.clone()} links={view::links(sim)} timers={view::timers(sim)}
+                        sessions={view::session_timers(sim)} {flights} {pending} {pace_ms} selected={sel} on={on.clone()} />
                     <p class="clock">{ format!("virtual time {} · {} events", sim.now, sim.events) }</p>
                     <Faults peers={peers.clone()} on={on.clone()} />
-                    <ClientForm nodes={setup.nodes} selected={sel} on={on.clone()} />
+                    <ClientForm nodes={setup.nodes} selected={sel} {requests} on={on.clone()} />
                     <SafetyPanel safety={view::safety(sim)} />
                     <crate::legend::Legend />
                     <crate::scenario_panel::ScenarioPanel run={m.scenario_text()}

@@ -26,6 +26,19 @@ pub struct ClusterProps {
     /// Timers drawn as shrinking rings (a learner's sync limit).
     #[prop_or_default]
     pub timers: Vec<crate::view::TimerView>,
+    /// Clients' writes with no answer yet: (peer it was sent to, path), marked by that peer.
+    #[prop_or_default]
+    pub pending: Vec<(u64, String)>,
+    /// Session timeouts drawn as shrinking rings (outside the sync-limit ring).
+    #[prop_or_default]
+    pub sessions: Vec<crate::view::TimerView>,
+    /// Messages delivered in the last move forward: each flies to its receiver, then fades.
+    #[prop_or_default]
+    pub flights: Vec<crate::motion::Flight>,
+    /// How long (ms) the motion of one move takes in all: flights and entering messages are
+    /// spread over it in the order they happened.
+    #[prop_or(500)]
+    pub pace_ms: u32,
     pub selected: u64,
     pub on: Callback<UiAction>,
 }
@@ -52,35 +65,53 @@ pub fn cluster(p: &ClusterProps) -> Html {
     }
     let centres: Vec<(f64, f64)> = p.peers.iter().map(|peer| at(peer.sid)).collect();
     let mut labels = LabelLayout::new(&centres);
+    let pace = Pace::new(p.pace_ms);
     let msgs: Vec<Html> = p
         .msgs
         .iter()
         .map(|m| {
-            let pos = dot_position(m, at(m.from), at(m.to));
+            let pos = dot_position(m.progress, at(m.from), at(m.to));
             let label_dy = labels.place(pos, &m.label);
-            message_dot(m, pos, label_dy)
+            let enter = m.enter.map(|f| (dot_position(0.0, at(m.from), at(m.to)), pace.delay(f)));
+            message_dot(m, pos, label_dy, enter, pace.each)
         })
         .collect();
+    let labelled = p.flights.len() <= 6;
+    let flights = p.flights.iter().map(|f| {
+        let start = dot_position(f.from_progress, at(f.from), at(f.to));
+        let end = dot_position(1.0, at(f.from), at(f.to));
+        flight(f, start, end, &pace, labelled)
+    });
     let peers = p.peers.iter().map(|peer| peer_node(peer, at(peer.sid), p.selected, &p.on));
     let rings = p.timers.iter().map(|t| timer_ring(t, at(t.sid)));
+    let sessions = p.sessions.iter().map(|t| session_ring(t, at(t.sid)));
+    let mut stacked: std::collections::BTreeMap<u64, usize> = Default::default();
+    let pending = p.pending.iter().map(|(sid, path)| {
+        let n = stacked.entry(*sid).or_default();
+        *n += 1;
+        pending_marker(*sid, path, at(*sid), *n - 1)
+    });
     html! {
         <svg class="cluster" viewBox={format!("0 0 {SIZE} {SIZE}")} role="img" aria-label="the cluster">
             { for links }
             { for msgs }
+            <g class="flights">{ for flights }</g>
             { for peers }
             { for rings }
+            { for sessions }
+            { for pending }
         </svg>
     }
 }
 
-/// Where a message's dot is drawn: between the rims of the two peers' circles, in its
-/// direction's own lane.
-fn dot_position(m: &MsgView, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> (f64, f64) {
+/// Where a message's dot is drawn at `progress` (0 at the sender, 1 at the receiver):
+/// between the rims of the two peers' circles, in its direction's own lane.
+fn dot_position(progress: f64, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> (f64, f64) {
     let (dx, dy) = (x2 - x1, y2 - y1);
     let len = (dx * dx + dy * dy).sqrt().max(1.0);
     // Travel between the rims of the two peers' circles (radius 40), not their centres.
     let rim = (46.0 / len).min(0.45);
-    let t = rim + (1.0 - 2.0 * rim) * m.progress;
+    let t = rim + (1.0 - 2.0 * rim) * progress;
     // Each direction of a connection gets its own lane.
     let (ox, oy) = (-dy / len * 9.0, dx / len * 9.0);
     (x1 + dx * t + ox, y1 + dy * t + oy)
@@ -121,14 +152,77 @@ impl LabelLayout {
     }
 }
 
-fn message_dot(m: &MsgView, (x, y): (f64, f64), label_dy: Option<f64>) -> Html {
-    let class = classes!("dot", format!("k-{}", m.kind.to_lowercase()), m.stalled.then_some("stalled"));
+/// How one move's motion is timed: `each` ms for one message's trip, the trips spread over
+/// `total` ms in the order they happened.
+struct Pace {
+    total: f64,
+    each: f64,
+}
+
+impl Pace {
+    fn new(total_ms: u32) -> Pace {
+        let total = f64::from(total_ms.max(120));
+        Pace { total, each: total.min(450.0) }
+    }
+
+    /// When a trip that began at fraction `f` of the move starts (ms).
+    fn delay(&self, f: f64) -> f64 {
+        f.clamp(0.0, 1.0) * (self.total - self.each)
+    }
+}
+
+/// A message's dot. One sent in the last move (`enter`: its sender's rim and delay) first
+/// travels out from its sender; afterwards, each step moves it along its link (a transition).
+fn message_dot(
+    m: &MsgView,
+    (x, y): (f64, f64),
+    label_dy: Option<f64>,
+    enter: Option<((f64, f64), f64)>,
+    each_ms: f64,
+) -> Html {
+    let class = classes!(
+        "dot",
+        format!("k-{}", m.kind.to_lowercase()),
+        m.stalled.then_some("stalled"),
+        enter.is_some().then_some("enter")
+    );
+    let mut style = format!("transform: translate({x:.1}px, {y:.1}px)");
+    if let Some(((x0, y0), delay)) = enter {
+        style.push_str(&format!("; --x0: {x0:.1}px; --y0: {y0:.1}px; --d: {delay:.0}ms; --t: {each_ms:.0}ms"));
+    }
     html! {
-        <g key={format!("{}>{}", m.id, m.to)} class={class} style={format!("transform: translate({x:.1}px, {y:.1}px)")}>
+        <g key={format!("{}>{}", m.id, m.to)} class={class} {style}>
             <title>{ format!("{} → {}: {} {}", m.from, m.to, m.label, m.detail) }</title>
             <circle r="5" />
             if let Some(dy) = label_dy {
                 <text y={format!("{dy:.0}")}>{ &m.label }</text>
+            }
+        </g>
+    }
+}
+
+/// A message delivered in the last move: it flies from where it was drawn to its receiver,
+/// in its turn, then fades (CSS animation; none when the reader prefers reduced motion).
+fn flight(f: &crate::motion::Flight, (x0, y0): (f64, f64), (x1, y1): (f64, f64), pace: &Pace, labelled: bool) -> Html {
+    let class = classes!("flight", format!("k-{}", f.kind.to_lowercase()));
+    // Sent within the move: it leaves when it was sent; else it arrives when it was delivered.
+    let delay = if f.from_progress > 0.0 || f.start == 0.0 {
+        (pace.delay(f.end) - pace.each).max(0.0)
+    } else {
+        pace.delay(f.start)
+    };
+    // A trip that began before the move continues from where its dot was (already visible).
+    let o0 = if f.from_progress > 0.0 { 1 } else { 0 };
+    let style = format!(
+        "--x0: {x0:.1}px; --y0: {y0:.1}px; --x1: {x1:.1}px; --y1: {y1:.1}px; --o0: {o0}; --d: {delay:.0}ms; --t: {:.0}ms; transform: translate({x1:.1}px, {y1:.1}px)",
+        pace.each
+    );
+    html! {
+        <g key={f.key.clone()} {class} {style} data-from={f.from.to_string()} data-to={f.to.to_string()}>
+            <title>{ format!("{} → {}: {} (delivered)", f.from, f.to, f.label) }</title>
+            <circle r="5" />
+            if labelled {
+                <text y="-8">{ &f.label }</text>
             }
         </g>
     }
@@ -142,6 +236,36 @@ fn timer_ring(t: &crate::view::TimerView, (x, y): (f64, f64)) -> Html {
     html! {
         <circle class="timer" data-testid={format!("timer-{}", t.sid)} data-left={format!("{:.2}", t.left)}
             cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={R.to_string()}
+            stroke-dasharray={format!("{left:.1} {full:.1}")}
+            transform={format!("rotate(-90 {x:.1} {y:.1})")}>
+            <title>{ &t.title }</title>
+        </circle>
+    }
+}
+
+/// A write waiting for its answer, next to the peer it was sent to (below it, or above for
+/// the peers at the bottom of the picture); the client panel says why it waits.
+fn pending_marker(sid: u64, path: &str, (x, y): (f64, f64), nth: usize) -> Html {
+    let dy = if y > SIZE - 80.0 { -50.0 - 11.0 * nth as f64 } else { 56.0 + 11.0 * nth as f64 };
+    html! {
+        <text class="pending" data-testid={format!("pending-{sid}")} data-path={path.to_string()}
+            x={format!("{x:.1}")} y={format!("{:.1}", y + dy)}>
+            <title>{ format!("a client's write of {path} sent to peer {sid}: no answer yet (see the client panel)") }</title>
+            { format!("◔ {path}") }
+        </text>
+    }
+}
+
+/// A session's timeout: a dashed shrinking ring outside the sync-limit ring (one per session
+/// on the peer, from the inside out).
+fn session_ring(t: &crate::view::TimerView, (x, y): (f64, f64)) -> Html {
+    let r = 52.0 + 5.0 * t.ring.min(4) as f64;
+    let full = std::f64::consts::TAU * r;
+    let left = full * t.left;
+    html! {
+        <circle class="session-timer" data-testid={format!("session-timer-{}", t.sid)} data-left={format!("{:.2}", t.left)}
+            data-session={t.session.clone().unwrap_or_default()}
+            cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={r.to_string()}
             stroke-dasharray={format!("{left:.1} {full:.1}")}
             transform={format!("rotate(-90 {x:.1} {y:.1})")}>
             <title>{ &t.title }</title>
@@ -248,7 +372,7 @@ pub fn faults(p: &FaultProps) -> Html {
                         };
                         UiAction::Do(Action::Script(line))
                     })}>
-                    <option value="normal">{ "normal speed" }</option>
+                    <option value="normal" selected=true>{ "normal speed" }</option>
                     <option value="disk">{ "slow disk (40–60 ms fsync)" }</option>
                     <option value="net">{ "slow network (+40–60 ms)" }</option>
                 </select>
@@ -315,6 +439,9 @@ pub fn partition_form(p: &PartitionProps) -> Html {
 pub struct ClientProps {
     pub nodes: usize,
     pub selected: u64,
+    /// Clients' writes: pending ones (with why), then the latest finished ones.
+    #[prop_or_default]
+    pub requests: Vec<crate::requests::RequestView>,
     pub on: Callback<UiAction>,
 }
 
@@ -372,7 +499,11 @@ pub fn client_form(p: &ClientProps) -> Html {
     };
     let peers = (1..=p.nodes as u64)
         .map(|s| html! { <option value={s.to_string()} selected={s == sid}>{ format!("peer {s}") }</option> });
-    let modes = CREATE_MODES.iter().map(|(f, label)| html! { <option value={*f}>{ *label }</option> });
+    // The first mode (persistent) is the default: marked selected, or the browser may show another.
+    let modes = CREATE_MODES
+        .iter()
+        .enumerate()
+        .map(|(i, (f, label))| html! { <option value={*f} selected={i == 0}>{ *label }</option> });
     html! {
         <div class="client">
             <label>{ "client of " }<select data-testid="client-peer" onchange={pick}>{ for peers }</select></label>
@@ -387,7 +518,24 @@ pub fn client_form(p: &ClientProps) -> Html {
                 <button data-testid="btn-delete" onclick={script("delete")}>{ "delete" }</button>
                 <button data-testid="btn-close-session" onclick={script("close")} title="close this client's session: its ephemeral znodes go">{ "close session" }</button>
             </span>
+            if !p.requests.is_empty() {
+                <ul class="requests" data-testid="requests">{ for p.requests.iter().map(request_row) }</ul>
+            }
         </div>
+    }
+}
+
+/// One client write: what, where, and (pending, ok or failed) in plain words.
+fn request_row(r: &crate::requests::RequestView) -> Html {
+    let icon = match r.state {
+        "pending" => "◔",
+        "ok" => "✓",
+        _ => "✗",
+    };
+    html! {
+        <li class={r.state} data-state={r.state} data-path={r.path.clone()} data-peer={r.peer.to_string()}>
+            <b>{ format!("{icon} {} via peer {}", r.what, r.peer) }</b>{ ": " }{ &r.words }
+        </li>
     }
 }
 

@@ -15,7 +15,10 @@ const SHOWN: &[(&str, &str)] = &[
     ("2 acks (need 2)", "in a history: how many peers (the leader included) have logged this proposal to disk and acknowledged it, and how many make a quorum (a majority of the voters)."),
     ("votes seen (from:for)", "in the election table: 2:3 means peer 2's latest vote was for peer 3. A peer decides once a quorum votes for the same peer."),
     ("DIFF / TRUNC / SNAP", "how a new leader brings a learner up to date: DIFF sends the entries it lacks; TRUNC makes it cut a tail the leader never had, then sends what follows; SNAP sends a whole copy of the tree when it is too far behind."),
-    ("dots on the links", "messages in flight, moving from sender to receiver; their label is the message kind. Hover for details."),
+    ("dots on the links", "messages in flight, moving from sender to receiver; their label is the message kind. Hover for details. After each step the messages it sent leave their sender and the ones it delivered fly into their receiver, in the order they happened (no motion if your system asks for reduced motion)."),
+    ("orange ring", "a follower's sync limit, shrinking: when it is gone without a word from the leader, the follower gives up on it and goes LOOKING."),
+    ("brown ring", "a session's timeout, shrinking, around the peer its client is connected to (around the leader when the client is gone): when it is gone the leader expires the session and its ephemeral znodes are deleted. The client's heartbeats fill it again."),
+    ("◔ pending write", "a client's write that has no answer yet, next to the peer it was sent to; the client panel says why it waits (a leader cut off from a quorum cannot commit) and how it ended."),
 ];
 
 /// (message, what it does), in the order a peer meets them.

@@ -332,6 +332,8 @@ mod tests {
         assert_eq!(ps[2].role, "LEADING");
         assert_ne!(ps[2].last_logged, ps[2].last_committed, "the old leader logged /old but cannot commit it");
         let c = end_of_step("g3-leader-partitioned", 3);
+        assert_ne!(peers(c.sim())[2].role, "LEADING", "the old leader gave up");
+        let c = end_of_step("g3-leader-partitioned", 5);
         let ps = peers(c.sim());
         assert_ne!(ps[2].role, "LEADING", "the old leader stopped leading");
         assert!(ps.iter().any(|p| p.role == "LEADING" && p.current_epoch > ps[2].current_epoch));
@@ -481,7 +483,7 @@ mod tests {
 
     #[test]
     fn g4_cut_follower_is_not_counted_and_the_cluster_stays_available() {
-        let c = end_of_step("g4-one-way-cut", 2);
+        let c = end_of_step("g4-one-way-cut", 5);
         assert_eq!(leader_of(&c).map(|l| l.0), Some(3), "leader 3 keeps leading");
         for sid in [2, 3] {
             assert!(has(&c, sid, "/a") && has(&c, sid, "/b") && has(&c, sid, "/c"), "peer {sid}");
@@ -510,10 +512,13 @@ mod tests {
     #[test]
     fn g6_observer_crash_does_not_affect_quorums() {
         let c = end_of_step("g6-observer-crashes-mid-sync", 1);
+        assert_eq!(peers(c.sim())[3].role, "OBSERVING", "the observer found its leader");
+        assert!(has(&c, 1, "/b"), "the voters committed /b without it");
+        let c = end_of_step("g6-observer-crashes-mid-sync", 2);
         let ps = peers(c.sim());
         assert_eq!(ps.len(), 4);
         assert_eq!(ps[3].role, "DOWN", "the observer crashed mid-sync");
-        let c = end_of_step("g6-observer-crashes-mid-sync", 2);
+        let c = end_of_step("g6-observer-crashes-mid-sync", 3);
         for sid in 1..=3 {
             assert!(has(&c, sid, "/b") && has(&c, sid, "/c"), "voter {sid} committed without the observer");
         }

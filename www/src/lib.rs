@@ -6,6 +6,8 @@
 //! - [`model`]: the classroom (seed, setup, action list) and deterministic replay;
 //! - [`burst`]: Live mode's burst of writes (under one parent, cleaned up by the next);
 //! - [`livetree`]: Live mode's znode tree, read through the client API (bounded);
+//! - [`motion`]: what moved in the last move forward (the picture replays it);
+//! - [`requests`]: clients' writes, pending until answered, in plain words;
 //! - [`msgtrail`]: recent messages between peers from a trace stream (Live draws them);
 //! - [`viewmodel`]: the one incremental view model, fed typed trace events one at a time
 //!   (Classroom, Live and replays of Live recordings all draw from it);
@@ -24,7 +26,9 @@ pub mod lessons;
 pub mod live;
 pub mod livetree;
 pub mod model;
+pub mod motion;
 pub mod msgtrail;
+pub mod requests;
 pub mod state;
 pub mod tabs_view;
 pub mod view;

@@ -373,6 +373,10 @@ pub struct Classroom {
     scenario: Scenario,
     sent: SentTimes,
     vm: Fed,
+    /// What moved in the last move forward (the picture replays it as motion).
+    motion: crate::motion::Motion,
+    /// Clients' writes: pending, then how they ended.
+    requests: crate::requests::Requests,
     /// What the last action answered when it could not do what it said (shown to the
     /// student, never silently dropped), with its index.
     last_error: Option<(usize, String)>,
@@ -447,7 +451,18 @@ impl SentTimes {
 impl Classroom {
     pub fn new(setup: Setup, prelude: Vec<Action>, actions: Vec<Action>) -> Classroom {
         let (scenario, sent, vm) = fresh(&setup, &prelude);
-        Classroom { setup, prelude, actions, cursor: 0, scenario, sent, vm, last_error: None }
+        Classroom {
+            setup,
+            prelude,
+            actions,
+            cursor: 0,
+            scenario,
+            sent,
+            vm,
+            motion: Default::default(),
+            requests: Default::default(),
+            last_error: None,
+        }
     }
 
     /// The run as a scenario file: its cluster, its prelude and its actions up to the cursor
@@ -484,6 +499,16 @@ impl Classroom {
         &self.sent
     }
 
+    /// Clients' writes at the cursor: pending ones, then the latest finished.
+    pub fn requests(&self) -> &crate::requests::Requests {
+        &self.requests
+    }
+
+    /// What moved in the last move forward.
+    pub fn motion(&self) -> &crate::motion::Motion {
+        &self.motion
+    }
+
     /// The view model at the cursor.
     pub fn view_model(&self) -> &crate::viewmodel::ViewModel {
         &self.vm.vm
@@ -496,6 +521,10 @@ impl Classroom {
             (self.scenario, self.sent, self.vm) = fresh(&self.setup, &self.prelude);
             self.cursor = 0;
             self.last_error = None;
+            self.requests = Default::default();
+            self.motion.begin(self.scenario.simulator().expect("a cluster"), usize::MAX);
+        } else if k > self.cursor {
+            self.motion.begin(self.scenario.simulator().expect("a cluster"), k - self.cursor);
         }
         while self.cursor < k {
             let a = self.actions[self.cursor].clone();
@@ -504,6 +533,8 @@ impl Classroom {
                 Err(e) => self.last_error = Some((self.cursor, e)),
             }
             let sim = self.scenario.simulator().expect("a cluster");
+            self.motion.track(sim, &self.sent.at);
+            self.requests.track(sim);
             self.sent.track(sim);
             self.vm.track(sim);
             self.cursor += 1;

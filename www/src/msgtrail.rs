@@ -99,6 +99,7 @@ impl MsgTrail {
                     position: 0,
                     stalled,
                     progress: if m.delivered { progress } else { progress.min(0.9) },
+                    enter: None,
                 }
             })
             .collect()

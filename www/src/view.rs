@@ -54,6 +54,9 @@ pub struct MsgView {
     pub stalled: bool,
     /// How far along its link the message is drawn: 0 at the sender, 1 at the receiver.
     pub progress: f64,
+    /// Sent during the last move forward: when it left, as a fraction of that move (the
+    /// picture draws it entering from its sender).
+    pub enter: Option<f64>,
 }
 
 /// One zxid in a peer's history: what it holds and how far the transaction got.
@@ -173,11 +176,16 @@ pub fn progress_by_position(position: usize) -> f64 {
 
 /// Messages in flight, without send times (drawn by queue position).
 pub fn in_flight(sim: &Sim) -> Vec<MsgView> {
-    in_flight_timed(sim, &BTreeMap::new())
+    in_flight_timed(sim, &BTreeMap::new(), None)
 }
 
-/// Messages in flight, each placed along its link by the time since it was sent.
-pub fn in_flight_timed(sim: &Sim, sent: &BTreeMap<(MsgId, Sid), Instant>) -> Vec<MsgView> {
+/// Messages in flight, each placed along its link by the time since it was sent, and marked
+/// when it left during the last move (`motion`).
+pub fn in_flight_timed(
+    sim: &Sim,
+    sent: &BTreeMap<(MsgId, Sid), Instant>,
+    motion: Option<&crate::motion::Motion>,
+) -> Vec<MsgView> {
     let now = sim.now;
     sim.in_flight_messages()
         .into_iter()
@@ -193,6 +201,7 @@ pub fn in_flight_timed(sim: &Sim, sent: &BTreeMap<(MsgId, Sid), Instant>) -> Vec
             detail: m.detail,
             position: m.position,
             stalled: m.stalled,
+            enter: motion.and_then(|mo| mo.entered(m.id, m.to)),
         })
         .collect()
 }
@@ -377,6 +386,10 @@ pub struct TimerView {
     /// What is left of it, from 1 (just reset) to 0 (it fires).
     pub left: f64,
     pub title: String,
+    /// Rings around the same peer, from the inside out (several sessions on one peer).
+    pub ring: usize,
+    /// The session it counts down for (session timers only).
+    pub session: Option<String>,
 }
 
 /// Each learner's sync-limit timer: how long it still waits for a word from its leader before
@@ -401,6 +414,41 @@ pub fn timers(sim: &Sim) -> Vec<TimerView> {
                     left_us / 1000,
                     total / 1000
                 ),
+                ring: 0,
+                session: None,
+            })
+        })
+        .collect()
+}
+
+/// Each session's timeout as the leader counts it down (reset whenever the session's client
+/// is heard): a ring around the peer its client is connected to, or around the leader when
+/// the client is not connected (only the leader's clock runs then). None without a leader.
+pub fn session_timers(sim: &Sim) -> Vec<TimerView> {
+    let Some(leader) = sim.leader() else { return Vec::new() };
+    let Some(p) = sim.peer(leader) else { return Vec::new() };
+    let mut rings: BTreeMap<u64, usize> = BTreeMap::new();
+    p.session_deadlines()
+        .into_iter()
+        .filter_map(|(id, timeout, deadline)| {
+            let left_us = deadline?.0.saturating_sub(sim.now.0);
+            let client = sim.clients.iter().find(|c| c.session == id && c.connected);
+            let sid = client.map_or(leader.0, |c| c.peer.0);
+            let ring = rings.entry(sid).or_default();
+            *ring += 1;
+            let whose = match client {
+                Some(c) => format!("its client is connected to peer {}", c.peer),
+                None => format!("its client is not connected: leader {leader} counts down alone"),
+            };
+            Some(TimerView {
+                sid,
+                left: (left_us as f64 / (u64::from(timeout).max(1) * 1000) as f64).clamp(0.0, 1.0),
+                title: format!(
+                    "session {id}: leader {leader} expires it in {} ms unless its client is heard (timeout {timeout} ms); {whose}",
+                    left_us / 1000
+                ),
+                ring: *ring - 1,
+                session: Some(format!("{id}")),
             })
         })
         .collect()
@@ -535,6 +583,28 @@ mod tests {
         assert!(s.violations.iter().any(|v| v.contains("CommittedLogDurability")));
     }
 
+    /// A session's ring shrinks while its client is silent, and goes with the session.
+    #[test]
+    fn a_session_ring_shrinks_while_its_client_is_silent_and_goes_when_it_expires() {
+        let mut c = stable_cluster();
+        c.push(Action::Script("client 2 create -e /e x".into()));
+        c.push(Action::Stabilize);
+        let t = session_timers(c.sim());
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(t[0].sid, 2, "drawn around the peer its client talks to");
+        c.push(Action::Script("client 2 vanish 5s".into()));
+        c.push(Action::RunFor { ms: 100 });
+        let a = session_timers(c.sim());
+        c.push(Action::RunFor { ms: 200 });
+        let b = session_timers(c.sim());
+        assert_eq!((a.len(), b.len()), (1, 1));
+        assert!(b[0].left < a[0].left, "{a:?} then {b:?}");
+        assert!(b[0].title.contains("not connected"), "{}", b[0].title);
+        c.push(Action::RunFor { ms: 1500 });
+        assert!(session_timers(c.sim()).is_empty(), "the session expired");
+        assert!(!tree(c.sim(), 1).iter().any(|n| n.path == "/e"));
+    }
+
     #[test]
     fn progress_is_the_clamped_fraction_of_the_trip() {
         let t = |us: u64| Instant(us);
@@ -554,9 +624,9 @@ mod tests {
         let mut c = Classroom::new(Setup::default(), vec![Action::StartAll], vec![]);
         let mut moved = false;
         for _ in 0..40 {
-            let before = in_flight_timed(c.sim(), &c.sent_times().at);
+            let before = in_flight_timed(c.sim(), &c.sent_times().at, None);
             c.push(Action::Step);
-            let after = in_flight_timed(c.sim(), &c.sent_times().at);
+            let after = in_flight_timed(c.sim(), &c.sent_times().at, None);
             assert!(after.iter().all(|m| (0.0..=1.0).contains(&m.progress)));
             for a in &after {
                 if let Some(b) = before.iter().find(|b| b.id == a.id && b.to == a.to) {
