@@ -14,7 +14,7 @@
 //! the group is complete leaves the others waiting for a replacement. A barrier directory is
 //! for one round: `ready` stays until the last participant has left.
 
-use crate::{ensure_path, join, retry, Coord, Error, EventKind, Mode, Result};
+use crate::{ensure_path, join, Coord, Error, EventKind, Mode, Result};
 
 const READY: &str = "ready";
 
@@ -31,7 +31,7 @@ impl<C: Coord> DoubleBarrier<C> {
     }
 
     async fn participants(&self) -> Result<Vec<String>> {
-        let mut p = retry(&self.c, async || self.c.get_children(&self.dir).await).await?;
+        let mut p = retry!(&self.c, self.c.get_children(&self.dir))?;
         p.retain(|n| n != READY);
         p.sort();
         Ok(p)
@@ -41,9 +41,9 @@ impl<C: Coord> DoubleBarrier<C> {
     pub async fn enter(&self) -> Result<()> {
         ensure_path(&self.c, &self.dir).await?;
         let ready = join(&self.dir, READY);
-        let (present, watch) = retry(&self.c, async || self.c.exists_watch(&ready).await).await?;
+        let (present, watch) = retry!(&self.c, self.c.exists_watch(&ready))?;
         let mine = join(&self.dir, &self.name);
-        match retry(&self.c, async || self.c.create(&mine, b"", Mode::Ephemeral).await).await {
+        match retry!(&self.c, self.c.create(&mine, b"", Mode::Ephemeral)) {
             Ok(_) | Err(Error::NodeExists) => {}
             Err(e) => return Err(e),
         }
@@ -56,7 +56,7 @@ impl<C: Coord> DoubleBarrier<C> {
                 _ => Ok(()),
             };
         }
-        match retry(&self.c, async || self.c.create(&ready, b"", Mode::Persistent).await).await {
+        match retry!(&self.c, self.c.create(&ready, b"", Mode::Persistent)) {
             Ok(_) | Err(Error::NodeExists) => Ok(()),
             Err(e) => Err(e),
         }
@@ -79,7 +79,7 @@ impl<C: Coord> DoubleBarrier<C> {
                 self.delete(&mine).await?;
                 join(&self.dir, lowest)
             };
-            let (stat, watch) = retry(&self.c, async || self.c.exists_watch(&wait_for).await).await?;
+            let (stat, watch) = retry!(&self.c, self.c.exists_watch(&wait_for))?;
             if stat.is_some() && watch.await.kind == EventKind::SessionLost {
                 return Err(Error::SessionExpired);
             }
@@ -92,7 +92,7 @@ impl<C: Coord> DoubleBarrier<C> {
     }
 
     async fn delete(&self, path: &str) -> Result<()> {
-        match retry(&self.c, async || self.c.delete(path, None).await).await {
+        match retry!(&self.c, self.c.delete(path, None)) {
             Ok(()) | Err(Error::NoNode) => Ok(()),
             Err(e) => Err(e),
         }

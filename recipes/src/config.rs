@@ -14,19 +14,19 @@
 //! there and it does not miss the latest value. A publisher whose conditional write fails
 //! with [`Error::BadVersion`] re-reads and retries.
 
-use crate::{retry, Coord, Error, EventKind, Mode, Result, Stat};
+use crate::{Coord, Error, EventKind, Mode, Result, Stat};
 
 /// Writes `data` to `path`, creating it (and its parent chain) if needed.
 pub async fn publish<C: Coord>(c: &C, path: &str, data: &[u8]) -> Result<Stat> {
     for _ in 0..crate::RETRIES {
-        match retry(c, async || c.set_data(path, data, None).await).await {
+        match retry!(c, c.set_data(path, data, None)) {
             Err(Error::NoNode) => {}
             r => return r,
         }
         if let Some((parent, _)) = path.rsplit_once('/').filter(|(p, _)| !p.is_empty()) {
             crate::ensure_path(c, parent).await?;
         }
-        match retry(c, async || c.create(path, data, Mode::Persistent).await).await {
+        match retry!(c, c.create(path, data, Mode::Persistent)) {
             Ok((_, stat)) => return Ok(stat),
             Err(Error::NodeExists) => {} // created meanwhile: set it
             Err(e) => return Err(e),
@@ -39,7 +39,7 @@ pub async fn publish<C: Coord>(c: &C, path: &str, data: &[u8]) -> Result<Stat> {
 /// nobody wrote in between (the version check), retrying with a fresh read otherwise.
 pub async fn update<C: Coord>(c: &C, path: &str, change: impl Fn(&[u8]) -> Vec<u8>) -> Result<Stat> {
     for _ in 0..crate::RETRIES {
-        let (old, stat) = retry(c, async || c.get_data(path).await).await?;
+        let (old, stat) = retry!(c, c.get_data(path))?;
         match c.set_data(path, &change(&old), Some(stat.version)).await {
             Err(Error::BadVersion) | Err(Error::ConnectionLoss) => continue,
             r => return r,
@@ -64,7 +64,7 @@ impl<C: Coord> Subscriber<C> {
     /// call), waiting on watches for it; waits for the znode to be created if it is missing.
     pub async fn next(&mut self) -> Result<(Vec<u8>, Stat)> {
         loop {
-            let watch = match retry(&self.c, async || self.c.get_data_watch(&self.path).await).await {
+            let watch = match retry!(&self.c, self.c.get_data_watch(&self.path)) {
                 Ok((data, stat, watch)) => {
                     if self.seen.is_none_or(|s| newer(&stat, &s)) {
                         self.seen = Some(stat);
@@ -73,7 +73,7 @@ impl<C: Coord> Subscriber<C> {
                     watch
                 }
                 Err(Error::NoNode) => {
-                    let (stat, watch) = retry(&self.c, async || self.c.exists_watch(&self.path).await).await?;
+                    let (stat, watch) = retry!(&self.c, self.c.exists_watch(&self.path))?;
                     if stat.is_some() {
                         continue;
                     }

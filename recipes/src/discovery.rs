@@ -12,7 +12,7 @@
 //! their own.
 
 use crate::ticket::take;
-use crate::{ensure_path, join, retry, Coord, Error, EventKind, Mode, Result, Ticket};
+use crate::{ensure_path, join, Coord, Error, EventKind, Mode, Result, Ticket};
 use std::collections::BTreeMap;
 
 /// Registers an instance at `address` under `dir`; it stays listed while this session lives.
@@ -46,11 +46,11 @@ impl<C: Coord> Balancer<C> {
 
     /// Lists the instances again and sets a new child watch.
     pub async fn refresh(&mut self) -> Result<()> {
-        let (names, watch) = retry(&self.c, async || self.c.get_children_watch(&self.dir).await).await?;
+        let (names, watch) = retry!(&self.c, self.c.get_children_watch(&self.dir))?;
         let mut instances = BTreeMap::new();
         for name in names {
             let path = join(&self.dir, &name);
-            match retry(&self.c, async || self.c.get_data(&path).await).await {
+            match retry!(&self.c, self.c.get_data(&path)) {
                 Ok((data, _)) => {
                     instances.insert(name, String::from_utf8_lossy(&data).into_owned());
                 }

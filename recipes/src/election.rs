@@ -12,7 +12,7 @@
 //! [`Leadership::epoch`] (its znode's czxid) the way a lock holder carries a fencing token.
 
 use crate::ticket::{give_back, take, wait_turn};
-use crate::{by_sequence, join, retry, Coord, Error, Mode, Result, Ticket};
+use crate::{by_sequence, join, Coord, Error, Mode, Result, Ticket};
 
 pub struct Candidate<C: Coord> {
     c: C,
@@ -66,10 +66,10 @@ impl<C: Coord> Candidate<C> {
 /// candidates). One observation: it may change right after.
 pub async fn current_leader<C: Coord>(c: &C, dir: &str) -> Result<Option<String>> {
     for _ in 0..crate::RETRIES {
-        let line = by_sequence(retry(c, async || c.get_children(dir).await).await?);
+        let line = by_sequence(retry!(c, c.get_children(dir))?);
         let Some((_, first)) = line.first() else { return Ok(None) };
         let path = join(dir, first);
-        match retry(c, async || c.get_data(&path).await).await {
+        match retry!(c, c.get_data(&path)) {
             Ok((data, _)) => return Ok(Some(String::from_utf8_lossy(&data).into_owned())),
             Err(Error::NoNode) => continue, // it left between the listing and the read
             Err(e) => return Err(e),
@@ -80,11 +80,11 @@ pub async fn current_leader<C: Coord>(c: &C, dir: &str) -> Result<Option<String>
 
 /// The ids of all candidates in line order.
 pub async fn candidates<C: Coord>(c: &C, dir: &str) -> Result<Vec<String>> {
-    let line = by_sequence(retry(c, async || c.get_children(dir).await).await?);
+    let line = by_sequence(retry!(c, c.get_children(dir))?);
     let mut ids = Vec::new();
     for (_, name) in line {
         let path = join(dir, &name);
-        match retry(c, async || c.get_data(&path).await).await {
+        match retry!(c, c.get_data(&path)) {
             Ok((data, _)) => ids.push(String::from_utf8_lossy(&data).into_owned()),
             Err(Error::NoNode) => {}
             Err(e) => return Err(e),

@@ -24,6 +24,26 @@
 
 #![allow(async_fn_in_trait)] // Recipes run on one task; implementations need not be `Send`.
 
+/// Runs the operation `$op` (an expression giving a future) again after
+/// [`Error::ConnectionLoss`], pausing in between (bounded). Only for operations that are safe
+/// to repeat: reads, and writes whose second try tells its outcome apart (a create answered
+/// `NodeExists`, a delete answered `NoNode`). A macro rather than a function taking an async
+/// closure, so the recipes' futures stay `Send` for a `Send` client (a multi-threaded tokio).
+macro_rules! retry {
+    ($c:expr, $op:expr) => {{
+        let mut tries = 0;
+        loop {
+            match $op.await {
+                Err($crate::Error::ConnectionLoss) if tries < $crate::RETRIES => {
+                    tries += 1;
+                    $c.sleep($crate::RETRY_PAUSE_MS).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
 pub mod barrier;
 pub mod config;
 pub mod counting;
@@ -186,22 +206,6 @@ impl<T: Coord> Coord for &T {
 pub(crate) const RETRIES: u32 = 20;
 pub(crate) const RETRY_PAUSE_MS: u64 = 250;
 
-/// Runs `op` again after [`Error::ConnectionLoss`] (bounded). Only for operations that are
-/// safe to repeat: reads, and writes whose second try tells its outcome apart (a create
-/// answered `NodeExists`, a delete answered `NoNode`).
-pub(crate) async fn retry<C: Coord, T>(c: &C, mut op: impl AsyncFnMut() -> Result<T>) -> Result<T> {
-    let mut tries = 0;
-    loop {
-        match op().await {
-            Err(Error::ConnectionLoss) if tries < RETRIES => {
-                tries += 1;
-                c.sleep(RETRY_PAUSE_MS).await;
-            }
-            other => return other,
-        }
-    }
-}
-
 /// `dir/name`, with `/` as the root.
 pub fn join(dir: &str, name: &str) -> String {
     if dir == "/" {
@@ -236,10 +240,10 @@ pub async fn ensure_path<C: Coord>(c: &C, path: &str) -> Result<()> {
     for part in path.split('/').filter(|p| !p.is_empty()) {
         at.push('/');
         at.push_str(part);
-        if retry(c, async || c.exists(&at).await).await?.is_some() {
+        if retry!(c, c.exists(&at))?.is_some() {
             continue;
         }
-        match retry(c, async || c.create(&at, b"", Mode::Persistent).await).await {
+        match retry!(c, c.create(&at, b"", Mode::Persistent)) {
             Ok(_) | Err(Error::NodeExists) => {}
             Err(e) => return Err(e),
         }
@@ -251,14 +255,14 @@ pub async fn ensure_path<C: Coord>(c: &C, path: &str) -> Result<()> {
 /// created meanwhile makes it fail with [`Error::NotEmpty`] after bounded retries.
 pub async fn delete_all<C: Coord>(c: &C, path: &str) -> Result<()> {
     for _ in 0..5 {
-        let children = match retry(c, async || c.get_children(path).await).await {
+        let children = match retry!(c, c.get_children(path)) {
             Err(Error::NoNode) => return Ok(()),
             r => r?,
         };
         for child in children {
             Box::pin(delete_all(c, &join(path, &child))).await?;
         }
-        match retry(c, async || c.delete(path, None).await).await {
+        match retry!(c, c.delete(path, None)) {
             Ok(()) | Err(Error::NoNode) => return Ok(()),
             Err(Error::NotEmpty) => continue,
             Err(e) => return Err(e),

@@ -7,7 +7,7 @@
 //! and every child watch on `dir` fires. A member name is unique: a second join under the
 //! same name fails with [`Error::NodeExists`] until the first one's session is gone.
 
-use crate::{ensure_path, join, retry, Coord, Error, Mode, Result};
+use crate::{ensure_path, join, Coord, Error, Mode, Result};
 
 pub struct Group<C: Coord> {
     c: C,
@@ -24,10 +24,10 @@ impl<C: Coord> Group<C> {
     pub async fn join(&self, member: &str, data: &[u8]) -> Result<()> {
         ensure_path(&self.c, &self.dir).await?;
         let path = join(&self.dir, member);
-        match retry(&self.c, async || self.c.create(&path, data, Mode::Ephemeral).await).await {
+        match retry!(&self.c, self.c.create(&path, data, Mode::Ephemeral)) {
             Ok(_) => Ok(()),
             Err(Error::NodeExists) => {
-                let owner = retry(&self.c, async || self.c.exists(&path).await).await?.map(|s| s.ephemeral_owner);
+                let owner = retry!(&self.c, self.c.exists(&path))?.map(|s| s.ephemeral_owner);
                 if owner == Some(self.c.session_id()) {
                     Ok(())
                 } else {
@@ -40,7 +40,7 @@ impl<C: Coord> Group<C> {
 
     pub async fn leave(&self, member: &str) -> Result<()> {
         let path = join(&self.dir, member);
-        match retry(&self.c, async || self.c.delete(&path, None).await).await {
+        match retry!(&self.c, self.c.delete(&path, None)) {
             Ok(()) | Err(Error::NoNode) => Ok(()),
             Err(e) => Err(e),
         }
@@ -48,14 +48,14 @@ impl<C: Coord> Group<C> {
 
     /// The members, sorted.
     pub async fn members(&self) -> Result<Vec<String>> {
-        let mut m = retry(&self.c, async || self.c.get_children(&self.dir).await).await?;
+        let mut m = retry!(&self.c, self.c.get_children(&self.dir))?;
         m.sort();
         Ok(m)
     }
 
     /// The members, sorted, and a watch that fires on the next join or departure.
     pub async fn watch_members(&self) -> Result<(Vec<String>, C::Watch)> {
-        let (mut m, w) = retry(&self.c, async || self.c.get_children_watch(&self.dir).await).await?;
+        let (mut m, w) = retry!(&self.c, self.c.get_children_watch(&self.dir))?;
         m.sort();
         Ok((m, w))
     }

@@ -16,7 +16,7 @@
 //! this consumer or another: this consumer moves on). Curator's and kazoo's locking queues
 //! trade this for at-least-once with a lock znode per item being processed.
 
-use crate::{by_sequence, ensure_path, join, retry, Coord, Error, EventKind, Result};
+use crate::{by_sequence, ensure_path, join, Coord, Error, EventKind, Result};
 
 pub struct Queue<C: Coord> {
     c: C,
@@ -39,7 +39,7 @@ impl<C: Coord> Queue<C> {
     pub async fn take(&self) -> Result<Vec<u8>> {
         ensure_path(&self.c, &self.dir).await?;
         loop {
-            let (children, watch) = retry(&self.c, async || self.c.get_children_watch(&self.dir).await).await?;
+            let (children, watch) = retry!(&self.c, self.c.get_children_watch(&self.dir))?;
             if let Some(item) = self.take_first(children).await? {
                 return Ok(item);
             }
@@ -51,7 +51,7 @@ impl<C: Coord> Queue<C> {
 
     /// Takes the oldest item if there is one, without waiting.
     pub async fn try_take(&self) -> Result<Option<Vec<u8>>> {
-        match retry(&self.c, async || self.c.get_children(&self.dir).await).await {
+        match retry!(&self.c, self.c.get_children(&self.dir)) {
             Ok(children) => self.take_first(children).await,
             Err(Error::NoNode) => Ok(None),
             Err(e) => Err(e),
@@ -60,13 +60,13 @@ impl<C: Coord> Queue<C> {
 
     /// The number of items waiting.
     pub async fn len(&self) -> Result<usize> {
-        Ok(retry(&self.c, async || self.c.get_children(&self.dir).await).await?.len())
+        Ok(retry!(&self.c, self.c.get_children(&self.dir))?.len())
     }
 
     async fn take_first(&self, children: Vec<String>) -> Result<Option<Vec<u8>>> {
         for (_, name) in by_sequence(children).into_iter().filter(|(_, n)| n.starts_with("item-")) {
             let path = join(&self.dir, &name);
-            let (data, stat) = match retry(&self.c, async || self.c.get_data(&path).await).await {
+            let (data, stat) = match retry!(&self.c, self.c.get_data(&path)) {
                 Ok(found) => found,
                 Err(Error::NoNode) => continue,
                 Err(e) => return Err(e),

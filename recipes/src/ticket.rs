@@ -2,7 +2,7 @@
 //! read/write lock are built on, and the wait for one's turn that watches a single
 //! predecessor (ZooKeeper recipes, "Locks": no herd effect, each deletion wakes one client).
 
-use crate::{by_sequence, ensure_path, join, retry, Coord, Error, EventKind, Mode, Result, RETRIES, RETRY_PAUSE_MS};
+use crate::{by_sequence, ensure_path, join, Coord, Error, EventKind, Mode, Result, RETRIES, RETRY_PAUSE_MS};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Makes each tag unique among the znodes one session creates.
@@ -53,10 +53,10 @@ fn from_path(path: String, czxid: i64) -> Result<Ticket> {
 
 /// The ticket whose name starts with `tag`, if the create went through after all.
 async fn find<C: Coord>(c: &C, dir: &str, tag: &str) -> Result<Option<Ticket>> {
-    let children = retry(c, async || c.get_children(dir).await).await?;
+    let children = retry!(c, c.get_children(dir))?;
     let Some(name) = children.into_iter().find(|n| n.starts_with(tag)) else { return Ok(None) };
     let path = join(dir, &name);
-    match retry(c, async || c.exists(&path).await).await? {
+    match retry!(c, c.exists(&path))? {
         Some(stat) => from_path(path, stat.czxid).map(Some),
         None => Ok(None),
     }
@@ -69,14 +69,14 @@ async fn find<C: Coord>(c: &C, dir: &str, tag: &str) -> Result<Option<Ticket>> {
 /// expired) and [`Error::SessionExpired`] if the watch reports the session lost.
 pub(crate) async fn wait_turn<C: Coord>(c: &C, dir: &str, mine: &Ticket, blocks: impl Fn(&str) -> bool) -> Result<()> {
     loop {
-        let line = by_sequence(retry(c, async || c.get_children(dir).await).await?);
+        let line = by_sequence(retry!(c, c.get_children(dir))?);
         if !line.iter().any(|(_, n)| *n == mine.name) {
             return Err(Error::NoNode);
         }
         let before = line.iter().rfind(|(s, n)| *s < mine.seq && blocks(n));
         let Some((_, predecessor)) = before else { return Ok(()) };
         let path = join(dir, predecessor);
-        let (stat, watch) = retry(c, async || c.exists_watch(&path).await).await?;
+        let (stat, watch) = retry!(c, c.exists_watch(&path))?;
         if stat.is_none() {
             continue; // gone between the listing and the watch
         }
@@ -88,7 +88,7 @@ pub(crate) async fn wait_turn<C: Coord>(c: &C, dir: &str, mine: &Ticket, blocks:
 
 /// Deletes the ticket's znode; one already gone (its session expired) is fine.
 pub(crate) async fn give_back<C: Coord>(c: &C, ticket: &Ticket) -> Result<()> {
-    match retry(c, async || c.delete(&ticket.path, None).await).await {
+    match retry!(c, c.delete(&ticket.path, None)) {
         Ok(()) | Err(Error::NoNode) => Ok(()),
         Err(e) => Err(e),
     }
