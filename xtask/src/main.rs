@@ -23,6 +23,7 @@ mod demo;
 mod e2e;
 mod kazoo;
 mod mutants;
+mod recipes;
 mod sim;
 mod stages;
 mod ui;
