@@ -17,6 +17,11 @@
 //! | [`queue`] | FIFO queue | sequential znodes, a conditional delete |
 //! | [`barrier`] | double barrier | ephemerals, exists watches |
 //!
+//! Implementations of [`Coord`]: [`zk::ZkClient`] (feature `zk`, on `zookeeper-client` and
+//! tokio) for real ensembles, and [`sim::SimCoord`] (feature `sim`, the default) on the
+//! in-tab simulator, with a small executor that steps virtual time. [`counting::Counted`]
+//! wraps either to count watch notifications (how the tests show there is no herd).
+//!
 //! The crate has no runtime of its own (no tokio in its core): it builds for
 //! `wasm32-unknown-unknown`. Recipes never wait on a clock except through [`Coord::sleep`]
 //! (a short pause before retrying after a lost connection); callers bound a wait by dropping
@@ -54,6 +59,8 @@ pub mod membership;
 pub mod naming;
 pub mod queue;
 pub mod rwlock;
+#[cfg(feature = "sim")]
+pub mod sim;
 mod ticket;
 #[cfg(feature = "zk")]
 pub mod zk;
