@@ -37,11 +37,15 @@ pub async fn publish<C: Coord>(c: &C, path: &str, data: &[u8]) -> Result<Stat> {
 
 /// Read-modify-write: applies `change` to the current value and writes the result only if
 /// nobody wrote in between (the version check), retrying with a fresh read otherwise.
+///
+/// A write whose reply is lost ([`Error::ConnectionLoss`]) is not retried: it may have been
+/// applied, and applying `change` again would apply it twice. The caller learns the outcome
+/// is unknown and decides (re-read, compare).
 pub async fn update<C: Coord>(c: &C, path: &str, change: impl Fn(&[u8]) -> Vec<u8>) -> Result<Stat> {
     for _ in 0..crate::RETRIES {
         let (old, stat) = retry!(c, c.get_data(path))?;
         match c.set_data(path, &change(&old), Some(stat.version)).await {
-            Err(Error::BadVersion) | Err(Error::ConnectionLoss) => continue,
+            Err(Error::BadVersion) => continue,
             r => return r,
         }
     }

@@ -153,3 +153,80 @@ fn queue_order_on_the_simulator() {
     });
     assert_eq!(taken.expect("in time"), (0..5).map(|i| format!("job-{i}")).collect::<Vec<_>>());
 }
+
+/// Two readers share; a writer waits for both and is woken once; a later reader waits for it.
+#[test]
+fn read_write_lock_on_the_simulator() {
+    use zabra_recipes::rwlock::RwLock;
+    let world = SimWorld::new(9, 3);
+    let admin = world.client(1, SESSION_MS);
+    let mut r1 = RwLock::reader(world.client(1, SESSION_MS), "/rw");
+    let mut r2 = RwLock::reader(world.client(2, SESSION_MS), "/rw");
+    world.block_on(STEP, r1.acquire()).expect("in time").expect("read lock");
+    world.block_on(STEP, r2.acquire()).expect("readers share").expect("read lock");
+    let wc = Counted::new(world.client(3, SESSION_MS));
+    let writer_notified = wc.counter();
+    let wrote: Slot<bool> = Rc::default();
+    let w = wrote.clone();
+    world.spawn(async move {
+        let mut writer = RwLock::writer(wc, "/rw");
+        writer.acquire().await.expect("write lock");
+        *w.borrow_mut() = Some(true);
+        std::future::pending::<()>().await; // holds it
+    });
+    line(&world, &admin, "/rw", 3);
+    world.block_on(STEP, r1.release()).expect("in time").expect("released");
+    world.run_for(Duration::from_millis(300));
+    assert!(wrote.borrow().is_none(), "the writer waits for the second reader");
+    world.block_on(STEP, r2.release()).expect("in time").expect("released");
+    world.block_on(STEP, async {
+        while wrote.borrow().is_none() {
+            admin.sleep(5).await;
+        }
+    });
+    assert_eq!(*wrote.borrow(), Some(true), "the writer gets it after both readers");
+    assert_eq!(writer_notified.load(Ordering::SeqCst), 1, "woken once, by the last reader");
+    let mut late = RwLock::reader(world.client(2, SESSION_MS), "/rw");
+    assert!(world.block_on(Duration::from_millis(500), late.acquire()).is_none(), "a reader waits for the writer");
+}
+
+/// A double barrier for 3: nobody enters before the 3rd arrives; all leave together.
+#[test]
+fn double_barrier_on_the_simulator() {
+    use zabra_recipes::barrier::DoubleBarrier;
+    let world = SimWorld::new(13, 3);
+    let (entered, left) = (Rc::new(RefCell::new(0)), Rc::new(RefCell::new(0)));
+    for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+        if i == 2 {
+            world.run_for(Duration::from_millis(500));
+            assert_eq!(*entered.borrow(), 0, "2 of 3 arrived: nobody entered");
+        }
+        let b = DoubleBarrier::new(world.client(1 + i as u64, SESSION_MS), "/barrier", name, 3);
+        let (e, l) = (entered.clone(), left.clone());
+        world.spawn(async move {
+            b.enter().await.expect("entered");
+            *e.borrow_mut() += 1;
+            b.leave().await.expect("left");
+            *l.borrow_mut() += 1;
+        });
+    }
+    world.run_for(STEP);
+    assert_eq!((*entered.borrow(), *left.borrow()), (3, 3), "all entered and all left");
+}
+
+/// A configuration subscriber sees each published version in order.
+#[test]
+fn configuration_on_the_simulator() {
+    use zabra_recipes::config::{publish, Subscriber};
+    let world = SimWorld::new(17, 3);
+    let publisher = world.client(1, SESSION_MS);
+    let mut sub = Subscriber::new(world.client(2, SESSION_MS), "/app/config");
+    for v in 0..3 {
+        world
+            .block_on(STEP, publish(&publisher, "/app/config", format!("v{v}").as_bytes()))
+            .expect("in time")
+            .expect("published");
+        let (data, _) = world.block_on(STEP, sub.next()).expect("in time").expect("next");
+        assert_eq!(data, format!("v{v}").as_bytes());
+    }
+}
