@@ -9,10 +9,22 @@ use crate::Result;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[derive(clap::Args)]
+pub struct RecipesArgs {
+    /// The cluster's client addresses, `host:port,host:port,...`.
+    #[arg(long, default_value = "127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183")]
+    pub connect: String,
+}
+
 pub const EXAMPLES: [&str; 9] =
     ["configuration", "naming", "discovery", "membership", "election", "lock", "rwlock", "queue", "barrier"];
 /// Each takes under 10 s; their own waits are bounded too.
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// `cargo xtask recipes --connect HOSTS`.
+pub fn run_args(args: &RecipesArgs) -> Result {
+    run(&Ctx::new()?, &args.connect)
+}
 
 pub fn run(ctx: &Ctx, hosts: &str) -> Result {
     let build = ["build", "--quiet", "-p", "zabra-recipes", "--features", "zk", "--examples"];
