@@ -3,7 +3,8 @@
 //! (`target/venv`), and Debian's `zookeeper` package for `zkCli.sh` (apt-get, as root).
 //! zkCli runs a scripted session against a follower; a Rust client (`zookeeper-client`,
 //! through `zabra-loadgen smoke` and a second of pipelined load) checks create/get/set/watch/
-//! delete on every node; kazoo's recipes run the coordination use cases, with a participant
+//! delete on every node; the Rust recipes' examples run their use cases, crashes included
+//! (`recipes.rs`); kazoo's recipes run the coordination use cases, with a participant
 //! that stalls until its session expires and nodes killed mid-run
 //! (`tests/clients/kazoo_usecases.py`); Apache Curator's recipes do the same from Java
 //! (`curator.rs`); kazoo runs its recipes and a write across a leader failover; then kazoo's
@@ -39,6 +40,7 @@ pub fn run(ctx: &Ctx) -> Result {
         zkcli_session(&zkcli, &hosts[follower as usize - 1])?;
     }
     rust_client(&loadgen, &hosts.join(","))?;
+    crate::recipes::run(ctx, &hosts.join(","))?;
     // The use cases kill nodes and restart them; the leader stays the one found above.
     let supervisor = format!("http://127.0.0.1:{}", 8080 + OFFSET);
     let began = Instant::now();

@@ -8,6 +8,7 @@
 //! - `mutants`: every mutant must be caught by the sweep alone, at 3 to 9 voters.
 //! - `bench`: benchmarks (`bench sim`, `bench node`, `bench ui`, `bench vs-zk`).
 //! - `chaos`: real nodes in network namespaces under a seeded nemesis, the history checked.
+//! - `recipes`: every Rust recipes example against a running cluster (`--connect`).
 //!
 //! `sim`, `mutants` and `bench sim` re-run themselves from an optimized build of xtask.
 //!
@@ -23,6 +24,7 @@ mod demo;
 mod e2e;
 mod kazoo;
 mod mutants;
+mod recipes;
 mod sim;
 mod stages;
 mod ui;
@@ -63,6 +65,9 @@ enum Command {
     /// Run one seed in the wasm simulator under Node.js and compare it with a native run
     /// (one stage of `test`, on its own).
     WasmSim(wasm::WasmSimArgs),
+    /// Run every Rust recipes example (`recipes/examples`) at once against a running cluster,
+    /// as the `clients` stage of `test` does.
+    Recipes(recipes::RecipesArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::WasmSim(args) => wasm::run_sim(&args),
         Command::Chaos(args) => chaos::run(&args),
+        Command::Recipes(args) => recipes::run_args(&args),
     })
 }
 

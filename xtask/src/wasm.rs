@@ -12,7 +12,9 @@ use zabra_core::sim::{run_seed, SimOptions};
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// The crates that must build for the browser; never `--workspace` (native crates cannot).
-const WASM_CRATES: [&str; 5] = ["zabra-core", "zabra-peerwire", "zabra-sim-wasm", "zabra-wasm", "zabra-www"];
+/// zabra-recipes: the recipes and their simulator client run in a tab too (lessons).
+const WASM_CRATES: [&str; 6] =
+    ["zabra-core", "zabra-peerwire", "zabra-sim-wasm", "zabra-wasm", "zabra-www", "zabra-recipes"];
 
 #[derive(clap::Args, Debug)]
 pub struct WasmSimArgs {

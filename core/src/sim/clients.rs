@@ -30,11 +30,38 @@ pub struct SimClient {
     pub last_sent: Instant,
     /// Sessions this client had that expired.
     pub expired: u64,
+    /// What the client was told, in order, for a driver that runs client code against the
+    /// simulator (the recipes crate); only kept for clients added with
+    /// [`Sim::add_client_with_inbox`], and drained by [`Sim::take_inbox`].
+    pub inbox: Option<Vec<ClientEvent>>,
+}
+
+/// One thing a simulated client was told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The answer to request `xid` (`ConnectionLoss` when its connection dropped first).
+    Reply {
+        xid: i64,
+        result: ClientResult,
+    },
+    Watch(WatchedEvent),
+    /// Reconnecting, the client learned its session had expired; it starts a new one.
+    SessionExpired,
 }
 
 impl Sim {
     /// A client that connects to `peer` with a new session.
     pub fn add_client(&mut self, peer: Sid) -> usize {
+        self.push_client(peer, None, None)
+    }
+
+    /// A client (see [`Sim::add_client`]) whose replies and notifications are kept for
+    /// [`Sim::take_inbox`], asking for a session timeout of `timeout_ms`.
+    pub fn add_client_with_inbox(&mut self, peer: Sid, timeout_ms: u32) -> usize {
+        self.push_client(peer, Some(timeout_ms), Some(Vec::new()))
+    }
+
+    fn push_client(&mut self, peer: Sid, timeout_ms: Option<u32>, inbox: Option<Vec<ClientEvent>>) -> usize {
         let id = self.clients.len();
         self.next_conn += 1;
         let conn = ConnId(self.next_conn);
@@ -47,13 +74,19 @@ impl Sim {
             next_xid: 1,
             outstanding: BTreeMap::new(),
             last_zxid: Zxid::ZERO,
-            timeout_ms: 600 + 200 * (id as u32 % 5),
+            timeout_ms: timeout_ms.unwrap_or(600 + 200 * (id as u32 % 5)),
             retry_at: None,
             last_sent: self.now,
             expired: 0,
+            inbox,
         });
         self.connect_client(id);
         id
+    }
+
+    /// What client `c` was told since the last call, in order.
+    pub fn take_inbox(&mut self, c: usize) -> Vec<ClientEvent> {
+        self.clients.get_mut(c).and_then(|c| c.inbox.as_mut()).map(std::mem::take).unwrap_or_default()
     }
 
     fn connect_client(&mut self, c: usize) {
@@ -97,6 +130,9 @@ impl Sim {
                 cl.session = SessionId(0);
                 cl.password.clear();
                 cl.expired += 1;
+                if let Some(inbox) = cl.inbox.as_mut() {
+                    inbox.push(ClientEvent::SessionExpired);
+                }
                 self.client_lost(c);
             }
             Err(_) => self.client_lost(c),
@@ -121,6 +157,9 @@ impl Sim {
         let (session, lost) = (cl.session, std::mem::take(&mut cl.outstanding));
         for xid in lost.into_keys() {
             let result = ClientResult::Error(ErrorCode::ConnectionLoss);
+            if let Some(inbox) = self.clients[c].inbox.as_mut() {
+                inbox.push(ClientEvent::Reply { xid, result: result.clone() });
+            }
             self.history.on_reply(session, &Reply { session, xid, zxid: Zxid::ZERO, result }, now);
         }
         if was {
@@ -151,13 +190,19 @@ impl Sim {
             c.session = SessionId(0);
             c.password.clear();
         }
+        if let Some(inbox) = c.inbox.as_mut() {
+            inbox.push(ClientEvent::Reply { xid: r.xid, result: r.result.clone() });
+        }
         self.history.on_reply(r.session, &r, now);
         self.count_reply(sid, &op);
     }
 
     pub(super) fn on_watch(&mut self, _sid: Sid, session: SessionId, zxid: Zxid, event: WatchedEvent) {
         let now = self.now;
-        if self.clients.iter().any(|c| c.session == session && c.connected) {
+        if let Some(c) = self.clients.iter_mut().find(|c| c.session == session && c.connected) {
+            if let Some(inbox) = c.inbox.as_mut() {
+                inbox.push(ClientEvent::Watch(event.clone()));
+            }
             self.history.on_watch(session, zxid, &event, now);
         }
     }

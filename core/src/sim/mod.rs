@@ -19,7 +19,7 @@ mod script_client;
 mod sweep;
 mod watchcheck;
 
-pub use clients::SimClient;
+pub use clients::{ClientEvent, SimClient};
 pub use coverage::Coverage;
 pub use report::{FaultStats, SeedReport, SimOptions};
 pub use sweep::{first_catch, run_seed, MUTANT_SEED_BOUND};

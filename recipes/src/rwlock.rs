@@ -1,0 +1,85 @@
+//! A read/write lock without herd effect (ZooKeeper recipes, "Shared Locks").
+//!
+//! Znodes: `dir/read-{session}.{n}-NNNNNNNNNN` and `dir/write-...`, ephemeral sequential, in
+//! one sequence. A reader waits only for the last writer before it (readers share); a writer
+//! waits for whoever is just before it. So a writer is not starved: a reader arriving after
+//! it queues behind it. Each waiter watches one znode, so a release wakes the waiters that
+//! can actually proceed (for a writer's release, the readers right behind it, each woken by
+//! its own watch on that writer, and not the later writers).
+//!
+//! Failure and fencing as in [`crate::lock`]: a holder's crash deletes its znode; the token
+//! is the znode's czxid (for readers, a writer's token is larger than every earlier reader's).
+
+use crate::lock::FencingToken;
+use crate::ticket::{give_back, take, wait_turn};
+use crate::{Coord, Error, Mode, Result, Ticket};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    fn prefix(self) -> &'static str {
+        match self {
+            Access::Read => "read-",
+            Access::Write => "write-",
+        }
+    }
+}
+
+/// One side of a read/write lock on `dir`: make one per reader or writer.
+pub struct RwLock<C: Coord> {
+    c: C,
+    dir: String,
+    access: Access,
+    ticket: Option<Ticket>,
+    held: bool,
+}
+
+impl<C: Coord> RwLock<C> {
+    pub fn reader(c: C, dir: &str) -> Self {
+        RwLock { c, dir: dir.to_string(), access: Access::Read, ticket: None, held: false }
+    }
+
+    pub fn writer(c: C, dir: &str) -> Self {
+        RwLock { c, dir: dir.to_string(), access: Access::Write, ticket: None, held: false }
+    }
+
+    /// Waits for the lock; dropping the future cancels (then call [`RwLock::release`]).
+    pub async fn acquire(&mut self) -> Result<FencingToken> {
+        if self.held {
+            return Err(Error::Other("already held".into()));
+        }
+        if self.ticket.is_none() {
+            let prefix = self.access.prefix();
+            self.ticket = Some(take(&self.c, &self.dir, prefix, b"", Mode::EphemeralSequential).await?);
+        }
+        let ticket = self.ticket.clone().expect("just taken");
+        let blocks = |name: &str| self.access == Access::Write || name.starts_with(Access::Write.prefix());
+        if let Err(e) = wait_turn(&self.c, &self.dir, &ticket, blocks).await {
+            self.ticket = None;
+            let _ = give_back(&self.c, &ticket).await;
+            return Err(e);
+        }
+        self.held = true;
+        Ok(FencingToken(ticket.czxid))
+    }
+
+    pub async fn release(&mut self) -> Result<()> {
+        self.held = false;
+        match self.ticket.take() {
+            Some(t) => give_back(&self.c, &t).await,
+            None => Ok(()),
+        }
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.held
+    }
+
+    pub fn ticket(&self) -> Option<&Ticket> {
+        self.ticket.as_ref()
+    }
+}
