@@ -58,12 +58,31 @@ fn a_connect_waits_at_most_the_init_limit_then_is_refused() {
     let t0 = one.now.instant;
     let outs = one.feed(Input::ClientConnected { conn: ConnId(9), req: new_session("10.0.0.9", Some(&[1; 16])) });
     assert_eq!(connected(&outs, 9), None);
-    let limit = one.p.cfg.init_timeout();
+    let limit = one.p.cfg.init_timeout().min(super::session::CONNECT_WAIT);
     let early = run_until(&mut one, t0 + Duration(limit.0 - 10_000));
     assert_eq!(connected(&early, 9), None, "still waiting before the limit");
     let late = run_until(&mut one, t0 + limit + Duration::from_millis(10));
     assert_eq!(connected(&late, 9), Some(Err(ErrorCode::ConnectionLoss)), "refused at the limit");
     assert!(!one.p.serving(), "no quorum: still looking");
+}
+
+/// With a long init limit (`zabra cluster` uses 100 ticks, for large SNAPs) the wait is
+/// capped: a peer cut off from its quorum sends clients on within CONNECT_WAIT.
+#[test]
+fn the_wait_is_capped_whatever_the_init_limit() {
+    let cfg = {
+        let mut c = Config::new(Sid(1), Membership::numbered(3, 0));
+        c.init_limit = 100;
+        c
+    };
+    let mut p = Peer::new(cfg, Now::default()).expect("valid");
+    let outs = p.take_outputs();
+    let mut one = One { p, now: Now::default(), next_xid: 1 };
+    one.settle(outs);
+    let t0 = one.now.instant;
+    one.feed(Input::ClientConnected { conn: ConnId(9), req: new_session("10.0.0.9", Some(&[1; 16])) });
+    let late = run_until(&mut one, t0 + super::session::CONNECT_WAIT + Duration::from_millis(10));
+    assert_eq!(connected(&late, 9), Some(Err(ErrorCode::ConnectionLoss)), "refused at the cap, not after 10 s");
 }
 
 #[test]

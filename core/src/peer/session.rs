@@ -66,6 +66,11 @@ pub(crate) struct Sessions {
     counter: u64,
 }
 
+/// The longest a connect waits for a peer that is not serving. Elections and DIFF syncs take
+/// tens of milliseconds; a peer cut off from its quorum should send clients on to another
+/// server long before their own connect timeout (kazoo's: session timeout / servers).
+pub const CONNECT_WAIT: Duration = Duration::from_millis(2_000);
+
 /// At most this many connects wait for service; more are refused at once. The driver bounds
 /// its connections too; this keeps the peer's own memory bounded whatever the driver does.
 pub const MAX_WAITING_CONNECTS: usize = 4096;
@@ -126,10 +131,11 @@ impl Peer {
     pub(super) fn on_client_connected(&mut self, conn: ConnId, req: ConnectRequest) {
         if !self.serving() && self.sessions.waiting.len() < MAX_WAITING_CONNECTS {
             // An election or a sync is under way: the connect waits for it (up to the init
-            // limit, the time a leader gives discovery and sync) instead of being refused.
-            // ZooKeeper refuses it, and the client then backs off before its next server:
-            // after a leader's crash that back-off, not the election, was most of the wait.
-            let deadline = self.now.instant + self.cfg.init_timeout();
+            // limit, the time a leader gives discovery and sync, and at most CONNECT_WAIT)
+            // instead of being refused. ZooKeeper refuses it, and the client then backs off
+            // before its next server: after a leader's crash that back-off, not the
+            // election, was most of the wait.
+            let deadline = self.now.instant + self.cfg.init_timeout().min(CONNECT_WAIT);
             self.sessions.waiting.push_back((conn, req, deadline));
             return;
         }

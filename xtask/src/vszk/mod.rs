@@ -73,7 +73,8 @@ impl Bench {
 
 fn build(ctx: &Ctx) -> Result<(PathBuf, PathBuf)> {
     // Both in the `dist` profile (whole-program optimization), as a deployment builds zabra.
-    let status = ctx.cargo(["build", "--profile", "dist", "--quiet", "-p", "zabra-node", "-p", "zabra-loadgen"]).status()?;
+    let status =
+        ctx.cargo(["build", "--profile", "dist", "--quiet", "-p", "zabra-node", "-p", "zabra-loadgen"]).status()?;
     if !status.success() {
         return Err("building zabra and zabra-loadgen (dist profile) failed".into());
     }
