@@ -25,6 +25,12 @@ pub fn mode(addr: &str) -> Option<String> {
     text.lines().find_map(|l| l.strip_prefix("Mode: ")).map(|m| m.trim().to_string())
 }
 
+/// The server's znode count from `mntr` (`zk_znode_count`), if it answers.
+pub fn znode_count(addr: &str) -> Option<u64> {
+    let text = fourlw(addr, "mntr");
+    text.lines().find_map(|l| l.strip_prefix("zk_znode_count")).and_then(|v| v.trim().parse().ok())
+}
+
 /// Waits (bounded) until every server is leader or follower, exactly one leads, and that
 /// holds for 2 s of polls (a resumed old leader may still call itself leader for a moment,
 /// and an election may follow a rejoin); returns the leader's index.

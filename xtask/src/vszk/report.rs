@@ -76,8 +76,8 @@ pub fn rows(systems: &Value) -> Vec<Row> {
         false,
         "defaults",
     );
-    let n = f(&za["populate"]["ops"]);
-    let label = format!("RSS with {}k znodes, per server", n / 1e3);
+    let n = f(&za["znodes_populated"]);
+    let label = format!("RSS with {:.0}k znodes, per server", n / 1e3);
     push(label, "MiB", mean_mib(&zk["rss_populated_kib"]), mean_mib(&za["rss_populated_kib"]), false, "defaults");
     for (key, label) in
         [("failover_kill_ms", "failover, leader SIGKILL"), ("failover_stop_ms", "failover, leader SIGSTOP")]
