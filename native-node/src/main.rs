@@ -105,9 +105,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The shell prints only what zkCli would; the ZooKeeper client's own log stays quiet.
     let default = if matches!(cli.command, Command::Cli(_)) { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ZABRA_LOG").unwrap_or_else(|_| default.into());
+    // `Targets` takes `level` or `target=level,...` (what ZABRA_LOG is documented to take)
+    // without the regex engine `EnvFilter` brings: less code resident in every node.
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let spec = std::env::var("ZABRA_LOG").unwrap_or_default();
+    let filter = spec.parse::<tracing_subscriber::filter::Targets>().unwrap_or_else(|e| {
+        eprintln!("zabra: ZABRA_LOG={spec:?}: {e}; using {default}");
+        default.parse().expect("a valid default")
+    });
+    let filter = if spec.trim().is_empty() { default.parse().expect("a valid default") } else { filter };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).init();
+    let fmt = tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi);
+    tracing_subscriber::registry().with(fmt).with(filter).init();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     let result = rt.block_on(async move {
         match cli.command {
