@@ -59,6 +59,8 @@ struct Shared {
 
 struct Actor {
     recipe: &'static str,
+    /// The peer it started on (a crashed client's simulator entry wanders off to others).
+    peer: u64,
     coord: SimCoord,
     notified: Arc<AtomicU64>,
     shared: Rc<Shared>,
@@ -247,7 +249,15 @@ fn start(
     };
     let recipe = kind.recipe();
     w.spawn(tasks::run(kind, counted, name.clone(), shared.clone()));
-    actors.entry(name).or_insert(Actor { recipe, coord, notified, shared, crashed: false, told: Default::default() });
+    actors.entry(name).or_insert(Actor {
+        recipe,
+        peer,
+        coord,
+        notified,
+        shared,
+        crashed: false,
+        told: Default::default(),
+    });
     // Let the task send its first request (the page shows it leave).
     w.run_for(Duration::from_millis(1));
     Ok(())
@@ -282,7 +292,7 @@ fn view(sim: &Sim, name: &str, a: &Actor) -> ActorView {
     ActorView {
         name: name.to_string(),
         recipe: a.recipe,
-        peer: c.peer.0,
+        peer: if a.crashed { a.peer } else { c.peer.0 },
         session: session.to_string(),
         phase: a.shared.phase.borrow().clone(),
         notified: a.notified.load(Ordering::SeqCst),

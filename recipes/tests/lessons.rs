@@ -92,3 +92,36 @@ fn the_lock_lesson_wakes_only_the_next_in_line() {
     assert_eq!(notified(&v), [0, 1, 1]);
     assert!(token(actor(&v, "c")) > second);
 }
+
+#[test]
+fn the_election_lesson_has_no_herd() {
+    let v = at_step("election", 3).actors();
+    assert!(actor(&v, "z").watches.iter().any(|w| w.contains(&actor(&v, "y").znodes[0])), "z watches y: {v:?}");
+    assert!(!actor(&v, "z").watches.iter().any(|w| w.contains(&actor(&v, "x").znodes[0])), "z does not watch x");
+    let v = at_step("election", 4).actors();
+    assert!(actor(&v, "x").phase.starts_with("is the leader") && notified(&v) == [0, 0, 0], "no takeover yet: {v:?}");
+    let v = at_step("election", 5).actors();
+    assert_eq!(notified(&v), [0, 1, 0], "x's expiry woke y only: {v:?}");
+    assert!(actor(&v, "y").phase.starts_with("is the leader") && actor(&v, "x").znodes.is_empty());
+}
+
+#[test]
+fn the_membership_lesson_drops_the_crashed_member() {
+    let v = at_step("membership", 4).actors();
+    assert_eq!(actor(&v, "monitor").phase, "sees members [web1, web2]", "{v:?}");
+    assert_eq!(actor(&v, "web2").znodes, ["/group/web2"], "still there before the expiry");
+    let v = at_step("membership", 5).actors();
+    assert_eq!(actor(&v, "monitor").phase, "sees members [web1]");
+    assert!(actor(&v, "web2").znodes.is_empty());
+    assert_eq!(actor(&v, "monitor").notified, 3, "two joins and one departure");
+}
+
+#[test]
+fn the_config_lesson_reaches_every_subscriber() {
+    let v = at_step("config", 3).actors();
+    for app in ["app1", "app2"] {
+        assert_eq!(actor(&v, app).phase, "sees config \"v2\" (version 1)", "{v:?}");
+        assert_eq!(actor(&v, app).notified, 2, "one notification per update");
+        assert_eq!(actor(&v, app).watches, ["data /app/config"], "re-armed: {v:?}");
+    }
+}

@@ -90,7 +90,7 @@ pub(super) async fn run(kind: Kind, c: Counted<SimCoord>, name: String, s: Rc<Sh
             say("runs for leader and waits its turn".into());
             let mut cand = Candidate::new(c, ELECTION, &name);
             match cand.campaign().await {
-                Ok(l) => say(format!("is the leader · epoch {}", zxid_text(l.epoch))),
+                Ok(l) => say(format!("is the leader · token {}", zxid_text(l.epoch))),
                 Err(e) => return say(failed(e)),
             }
             released(&s).await;
@@ -113,6 +113,9 @@ pub(super) async fn run(kind: Kind, c: Counted<SimCoord>, name: String, s: Rc<Sh
             });
         }
         Kind::WatchGroup => {
+            if let Err(e) = crate::ensure_path(&c, GROUP).await {
+                return say(failed(e));
+            }
             let g = Group::new(c, GROUP);
             loop {
                 match g.watch_members().await {
