@@ -125,3 +125,13 @@ fn the_config_lesson_reaches_every_subscriber() {
         assert_eq!(actor(&v, app).watches, ["data /app/config"], "re-armed: {v:?}");
     }
 }
+
+#[test]
+fn the_queue_and_barrier_lessons_end_as_they_say() {
+    let v = at_step("queue", 3).actors();
+    assert_eq!(actor(&v, "worker").phase, "took job-a, job-b, job-c", "in order: {v:?}");
+    let v = at_step("barrier", 1).actors();
+    assert!(v.iter().all(|a| a.phase.starts_with("waits at the barrier")), "nobody enters with 2 of 3: {v:?}");
+    let v = at_step("barrier", 4).actors();
+    assert!(v.iter().all(|a| a.phase == "left the barrier"), "{v:?}");
+}

@@ -290,6 +290,21 @@ test('use case: group membership: a crashed member disappears from the tree and 
   await shot(page, 'lesson-recipe-membership.png');
 });
 
+test('use case: every recipe lesson walks to its end with its clients shown, nobody gives up, safety holds', async (page) => {
+  await open(page, base);
+  const uses = await byTestId(page, 'lesson-select').locator('optgroup[label^="Use cases"] option').evaluateAll((os) => os.map((o) => o.value));
+  assert(uses.length >= 5, `too few use-case lessons: ${uses}`);
+  for (const id of uses.filter((u) => u !== 'recipe-lock' && u !== 'recipe-membership')) {
+    const seen = await walkRecipeLesson(page, id);
+    const last = seen.at(-1);
+    assert(last.clients.length >= 2 && last.clients.every((c) => !c.phase.startsWith('gave up')),
+      `${id}: ${JSON.stringify(last.clients)}`);
+    assert((await snapshot(page)).safety === 'true', `${id}: the safety panel is not green`);
+    console.log(`  ${id}: ${seen.length} steps; ${last.clients.map((c) => `${c.name}: ${c.phase}`).join('; ')}`);
+    await shot(page, `lesson-${id}.png`);
+  }
+});
+
 test('at 7 peers no two message labels overlap', async (page) => {
   await open(page, base);
   await byTestId(page, 'nodes-select').selectOption('7');

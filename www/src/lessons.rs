@@ -31,6 +31,8 @@ const FILES: &[(&str, &str)] = &[
     ("recipe-election", include_str!("../../recipes/lessons/election.txt")),
     ("recipe-membership", include_str!("../../recipes/lessons/membership.txt")),
     ("recipe-config", include_str!("../../recipes/lessons/config.txt")),
+    ("recipe-queue", include_str!("../../recipes/lessons/queue.txt")),
+    ("recipe-barrier", include_str!("../../recipes/lessons/barrier.txt")),
     ("zk-1154", include_str!("../../core/testdata/lessons/zk-1154.txt")),
     ("g1-commit-lost-in-flight", include_str!("../../core/testdata/lessons/g1-commit-lost-in-flight.txt")),
     ("g2-proposal-only-on-leader", include_str!("../../core/testdata/lessons/g2-proposal-only-on-leader.txt")),
