@@ -92,4 +92,7 @@ impl<C: Coord> Coord for Counted<C> {
     async fn sleep(&self, ms: u64) {
         self.inner.sleep(ms).await
     }
+    fn next_tag(&self) -> u64 {
+        self.inner.next_tag()
+    }
 }

@@ -54,6 +54,8 @@ pub mod config;
 pub mod counting;
 pub mod discovery;
 pub mod election;
+#[cfg(feature = "sim")]
+pub mod lesson;
 pub mod lock;
 pub mod membership;
 pub mod naming;
@@ -168,6 +170,12 @@ pub trait Coord {
     async fn get_children_watch(&self, path: &str) -> Result<(Vec<String>, Self::Watch)>;
     /// A pause (a retry back-off): the implementation's clock, real or simulated.
     async fn sleep(&self, ms: u64);
+    /// A number this client has not used before in a znode name (see [`Ticket`]). The
+    /// simulator counts per client, so a replayed lesson names its znodes the same way.
+    fn next_tag(&self) -> u64 {
+        static NEXT_TAG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        NEXT_TAG.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl<T: Coord> Coord for &T {
@@ -204,6 +212,9 @@ impl<T: Coord> Coord for &T {
     }
     async fn sleep(&self, ms: u64) {
         (**self).sleep(ms).await
+    }
+    fn next_tag(&self) -> u64 {
+        (**self).next_tag()
     }
 }
 

@@ -32,6 +32,8 @@ struct Mailbox {
     replies: BTreeMap<i64, (ClientResult, usize)>,
     notifications: Vec<zabra_core::watch::WatchedEvent>,
     lost: bool,
+    /// The last number [`Coord::next_tag`] gave out.
+    tags: u64,
 }
 
 struct Inner {
@@ -66,6 +68,21 @@ impl SimWorld {
         world
     }
 
+    /// A world with no cluster of its own: a driver that owns a simulator (a lesson's
+    /// scenario) lends it with [`SimWorld::swap_sim`] while recipe clients run on it, and
+    /// takes it back with the same call. Until then it holds a one-peer placeholder.
+    pub fn detached() -> SimWorld {
+        let sim = Sim::new(0, 1, 0, Vec::new());
+        SimWorld { inner: Rc::new(RefCell::new(Inner { sim, mailboxes: BTreeMap::new() })), tasks: Rc::default() }
+    }
+
+    /// Exchanges the world's simulator with `sim` (see [`SimWorld::detached`]). The clients,
+    /// their mailboxes and the spawned tasks stay with the world: what a client is told while
+    /// the simulator is away waits in its inbox until the next step here.
+    pub fn swap_sim(&self, sim: &mut Sim) {
+        std::mem::swap(&mut self.inner.borrow_mut().sim, sim);
+    }
+
     /// Access to the simulator (its trace, tree and faults) between steps.
     pub fn with_sim<T>(&self, f: impl FnOnce(&mut Sim) -> T) -> T {
         f(&mut self.inner.borrow_mut().sim)
@@ -73,6 +90,12 @@ impl SimWorld {
 
     /// A client connected to peer `peer` with a session of `timeout_ms`.
     pub fn client(&self, peer: u64, timeout_ms: u32) -> SimCoord {
+        self.try_client(peer, timeout_ms, SETTLE).unwrap_or_else(|| panic!("client not connected within {SETTLE:?}"))
+    }
+
+    /// A client as [`SimWorld::client`], or `None` if it has no session after `limit` of
+    /// virtual time (a lesson's cluster may have no quorum); it keeps trying meanwhile.
+    pub fn try_client(&self, peer: u64, timeout_ms: u32, limit: Duration) -> Option<SimCoord> {
         let id = {
             let mut inner = self.inner.borrow_mut();
             let id = inner.sim.add_client_with_inbox(Sid(peer), timeout_ms);
@@ -80,17 +103,16 @@ impl SimWorld {
             id
         };
         let c = SimCoord { world: self.clone(), id };
-        let connected = self.block_on(
-            SETTLE,
+        self.block_on(
+            limit,
             poll_fn(|_| match c.world.inner.borrow().sim.clients[id].connected {
                 true => Poll::Ready(()),
                 false => Poll::Pending,
             }),
-        );
-        assert!(connected.is_some(), "client {id} not connected within {SETTLE:?}");
+        )?;
         let session = self.inner.borrow().sim.clients[id].session;
         self.inner.borrow_mut().mailboxes.get_mut(&id).expect("mailbox").session = Some(session);
-        c
+        Some(c)
     }
 
     /// The client's process dies: it never sends again, and its session expires after its
@@ -323,6 +345,13 @@ impl Coord for SimCoord {
 
     async fn get_children_watch(&self, path: &str) -> Result<(Vec<String>, SimWatch)> {
         self.children_inner(path, true).await
+    }
+
+    fn next_tag(&self) -> u64 {
+        let mut inner = self.world.inner.borrow_mut();
+        let mailbox = inner.mailboxes.get_mut(&self.id).expect("mailbox");
+        mailbox.tags += 1;
+        mailbox.tags
     }
 
     async fn sleep(&self, ms: u64) {

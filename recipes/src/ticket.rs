@@ -3,10 +3,6 @@
 //! predecessor (ZooKeeper recipes, "Locks": no herd effect, each deletion wakes one client).
 
 use crate::{by_sequence, ensure_path, join, Coord, Error, EventKind, Mode, Result, RETRIES, RETRY_PAUSE_MS};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Makes each tag unique among the znodes one session creates.
-static NEXT_TAG: AtomicU64 = AtomicU64::new(0);
 
 /// One participant's sequential znode in a recipe's directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +23,7 @@ pub struct Ticket {
 /// its session ends (Curator's "protected" mode does the same with a GUID).
 pub(crate) async fn take<C: Coord>(c: &C, dir: &str, prefix: &str, data: &[u8], mode: Mode) -> Result<Ticket> {
     debug_assert!(mode.is_sequential());
-    let tag = format!("{prefix}{:x}.{}-", c.session_id() as u64, NEXT_TAG.fetch_add(1, Ordering::Relaxed));
+    let tag = format!("{prefix}{:x}.{}-", c.session_id() as u64, c.next_tag());
     let base = join(dir, &tag);
     for _ in 0..RETRIES {
         match c.create(&base, data, mode).await {

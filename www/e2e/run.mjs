@@ -192,6 +192,119 @@ test('the beginner path: every lesson walks to its end; LOOKING has its step, DI
   }
 });
 
+/// The use-case lessons' recipe clients as the page shows them (recipe-panel rows).
+async function recipeClients(page) {
+  return page.locator('[data-testid^="recipe-client-"]').evaluateAll((rows) => rows.map((r) => ({
+    name: r.dataset.testid.slice('recipe-client-'.length),
+    notified: Number(r.dataset.notified),
+    phase: r.dataset.phase,
+    crashed: r.dataset.crashed === 'true',
+    znodes: r.querySelector('[data-testid^="recipe-znodes-"]').textContent,
+    watches: r.querySelector('[data-testid^="recipe-watches-"]').textContent,
+  })));
+}
+
+/// Walks a use-case lesson step by step; returns what each step showed (recipe clients, the
+/// selected peer's znode tree, the event log) and leaves its last step on screen.
+async function walkRecipeLesson(page, id) {
+  const select = byTestId(page, 'lesson-select');
+  const uses = await select.locator('optgroup[label^="Use cases"] option').evaluateAll((os) => os.map((o) => o.value));
+  assert(uses.includes(id), `the use-case group has no ${id} (has ${uses.join(', ')})`);
+  await select.selectOption(id);
+  await settle(page);
+  const steps = Number((await byTestId(page, 'lesson-step').innerText()).split('/')[1]);
+  const seen = [];
+  for (let i = 1; i <= steps; i++) {
+    await settle(page);
+    seen.push({
+      clients: await recipeClients(page),
+      tree: await byTestId(page, 'selected-peer').locator('table.tree').innerText(),
+      log: await byTestId(page, 'event-log').innerText(),
+      text: (await byTestId(page, 'lesson-text').innerText()).trim(),
+    });
+    if (i < steps) await byTestId(page, 'lesson-next').click();
+  }
+  const note = await byTestId(page, 'lesson-note').innerText().catch(() => '');
+  assert(note.startsWith('End of the lesson'), `${id}: the last step does not say the lesson ended (${note})`);
+  return seen;
+}
+
+const tokenOf = (c) => {
+  const m = /fencing token (0x[0-9a-f]+)/.exec(c.phase);
+  assert(m, `${c.name} shows no fencing token: ${c.phase}`);
+  return BigInt(m[1]);
+};
+const byName = (step, name) => {
+  const c = step.clients.find((x) => x.name === name);
+  assert(c, `no recipe client ${name} on the page: ${JSON.stringify(step.clients)}`);
+  return c;
+};
+
+test('use case: the lock lesson: the holder crashes, its ephemeral goes, only the next in line is notified, the token grows', async (page) => {
+  await open(page, base);
+  const seen = await walkRecipeLesson(page, 'recipe-lock');
+  const [, held, two, three, crashed, expired, released] = seen;
+  assert(byName(held, 'a').phase.startsWith('holds the lock'), `a does not hold the lock: ${JSON.stringify(held.clients)}`);
+  const aNode = byName(three, 'a').znodes.trim();
+  const bNode = byName(three, 'b').znodes.trim();
+  assert(aNode.startsWith('/lock/lock-') && bNode.startsWith('/lock/lock-'), `no lock znodes shown: ${aNode} ${bNode}`);
+  assert(byName(two, 'b').watches.includes(aNode), `b does not watch a's znode: ${byName(two, 'b').watches}`);
+  assert(byName(three, 'c').watches.includes(bNode) && !byName(three, 'c').watches.includes(aNode),
+    `c must watch b's znode only: ${byName(three, 'c').watches}`);
+  assert(three.tree.includes(aNode.split('/').pop()), `the tree does not show a's znode: ${three.tree}`);
+  // The crash: heartbeats stop, the session is not over yet.
+  assert(byName(crashed, 'a').crashed && crashed.tree.includes(aNode.split('/').pop()),
+    `a's znode should stay until its session expires: ${crashed.tree}`);
+  assert(crashed.clients.every((c) => c.notified === 0), `nobody is notified before the expiry: ${JSON.stringify(crashed.clients)}`);
+  // The expiry: the ephemeral is gone, one watch fired, b holds with a larger token.
+  const counts = expired.clients.map((c) => `${c.name}:${c.notified}`).join(' ');
+  assert(counts === 'a:0 b:1 c:0', `after the crash only the next in line should be notified: ${counts}`);
+  assert(!expired.tree.includes(aNode.split('/').pop()), `the crashed holder's ephemeral is still in the tree: ${expired.tree}`);
+  assert(byName(expired, 'a').znodes.trim() === 'none', `a still owns ${byName(expired, 'a').znodes}`);
+  assert(byName(expired, 'b').phase.startsWith('holds the lock') && !byName(expired, 'c').phase.startsWith('holds'),
+    `b alone should hold the lock: ${JSON.stringify(expired.clients)}`);
+  assert(tokenOf(byName(expired, 'b')) > tokenOf(byName(held, 'a')), 'the fencing token did not grow');
+  assert(/watch fired: NodeDeleted \/lock\//.test(expired.log) && /closeSession/.test(expired.log),
+    `the event log does not show the expiry and the notification: ${expired.log.slice(-800)}`);
+  // A release passes it on: again one notification.
+  const after = released.clients.map((c) => `${c.name}:${c.notified}`).join(' ');
+  assert(after === 'a:0 b:1 c:1', `a release should wake only c: ${after}`);
+  assert(tokenOf(byName(released, 'c')) > tokenOf(byName(expired, 'b')), 'the token did not grow again');
+  console.log(`  tokens ${tokenOf(byName(held, 'a')).toString(16)} < ${tokenOf(byName(expired, 'b')).toString(16)} < ${tokenOf(byName(released, 'c')).toString(16)}; notified ${after}`);
+  await shot(page, 'lesson-recipe-lock.png');
+});
+
+test('use case: group membership: a crashed member disappears from the tree and from the monitor\'s list', async (page) => {
+  await open(page, base);
+  const seen = await walkRecipeLesson(page, 'recipe-membership');
+  const [, empty, one, two, crashed, expired] = seen;
+  assert(byName(empty, 'monitor').watches.includes('/group'), `the monitor has no child watch on /group: ${byName(empty, 'monitor').watches}`);
+  assert(byName(two, 'monitor').phase === 'sees members [web1, web2]' && byName(two, 'monitor').notified === 2,
+    `the monitor should have seen two joins: ${JSON.stringify(byName(two, 'monitor'))}`);
+  assert(one.tree.includes('/group/web1') && two.tree.includes('/group/web2'), `the members' znodes are not in the tree: ${two.tree}`);
+  assert(byName(crashed, 'web2').crashed && crashed.tree.includes('/group/web2'), `web2's znode should stay until its session expires: ${crashed.tree}`);
+  assert(!expired.tree.includes('/group/web2') && expired.tree.includes('/group/web1'), `web2's ephemeral is still in the tree: ${expired.tree}`);
+  const m = byName(expired, 'monitor');
+  assert(m.phase === 'sees members [web1]' && m.notified === 3, `the monitor did not see web2 go: ${JSON.stringify(m)}`);
+  assert(byName(expired, 'web1').notified === 0, 'a member was notified: members set no watches');
+  await shot(page, 'lesson-recipe-membership.png');
+});
+
+test('use case: every recipe lesson walks to its end with its clients shown, nobody gives up, safety holds', async (page) => {
+  await open(page, base);
+  const uses = await byTestId(page, 'lesson-select').locator('optgroup[label^="Use cases"] option').evaluateAll((os) => os.map((o) => o.value));
+  assert(uses.length >= 5, `too few use-case lessons: ${uses}`);
+  for (const id of uses.filter((u) => u !== 'recipe-lock' && u !== 'recipe-membership')) {
+    const seen = await walkRecipeLesson(page, id);
+    const last = seen.at(-1);
+    assert(last.clients.length >= 2 && last.clients.every((c) => !c.phase.startsWith('gave up')),
+      `${id}: ${JSON.stringify(last.clients)}`);
+    assert((await snapshot(page)).safety === 'true', `${id}: the safety panel is not green`);
+    console.log(`  ${id}: ${seen.length} steps; ${last.clients.map((c) => `${c.name}: ${c.phase}`).join('; ')}`);
+    await shot(page, `lesson-${id}.png`);
+  }
+});
+
 test('at 7 peers no two message labels overlap', async (page) => {
   await open(page, base);
   await byTestId(page, 'nodes-select').selectOption('7');
@@ -493,6 +606,8 @@ test('a downloaded recording opens in Classroom from the file input', async (pag
   await checkReplay(page, liveFiles.old, liveFiles.oldEpoch, 'e2e-live-4-replay-from-file.png');
 });
 
+// E2E_ONLY=substring runs only the tests whose name contains it (for working on a few).
+if (process.env.E2E_ONLY) tests.splice(0, tests.length, ...tests.filter((t) => t.name.includes(process.env.E2E_ONLY)));
 const browserRef = {};
 watchdog(Number(process.env.E2E_TIMEOUT_MS || 300_000), browserRef);
 let passed = 0;

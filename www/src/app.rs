@@ -222,6 +222,7 @@ fn page(state: &UiState, on: Callback<UiAction>, on_share: Callback<()>, shared:
                         lesson={l.map(|l| (l.id.clone(), l.text.clone()))} error={state.scenario_error.clone()} on={on.clone()} />
                 </div>
                 <div class="right">
+                    <crate::recipe_panel::RecipePanel clients={m.recipe_clients()} />
                     <InFlight msgs={msgs} manual={setup.manual} on={on.clone()} />
                     <crate::panels::LogsPanel logs={view::logs(sim, 16)} />
                     <ElectionPanel rows={vm.election()} syncs={vm.syncs()} />

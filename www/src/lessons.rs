@@ -4,9 +4,13 @@
 //! them, and the page runs the same commands through the same runner, so a lesson can be
 //! scrubbed, shared, downloaded and pasted back.
 //!
-//! A file starts with `# Lesson: TITLE`, `# level: beginner|advanced`, optionally `# bug:
+//! A file starts with `# Lesson: TITLE`, `# level: beginner|usecase|advanced`, optionally `# bug:
 //! ID` (the known bug it retells: see ../shared/zab-notes.md), then its `cluster` line, the
 //! prelude (commands before the first `say`), and its steps.
+//!
+//! The use-case lessons (`recipes/lessons/`, listed here as `recipe-NAME`) add `recipe` lines
+//! that run zabra-recipes' recipes on the same simulator (`zabra_recipes::lesson`); their
+//! golden tests are zabra-recipes' `tests/lessons.rs`.
 
 use crate::model::{decode_line, Action, Classroom, Setup};
 use std::sync::OnceLock;
@@ -22,6 +26,13 @@ const FILES: &[(&str, &str)] = &[
     ("sync-snap", include_str!("../../core/testdata/lessons/sync-snap.txt")),
     ("sessions-ephemerals-watches", include_str!("../../core/testdata/lessons/sessions-ephemerals-watches.txt")),
     ("partitions", include_str!("../../core/testdata/lessons/partitions.txt")),
+    // Use cases: the recipes of zabra-recipes on the simulator (their golden tests live there).
+    ("recipe-lock", include_str!("../../recipes/lessons/lock.txt")),
+    ("recipe-election", include_str!("../../recipes/lessons/election.txt")),
+    ("recipe-membership", include_str!("../../recipes/lessons/membership.txt")),
+    ("recipe-config", include_str!("../../recipes/lessons/config.txt")),
+    ("recipe-queue", include_str!("../../recipes/lessons/queue.txt")),
+    ("recipe-barrier", include_str!("../../recipes/lessons/barrier.txt")),
     ("zk-1154", include_str!("../../core/testdata/lessons/zk-1154.txt")),
     ("g1-commit-lost-in-flight", include_str!("../../core/testdata/lessons/g1-commit-lost-in-flight.txt")),
     ("g2-proposal-only-on-leader", include_str!("../../core/testdata/lessons/g2-proposal-only-on-leader.txt")),
@@ -46,6 +57,8 @@ const FILES: &[(&str, &str)] = &[
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {
     Beginner,
+    /// What ZooKeeper is used for: a recipe of zabra-recipes at work (`recipes/lessons/`).
+    UseCase,
     Advanced,
 }
 
@@ -91,7 +104,11 @@ impl Lesson {
             } else if let Some(b) = l.strip_prefix("# bug:") {
                 bug = Some(b.trim().to_string());
             } else if let Some(v) = l.strip_prefix("# level:") {
-                level = if v.trim() == "beginner" { Level::Beginner } else { Level::Advanced };
+                level = match v.trim() {
+                    "beginner" => Level::Beginner,
+                    "usecase" => Level::UseCase,
+                    _ => Level::Advanced,
+                };
             } else if l.starts_with("cluster ") && setup.is_none() {
                 let (s, counter) = Setup::parse_cluster(l).map_err(err)?;
                 setup = Some(s);
@@ -209,18 +226,23 @@ mod tests {
         ];
         assert_eq!(&ids[..path.len()], &path);
         assert!(lessons()[..path.len()].iter().all(|l| l.level == Level::Beginner));
+        let rest = &lessons()[path.len()..];
+        let uses = rest.iter().take_while(|l| l.level == Level::UseCase).count();
+        assert!(uses >= 1 && rest[..uses].iter().all(|l| l.id.starts_with("recipe-")), "then the use cases");
         assert!(
-            lessons()[path.len()..].iter().all(|l| l.level == Level::Advanced && l.bug.is_some()),
+            rest[uses..].iter().all(|l| l.level == Level::Advanced && l.bug.is_some()),
             "advanced lessons name their case"
         );
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/testdata/lessons");
-        let files = std::fs::read_dir(dir).expect("lessons").filter_map(|e| {
-            let p = e.ok()?.path();
-            let stem = p.file_stem()?.to_string_lossy().into_owned();
-            (p.extension()? == "txt").then_some(stem)
-        });
-        for f in files {
-            assert!(ids.contains(&f.as_str()), "{f}.txt is not listed in FILES");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for (dir, prefix) in [("core/testdata/lessons", ""), ("recipes/lessons", "recipe-")] {
+            let files = std::fs::read_dir(root.join(dir)).expect("lessons").filter_map(|e| {
+                let p = e.ok()?.path();
+                let stem = p.file_stem()?.to_string_lossy().into_owned();
+                (p.extension()? == "txt").then_some(stem)
+            });
+            for f in files {
+                assert!(ids.contains(&format!("{prefix}{f}").as_str()), "{dir}/{f}.txt is not listed in FILES");
+            }
         }
     }
 
@@ -248,6 +270,27 @@ mod tests {
         assert!(has(&c, 1, "/during") && !has(&c, 3, "/during"));
         let c = run_to_end("partitions");
         assert!(all_serve_same_commit(&c) && has(&c, 3, "/during") && has(&c, 3, "/before"));
+    }
+
+    /// The lock lesson in the classroom: the same recipe code as the example; after the
+    /// crash step only the next in line was notified, and a replay (seek back and forth)
+    /// shows the same clients, znodes and tokens.
+    #[test]
+    fn the_lock_lesson_runs_its_recipe_clients_and_replays_alike() {
+        let c = end_of_step("recipe-lock", 4);
+        let held = c.recipe_clients()[0].znodes.clone();
+        assert_eq!(held.len(), 1, "a's lock znode, before its session expires");
+        assert!(has(&c, 2, &held[0]));
+        let mut c = end_of_step("recipe-lock", 5);
+        let v = c.recipe_clients();
+        let notified: Vec<u64> = v.iter().map(|a| a.notified).collect();
+        assert_eq!(notified, [0, 1, 0], "{v:?}");
+        assert!(v[0].znodes.is_empty() && v[1].phase.starts_with("holds"), "{v:?}");
+        assert!((1..=3).all(|sid| !has(&c, sid, &held[0])), "a's znode is gone everywhere");
+        let (_, ends) = lesson("recipe-lock").expect("lesson").actions();
+        c.seek(ends[2]);
+        c.seek(ends[5]);
+        assert_eq!(c.recipe_clients(), v, "a replay is the same run");
     }
 
     #[test]

@@ -51,6 +51,8 @@ mod modes;
 #[cfg(target_arch = "wasm32")]
 mod panels;
 #[cfg(target_arch = "wasm32")]
+mod recipe_panel;
+#[cfg(target_arch = "wasm32")]
 mod scenario_panel;
 #[cfg(target_arch = "wasm32")]
 pub mod tabs;

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use zabra_core::config::Mutant;
 use zabra_core::ids::Sid;
 use zabra_core::message::{MsgId, ServerState};
-use zabra_core::sim::script::Scenario;
 use zabra_core::sim::{CrashPoint, Sim};
 use zabra_core::trace::TraceEvent;
 use zabra_core::Instant;
+use zabra_recipes::lesson::{ActorView, RecipeScenario};
 
 /// One thing a student (or a lesson) does to the cluster. Every action is deterministic given
 /// the simulator state it is applied to.
@@ -369,8 +369,9 @@ pub struct Classroom {
     pub prelude: Vec<Action>,
     pub actions: Vec<Action>,
     cursor: usize,
-    /// The core's scenario runner: the same one the golden transcripts run through.
-    scenario: Scenario,
+    /// The core's scenario runner (the same one the golden transcripts run through), wrapped
+    /// so `recipe` lines run recipe clients from zabra-recipes on its simulator.
+    scenario: RecipeScenario,
     sent: SentTimes,
     vm: Fed,
     /// What moved in the last move forward (the picture replays it as motion).
@@ -495,6 +496,11 @@ impl Classroom {
         self.scenario.simulator().expect("a classroom's scenario starts with its cluster")
     }
 
+    /// The recipe clients a use-case lesson started, at the cursor.
+    pub fn recipe_clients(&self) -> Vec<ActorView> {
+        self.scenario.actors()
+    }
+
     pub fn sent_times(&self) -> &SentTimes {
         &self.sent
     }
@@ -549,8 +555,8 @@ impl Classroom {
     }
 }
 
-fn fresh(setup: &Setup, prelude: &[Action]) -> (Scenario, SentTimes, Fed) {
-    let mut scenario = Scenario::new(false);
+fn fresh(setup: &Setup, prelude: &[Action]) -> (RecipeScenario, SentTimes, Fed) {
+    let mut scenario = RecipeScenario::new(false);
     scenario.run(&setup.cluster_line()).expect("a valid setup makes a cluster");
     let mut sent = SentTimes::default();
     let mut vm = Fed::new(scenario.simulator().expect("a cluster"));
@@ -567,7 +573,7 @@ fn fresh(setup: &Setup, prelude: &[Action]) -> (Scenario, SentTimes, Fed) {
 /// Apply one action through the core's scenario runner. The simulator stops at the first
 /// safety violation (the checkers have spoken); a student may still crash, restart and look
 /// around. An action that cannot do what it says answers why.
-pub fn apply(scenario: &mut Scenario, a: &Action) -> Result<(), String> {
+pub fn apply(scenario: &mut RecipeScenario, a: &Action) -> Result<(), String> {
     a.encode().lines().try_for_each(|line| scenario.run(line))
 }
 

@@ -56,6 +56,7 @@ pub fn setup_bar(p: &SetupProps) -> Html {
                 <select data-testid="lesson-select" onchange={lesson}>
                     <option value="" selected={p.lesson.is_none()}>{ "free play" }</option>
                     <optgroup label="Start here">{ for group(Level::Beginner) }</optgroup>
+                    <optgroup label="Use cases: what ZooKeeper is for (recipes)">{ for group(Level::UseCase) }</optgroup>
                     <optgroup label="Advanced: known failures and how ZAB avoids them">{ for group(Level::Advanced) }</optgroup>
                 </select>
             </label>

@@ -84,6 +84,19 @@ impl Scenario {
     pub fn simulator(&self) -> Option<&Sim> {
         self.sim.as_ref()
     }
+
+    /// The simulator, for a driver that runs more than these commands on it between lines
+    /// (the recipe lessons of `zabra-recipes` run recipe clients on it).
+    pub fn simulator_mut(&mut self) -> Option<&mut Sim> {
+        self.sim.as_mut()
+    }
+
+    /// The transcript written since the last call, with the simulator's narration so far
+    /// (a driver that interleaves its own lines with these commands' output).
+    pub fn take_transcript(&mut self) -> String {
+        self.flush();
+        std::mem::take(&mut self.out)
+    }
 }
 
 /// Run a script; returns its transcript, or the first error (with its line number).
