@@ -3,8 +3,8 @@
 //!
 //! Sessions are spread over every server. Watches are exists-watches on znodes that do not
 //! exist (`<prefix>/w<i>`), set pipelined over the sessions; a watch costs the server its
-//! path and the watcher, no znode. Also reports how long a getData takes meanwhile (p50/p99
-//! of a short pipelined burst), so latency under that load can be compared.
+//! path and the watcher, no znode. Reports how long opening the sessions and setting the
+//! watches took.
 
 use crate::Result;
 use futures::stream::{FuturesUnordered, StreamExt};

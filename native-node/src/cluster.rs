@@ -65,6 +65,13 @@ pub struct ClusterArgs {
     /// The built UI (a folder with index.html), served by every node from its HTTP port.
     #[arg(long)]
     pub ui_dir: Option<PathBuf>,
+    /// Client connections from one IP address, per port, on each node (`limits.max_client_cnxns`,
+    /// ZooKeeper's `maxClientCnxns`); 0: no limit.
+    #[arg(long, default_value_t = crate::limits::Limits::default().max_client_cnxns)]
+    pub max_client_cnxns: u32,
+    /// Client connections per port in all, on each node (`limits.max_connections`).
+    #[arg(long, default_value_t = crate::limits::Limits::default().max_connections)]
+    pub max_connections: u32,
 }
 
 /// The cluster's shared secret, kept across runs in its data folder.
@@ -99,7 +106,11 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str, superv
         super_digest: None,
         allowed_origins: a.allowed_origins.clone(),
         viewer_token: None,
-        limits: Default::default(),
+        limits: crate::limits::Limits {
+            max_client_cnxns: a.max_client_cnxns,
+            max_connections: a.max_connections,
+            ..Default::default()
+        },
         fourlw_whitelist: vec!["*".into()],
         secret_file: Some(secret_path(a)),
         // Absolute: a restarted node must find it whatever its working folder.

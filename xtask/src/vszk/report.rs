@@ -115,6 +115,11 @@ pub fn rows(systems: &Value) -> Vec<Row> {
         let w = |s: &Value| mean_mib(&s["watches_100k"]["rss_kib"]) - mean_mib(&s["watches_100k"]["rss_before_kib"]);
         let nw = f(&b["watches_100k"]["hold"]["watches"]) / 1e3;
         push(format!("RSS growth for {nw}k watches, per server"), "MiB", w(a), w(b), false, "defaults");
+        let g = |s: &Value| mean_mib(&s["sessions_10k"]["rss_kib"]) - mean_mib(&s["sessions_10k"]["rss_before_kib"]);
+        let ns = f(&b["sessions_10k"]["hold"]["sessions"]) / 1e3;
+        push(format!("RSS growth for {ns}k sessions, per server"), "MiB", g(a), g(b), false, "defaults");
+        let t = |s: &Value| f(&s["sessions_10k"]["hold"]["sessions_secs"]);
+        push(format!("time to open {ns}k sessions"), "s", t(a), t(b), false, "defaults");
     }
     rows
 }

@@ -215,8 +215,8 @@ fn failover(b: &Bench, sys: &mut dyn Servers, signal: &str, round: usize) -> Res
     Ok(ms)
 }
 
-/// With `--scale`: memory and read latency at 1M znodes, and memory holding 100k watches
-/// (a tenth of each with `--quick`).
+/// With `--scale`: memory and read latency at 1M znodes, memory holding 100k watches, and
+/// memory and read latency holding 10k sessions (a tenth of each with `--quick`).
 fn scale(b: &mut Bench, sys: &mut dyn Servers, have: u64) -> Result<Value> {
     let mut out = Map::new();
     let t = std::time::Instant::now();
@@ -230,6 +230,11 @@ fn scale(b: &mut Bench, sys: &mut dyn Servers, have: u64) -> Result<Value> {
     let before = rss(sys)?;
     let (held, during) = hold(b, sys, &["--sessions", "30", "--watches", &watches.to_string()])?;
     out.insert("watches_100k".into(), json!({ "rss_before_kib": before, "rss_kib": during, "hold": held }));
+    let sessions = if b.opts.quick { 1_000 } else { 10_000 };
+    out.insert("sessions".into(), json!(sessions));
+    let before = rss(sys)?;
+    let (held, during) = hold(b, sys, &["--sessions", &sessions.to_string()])?;
+    out.insert("sessions_10k".into(), json!({ "rss_before_kib": before, "rss_kib": during, "hold": held }));
     Ok(Value::Object(out))
 }
 

@@ -20,7 +20,10 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn start(zabra: &Path, dir: &Path) -> Result<Cluster> {
-        let sup = crate::clients::start_cluster(zabra, dir, OFFSET, TOKEN, &[])?;
+        // No per-IP connection limit, as the ZooKeeper ensemble runs (maxClientCnxns=0):
+        // `--scale` holds 10k sessions from this one address.
+        let flags = ["--max-client-cnxns", "0", "--max-connections", "20000"];
+        let sup = crate::clients::start_cluster(zabra, dir, OFFSET, TOKEN, &flags)?;
         Ok(Cluster { _sup: sup })
     }
 }
