@@ -195,11 +195,11 @@ impl RecipeScenario {
         let limit = args.first().map(|a| parse_ms(a)).transpose()?.unwrap_or(Duration::from_millis(10_000));
         self.lend(|w, _| {
             let mut left = limit.0 / 10_000;
-            while !w.with_sim(|s| stable(s)) && left > 0 {
+            while !w.with_sim(|s| s.is_stable()) && left > 0 {
                 w.run_for(Duration::from_millis(10));
                 left -= 1;
             }
-            match w.with_sim(|s| stable(s) || !s.violations.is_empty()) {
+            match w.with_sim(|s| s.is_stable() || !s.violations.is_empty()) {
                 true => Ok(()),
                 false => Err(format!("not stable after {}ms", limit.as_millis())),
             }
@@ -320,17 +320,6 @@ fn parse_ms(s: &str) -> Result<Duration, String> {
         "s" => Ok(Duration::from_millis(n * 1000)),
         _ => Err(format!("bad duration unit in {s:?}")),
     }
-}
-
-/// As the core's `stabilize`: one live leader served by every peer that is up, at one
-/// committed zxid, and no client request unanswered (a recipe waiting on a watch has none).
-fn stable(sim: &Sim) -> bool {
-    let st = sim.statuses();
-    let Some(leader) = sim.leader() else { return false };
-    !st.is_empty()
-        && st.iter().all(|s| s.serving && s.leader == Some(leader))
-        && st.windows(2).all(|w| w[0].last_committed == w[1].last_committed)
-        && sim.clients.iter().all(|c| c.outstanding.is_empty())
 }
 
 /// Runs a recipe lesson file as a golden transcript: the core's `run_script` format, with

@@ -11,8 +11,8 @@
 //! that remembers the largest token it has seen rejects the stale holder (Kleppmann, "How to
 //! do distributed locking"; Jepsen's etcd 3.4.3 analysis found the same hole in etcd locks).
 
-use crate::ticket::{give_back, take, wait_turn};
-use crate::{Coord, Error, Mode, Result, Ticket};
+use crate::ticket::Place;
+use crate::{Coord, Result, Ticket};
 
 /// A monotonically increasing token for the holder of a lock: the creation zxid of its lock
 /// znode. Compare tokens of the same lock only.
@@ -22,65 +22,46 @@ pub struct FencingToken(pub i64);
 pub struct Lock<C: Coord> {
     c: C,
     dir: String,
-    /// Kept as soon as created, so a cancelled [`Lock::acquire`] can still be cleaned up by
-    /// [`Lock::release`] instead of leaving a znode that blocks the line until the session ends.
-    ticket: Option<Ticket>,
-    held: bool,
+    /// A cancelled [`Lock::acquire`] keeps its ticket, for [`Lock::release`] to clean up.
+    place: Place,
 }
 
 impl<C: Coord> Lock<C> {
     pub fn new(c: C, dir: &str) -> Self {
-        Lock { c, dir: dir.to_string(), ticket: None, held: false }
+        Lock { c, dir: dir.to_string(), place: Place::default() }
     }
 
     /// Waits for the lock. Dropping the future cancels the wait; call [`Lock::release`] then
     /// to leave the line.
     pub async fn acquire(&mut self) -> Result<FencingToken> {
-        if self.held {
-            return Err(Error::Other("already held".into()));
-        }
-        if self.ticket.is_none() {
-            self.ticket = Some(take(&self.c, &self.dir, "lock-", b"", Mode::EphemeralSequential).await?);
-        }
-        let ticket = self.ticket.clone().expect("just taken");
-        if let Err(e) = wait_turn(&self.c, &self.dir, &ticket, |_| true).await {
-            self.ticket = None;
-            let _ = give_back(&self.c, &ticket).await;
-            return Err(e);
-        }
-        self.held = true;
-        Ok(FencingToken(ticket.czxid))
+        self.place.wait(&self.c, &self.dir, "lock-", |_| true).await.map(FencingToken)
     }
 
     /// Releases the lock, or leaves the line if still waiting.
     pub async fn release(&mut self) -> Result<()> {
-        self.held = false;
-        match self.ticket.take() {
-            Some(t) => give_back(&self.c, &t).await,
-            None => Ok(()),
-        }
+        self.place.leave(&self.c).await
     }
 
     pub fn is_held(&self) -> bool {
-        self.held
+        self.place.held
     }
 
     /// The holder's token, while held.
     pub fn token(&self) -> Option<FencingToken> {
-        self.ticket.as_ref().filter(|_| self.held).map(|t| FencingToken(t.czxid))
+        self.place.ticket.as_ref().filter(|_| self.place.held).map(|t| FencingToken(t.czxid))
     }
 
     /// This contender's znode (held or waiting).
     pub fn ticket(&self) -> Option<&Ticket> {
-        self.ticket.as_ref()
+        self.place.ticket.as_ref()
     }
 
     /// Whether the lock znode still exists: `false` once the session expired, however long
     /// the holder was paused. A check, not a guarantee (it can expire right after); the
     /// fencing token is what protects the resource.
     pub async fn still_held(&self) -> Result<bool> {
-        match &self.ticket {
-            Some(t) if self.held => Ok(self.c.exists(&t.path).await?.is_some()),
+        match &self.place.ticket {
+            Some(t) if self.place.held => Ok(self.c.exists(&t.path).await?.is_some()),
             _ => Ok(false),
         }
     }

@@ -11,8 +11,8 @@
 //! is the znode's czxid (for readers, a writer's token is larger than every earlier reader's).
 
 use crate::lock::FencingToken;
-use crate::ticket::{give_back, take, wait_turn};
-use crate::{Coord, Error, Mode, Result, Ticket};
+use crate::ticket::Place;
+use crate::{Coord, Result, Ticket};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -34,52 +34,34 @@ pub struct RwLock<C: Coord> {
     c: C,
     dir: String,
     access: Access,
-    ticket: Option<Ticket>,
-    held: bool,
+    place: Place,
 }
 
 impl<C: Coord> RwLock<C> {
     pub fn reader(c: C, dir: &str) -> Self {
-        RwLock { c, dir: dir.to_string(), access: Access::Read, ticket: None, held: false }
+        RwLock { c, dir: dir.to_string(), access: Access::Read, place: Place::default() }
     }
 
     pub fn writer(c: C, dir: &str) -> Self {
-        RwLock { c, dir: dir.to_string(), access: Access::Write, ticket: None, held: false }
+        RwLock { c, dir: dir.to_string(), access: Access::Write, place: Place::default() }
     }
 
     /// Waits for the lock; dropping the future cancels (then call [`RwLock::release`]).
     pub async fn acquire(&mut self) -> Result<FencingToken> {
-        if self.held {
-            return Err(Error::Other("already held".into()));
-        }
-        if self.ticket.is_none() {
-            let prefix = self.access.prefix();
-            self.ticket = Some(take(&self.c, &self.dir, prefix, b"", Mode::EphemeralSequential).await?);
-        }
-        let ticket = self.ticket.clone().expect("just taken");
-        let blocks = |name: &str| self.access == Access::Write || name.starts_with(Access::Write.prefix());
-        if let Err(e) = wait_turn(&self.c, &self.dir, &ticket, blocks).await {
-            self.ticket = None;
-            let _ = give_back(&self.c, &ticket).await;
-            return Err(e);
-        }
-        self.held = true;
-        Ok(FencingToken(ticket.czxid))
+        let access = self.access;
+        let blocks = |name: &str| access == Access::Write || name.starts_with(Access::Write.prefix());
+        self.place.wait(&self.c, &self.dir, access.prefix(), blocks).await.map(FencingToken)
     }
 
     pub async fn release(&mut self) -> Result<()> {
-        self.held = false;
-        match self.ticket.take() {
-            Some(t) => give_back(&self.c, &t).await,
-            None => Ok(()),
-        }
+        self.place.leave(&self.c).await
     }
 
     pub fn is_held(&self) -> bool {
-        self.held
+        self.place.held
     }
 
     pub fn ticket(&self) -> Option<&Ticket> {
-        self.ticket.as_ref()
+        self.place.ticket.as_ref()
     }
 }

@@ -89,3 +89,50 @@ pub(crate) async fn give_back<C: Coord>(c: &C, ticket: &Ticket) -> Result<()> {
         Err(e) => Err(e),
     }
 }
+
+/// A contender's place in a lock's line: its ticket, kept as soon as created (so a cancelled
+/// wait can still be cleaned up by [`Place::leave`] instead of leaving a znode that blocks
+/// the line until the session ends), and whether it holds. The exclusive and the read/write
+/// locks differ only in their prefix and in which predecessors block them.
+#[derive(Debug, Default)]
+pub(crate) struct Place {
+    pub ticket: Option<Ticket>,
+    pub held: bool,
+}
+
+impl Place {
+    /// Takes a ticket under `prefix` (once) and waits until no predecessor that `blocks`
+    /// precedes it; on failure the ticket is given back. The held ticket's czxid is the
+    /// fencing token.
+    pub async fn wait<C: Coord>(
+        &mut self,
+        c: &C,
+        dir: &str,
+        prefix: &str,
+        blocks: impl Fn(&str) -> bool,
+    ) -> Result<i64> {
+        if self.held {
+            return Err(Error::Other("already held".into()));
+        }
+        if self.ticket.is_none() {
+            self.ticket = Some(take(c, dir, prefix, b"", Mode::EphemeralSequential).await?);
+        }
+        let ticket = self.ticket.clone().expect("just taken");
+        if let Err(e) = wait_turn(c, dir, &ticket, blocks).await {
+            self.ticket = None;
+            let _ = give_back(c, &ticket).await;
+            return Err(e);
+        }
+        self.held = true;
+        Ok(ticket.czxid)
+    }
+
+    /// Releases, or leaves the line if still waiting.
+    pub async fn leave<C: Coord>(&mut self, c: &C) -> Result<()> {
+        self.held = false;
+        match self.ticket.take() {
+            Some(t) => give_back(c, &t).await,
+            None => Ok(()),
+        }
+    }
+}

@@ -577,17 +577,6 @@ pub fn apply(scenario: &mut RecipeScenario, a: &Action) -> Result<(), String> {
     a.encode().lines().try_for_each(|line| scenario.run(line))
 }
 
-/// As the core's scenario `stabilize`: one live leader, everyone serving it at one committed
-/// zxid, no client request pending.
-pub fn stable(sim: &Sim) -> bool {
-    let st = sim.statuses();
-    let Some(leader) = sim.leader() else { return false };
-    !st.is_empty()
-        && st.iter().all(|s| s.serving && s.leader == Some(leader))
-        && st.windows(2).all(|w| w[0].last_committed == w[1].last_committed)
-        && sim.clients.iter().all(|c| c.outstanding.is_empty())
-}
-
 /// The role as the page shows it (and as `data-role` reports it).
 pub fn role_name(state: Option<ServerState>) -> &'static str {
     match state {
@@ -716,7 +705,7 @@ mod tests {
             c.push(Action::ClientWrite { sid: ls[0], path: "/maj".into(), data: "1".into() });
             c.push(Action::Heal);
             c.push(Action::Stabilize);
-            assert!(stable(c.sim()), "silent={silent}: heal converges");
+            assert!(c.sim().is_stable(), "silent={silent}: heal converges");
             assert!(c.sim().violations.is_empty(), "{:?}", c.sim().violations);
             let tree_has =
                 |sid: u64| c.sim().peer(Sid(sid)).is_some_and(|p| p.tree().exists("/maj").ok().flatten().is_some());

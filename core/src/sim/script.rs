@@ -560,10 +560,10 @@ impl Scenario {
         if sim.manual_network {
             return Err("stabilize needs the automatic network".into());
         }
-        sim.run_while(Duration::from_millis(10), limit, |sim| !stable(sim));
+        sim.run_while(Duration::from_millis(10), limit, |sim| !sim.is_stable());
         // A violation stops the simulation: `run_script` reports it (or skips to the line
         // that expects it) instead of waiting for a stability that cannot come.
-        if !stable(sim) && sim.violations.is_empty() {
+        if !sim.is_stable() && sim.violations.is_empty() {
             return Err(format!("not stable after {}ms", limit.as_millis()));
         }
         Ok(())
@@ -629,15 +629,18 @@ impl Scenario {
     }
 }
 
-/// Every peer that is up serves under one live leader, at one committed zxid, and every client
-/// request has its answer.
-fn stable(sim: &Sim) -> bool {
-    let st = sim.statuses();
-    let Some(leader) = sim.leader() else { return false };
-    !st.is_empty()
-        && st.iter().all(|s| s.serving && s.leader == Some(leader))
-        && st.windows(2).all(|w| w[0].last_committed == w[1].last_committed)
-        && sim.clients.iter().all(|c| c.outstanding.is_empty())
+impl Sim {
+    /// What `stabilize` waits for: every peer that is up serves under one live leader, at
+    /// one committed zxid, and every client request has its answer (a recipe client waiting
+    /// on a watch has none). The page and the recipe lessons ask the same.
+    pub fn is_stable(&self) -> bool {
+        let st = self.statuses();
+        let Some(leader) = self.leader() else { return false };
+        !st.is_empty()
+            && st.iter().all(|s| s.serving && s.leader == Some(leader))
+            && st.windows(2).all(|w| w[0].last_committed == w[1].last_committed)
+            && self.clients.iter().all(|c| c.outstanding.is_empty())
+    }
 }
 
 fn parse_kind(k: &str) -> Result<MsgKind, String> {
