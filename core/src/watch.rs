@@ -63,7 +63,93 @@ pub enum WatcherType {
     PersistentRecursive,
 }
 
-type Table = BTreeMap<String, BTreeMap<SessionId, BTreeSet<Mode>>>;
+/// The modes one session watches one path with, one bit per [`Mode`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Modes(u8);
+
+impl Modes {
+    fn bit(m: &Mode) -> u8 {
+        1 << (*m as u8)
+    }
+
+    fn contains(&self, m: &Mode) -> bool {
+        self.0 & Self::bit(m) != 0
+    }
+
+    fn insert(&mut self, m: Mode) {
+        self.0 |= Self::bit(&m);
+    }
+
+    fn remove(&mut self, m: &Mode) {
+        self.0 &= !Self::bit(m);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// The sessions watching one path, sorted by session (the order they are told in), with
+/// their modes. A short vector: most paths have one watcher, and a map of sets per path cost
+/// about 470 bytes per watch (100k watches grew a node by 15.6 MiB, ZooKeeper by 4.6).
+#[derive(Clone, Debug, Default)]
+struct Watchers(Vec<(SessionId, Modes)>);
+
+impl Watchers {
+    fn entry(&mut self, s: SessionId) -> &mut Modes {
+        let i = match self.0.binary_search_by_key(&s, |w| w.0) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (s, Modes::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    fn get_mut(&mut self, s: &SessionId) -> Option<&mut Modes> {
+        let i = self.0.binary_search_by_key(s, |w| w.0).ok()?;
+        Some(&mut self.0[i].1)
+    }
+
+    fn contains_key(&self, s: &SessionId) -> bool {
+        self.0.binary_search_by_key(s, |w| w.0).is_ok()
+    }
+
+    fn remove(&mut self, s: &SessionId) {
+        self.0.retain(|w| w.0 != *s);
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&SessionId, &mut Modes) -> bool) {
+        self.0.retain_mut(|(s, m)| keep(s, m));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&SessionId, &Modes)> {
+        self.0.iter().map(|(s, m)| (s, m))
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&SessionId, &mut Modes)> {
+        self.0.iter_mut().map(|(s, m)| (&*s, m))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &SessionId> {
+        self.0.iter().map(|(s, _)| s)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Modes> {
+        self.0.iter().map(|(_, m)| m)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+type Table = BTreeMap<String, Watchers>;
 
 #[derive(Clone, Debug, Default)]
 pub struct Watches {
@@ -73,7 +159,10 @@ pub struct Watches {
 }
 
 fn add(t: &mut Table, path: &str, s: SessionId, m: Mode) {
-    t.entry(path.to_string()).or_default().entry(s).or_default().insert(m);
+    match t.get_mut(path) {
+        Some(w) => w.entry(s).insert(m),
+        None => t.entry(path.to_string()).or_default().entry(s).insert(m),
+    }
 }
 
 fn parent(path: &str) -> &str {
@@ -134,7 +223,7 @@ impl Watches {
             while p != "/" {
                 p = parent(p);
                 if let Some(entries) = t.get(p) {
-                    for (s, modes) in entries {
+                    for (s, modes) in entries.iter() {
                         if modes.contains(&Mode::PersistentRecursive) && !skip.contains(s) {
                             told.insert(*s);
                         }
@@ -278,6 +367,20 @@ mod tests {
         let ev = w.trigger(&Change::Created("/a".into()));
         assert_eq!(kinds(&ev), vec![(1, EventType::NodeCreated, "/a"), (2, EventType::NodeChildrenChanged, "/")]);
         assert!(w.trigger(&Change::DataChanged("/a".into())).is_empty(), "one-shot");
+    }
+
+    /// Watchers of one path are told in session order, whatever order they registered in, and
+    /// a session's modes on a path are kept apart (a one-shot fires, the persistent stays).
+    #[test]
+    fn watchers_of_a_path_are_told_in_session_order() {
+        let mut w = Watches::default();
+        w.add_data("/a", B);
+        w.add_data("/a", A);
+        w.add_persistent("/a", B, AddWatchMode::Persistent);
+        let ev = w.trigger(&Change::DataChanged("/a".into()));
+        assert_eq!(kinds(&ev), vec![(1, EventType::NodeDataChanged, "/a"), (2, EventType::NodeDataChanged, "/a")]);
+        assert_eq!(kinds(&w.trigger(&Change::DataChanged("/a".into()))), vec![(2, EventType::NodeDataChanged, "/a")]);
+        assert_eq!(w.count(), 2, "B's persistent watch, in both tables");
     }
 
     /// §13.4: delete tells data watchers, then child watchers not yet told, then the parent.
