@@ -61,7 +61,14 @@ fn group_commit_goes_on_while_a_large_snapshot_is_written() {
         assert_eq!(got, want);
     }
     assert!(!file_exists(&path, "snapshot.000000010000000a"), "the held snapshot is not in place yet");
+    // The writer thread may not have been scheduled yet on a loaded machine (the commits above
+    // did not wait for it, which is the point): wait, bounded, for its file to appear.
+    let until = std::time::Instant::now() + STEP;
+    while !file_exists(&path, "snapshot.000000010000000a.tmp") && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(file_exists(&path, "snapshot.000000010000000a.tmp"), "it is being written");
+    assert!(!file_exists(&path, "snapshot.000000010000000a"), "and held before its rename");
     let mut s = worker.join().unwrap();
     assert!(s.snapshot_in_progress());
     assert_eq!(segments(&path).len(), 2, "the checkpoint rolled the log; nothing is deleted yet");
