@@ -8,6 +8,8 @@
 //! - `mutants`: every mutant must be caught by the sweep alone, at 3 to 9 voters.
 //! - `bench`: benchmarks (`bench sim`, `bench node`, `bench ui`, `bench vs-zk`).
 //! - `chaos`: real nodes in network namespaces under a seeded nemesis, the history checked.
+//! - `fuzz`: the cargo-fuzz targets of `fuzz/` (nightly, installed by the command), each for
+//!   a bounded time.
 //!
 //! `sim`, `mutants` and `bench sim` re-run themselves from an optimized build of xtask.
 //!
@@ -21,6 +23,7 @@ mod coverage;
 mod curator;
 mod demo;
 mod e2e;
+mod fuzz;
 mod kazoo;
 mod mutants;
 mod sim;
@@ -60,6 +63,9 @@ enum Command {
     /// Run real nodes in network namespaces under a seeded nemesis and check the history
     /// (linearizable writes, no lost acknowledged write, per-session order); needs root.
     Chaos(chaos::ChaosArgs),
+    /// Run the fuzz targets of fuzz/ (decoders, parsers, Peer::step) for N seconds each with
+    /// cargo-fuzz on nightly Rust (both installed if missing); fails on a crash.
+    Fuzz(fuzz::FuzzArgs),
     /// Run one seed in the wasm simulator under Node.js and compare it with a native run
     /// (one stage of `test`, on its own).
     WasmSim(wasm::WasmSimArgs),
@@ -85,6 +91,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::WasmSim(args) => wasm::run_sim(&args),
         Command::Chaos(args) => chaos::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
     })
 }
 

@@ -19,6 +19,9 @@ mod script_client;
 mod sweep;
 mod watchcheck;
 
+/// ProcessConsistency of one peer, for drivers other than the simulator (the fuzz target of
+/// `Peer::step` checks it too).
+pub use check::process_consistency;
 pub use clients::SimClient;
 pub use coverage::Coverage;
 pub use report::{FaultStats, SeedReport, SimOptions};
