@@ -172,6 +172,21 @@ fn storage(out: &Path) {
     drop(store);
     let mut names: Vec<PathBuf> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
     names.sort();
+    // The whole directory for `storage_open`: kind, the zxid of the name, the bytes.
+    let mut files = Vec::new();
+    for path in &names {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let (kind, hex) = match name.split_once('.') {
+            Some(("log", hex)) => (0u8, hex),
+            Some(("snapshot", hex)) => (1, hex),
+            _ if name == "epochs" => (2, "0"),
+            _ => continue,
+        };
+        let z = u64::from_str_radix(hex, 16).unwrap();
+        files.push([&[kind][..], &z.to_be_bytes(), &fs::read(path).unwrap()].concat());
+    }
+    write(out, "storage_open", "directory", &join(files.iter().map(|f| &f[..])));
+    write(out, "storage_open", "no-snapshot", &join(files.iter().filter(|f| f[0] != 1).map(|f| &f[..])));
     for path in names {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = fs::read(&path).unwrap();
@@ -192,6 +207,8 @@ fn storage(out: &Path) {
     let mut marker = b"ZBINST02".to_vec();
     marker.extend_from_slice(&record(z, &payload));
     write(out, "storage_snapshot", "install", &[&[1u8][..], &marker].concat());
+    let install = [&[3u8][..], &0u64.to_be_bytes(), &marker].concat();
+    write(out, "storage_open", "install-without-snapshot", &join([&install[..]]));
 }
 
 /// postcard of the marker's fields in order: what postcard writes for the struct.

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Every target, in the order they run.
-pub const TARGETS: [&str; 10] = [
+pub const TARGETS: [&str; 11] = [
     "zk_frame",
     "zk_fourlw",
     "peer_message",
@@ -25,6 +25,7 @@ pub const TARGETS: [&str; 10] = [
     "storage_record",
     "storage_segment",
     "storage_snapshot",
+    "storage_open",
     "config",
     "script",
 ];
