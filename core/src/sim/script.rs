@@ -126,15 +126,26 @@ pub fn run_script(text: &str) -> Result<String, String> {
     Ok(r.out)
 }
 
+/// The longest duration a line may name. Lines also come from what students type and from
+/// share links: a day of simulated time keeps any of them short enough for a browser tab.
+const MAX_DURATION_US: u64 = 86_400_000_000;
+/// The most entries a `set ... log=` may make.
+const MAX_LOG_ENTRIES: usize = 100_000;
+
 fn parse_ms(s: &str) -> Result<Duration, String> {
     let (n, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "ms"), |i| s.split_at(i));
     let n: u64 = n.parse().map_err(|_| format!("bad duration {s:?}"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_millis(n * 1000)),
-        "us" => Ok(Duration::from_micros(n)),
-        _ => Err(format!("bad duration unit in {s:?}")),
+    let us = match unit {
+        "ms" => n.checked_mul(1000),
+        "s" => n.checked_mul(1_000_000),
+        "us" => Some(n),
+        _ => return Err(format!("bad duration unit in {s:?}")),
+    };
+    let us = us.ok_or(format!("bad duration {s:?}"))?;
+    if us > MAX_DURATION_US {
+        return Err(format!("{s}: durations are at most 1 day"));
     }
+    Ok(Duration::from_micros(us))
 }
 
 fn parse_sid(s: &str) -> Result<Sid, String> {
@@ -168,6 +179,10 @@ fn parse_log(s: &str) -> Result<Vec<Zxid>, String> {
         if let Some(r) = rest.strip_prefix("..") {
             let end = r.find(')').ok_or(format!("bad log {s:?}"))? + 1;
             let last = parse_zxid(&r[..end])?;
+            let n = last.counter.saturating_sub(first.counter) as usize + 1;
+            if out.len() + n > MAX_LOG_ENTRIES {
+                return Err(format!("bad log {s:?}: at most {MAX_LOG_ENTRIES} entries"));
+            }
             out.extend((first.counter..=last.counter).map(|c| Zxid::new(first.epoch, c)));
             rest = &r[end..];
         } else {
@@ -349,6 +364,9 @@ impl Scenario {
                 None if *a == "quiet" => quiet = true,
                 _ => return Err(format!("unknown option {a:?}")),
             }
+        }
+        if observers > 9 {
+            return Err("clusters have 0 to 9 observers".into());
         }
         let mut sim = Sim::new(seed, n, observers, mutants);
         sim.manual_network = manual;

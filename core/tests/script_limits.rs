@@ -1,0 +1,38 @@
+//! Scenario lines are also what students type in the classroom and what share links carry:
+//! hostile values must be errors, never a panic, a huge allocation or a run without end.
+//! Each of these panicked, ran out of memory or ran for minutes before the limits (found
+//! with the fuzz target `script`, `fuzz/fuzz_targets/script.rs`).
+
+use zabra_core::sim::script::{run_script, Scenario};
+
+fn refused(script: &str, why: &str) {
+    let err = run_script(script).expect_err(script);
+    assert!(err.contains(why), "{script:?}: {err}");
+    // The classroom runs the same lines one at a time.
+    let mut s = Scenario::new(false);
+    let last = script.lines().map(|l| s.run(l)).last().expect("a line");
+    assert!(last.is_err(), "{script:?}");
+}
+
+#[test]
+fn a_duration_that_overflows_is_refused() {
+    refused("cluster 3\nrun 18446744073709551s\n", "bad duration");
+    refused("cluster 3\nslowdisk 1 18446744073709551615ms..18446744073709551615ms\n", "bad duration");
+    refused("cluster 3\nnetdelay 1 1ms..99999999999999999s\n", "bad duration");
+}
+
+#[test]
+fn durations_above_a_day_are_refused() {
+    refused("cluster 3\nrun 86401s\n", "at most 1 day");
+    refused("cluster 3\nstabilize 100000000ms\n", "at most 1 day");
+}
+
+#[test]
+fn a_log_range_of_billions_of_entries_is_refused() {
+    refused("cluster 1\nset 1 log=(1,1)..(1,4000000000)\n", "at most 100000 entries");
+}
+
+#[test]
+fn observers_are_bounded_like_voters() {
+    refused("cluster 3 observers=100000000\n", "0 to 9 observers");
+}
