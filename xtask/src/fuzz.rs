@@ -4,7 +4,8 @@
 //! Installs what it needs: the nightly toolchain (`rustup toolchain install nightly --profile
 //! minimal`) and cargo-fuzz (`cargo install cargo-fuzz --locked`). Each target starts from
 //! `fuzz/corpus/<target>/` (kept between runs, not committed) and the committed seeds in
-//! `fuzz/seeds/<target>/` (`script` also reads the scenarios of `core/testdata/`). A crash
+//! `fuzz/seeds/<target>/` (`script` also reads the scenarios of `core/testdata/`), with the
+//! words of its format from `fuzz/dicts/<target>.dict` when there is one. A crash
 //! is written to `fuzz/artifacts/<target>/`; the summary names it and the command fails.
 //! Replay one with `cargo +nightly fuzz run -O -a TARGET fuzz/artifacts/TARGET/crash-...`
 //! from `fuzz/`, then make it a regression test in the crate it belongs to.
@@ -184,6 +185,11 @@ fn run_target(ctx: &Ctx, dir: &Path, target: &str, seconds: u64) -> Result<Outco
         format!("-malloc_limit_mb={MALLOC_LIMIT_MB}"),
         "-print_final_stats=1".to_string(),
     ]);
+    // The words of a text format, so mutations reach past its parser's first error.
+    let dict = dir.join("dicts").join(format!("{target}.dict"));
+    if dict.is_file() {
+        cmd.arg(format!("-dict={}", dict.display()));
+    }
     cmd.stdout(log.try_clone()?).stderr(log);
     println!("$ {}  (log: {})", util::show(&cmd), log_path.display());
     let began = Instant::now();
