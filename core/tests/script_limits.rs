@@ -36,3 +36,22 @@ fn a_log_range_of_billions_of_entries_is_refused() {
 fn observers_are_bounded_like_voters() {
     refused("cluster 3 observers=100000000\n", "0 to 9 observers");
 }
+
+/// Fuzz target `script` (crash-043761f2…): `set` gave peer 3 a log entry of epoch 7249 with
+/// accepted epoch 7. Elected for its longer history, it led epoch 8 and proposed (8,1) after
+/// (7249,1): `Log::append` panicked. A peer refuses to start from a history newer than the
+/// epochs it promised (no real run writes one), and the script says so.
+#[test]
+fn a_log_newer_than_the_accepted_epoch_is_refused_at_start() {
+    let script =
+        "cluster 3\nset 3 accepted=7 current=7 log=(7249,1)\nstart\nstabilize 5s\nclient 1 write /a x\nrun 1s\n";
+    let out = run_script(script);
+    let text = match &out {
+        Ok(t) | Err(t) => t,
+    };
+    assert!(!text.contains("(8,"), "no epoch 8 after (7249,1): {out:?}");
+    let mut s = Scenario::new(false);
+    for line in script.lines() {
+        let _ = s.run(line);
+    }
+}

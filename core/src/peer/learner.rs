@@ -177,9 +177,14 @@ impl Peer {
             (LearnerPhase::Discovery, Message::LeaderInfo { epoch }) => self.on_leader_info(epoch),
             (
                 LearnerPhase::Sync,
-                Message::Diff { entries, .. } | Message::Trunc { entries, .. } | Message::Snap { entries, .. },
-            ) if !in_zxid_order(&entries) => {
-                self.resync(format!("sync entries from {from} out of zxid order: refused"))
+                Message::Diff { epoch, entries }
+                | Message::Trunc { epoch, entries, .. }
+                | Message::Snap { epoch, entries, .. },
+            ) if !in_zxid_order(&entries) || entries.last().is_some_and(|e| e.zxid.epoch > epoch) => {
+                self.resync(format!("sync entries from {from} out of zxid order or after epoch {epoch}: refused"))
+            }
+            (_, Message::Proposal { epoch, entry } | Message::Inform { epoch, entry }) if entry.zxid.epoch > epoch => {
+                self.resync(format!("{} from {from} after its epoch {epoch}: refused", entry.zxid))
             }
             (LearnerPhase::Sync, Message::Diff { entries, .. }) => self.on_diff(entries),
             (LearnerPhase::Sync, Message::Trunc { to, entries, .. }) => self.on_trunc(to, entries),

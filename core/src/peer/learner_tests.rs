@@ -127,3 +127,23 @@ fn sync_entries_out_of_zxid_order_are_refused_not_logged() {
         assert_eq!(h.p.status().state, ServerState::Looking, "{kind:?}: resyncs through an election");
     }
 }
+
+/// With `a_log_newer_than_the_accepted_epoch_is_refused_at_start` (core/tests/script_limits.rs):
+/// a leader of epoch 2 sending entries of epoch 7 would leave this learner, once elected
+/// itself, proposing zxids below its own history (`Log::append` panicked). Refused, and the
+/// learner resyncs with nothing logged.
+#[test]
+fn entries_after_the_leaders_epoch_are_refused_not_logged() {
+    for msg in [
+        Message::Diff { epoch: 2, entries: vec![seeded_entry(z(7, 1))] },
+        Message::Proposal { epoch: 2, entry: seeded_entry(z(7, 1)) },
+        Message::Inform { epoch: 2, entry: seeded_entry(z(7, 1)) },
+    ] {
+        let kind = msg.kind();
+        let mut h = syncing(1, Membership::numbered(3, 0));
+        let outs = h.recv(3, msg);
+        assert!(!show(&outs).iter().any(|l| l.starts_with("persist")), "{kind:?}: {outs:?}");
+        assert_eq!(h.p.log().last_zxid(), Zxid::ZERO, "{kind:?}");
+        assert_eq!(h.p.status().state, ServerState::Looking, "{kind:?}");
+    }
+}
