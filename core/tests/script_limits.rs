@@ -55,3 +55,21 @@ fn a_log_newer_than_the_accepted_epoch_is_refused_at_start() {
         let _ = s.run(line);
     }
 }
+
+/// Fuzz target `script` (crash-850267fd…): a `set` log out of zxid order reached
+/// `Log::new`'s assertion when the peer started. The line is refused, and a peer refuses to
+/// start from such a store.
+#[test]
+fn a_log_out_of_zxid_order_is_refused() {
+    refused("cluster 3\nset 1 accepted=7 current=7 log=(7,3),(7,1)\n", "zxids must increase");
+    refused("cluster 3\nset 1 accepted=7 current=7 log=(7,1)..(7,3),(7,2)\n", "zxids must increase");
+    use zabra_core::config::{Config, Membership};
+    use zabra_core::peer::{Now, Peer};
+    use zabra_core::sim::script::seeded_entry;
+    use zabra_core::storage::PersistedState;
+    use zabra_core::{Sid, Zxid};
+    let log = vec![seeded_entry(Zxid::new(7, 2)), seeded_entry(Zxid::new(7, 1))];
+    let state = PersistedState { accepted_epoch: 7, current_epoch: 7, log, ..PersistedState::default() };
+    let cfg = Config::new(Sid(1), Membership::numbered(3, 0));
+    assert!(Peer::restore(cfg, state, Now::default()).is_err());
+}

@@ -388,7 +388,13 @@ impl Scenario {
             match k {
                 "accepted" => st.accepted_epoch = v.parse().map_err(|_| "bad epoch")?,
                 "current" => st.current_epoch = v.parse().map_err(|_| "bad epoch")?,
-                "log" => st.log = parse_log(v)?.into_iter().map(seeded_entry).collect(),
+                "log" => {
+                    let zxids = parse_log(v)?;
+                    if zxids.windows(2).any(|w| w[0] >= w[1]) {
+                        return Err(format!("bad log {v:?}: zxids must increase"));
+                    }
+                    st.log = zxids.into_iter().map(seeded_entry).collect();
+                }
                 "committed" => committed = Some(parse_zxid(v)?),
                 _ => return Err(format!("unknown setting {k:?}")),
             }
