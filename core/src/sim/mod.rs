@@ -554,7 +554,7 @@ impl Sim {
     /// Give one peer a disk of its own speed.
     pub fn set_fsync(&mut self, sid: Sid, lo_us: u64, hi_us: u64) {
         if let Some(sp) = self.peers.get_mut(&sid) {
-            sp.fsync = (lo_us, hi_us);
+            sp.fsync = (lo_us, hi_us.max(lo_us));
         }
     }
 
