@@ -98,8 +98,8 @@ pub enum Op {
         path: String,
         version: i32,
     },
-    /// All or nothing (§7.13).
-    Multi(Vec<Op>),
+    /// All or nothing (§7.13). Read from bytes, it nests at most [`MAX_MULTI_DEPTH`] deep.
+    Multi(#[serde(deserialize_with = "multi_ops")] Vec<Op>),
     /// `txn.session` is the new session; the password lets a client reattach anywhere.
     CreateSession {
         timeout_ms: u32,
@@ -226,4 +226,37 @@ mod tests {
         }
         assert_eq!(ErrorCode::from_code(0), None);
     }
+}
+
+/// How deep a `Multi` may nest when read from bytes (the peer wire, the disk). ZooKeeper's
+/// multi is flat (the client port refuses a multi inside one), so this is slack. Without a
+/// limit, a message nesting Multi a few hundred thousand times, a few hundred KB, overflowed
+/// the stack of the thread decoding it and aborted the node (serde recursion in postcard has
+/// no depth limit).
+pub const MAX_MULTI_DEPTH: usize = 8;
+
+std::thread_local! {
+    /// Multis being read on this thread, outermost included.
+    static MULTI_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one level of nesting for as long as it lives.
+struct Nested;
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        MULTI_DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+fn multi_ops<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Op>, D::Error> {
+    let depth = MULTI_DEPTH.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    let _nested = Nested;
+    if depth > MAX_MULTI_DEPTH {
+        return Err(serde::de::Error::custom(format!("a multi nested more than {MAX_MULTI_DEPTH} deep")));
+    }
+    Vec::<Op>::deserialize(d)
 }

@@ -159,7 +159,12 @@ fn invalid(field: &'static str, problem: impl Into<String>) -> ConfigError {
 impl NodeConfig {
     pub fn load(path: &std::path::Path) -> Result<NodeConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
-        let cfg: NodeConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse(path.to_path_buf(), e))?;
+        NodeConfig::parse(&text, path)
+    }
+
+    /// The configuration in `text`, validated (`path` names the file in errors).
+    pub fn parse(text: &str, path: &std::path::Path) -> Result<NodeConfig, ConfigError> {
+        let cfg: NodeConfig = toml::from_str(text).map_err(|e| ConfigError::Parse(path.to_path_buf(), e))?;
         cfg.validate()?;
         Ok(cfg)
     }

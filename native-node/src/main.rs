@@ -10,11 +10,9 @@ mod clicmd;
 mod clientq;
 mod clients;
 mod cluster;
-mod config;
 mod entrybytes;
 mod http;
 mod join;
-mod limits;
 mod metrics;
 mod monitor;
 mod node;
@@ -29,6 +27,7 @@ mod viewers;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use zabra_node::{config, limits};
 
 #[derive(Parser)]
 #[command(name = "zabra", version, about = "A ZooKeeper-style coordination service (ZAB in Rust)")]

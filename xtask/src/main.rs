@@ -9,6 +9,8 @@
 //! - `bench`: benchmarks (`bench sim`, `bench node`, `bench ui`, `bench vs-zk`).
 //! - `chaos`: real nodes in network namespaces under a seeded nemesis, the history checked.
 //! - `recipes`: every Rust recipes example against a running cluster (`--connect`).
+//! - `fuzz`: the cargo-fuzz targets of `fuzz/` (nightly, installed by the command), each for
+//!   a bounded time.
 //!
 //! `sim`, `mutants` and `bench sim` re-run themselves from an optimized build of xtask.
 //!
@@ -22,6 +24,7 @@ mod coverage;
 mod curator;
 mod demo;
 mod e2e;
+mod fuzz;
 mod kazoo;
 mod mutants;
 mod recipes;
@@ -62,6 +65,9 @@ enum Command {
     /// Run real nodes in network namespaces under a seeded nemesis and check the history
     /// (linearizable writes, no lost acknowledged write, per-session order); needs root.
     Chaos(chaos::ChaosArgs),
+    /// Run the fuzz targets of fuzz/ (decoders, parsers, Peer::step) for N seconds each with
+    /// cargo-fuzz on nightly Rust (both installed if missing); fails on a crash.
+    Fuzz(fuzz::FuzzArgs),
     /// Run one seed in the wasm simulator under Node.js and compare it with a native run
     /// (one stage of `test`, on its own).
     WasmSim(wasm::WasmSimArgs),
@@ -91,6 +97,7 @@ fn main() -> ExitCode {
         Command::WasmSim(args) => wasm::run_sim(&args),
         Command::Chaos(args) => chaos::run(&args),
         Command::Recipes(args) => recipes::run_args(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
     })
 }
 

@@ -26,7 +26,7 @@ struct Stage {
 }
 
 /// In order: cheap checks first, so a formatting slip fails in seconds.
-const STAGES: [Stage; 16] = [
+const STAGES: [Stage; 17] = [
     Stage { name: "toolchain", run: toolchain },
     Stage { name: "fmt", run: fmt },
     Stage { name: "clippy", run: clippy },
@@ -39,6 +39,7 @@ const STAGES: [Stage; 16] = [
     Stage { name: "demo-smoke", run: demo_smoke },
     Stage { name: "clients", run: crate::clients::run },
     Stage { name: "chaos", run: crate::chaos::stage },
+    Stage { name: "fuzz", run: crate::fuzz::stage },
     Stage { name: "ui-build", run: e2e::ui_build },
     Stage { name: "ui-wasm-test", run: e2e::ui_wasm_test },
     Stage { name: "ui-e2e", run: e2e::ui_e2e },
@@ -48,8 +49,8 @@ const STAGES: [Stage; 16] = [
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
     /// Run only these stages (comma-separated): toolchain, fmt, clippy, test, wasm-build,
-    /// wasm-imports, wasm-sim, sweep, mutants, demo-smoke, clients, chaos, ui-build, ui-wasm-test,
-    /// ui-e2e, edge.
+    /// wasm-imports, wasm-sim, sweep, mutants, demo-smoke, clients, chaos, fuzz, ui-build,
+    /// ui-wasm-test, ui-e2e, edge.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Skip these stages (comma-separated).

@@ -175,6 +175,17 @@ impl Peer {
         let phase = l.phase;
         match (phase, msg) {
             (LearnerPhase::Discovery, Message::LeaderInfo { epoch }) => self.on_leader_info(epoch),
+            (
+                LearnerPhase::Sync,
+                Message::Diff { epoch, entries }
+                | Message::Trunc { epoch, entries, .. }
+                | Message::Snap { epoch, entries, .. },
+            ) if !in_zxid_order(&entries) || entries.last().is_some_and(|e| e.zxid.epoch > epoch) => {
+                self.resync(format!("sync entries from {from} out of zxid order or after epoch {epoch}: refused"))
+            }
+            (_, Message::Proposal { epoch, entry } | Message::Inform { epoch, entry }) if entry.zxid.epoch > epoch => {
+                self.resync(format!("{} from {from} after its epoch {epoch}: refused", entry.zxid))
+            }
             (LearnerPhase::Sync, Message::Diff { entries, .. }) => self.on_diff(entries),
             (LearnerPhase::Sync, Message::Trunc { to, entries, .. }) => self.on_trunc(to, entries),
             (LearnerPhase::Sync, Message::Snap { snapshot, entries, .. }) => self.on_snap(*snapshot, entries),
@@ -220,7 +231,8 @@ impl Peer {
         }
     }
 
-    /// What only lost messages explain: trace it, and resync through a new election.
+    /// What only lost messages (or a broken leader) explain: trace it, and resync through a
+    /// new election.
     fn resync(&mut self, what: String) {
         let leader = self.learner().leader;
         self.anomaly(what.clone());
@@ -383,4 +395,11 @@ impl Peer {
         }
         self.on_commit(z);
     }
+}
+
+/// Whether sync entries are in strictly increasing zxid order, as a leader sends its log. A
+/// stream that is not must be refused before anything is logged: appended out of order, the
+/// log (and the segment written from it) would no longer read back.
+fn in_zxid_order(entries: &[Entry]) -> bool {
+    entries.windows(2).all(|w| w[0].zxid < w[1].zxid)
 }

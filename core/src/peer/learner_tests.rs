@@ -104,3 +104,46 @@ fn an_observer_learns_by_inform_and_never_acks() {
     assert_eq!(show(&outs)[0], "anomaly: gap: inform 0x200000003 after 0x200000001");
     assert_eq!(h.p.status().state, ServerState::Looking);
 }
+
+/// Found by the fuzz target `peer_step`: sync entries out of zxid order (a DIFF of (1,2) then
+/// (1,1)) panicked the learner in `Log::append` in debug builds, and in release would have
+/// logged them out of order, leaving a log segment that no longer opens. No honest leader
+/// sends them: the learner refuses the stream and resyncs through an election, with nothing
+/// logged or persisted.
+#[test]
+fn sync_entries_out_of_zxid_order_are_refused_not_logged() {
+    let backwards = || vec![seeded_entry(z(1, 2)), seeded_entry(z(1, 1))];
+    let snapshot = Box::new(crate::message::Snapshot { zxid: Zxid::ZERO, tree: DataTree::new() });
+    for msg in [
+        Message::Diff { epoch: 2, entries: backwards() },
+        Message::Trunc { epoch: 2, to: Zxid::ZERO, entries: backwards() },
+        Message::Snap { epoch: 2, snapshot, entries: backwards() },
+    ] {
+        let kind = msg.kind();
+        let mut h = syncing(1, Membership::numbered(3, 0));
+        let outs = h.recv(3, msg);
+        assert!(!show(&outs).iter().any(|l| l.starts_with("persist")), "{kind:?}: {outs:?}");
+        assert_eq!(h.p.log().last_zxid(), Zxid::ZERO, "{kind:?}");
+        assert_eq!(h.p.status().state, ServerState::Looking, "{kind:?}: resyncs through an election");
+    }
+}
+
+/// With `a_log_newer_than_the_accepted_epoch_is_refused_at_start` (core/tests/script_limits.rs):
+/// a leader of epoch 2 sending entries of epoch 7 would leave this learner, once elected
+/// itself, proposing zxids below its own history (`Log::append` panicked). Refused, and the
+/// learner resyncs with nothing logged.
+#[test]
+fn entries_after_the_leaders_epoch_are_refused_not_logged() {
+    for msg in [
+        Message::Diff { epoch: 2, entries: vec![seeded_entry(z(7, 1))] },
+        Message::Proposal { epoch: 2, entry: seeded_entry(z(7, 1)) },
+        Message::Inform { epoch: 2, entry: seeded_entry(z(7, 1)) },
+    ] {
+        let kind = msg.kind();
+        let mut h = syncing(1, Membership::numbered(3, 0));
+        let outs = h.recv(3, msg);
+        assert!(!show(&outs).iter().any(|l| l.starts_with("persist")), "{kind:?}: {outs:?}");
+        assert_eq!(h.p.log().last_zxid(), Zxid::ZERO, "{kind:?}");
+        assert_eq!(h.p.status().state, ServerState::Looking, "{kind:?}");
+    }
+}

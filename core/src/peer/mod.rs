@@ -222,6 +222,16 @@ impl Peer {
     pub fn restore(cfg: Config, state: PersistedState, now: Now) -> Result<Peer, ConfigError> {
         cfg.validate()?;
         state.validate().map_err(ConfigError)?;
+        // An entry is logged only after its epoch was promised (LeaderInfo before Diff and
+        // proposals): a newer one means a broken store, and leading from it would propose
+        // zxids below its own history.
+        if state.log.windows(2).any(|w| w[0].zxid >= w[1].zxid) {
+            return Err(ConfigError("the log's zxids do not increase".to_string()));
+        }
+        if state.last_zxid().epoch > state.accepted_epoch {
+            let (last, accepted) = (state.last_zxid(), state.accepted_epoch);
+            return Err(ConfigError(format!("the history ends at {last}, after accepted epoch {accepted}")));
+        }
         let (tree, base) = match &state.snapshot {
             Some(s) => (s.tree.clone(), s.zxid),
             None => (DataTree::new(), Zxid::ZERO),

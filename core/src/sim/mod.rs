@@ -19,6 +19,9 @@ mod script_client;
 mod sweep;
 mod watchcheck;
 
+/// ProcessConsistency of one peer, for drivers other than the simulator (the fuzz target of
+/// `Peer::step` checks it too).
+pub use check::process_consistency;
 pub use clients::{ClientEvent, SimClient};
 pub use coverage::Coverage;
 pub use report::{FaultStats, SeedReport, SimOptions};
@@ -551,7 +554,7 @@ impl Sim {
     /// Give one peer a disk of its own speed.
     pub fn set_fsync(&mut self, sid: Sid, lo_us: u64, hi_us: u64) {
         if let Some(sp) = self.peers.get_mut(&sid) {
-            sp.fsync = (lo_us, hi_us);
+            sp.fsync = (lo_us, hi_us.max(lo_us));
         }
     }
 

@@ -139,15 +139,27 @@ pub fn run_script(text: &str) -> Result<String, String> {
     Ok(r.out)
 }
 
+/// The longest duration a line may name. Lines also come from what students type and from
+/// share links, and the classroom records every trace event of the time they run (about
+/// 200 000 for 10 minutes of 5 peers): ten minutes keeps one line within a browser tab.
+const MAX_DURATION_US: u64 = 600_000_000;
+/// The most entries a `set ... log=` may make.
+const MAX_LOG_ENTRIES: usize = 100_000;
+
 fn parse_ms(s: &str) -> Result<Duration, String> {
     let (n, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "ms"), |i| s.split_at(i));
     let n: u64 = n.parse().map_err(|_| format!("bad duration {s:?}"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_millis(n * 1000)),
-        "us" => Ok(Duration::from_micros(n)),
-        _ => Err(format!("bad duration unit in {s:?}")),
+    let us = match unit {
+        "ms" => n.checked_mul(1000),
+        "s" => n.checked_mul(1_000_000),
+        "us" => Some(n),
+        _ => return Err(format!("bad duration unit in {s:?}")),
+    };
+    let us = us.ok_or(format!("bad duration {s:?}"))?;
+    if us > MAX_DURATION_US {
+        return Err(format!("{s}: durations are at most 10 minutes"));
     }
+    Ok(Duration::from_micros(us))
 }
 
 fn parse_sid(s: &str) -> Result<Sid, String> {
@@ -181,6 +193,10 @@ fn parse_log(s: &str) -> Result<Vec<Zxid>, String> {
         if let Some(r) = rest.strip_prefix("..") {
             let end = r.find(')').ok_or(format!("bad log {s:?}"))? + 1;
             let last = parse_zxid(&r[..end])?;
+            let n = last.counter.saturating_sub(first.counter) as usize + 1;
+            if out.len() + n > MAX_LOG_ENTRIES {
+                return Err(format!("bad log {s:?}: at most {MAX_LOG_ENTRIES} entries"));
+            }
             out.extend((first.counter..=last.counter).map(|c| Zxid::new(first.epoch, c)));
             rest = &r[end..];
         } else {
@@ -363,6 +379,9 @@ impl Scenario {
                 _ => return Err(format!("unknown option {a:?}")),
             }
         }
+        if observers > 9 {
+            return Err("clusters have 0 to 9 observers".into());
+        }
         let mut sim = Sim::new(seed, n, observers, mutants);
         sim.manual_network = manual;
         sim.first_counter = counter;
@@ -383,7 +402,13 @@ impl Scenario {
             match k {
                 "accepted" => st.accepted_epoch = v.parse().map_err(|_| "bad epoch")?,
                 "current" => st.current_epoch = v.parse().map_err(|_| "bad epoch")?,
-                "log" => st.log = parse_log(v)?.into_iter().map(seeded_entry).collect(),
+                "log" => {
+                    let zxids = parse_log(v)?;
+                    if zxids.windows(2).any(|w| w[0] >= w[1]) {
+                        return Err(format!("bad log {v:?}: zxids must increase"));
+                    }
+                    st.log = zxids.into_iter().map(seeded_entry).collect();
+                }
                 "committed" => committed = Some(parse_zxid(v)?),
                 _ => return Err(format!("unknown setting {k:?}")),
             }

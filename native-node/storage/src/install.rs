@@ -47,16 +47,22 @@ pub fn install(
 /// Finishes an install whose marker is on disk (at open, after a crash in steps 3–4).
 pub fn resume(dir: &Path, stats: &mut Stats) -> Result<(Zxid, Option<SegmentInfo>), StoreError> {
     let path = dir.join(INSTALL);
-    let bytes = fsutil::read(&path)?;
-    let zxid = match record::decode(&bytes, MAGIC_LEN) {
-        Ok(raw) => raw.zxid,
-        Err(d) => return Err(StoreError::corrupt(&path, MAGIC_LEN as u64, d.to_string())),
-    };
-    let marker: InstallMarker = snapfile::read_framed(&path, INSTALL_KIND, zxid)?;
-    if marker.snapshot != zxid {
-        return Err(StoreError::corrupt(&path, 0, "marker names two different snapshots"));
-    }
+    let (zxid, marker) = parse_marker(&path, &fsutil::read(&path)?)?;
     Ok((zxid, finish(dir, marker, stats)?))
+}
+
+/// The install marker in `bytes` (read from `path`, which names the file in errors) and the
+/// snapshot it installs.
+pub fn parse_marker(path: &Path, bytes: &[u8]) -> Result<(Zxid, InstallMarker), StoreError> {
+    let zxid = match record::decode(bytes, MAGIC_LEN) {
+        Ok(raw) => raw.zxid,
+        Err(d) => return Err(StoreError::corrupt(path, MAGIC_LEN as u64, d.to_string())),
+    };
+    let marker: InstallMarker = snapfile::decode_framed(path, bytes, INSTALL_KIND, zxid)?;
+    if marker.snapshot != zxid {
+        return Err(StoreError::corrupt(path, 0, "marker names two different snapshots"));
+    }
+    Ok((zxid, marker))
 }
 
 fn finish(dir: &Path, marker: InstallMarker, stats: &mut Stats) -> Result<Option<SegmentInfo>, StoreError> {

@@ -83,6 +83,7 @@ mod format;
 mod fsutil;
 mod install;
 mod open;
+pub mod readers;
 mod record;
 mod report;
 mod segment;

@@ -68,9 +68,9 @@ fn u64_at(buf: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// Reads the record starting at `start`.
+/// Reads the record starting at `start` (at or past the end of `buf`: a header cut short).
 pub fn decode(buf: &[u8], start: usize) -> Result<Raw<'_>, Defect> {
-    let rest = &buf[start..];
+    let rest = buf.get(start..).unwrap_or_default();
     if rest.len() < HEADER_LEN {
         return Err(Defect::ShortHeader { have: rest.len() });
     }

@@ -76,11 +76,15 @@ pub struct Loaded {
 /// Reads a segment. Only the last segment (`last`) may end in damage, and only if no intact
 /// record follows the damage: that is a write the crash interrupted, after the last fsync.
 pub fn load(path: &Path, first: Zxid, last: bool) -> Result<Loaded, StoreError> {
-    let bytes = fsutil::read_log(path)?;
-    let (prev, format) = match read_header(path, &bytes)? {
+    parse(path, &fsutil::read_log(path)?, first, last)
+}
+
+/// [`load`] of a segment's bytes already read (`path` only names the file in errors).
+pub fn parse(path: &Path, bytes: &[u8], first: Zxid, last: bool) -> Result<Loaded, StoreError> {
+    let (prev, format) = match read_header(path, bytes)? {
         Ok(header) => header,
         Err(reason) => {
-            let torn = match damage(path, &bytes, 0, reason.clone(), last)? {
+            let torn = match damage(path, bytes, 0, reason.clone(), last)? {
                 Some(torn) => torn,
                 // Created and preallocated, then the crash came before the header.
                 None if last => Torn { offset: 0, bytes: 0, reason: format!("{reason}: only zeros") },
@@ -98,7 +102,7 @@ pub fn load(path: &Path, first: Zxid, last: bool) -> Result<Loaded, StoreError> 
     let mut info = SegmentInfo { path: path.into(), prev, first, last: prev, records: 0, len, format };
     let mut entries = Vec::new();
     let mut torn = None;
-    for item in Records::new(&bytes, HEADER_LEN) {
+    for item in Records::new(bytes, HEADER_LEN) {
         match item {
             Ok(raw) => {
                 entries.push(entry_of(path, &raw, &info)?);
@@ -106,7 +110,7 @@ pub fn load(path: &Path, first: Zxid, last: bool) -> Result<Loaded, StoreError> 
                 info.records += 1;
                 info.len = raw.end as u64;
             }
-            Err((at, defect)) => torn = damage(path, &bytes, at, defect.to_string(), last)?,
+            Err((at, defect)) => torn = damage(path, bytes, at, defect.to_string(), last)?,
         }
     }
     Ok(Loaded { info, entries, torn })

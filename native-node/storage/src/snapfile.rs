@@ -98,14 +98,18 @@ pub fn write_snapshot(dir: &Path, name: &str, s: &Snapshot, stats: &mut Stats) -
 /// Reads a framed file written by `frame`, checking magic, checksums, the zxid the file name
 /// promises and the payload inside, decoded as its format says.
 pub fn read_framed<T: DeserializeOwned>(path: &Path, kind: &str, zxid: Zxid) -> Result<T, StoreError> {
-    let bytes = fsutil::read(path)?;
-    let format: Format = match format::parse(kind, &bytes) {
+    decode_framed(path, &fsutil::read(path)?, kind, zxid)
+}
+
+/// [`read_framed`] of a file's bytes already read (`path` only names the file in errors).
+pub fn decode_framed<T: DeserializeOwned>(path: &Path, bytes: &[u8], kind: &str, zxid: Zxid) -> Result<T, StoreError> {
+    let format: Format = match format::parse(kind, bytes) {
         Magic::Known(f) => f,
         Magic::Unknown(version) => return Err(format::unknown(path, version)),
         Magic::Other => return Err(StoreError::corrupt(path, 0, "bad magic (not a zabra file, or cut short)")),
     };
     let at = MAGIC_LEN as u64;
-    let raw = record::decode(&bytes, MAGIC_LEN).map_err(|d: Defect| StoreError::corrupt(path, at, d.to_string()))?;
+    let raw = record::decode(bytes, MAGIC_LEN).map_err(|d: Defect| StoreError::corrupt(path, at, d.to_string()))?;
     if raw.end != bytes.len() {
         return Err(StoreError::corrupt(path, raw.end as u64, "unexpected bytes after the record"));
     }

@@ -153,3 +153,38 @@ fn ids_are_integers_in_binary_and_hex_strings_in_json() {
     let op = Op::create("/d", &[1, 2], CreateMode::Persistent);
     assert!(serde_json::to_string(&op).unwrap().contains("\"data\":[1,2]"), "JSON keeps number arrays");
 }
+
+/// The envelope of a Request whose op is `depth` Multis, each holding the next (built as bytes:
+/// building the value itself would recurse as deep to drop it).
+fn nested_multi_request(depth: usize) -> Vec<u8> {
+    let msg = Message::Request { epoch: 1, session: OWNER, xid: 1, op: Op::Multi(Vec::new()), auth: Vec::new() };
+    let flat = encode(&Envelope { id: MsgId { from: Sid(2), seq: 1 }, msg }).unwrap();
+    // ... ‖ Multi's tag ‖ 0 (no ops) ‖ 0 (no auth ids)
+    let tag = flat[flat.len() - 3];
+    let mut out = flat[..flat.len() - 3].to_vec();
+    for _ in 0..depth {
+        out.extend_from_slice(&[tag, 1]);
+    }
+    out.extend_from_slice(&[tag, 0, 0]);
+    out
+}
+
+/// Found while fuzzing the peer wire (by a directed input: the fuzz target's 4 KB inputs do
+/// not nest deep enough): serde recursion has no depth limit in postcard, so an envelope
+/// nesting Multi inside Multi 200000 times (400 KB, well under the 512 MiB message cap)
+/// overflowed the stack of the thread decoding it, aborting the whole node. It must be
+/// refused as malformed, on a thread with the 2 MiB stack of a tokio worker.
+#[test]
+fn deeply_nested_multis_are_refused_not_a_stack_overflow() {
+    let shallow = nested_multi_request(3);
+    let env = decode(&shallow).expect("a multi in a multi decodes");
+    assert!(matches!(env.msg, Message::Request { op: Op::Multi(_), .. }));
+    let deep = nested_multi_request(200_000);
+    let result = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || decode(&deep).map(|_| ()))
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert!(matches!(result, Err(WireError::Malformed(_))), "{result:?}");
+}
