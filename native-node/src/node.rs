@@ -38,6 +38,8 @@ pub enum Event {
         sid: Sid,
         link: u64,
         env: Envelope,
+        /// The link's inbound allowance this message holds until the node has handled it.
+        _held: tokio::sync::OwnedSemaphorePermit,
     },
     ClientConnect {
         conn: ConnId,
@@ -246,7 +248,7 @@ impl Node {
                     self.step(Input::Disconnected { peer: sid });
                 }
             }
-            Event::PeerMessage { sid, link, env } => {
+            Event::PeerMessage { sid, link, env, .. } => {
                 if self.links.get(&sid).is_some_and(|l| l.id == link) {
                     self.step(Input::Receive { from: sid, env });
                 }

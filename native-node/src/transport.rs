@@ -47,6 +47,11 @@ pub const MAX_MESSAGE: usize = 512 << 20;
 pub const MAX_QUEUED: usize = MAX_MESSAGE + (64 << 20);
 /// Handshakes in progress at once; more connections are refused until some finish.
 const MAX_HANDSHAKES: usize = 64;
+/// Bytes of one link's received messages waiting for the node task. Past this the link stops
+/// reading its socket until the node has handled some (TCP pushes back on the peer), so a
+/// peer sending faster than the node steps cannot grow the node's event queue without limit.
+/// A single larger message (a sync, up to `MAX_MESSAGE`) takes the whole allowance.
+const MAX_INBOUND: usize = 32 << 20;
 /// Messages fed per burst before the writer flushes.
 const MAX_BURST: usize = 4096;
 /// Why a node refuses a peer it cuts off (in-node partition control): the dialer, told so,
@@ -429,6 +434,7 @@ impl Transport {
 
     async fn read_loop(&self, sid: Sid, id: u64, mut stream: SplitStream<Ws>) -> LinkError {
         let mut chunks = Reassembler::new(MAX_MESSAGE);
+        let inbound = Arc::new(Semaphore::new(MAX_INBOUND));
         loop {
             let chunk = match stream.next().await {
                 None => return LinkError::ClosedByPeer,
@@ -443,6 +449,7 @@ impl Transport {
                 Ok(None) => continue,
                 Err(e) => return e.into(),
             };
+            let size = bytes.len().min(MAX_INBOUND) as u32;
             // A large message (a sync) is decoded off the async workers.
             let decoded = if bytes.len() > MAX_CHUNK {
                 match tokio::task::spawn_blocking(move || wire::decode(&bytes)).await {
@@ -456,7 +463,9 @@ impl Transport {
                 Ok(env) => env,
                 Err(e) => return e.into(),
             };
-            if self.is_blocked(sid.0) || self.events.send(Event::PeerMessage { sid, link: id, env }).is_err() {
+            let Ok(held) = inbound.clone().acquire_many_owned(size).await else { return LinkError::ClosedHere };
+            let msg = Event::PeerMessage { sid, link: id, env, _held: held };
+            if self.is_blocked(sid.0) || self.events.send(msg).is_err() {
                 return LinkError::ClosedHere;
             }
         }
