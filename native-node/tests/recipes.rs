@@ -61,6 +61,13 @@ async fn children(c: &ZkClient, dir: &str) -> usize {
     c.get_children(dir).await.map(|v| v.len()).unwrap_or(0)
 }
 
+/// The children count after a `sync`: what every write acknowledged so far left behind, on
+/// whichever server `c` reads from (a follower may otherwise still be applying the last commit).
+async fn settled_children(c: &ZkClient, dir: &str) -> usize {
+    c.client().sync(dir).await.expect("sync");
+    children(c, dir).await
+}
+
 async fn wait_children(c: &ZkClient, dir: &str, n: usize) {
     within(STEP, &format!("{n} children in {dir}"), async {
         while children(c, dir).await != n {
@@ -121,6 +128,7 @@ async fn configuration(hosts: &str) {
         }
     });
     within(STEP, "20 conditional updates", futures_util::future::join_all(work)).await;
+    publisher.client().sync(counter).await.expect("sync");
     let (total, _) = publisher.get_data(counter).await.expect("read");
     assert_eq!(total, b"20", "configuration: version-checked updates from 2 writers lose none");
 }
@@ -280,6 +288,7 @@ async fn lock_excludes(hosts: &str) {
         }));
     }
     within(STEP * 2, "9 critical sections", futures_util::future::join_all(workers)).await;
+    admin.client().sync(counter).await.expect("sync");
     let (total, _) = admin.get_data(counter).await.expect("read");
     assert_eq!(
         (most.load(Ordering::SeqCst), total.as_slice()),
@@ -336,7 +345,7 @@ async fn lock_passes_to_the_next_only(hosts: &str) {
     let (got, mut third) = within(STEP, "the last waiter", w3).await.expect("joined");
     got.expect("acquired");
     third.release().await.expect("released");
-    assert_eq!(children(&admin, dir).await, 0, "lock: every znode released");
+    assert_eq!(settled_children(&admin, dir).await, 0, "lock: every znode released");
 }
 
 type Shared = tokio::task::JoinHandle<(
@@ -455,5 +464,5 @@ async fn double_barrier(hosts: &str) {
     within(AFTER_CRASH, "the 2 others leave", futures_util::future::join_all([a, b])).await;
     assert_eq!(left.load(Ordering::SeqCst), 2, "barrier: the crashed member's expiry lets the others leave");
     eventually(STEP, "barrier znodes gone", || true).await;
-    assert_eq!(children(&admin, dir).await, 0, "barrier: the last one out removed `ready`");
+    assert_eq!(settled_children(&admin, dir).await, 0, "barrier: the last one out removed `ready`");
 }
