@@ -91,6 +91,7 @@ pub fn check(ops: &[Op], finals: &[FinalView], budget: u64) -> Report {
     r.anomalies.extend(checks::watches(ops));
     r.anomalies.extend(checks::multis(ops));
     r.anomalies.extend(checks::watch_counts(ops));
+    r.anomalies.extend(checks::watch_order(ops));
     let eph_parents: std::collections::BTreeSet<&str> =
         ops.iter().filter(|o| o.call == Call::Ephemeral).map(|o| o.key.as_str()).collect();
     for parent in eph_parents {

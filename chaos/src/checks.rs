@@ -309,7 +309,8 @@ pub fn multis(ops: &[Op]) -> Vec<Anomaly> {
 pub fn watch_counts(ops: &[Op]) -> Vec<Anomaly> {
     let mut out = Vec::new();
     for op in ops {
-        let (Call::WatchCount { pre, first }, Outcome::Counted { events, seen, next }) = (&op.call, &op.outcome) else {
+        let (Call::WatchCount { pre, first }, Outcome::Counted { events, seen, next, .. }) = (&op.call, &op.outcome)
+        else {
             continue;
         };
         let (low, high) = ((*seen - *first).max(0) as u64, (*next - *pre).max(0) as u64);
@@ -320,6 +321,41 @@ pub fn watch_counts(ops: &[Op]) -> Vec<Anomaly> {
                 op.id
             );
             out.push(anomaly("watch-count", &op.key, msg, vec![op.id]));
+        }
+    }
+    out
+}
+
+/// A persistent watch's notifications come in zxid order, each change once: the zxids they
+/// carry strictly increase over the watch's life. And the notification of the change a read
+/// saw arrives before the read's reply, carrying that change's zxid: once a read returned a
+/// version newer than the first read's, its `mzxid` is among the zxids notified so far.
+pub fn watch_order(ops: &[Op]) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    // Per watch (session, key): the zxids notified so far, and the last to arrive.
+    let mut so_far: BTreeMap<(u64, &str), (BTreeSet<u64>, Option<u64>)> = BTreeMap::new();
+    for op in ops {
+        let (Call::WatchCount { first, .. }, Outcome::Counted { seen, seen_zxid, zxids, .. }) = (&op.call, &op.outcome)
+        else {
+            continue;
+        };
+        let (all, last) = so_far.entry((op.session, op.key.as_str())).or_default();
+        for &z in zxids {
+            if let Some(l) = last.filter(|&l| z <= l) {
+                let msg =
+                    format!("persistent watch #{}: a notification of zxid {z:#x} came after one of {l:#x}", op.id);
+                out.push(anomaly("watch-order", &op.key, msg, vec![op.id]));
+            }
+            all.insert(z);
+            *last = Some(z);
+        }
+        if *seen > *first && *seen_zxid != 0 && !all.contains(seen_zxid) {
+            let msg = format!(
+                "persistent watch #{}: a read returned v{seen} written at {seen_zxid:#x}, but no notification \
+                 carried that zxid before the read's reply",
+                op.id
+            );
+            out.push(anomaly("watch-zxid", &op.key, msg, vec![op.id]));
         }
     }
     out

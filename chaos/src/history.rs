@@ -68,9 +68,18 @@ pub enum Outcome {
     Fired,
     /// A watch that had not fired long after its node changed, its session alive throughout.
     Missed { version: i32 },
-    /// All notifications received when counted after the read that returned `seen`; `next`:
-    /// what the session's next read returned.
-    Counted { events: u64, seen: i32, next: i32 },
+    /// All notifications received when counted after the read that returned `seen` (its
+    /// `mzxid`: `seen_zxid`); `next`: what the session's next read returned; `zxids`: the
+    /// zxids the notifications carried that arrived since the previous count, in arrival order.
+    Counted {
+        events: u64,
+        seen: i32,
+        next: i32,
+        #[serde(default)]
+        seen_zxid: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        zxids: Vec<u64>,
+    },
 }
 
 impl Op {
@@ -134,8 +143,12 @@ pub fn describe(op: &Op) -> String {
         Outcome::Unknown { error } => format!("unknown ({error})"),
         Outcome::Fired => "fired".to_string(),
         Outcome::Missed { version } => format!("MISSED (node at v{version})"),
-        Outcome::Counted { events, seen, next } => {
-            format!("{events} notifications after reading v{seen} (next read v{next})")
+        Outcome::Counted { events, seen, next, seen_zxid, zxids } => {
+            let z: Vec<String> = zxids.iter().map(|z| format!("{z:#x}")).collect();
+            format!(
+                "{events} notifications after reading v{seen} z{seen_zxid:#x} (next read v{next}; new: [{}])",
+                z.join(" ")
+            )
         }
     };
     format!("#{} s{} {} [{}, {}] {call} -> {outcome}", op.id, op.session, op.key, t(op.invoke), end)

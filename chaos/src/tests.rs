@@ -331,7 +331,7 @@ fn a_multi_succeeds_whole_at_one_zxid_or_not_at_all() {
 fn a_persistent_watch_brings_one_notification_per_change() {
     // Added after v4, first read v5: after reading v9, 4..=6 notifications (next read v10).
     let count = |events| {
-        let outcome = Outcome::Counted { events, seen: 9, next: 10 };
+        let outcome = Outcome::Counted { events, seen: 9, next: 10, seen_zxid: 0, zxids: vec![] };
         op(0, 1, (0, Some(9)), Call::WatchCount { pre: 4, first: 5 }, outcome)
     };
     for fine in 4..=6 {
@@ -339,4 +339,27 @@ fn a_persistent_watch_brings_one_notification_per_change() {
     }
     assert_eq!(checks::watch_counts(&[count(3)])[0].kind, "watch-count");
     assert_eq!(checks::watch_counts(&[count(7)])[0].kind, "watch-count");
+}
+
+#[test]
+fn a_persistent_watch_notifies_in_zxid_order_before_the_read_that_shows_the_change() {
+    // First read v5; reads then return v6 (at 0x10) and v8 (at 0x30).
+    let count = |id, seen, seen_zxid, zxids: &[u64]| {
+        let outcome = Outcome::Counted { events: 0, seen, next: seen, seen_zxid, zxids: zxids.to_vec() };
+        op(id, 1, (0, Some(9)), Call::WatchCount { pre: 5, first: 5 }, outcome)
+    };
+    let fine = [count(0, 6, 0x10, &[0x10]), count(1, 8, 0x30, &[0x20, 0x30])];
+    assert!(checks::watch_order(&fine).is_empty());
+    // The notification of v7 arrived after the one of v8; or twice.
+    let reordered = [count(0, 6, 0x10, &[0x10]), count(1, 8, 0x30, &[0x30, 0x20])];
+    assert_eq!(checks::watch_order(&reordered)[0].kind, "watch-order");
+    let repeated = [count(0, 6, 0x10, &[0x10]), count(1, 8, 0x30, &[0x10, 0x20, 0x30])];
+    assert_eq!(checks::watch_order(&repeated)[0].kind, "watch-order");
+    // The read of v8 came back before v8's notification (or the notification had another zxid).
+    let late = [count(0, 6, 0x10, &[0x10]), count(1, 8, 0x30, &[0x20])];
+    assert_eq!(checks::watch_order(&late)[0].kind, "watch-zxid");
+    // Another session's watch is checked on its own.
+    let mut other = count(2, 8, 0x30, &[0x20, 0x30]);
+    other.session = 2;
+    assert!(checks::watch_order(&[count(0, 6, 0x10, &[0x10]), count(1, 8, 0x30, &[0x20, 0x30]), other]).is_empty());
 }

@@ -82,45 +82,50 @@ pub async fn persistent_watcher(rec: Arc<Recorder>, hosts: String, path: String,
             continue;
         };
         let session = rec.new_session();
-        let Some(pre) = recorded_read(&rec, &c, session, &path).await else { continue };
+        let Some((pre, _)) = recorded_read(&rec, &c, session, &path).await else { continue };
         let Ok(Ok(mut w)) =
             tokio::time::timeout(Duration::from_secs(4), c.watch(&path, zk::AddWatchMode::Persistent)).await
         else {
             continue;
         };
-        // Notifications so far; the first read's version; (notifications, version) at the last read.
-        let (mut events, mut first, mut last): (u64, Option<i32>, Option<(u64, i32)>) = (0, None, None);
+        // Notifications so far; the first read's version; the last read: (notifications,
+        // version, mzxid, zxids notified since the count before).
+        let (mut events, mut first, mut last): (u64, Option<i32>, Option<(u64, i32, u64, Vec<u64>)>) = (0, None, None);
+        let mut zxids = Vec::new();
         while !stop.load(Ordering::Relaxed) {
-            let Some(version) = recorded_read(&rec, &c, session, &path).await else { break };
-            if let (Some(f), Some((e, seen))) = (first, last) {
+            let Some((version, mzxid)) = recorded_read(&rec, &c, session, &path).await else { break };
+            if let (Some(f), Some((e, seen, seen_zxid, zxids))) = (first, last.take()) {
                 let cid = rec.invoke(session, &path, Call::WatchCount { pre, first: f });
-                rec.complete(cid, Outcome::Counted { events: e, seen, next: version });
+                rec.complete(cid, Outcome::Counted { events: e, seen, next: version, seen_zxid, zxids });
             }
             // Every notification of a change the read saw is queued by now (some later ones too).
             let mut broken = false;
             while let Ok(e) = tokio::time::timeout(Duration::ZERO, w.changed()).await {
                 match e.event_type {
                     zk::EventType::Session => broken = true,
-                    _ => events += 1,
+                    _ => {
+                        events += 1;
+                        zxids.push(e.zxid as u64);
+                    }
                 }
             }
             if broken {
                 break;
             }
             first.get_or_insert(version);
-            last = Some((events, version));
+            last = Some((events, version, mzxid, std::mem::take(&mut zxids)));
             tokio::time::sleep(Duration::from_millis(rng.range(20, 300))).await;
         }
     }
 }
 
-/// A read recorded in the history; the version, if it succeeded.
-async fn recorded_read(rec: &Recorder, c: &zk::Client, session: u64, path: &str) -> Option<i32> {
+/// A read recorded in the history; the version and its zxid, if it succeeded.
+async fn recorded_read(rec: &Recorder, c: &zk::Client, session: u64, path: &str) -> Option<(i32, u64)> {
     let id = rec.invoke(session, path, Call::Read);
     let outcome = workload::read(c, path).await;
     rec.complete(id, outcome.clone());
     match outcome {
-        Outcome::Ok { version, .. } => Some(version),
+        Outcome::Ok { version, zxid, .. } => Some((version, zxid)),
         _ => None,
     }
 }

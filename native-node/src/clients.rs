@@ -67,6 +67,8 @@ struct Conn {
     in_flight: usize,
     queue: QueueHandle,
     last_zxid: Zxid,
+    /// What the client sent, when recording fuzz seeds (`record.rs`).
+    tape: Option<crate::record::Tape>,
 }
 
 enum Next {
@@ -97,6 +99,7 @@ impl Conn {
             in_flight: 0,
             queue: rx.handle(),
             last_zxid: Zxid::ZERO,
+            tape: crate::record::Tape::client(),
         };
         let queue = rx.handle();
         let result = tokio::select! {
@@ -190,11 +193,14 @@ impl Conn {
     /// end of stream. The chunk lives only inside one poll, so an idle connection holds no
     /// read buffer.
     async fn fill(&mut self) -> Result<bool, String> {
-        let (stream, reader) = (&mut self.stream, &mut self.reader);
+        let (stream, reader, tape) = (&mut self.stream, &mut self.reader, &mut self.tape);
         std::future::poll_fn(|cx| {
             let mut chunk = [0u8; CHUNK];
             let mut buf = ReadBuf::new(&mut chunk);
             ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf)).map_err(|e| e.to_string())?;
+            if let Some(t) = tape.as_mut() {
+                t.record(buf.filled());
+            }
             reader.push(buf.filled());
             Poll::Ready(Ok(!buf.filled().is_empty()))
         })
@@ -247,8 +253,8 @@ impl Conn {
                 }
                 self.flush().await
             }
-            ClientOut::Watch { event, .. } => {
-                self.write(&wire::encode_watch_event(&event, None)).await?;
+            ClientOut::Watch { event, zxid } => {
+                self.write(&wire::encode_watch_event(&event, Some(zxid))).await?;
                 self.queue.done(size);
                 Ok(Next::Continue)
             }

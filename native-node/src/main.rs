@@ -19,6 +19,7 @@ mod node;
 mod origin;
 mod persist;
 mod prometheus;
+mod record;
 mod secrets;
 mod serve;
 mod transport;

@@ -435,6 +435,7 @@ impl Transport {
     async fn read_loop(&self, sid: Sid, id: u64, mut stream: SplitStream<Ws>) -> LinkError {
         let mut chunks = Reassembler::new(MAX_MESSAGE);
         let inbound = Arc::new(Semaphore::new(MAX_INBOUND));
+        let mut tape = crate::record::Tape::peer();
         loop {
             let chunk = match stream.next().await {
                 None => return LinkError::ClosedByPeer,
@@ -444,6 +445,9 @@ impl Transport {
                 Some(Ok(WsMessage::Text(_))) => return LinkError::Malformed("a text message".into()),
                 Some(Ok(_)) => continue,
             };
+            if let Some(t) = tape.as_mut() {
+                t.record(&chunk);
+            }
             let bytes = match chunks.push(&chunk) {
                 Ok(Some(b)) => b,
                 Ok(None) => continue,

@@ -9,6 +9,10 @@
 //! is written to `fuzz/artifacts/<target>/`; the summary names it and the command fails.
 //! Replay one with `cargo +nightly fuzz run -O -a TARGET fuzz/artifacts/TARGET/crash-...`
 //! from `fuzz/`, then make it a regression test in the crate it belongs to.
+//!
+//! `cargo xtask fuzz --record` refreshes the seeds from real traffic: it runs the `clients`
+//! stage with the nodes recording what they read (`ZABRA_RECORD_TRAFFIC`, see
+//! `native-node/src/record.rs`) and merges that into `fuzz/seeds/` with `cargo fuzz cmin`.
 
 use crate::util::{self, secs, Ctx, Shown};
 use crate::Result;
@@ -48,9 +52,17 @@ pub struct FuzzArgs {
     /// Run only this target (default: all of them).
     #[arg(long)]
     pub target: Option<String>,
+    /// Instead of fuzzing: record the traffic of the `clients` stage (kazoo's suite, Curator,
+    /// zkCli, the recipes, and the peer links of their cluster) and merge it into the
+    /// committed seeds of `zk_frame` and `peer_message`, keeping what adds coverage.
+    #[arg(long)]
+    pub record: bool,
 }
 
 pub fn run(args: &FuzzArgs) -> Result {
+    if args.record {
+        return record(&Ctx::new()?);
+    }
     let targets: Vec<&str> = match &args.target {
         None => TARGETS.to_vec(),
         Some(t) => match TARGETS.iter().find(|x| **x == t) {
@@ -108,6 +120,61 @@ fn run_with(ctx: &Ctx, seconds: u64, targets: &[&str]) -> Result {
     let list: Vec<String> =
         crashed.iter().map(|o| format!("{}: {}", o.target, o.crash.as_deref().unwrap_or(""))).collect();
     Err(Shown(format!("fuzz: {} target(s) crashed:\n  {}", crashed.len(), list.join("\n  "))).into())
+}
+
+/// The fuzz targets whose input the node records (`native-node/src/record.rs`).
+const RECORDED: [&str; 2] = ["zk_frame", "peer_message"];
+
+/// Runs the `clients` stage with `ZABRA_RECORD_TRAFFIC` set, then merges each recorded
+/// target's inputs into `fuzz/seeds/<target>/` with `cargo fuzz cmin` (inputs that add no
+/// coverage to the seeds already there are dropped).
+fn record(ctx: &Ctx) -> Result {
+    let recorded = ctx.target_dir()?.join("fuzz-traffic");
+    let _ = std::fs::remove_dir_all(&recorded);
+    std::fs::create_dir_all(&recorded)?;
+    // Inherited by every zabra process the stage starts.
+    std::env::set_var("ZABRA_RECORD_TRAFFIC", &recorded);
+    let began = Instant::now();
+    crate::clients::run(ctx)?;
+    std::env::remove_var("ZABRA_RECORD_TRAFFIC");
+    println!("fuzz --record: the clients stage ran in {}", secs(began.elapsed()));
+    let dir = ctx.root.join("fuzz");
+    ensure_tools(ctx)?;
+    for target in RECORDED {
+        let got = files(&recorded.join(target));
+        let seeds = dir.join("seeds").join(target);
+        let before = files(&seeds);
+        let merged = ctx.target_dir()?.join("fuzz-merge").join(target);
+        let _ = std::fs::remove_dir_all(&merged);
+        std::fs::create_dir_all(&merged)?;
+        for f in before.iter().chain(&got) {
+            std::fs::copy(f, merged.join(f.file_name().expect("a file")))?;
+        }
+        util::run(nightly(&dir, &["fuzz", "cmin", "-O", "--debug-assertions", target]).arg(&merged))?;
+        let kept = files(&merged);
+        let _ = std::fs::remove_dir_all(&seeds);
+        std::fs::create_dir_all(&seeds)?;
+        for f in &kept {
+            std::fs::copy(f, seeds.join(f.file_name().expect("a file")))?;
+        }
+        let new = kept.iter().filter(|f| got.iter().any(|g| g.file_name() == f.file_name())).count();
+        println!(
+            "fuzz --record {target}: {} recorded, {} seeds before, {} after ({new} of them recorded)",
+            got.len(),
+            before.len(),
+            kept.len()
+        );
+    }
+    Ok(())
+}
+
+/// The files of a folder (none if it does not exist), sorted.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    out.sort();
+    out
 }
 
 fn show(v: Option<u64>) -> String {

@@ -131,8 +131,9 @@ pub fn encode_unimplemented(xid: i32) -> Vec<u8> {
 /// A watch notification: `ReplyHeader{-1, zxid, 0}` and `WatcherEvent{type, state 3, path}`.
 ///
 /// `zxid: None` writes -1, as ZooKeeper 3.8 does (§13.6, vector §20.8); `Some(z)` writes the
-/// txn's zxid, as 3.9+ does. Clients ignore it either way (none raises its lastZxidSeen from a
-/// notification). Zabra emulates 3.8: pass `None`.
+/// txn's zxid, as 3.9+ does (`WatchedEvent.getZxid()`). No client raises its lastZxidSeen
+/// from a notification, so older clients ignore it. Zabra sends the zxid: a client can then
+/// order notifications against the stats it reads (the chaos campaign checks that it can).
 pub fn encode_watch_event(event: &WatchedEvent, zxid: Option<Zxid>) -> Vec<u8> {
     let mut w = Writer::framed();
     w.i32(NOTIFICATION_XID).i64(zxid.map_or(-1, |z| z.as_u64() as i64)).i32(0);
