@@ -333,7 +333,8 @@ pub fn watch_counts(ops: &[Op]) -> Vec<Anomaly> {
 pub fn watch_order(ops: &[Op]) -> Vec<Anomaly> {
     let mut out = Vec::new();
     // Per watch (session, key): the zxids notified so far, and the last to arrive.
-    let mut so_far: BTreeMap<(u64, &str), (BTreeSet<u64>, Option<u64>)> = BTreeMap::new();
+    type Notified = (BTreeSet<u64>, Option<u64>);
+    let mut so_far: BTreeMap<(u64, &str), Notified> = BTreeMap::new();
     for op in ops {
         let (Call::WatchCount { first, .. }, Outcome::Counted { seen, seen_zxid, zxids, .. }) = (&op.call, &op.outcome)
         else {

@@ -90,7 +90,8 @@ pub async fn persistent_watcher(rec: Arc<Recorder>, hosts: String, path: String,
         };
         // Notifications so far; the first read's version; the last read: (notifications,
         // version, mzxid, zxids notified since the count before).
-        let (mut events, mut first, mut last): (u64, Option<i32>, Option<(u64, i32, u64, Vec<u64>)>) = (0, None, None);
+        type LastRead = (u64, i32, u64, Vec<u64>);
+        let (mut events, mut first, mut last): (u64, Option<i32>, Option<LastRead>) = (0, None, None);
         let mut zxids = Vec::new();
         while !stop.load(Ordering::Relaxed) {
             let Some((version, mzxid)) = recorded_read(&rec, &c, session, &path).await else { break };
