@@ -141,8 +141,16 @@ fn print_join_tokens(a: &ClusterArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn spawn_node(dir: &std::path::Path, id: u64) -> std::io::Result<Child> {
+/// This binary's path. Once the file was replaced (a rebuild or an upgrade while the cluster
+/// runs), Linux names it `PATH (deleted)`: a restarted node then runs the file now at PATH.
+fn own_binary() -> std::io::Result<std::path::PathBuf> {
     let exe = std::env::current_exe()?;
+    let replaced = exe.to_str().and_then(|s| s.strip_suffix(" (deleted)")).map(std::path::PathBuf::from);
+    Ok(replaced.filter(|p| p.is_file()).unwrap_or(exe))
+}
+
+fn spawn_node(dir: &std::path::Path, id: u64) -> std::io::Result<Child> {
+    let exe = own_binary()?;
     // Appended, not truncated: a restart keeps the log of the run that ended (often the crash
     // being investigated).
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("node-{id}.log")))?;

@@ -114,7 +114,7 @@ pub struct Node {
     /// Each connection's client address and session, for `cons`, `stat` and `dump`.
     conn_info: BTreeMap<ConnId, (String, SessionId)>,
     session_conn: BTreeMap<SessionId, ConnId>,
-    store: std::sync::mpsc::Sender<(Token, zabra_storage::Prepared)>,
+    store: crate::persist::StoreQueue,
     /// The bytes of the entries this step encoded (see `entrybytes`).
     entry_bytes: crate::entrybytes::EntryBytes,
     viewers: crate::viewers::Viewers,
@@ -146,7 +146,7 @@ impl Node {
     pub fn new(
         mut peer: Peer,
         start: StdInstant,
-        store: std::sync::mpsc::Sender<(Token, zabra_storage::Prepared)>,
+        store: crate::persist::StoreQueue,
         transport: crate::transport::Transport,
         metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> Node {
@@ -182,6 +182,18 @@ impl Node {
         tokio::pin!(sleep);
         let mut batch = Vec::with_capacity(EVENT_BATCH);
         loop {
+            if self.store.is_full() {
+                // The disk is behind by the whole backlog: take nothing more until it catches up.
+                let began = StdInstant::now();
+                if self.store.wait_for_room().await.is_err() {
+                    tracing::error!("the storage thread is gone; stopping");
+                    std::process::exit(3);
+                }
+                let waited = began.elapsed();
+                if waited >= std::time::Duration::from_millis(100) {
+                    tracing::warn!("waited {} ms for the disk (storage backlog full)", waited.as_millis());
+                }
+            }
             let due = self.deadline();
             if due != armed {
                 sleep.as_mut().reset(due);
@@ -313,7 +325,7 @@ impl Node {
                     }
                 }
                 Output::Persist { token, op } => {
-                    if self.store.send((token, self.entry_bytes.prepare(op))).is_err() {
+                    if self.store.push(token, self.entry_bytes.prepare(op)).is_err() {
                         tracing::error!("the storage thread is gone; stopping");
                         std::process::exit(3);
                     }
@@ -431,7 +443,7 @@ mod tests {
     fn node() -> Node {
         let start = StdInstant::now();
         let peer = Peer::new(Config::new(Sid(1), Membership::numbered(3, 0)), now(start)).expect("valid config");
-        let (store, _) = std::sync::mpsc::channel();
+        let (store, _) = crate::persist::StoreQueue::detached();
         let (events, _) = mpsc::unbounded_channel();
         let transport = crate::transport::Transport::new(&crate::config::NodeConfig::local(1, 3), vec![7; 32], events);
         Node::new(peer, start, store, transport, Default::default())

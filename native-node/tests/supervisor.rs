@@ -29,6 +29,25 @@ fn a_restarted_node_keeps_the_log_of_its_earlier_run() {
     assert_eq!(starts(&c), 2, "both runs of node 1 are in its log (a restart appends, never truncates)");
 }
 
+/// A rebuild or an upgrade replaces the binary while `zabra cluster` runs: restarting a node
+/// then starts the file now at the binary's path (before, the supervisor asked the kernel for
+/// its own path, got `... (deleted)` and every restart failed with 400).
+#[test]
+fn a_node_restarts_after_the_binary_was_replaced() {
+    let bins = tempfile::tempdir().expect("tempdir");
+    let bin = bins.path().join("zabra");
+    std::fs::copy(zabra_bin(), &bin).expect("copied");
+    let c = Cluster::start_bin(bin.to_str().expect("utf-8"), 3, 1175, &[]);
+    c.wait_leader(Duration::from_secs(30));
+    // What cargo and package managers do: a new file at the path, the old one unlinked.
+    std::fs::remove_file(&bin).expect("removed");
+    std::fs::copy(zabra_bin(), &bin).expect("copied again");
+    c.control(1, "kill");
+    c.control(1, "restart");
+    let st = c.wait_converged(&[1, 2, 3], Duration::from_secs(30));
+    assert_eq!(st.len(), 3, "node 1 is back: {st:?}");
+}
+
 /// Finding 6 of issue 8: without `--admin-token` the supervisor makes one of 128 random
 /// bits (it was derived from its PID, found in 4 guesses), prints it, keeps every file
 /// holding a secret owner-only (node configs hold the token; the cluster secret), and

@@ -32,8 +32,13 @@ impl Cluster {
 
     /// A cluster with more `zabra cluster` flags (relaxed timings, snapshot interval).
     pub fn start_with(nodes: u64, offset: u16, flags: &[&str]) -> Cluster {
+        Cluster::start_bin(&zabra_bin(), nodes, offset, flags)
+    }
+
+    /// A cluster of the binary at `bin`.
+    pub fn start_bin(bin: &str, nodes: u64, offset: u16, flags: &[&str]) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
-        let child = Command::new(zabra_bin())
+        let child = Command::new(bin)
             .args(["cluster", "--nodes", &nodes.to_string(), "--port-offset", &offset.to_string()])
             .args(flags)
             .args(["--admin-token", TOKEN, "--data-dir"])
