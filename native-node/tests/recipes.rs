@@ -64,7 +64,7 @@ async fn children(c: &ZkClient, dir: &str) -> usize {
 /// The children count after a `sync`: what every write acknowledged so far left behind, on
 /// whichever server `c` reads from (a follower may otherwise still be applying the last commit).
 async fn settled_children(c: &ZkClient, dir: &str) -> usize {
-    c.client().sync(dir).await.expect("sync");
+    c.sync(dir).await.expect("sync");
     children(c, dir).await
 }
 
@@ -128,7 +128,7 @@ async fn configuration(hosts: &str) {
         }
     });
     within(STEP, "20 conditional updates", futures_util::future::join_all(work)).await;
-    publisher.client().sync(counter).await.expect("sync");
+    publisher.sync(counter).await.expect("sync");
     let (total, _) = publisher.get_data(counter).await.expect("read");
     assert_eq!(total, b"20", "configuration: version-checked updates from 2 writers lose none");
 }
@@ -288,7 +288,7 @@ async fn lock_excludes(hosts: &str) {
         }));
     }
     within(STEP * 2, "9 critical sections", futures_util::future::join_all(workers)).await;
-    admin.client().sync(counter).await.expect("sync");
+    admin.sync(counter).await.expect("sync");
     let (total, _) = admin.get_data(counter).await.expect("read");
     assert_eq!(
         (most.load(Ordering::SeqCst), total.as_slice()),

@@ -47,6 +47,9 @@ async fn main() {
         }
     };
     within(STEP, "20 updates", async { tokio::join!(writer(w1), writer(w2)) }).await;
+    // The writers' servers may be ahead of admin's: sync first (as any reader of others'
+    // writes must in ZooKeeper).
+    ok(admin.sync(&counter).await, "sync");
     let (total, stat) = ok(admin.get_data(&counter).await, "read");
     println!(
         "counter after 2 writers x 10 read-modify-writes: {} (version {})",

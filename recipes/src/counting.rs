@@ -89,6 +89,9 @@ impl<C: Coord> Coord for Counted<C> {
         let (c, w) = self.inner.get_children_watch(path).await?;
         Ok((c, self.wrap(w)))
     }
+    async fn sync(&self, path: &str) -> Result<()> {
+        self.inner.sync(path).await
+    }
     async fn sleep(&self, ms: u64) {
         self.inner.sleep(ms).await
     }

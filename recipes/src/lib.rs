@@ -168,6 +168,9 @@ pub trait Coord {
     async fn exists_watch(&self, path: &str) -> Result<(Option<Stat>, Self::Watch)>;
     async fn get_children(&self, path: &str) -> Result<Vec<String>>;
     async fn get_children_watch(&self, path: &str) -> Result<(Vec<String>, Self::Watch)>;
+    /// ZooKeeper's `sync`: this client's server catches up with the leader, so the reads that
+    /// follow see every write acknowledged (to anyone) before the call. Reads alone may lag.
+    async fn sync(&self, path: &str) -> Result<()>;
     /// A pause (a retry back-off): the implementation's clock, real or simulated.
     async fn sleep(&self, ms: u64);
     /// A number this client has not used before in a znode name (see [`Ticket`]). The
@@ -209,6 +212,9 @@ impl<T: Coord> Coord for &T {
     }
     async fn get_children_watch(&self, path: &str) -> Result<(Vec<String>, Self::Watch)> {
         (**self).get_children_watch(path).await
+    }
+    async fn sync(&self, path: &str) -> Result<()> {
+        (**self).sync(path).await
     }
     async fn sleep(&self, ms: u64) {
         (**self).sleep(ms).await

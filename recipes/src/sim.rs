@@ -331,6 +331,13 @@ impl Coord for SimCoord {
         }
     }
 
+    async fn sync(&self, _path: &str) -> Result<()> {
+        match self.call(ClientOp::Sync).await?.0 {
+            ClientResult::Synced => Ok(()),
+            r => unexpected(r),
+        }
+    }
+
     async fn exists(&self, path: &str) -> Result<Option<Stat>> {
         Ok(self.exists_inner(path, false).await?.0)
     }

@@ -124,6 +124,10 @@ impl Coord for ZkClient {
         self.client.delete(path, version).await.map_err(from_zk)
     }
 
+    async fn sync(&self, path: &str) -> Result<()> {
+        self.client.sync(path).await.map_err(from_zk)
+    }
+
     async fn exists(&self, path: &str) -> Result<Option<Stat>> {
         Ok(self.client.check_stat(path).await.map_err(from_zk)?.as_ref().map(stat))
     }
