@@ -157,7 +157,9 @@ fn record(ctx: &Ctx) -> Result {
         for f in &kept {
             std::fs::copy(f, seeds.join(f.file_name().expect("a file")))?;
         }
-        let new = kept.iter().filter(|f| got.iter().any(|g| g.file_name() == f.file_name())).count();
+        // cmin renames what it keeps (by content hash): compare contents.
+        let recorded: std::collections::HashSet<Vec<u8>> = got.iter().filter_map(|f| std::fs::read(f).ok()).collect();
+        let new = kept.iter().filter(|f| std::fs::read(f).is_ok_and(|b| recorded.contains(&b))).count();
         println!(
             "fuzz --record {target}: {} recorded, {} seeds before, {} after ({new} of them recorded)",
             got.len(),
