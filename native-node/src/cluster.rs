@@ -59,8 +59,9 @@ pub struct ClusterArgs {
     /// Ticks of silence after which a peer is considered gone.
     #[arg(long, default_value_t = 5)]
     pub sync_limit: u64,
-    /// Each node snapshots (and drops older log entries) every this many commits.
-    #[arg(long, default_value_t = 10_000)]
+    /// Each node snapshots (and drops older log entries) after between half and all of this
+    /// many commits, drawn at random (ZooKeeper's snapCount and its default).
+    #[arg(long, default_value_t = 100_000)]
     pub snapshot_every: u64,
     /// The built UI (a folder with index.html), served by every node from its HTTP port.
     #[arg(long)]
