@@ -138,6 +138,13 @@ pub struct Config {
     /// Take a snapshot (and compact the in-memory log) after between half and all of this many
     /// commits, drawn at random for each snapshot (ZooKeeper's snapCount); 0 = never.
     pub snapshot_every: u64,
+    /// Keep at most this many committed entries in memory between snapshots (dropped in steps
+    /// of half as many); 0 = keep them all until the next snapshot. Older ones serve no DIFF
+    /// once this is at least `snap_threshold` (a learner further behind gets SNAP), so a node
+    /// with rare snapshots need not hold its whole log (ZooKeeper keeps 500: commitLogCount).
+    /// The disk keeps them until a snapshot covers them.
+    #[serde(default)]
+    pub log_retain: usize,
     /// The counter of an epoch's first zxid (1). Scenarios start it near `u32::MAX` to show
     /// the rollover forcing a new epoch (ZOOKEEPER-1277).
     pub first_counter: u32,
@@ -180,6 +187,7 @@ impl Config {
             notify_max: Duration::from_millis(2000),
             snap_threshold: 1000,
             snapshot_every: 0,
+            log_retain: 0,
             first_counter: 1,
             trace_details: true,
             min_session_timeout: Duration::from_millis(4_000),

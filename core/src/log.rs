@@ -21,7 +21,8 @@ pub struct Entry {
     pub origin: Option<Origin>,
 }
 
-/// History after a snapshot taken at `base` (ZERO for the empty tree).
+/// History after `base`: the snapshot it starts from (ZERO for the empty tree), or the last
+/// entry forgotten because it was committed long ago (`Config::log_retain`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Log {
     base: Zxid,
@@ -97,7 +98,8 @@ impl Log {
         self.entries.truncate(n);
     }
 
-    /// Forget entries up to `z` (a snapshot at `z` now covers them).
+    /// Forget entries up to `z` (a snapshot at `z` now covers them, or they are committed and
+    /// older than any DIFF would send).
     pub fn compact(&mut self, z: Zxid) {
         let n = self.entries.partition_point(|e| e.zxid <= z);
         self.entries.drain(..n);

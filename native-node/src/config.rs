@@ -297,6 +297,8 @@ impl NodeConfig {
         c.min_session_timeout = Duration::from_millis(self.min_session_timeout_ms);
         c.max_session_timeout = Duration::from_millis(self.max_session_timeout_ms);
         c.snapshot_every = self.snapshot_every;
+        // Twice what a DIFF may send: snapshots are rare (snapCount), the log in memory small.
+        c.log_retain = 2 * c.snap_threshold;
         c.super_digest = self.super_digest.clone();
         c.seed = self.id.wrapping_mul(0x9e37_79b9) ^ std::process::id() as u64;
         c

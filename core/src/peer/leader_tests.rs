@@ -225,3 +225,24 @@ fn sync_confirmation_rounds() {
     let outs = h.recv(1, Message::PingAck { epoch: 1, round: r2, sessions: Vec::new() });
     assert_eq!(show(&outs), ["1 <- SyncReply 0x7#2 zxid=0x000000000"]);
 }
+
+/// `Config::log_retain`: past it, the oldest committed entries leave memory (down to the
+/// limit, in steps of half of it), so a learner within the kept window still gets DIFF and one
+/// behind it SNAP. With 0 (the default) the log is kept until a snapshot.
+#[test]
+fn committed_entries_past_log_retain_leave_memory() {
+    let log: Vec<Zxid> = (1..=20).map(|c| z(7, c)).collect();
+    let mut h = established(history(7, None, &log), |c| c.log_retain = 4);
+    assert_eq!(h.p.status().last_committed, z(7, 20), "the restored history is committed");
+    assert_eq!(h.p.log().len(), 4, "20 committed, 4 kept");
+    assert_eq!(h.p.log().base(), z(7, 16));
+    let got = join(&mut h, 2, 7, z(7, 17));
+    assert_eq!(got[2], "2 <- Diff 0x700000012..0x700000014 (3)", "{got:?}");
+    let mut h = established(history(7, None, &log), |c| c.log_retain = 4);
+    let got = join(&mut h, 2, 7, z(7, 10));
+    assert_eq!(got[2], "2 <- Snap at=0x700000014 then none", "{got:?}");
+    let mut all = established(history(7, None, &log), |_| {});
+    assert_eq!(all.p.log().len(), 20, "log_retain 0 keeps everything");
+    let got = join(&mut all, 2, 7, z(7, 10));
+    assert!(got[2].starts_with("2 <- Diff"), "{got:?}");
+}

@@ -646,6 +646,21 @@ impl Peer {
         self.trace(TraceEvent::Committed { sid: self.cfg.sid, zxid: self.last_committed });
         self.clients_committed();
         self.maybe_checkpoint();
+        self.trim_log();
+    }
+
+    /// Past `Config::log_retain` committed entries in memory, forget the oldest down to it
+    /// (in steps, so the cost of moving the rest is spread over many commits).
+    fn trim_log(&mut self) {
+        let keep = self.cfg.log_retain;
+        if keep == 0 {
+            return;
+        }
+        let committed = self.log.len() - self.log.after(self.last_committed).len();
+        if committed > keep + keep / 2 {
+            let upto = self.log.entries()[committed - keep - 1].zxid;
+            self.log.compact(upto);
+        }
     }
 
     /// A checkpoint at a per-peer randomized interval (see `checkpoint.rs`). Cloning the tree
