@@ -162,6 +162,12 @@ pub struct Config {
     /// ([`crate::peer::Peer::set_trace_details`]): formatting them, and judging from the
     /// pending transactions what they may show, is much of a step's cost.
     pub trace_details: bool,
+    /// Emit `TraceEvent::Applied` for each commit, with its path, result and changes (the
+    /// simulator's checks and the classroom read them). The native node turns it off with
+    /// `trace_details` while no `/observe` viewer listens: building it allocates on every
+    /// commit, for nobody.
+    #[serde(default = "yes")]
+    pub trace_applied: bool,
     /// Seed for election jitter.
     pub seed: u64,
     pub mutants: BTreeSet<Mutant>,
@@ -171,6 +177,10 @@ pub struct Config {
     /// must hold whatever an election decides, and the simulator checks that it does.
     #[serde(default)]
     pub election_oracle: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Config {
@@ -190,6 +200,7 @@ impl Config {
             log_retain: 0,
             first_counter: 1,
             trace_details: true,
+            trace_applied: true,
             min_session_timeout: Duration::from_millis(4_000),
             max_session_timeout: Duration::from_millis(40_000),
             super_digest: None,

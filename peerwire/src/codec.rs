@@ -22,7 +22,14 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
 }
 
 pub(crate) fn to_bytes<T: Serialize>(v: &T) -> Result<Vec<u8>, WireError> {
-    postcard::to_allocvec(v).map_err(|e| WireError::Malformed(format!("cannot encode: {e}")))
+    to_bytes_sized(v, 0)
+}
+
+/// As [`to_bytes`], into a buffer of `capacity` bytes to begin with (no regrowth when the
+/// guess is right: the write path encodes every entry once).
+pub(crate) fn to_bytes_sized<T: Serialize>(v: &T, capacity: usize) -> Result<Vec<u8>, WireError> {
+    postcard::to_extend(v, Vec::with_capacity(capacity))
+        .map_err(|e| WireError::Malformed(format!("cannot encode: {e}")))
 }
 
 pub(crate) fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {

@@ -13,7 +13,7 @@
 //! the entry again. The tags are taken from postcard itself (see [`tags`]), so a variant added
 //! to `Message` cannot make them stale.
 
-use crate::codec::{from_bytes, to_bytes};
+use crate::codec::{from_bytes, to_bytes, to_bytes_sized};
 use crate::WireError;
 use std::sync::OnceLock;
 use zabra_core::log::Entry;
@@ -23,7 +23,8 @@ use zabra_core::{SessionId, Zxid};
 
 /// The bytes of one entry, as logged on disk and carried by Proposal and Inform.
 pub fn encode_entry(e: &Entry) -> Vec<u8> {
-    to_bytes(e).expect("an entry always encodes")
+    // Room for the header fields and a path and value of usual sizes; larger ones regrow.
+    to_bytes_sized(e, 256).expect("an entry always encodes")
 }
 
 /// One entry from exactly `bytes`.

@@ -281,11 +281,12 @@ impl Peer {
         &self.cfg
     }
 
-    /// Turns the readable trace texts on or off from the next input (see
-    /// [`Config::trace_details`]): a driver fills them only while someone reads them, since
-    /// formatting them and judging what they may show is much of a request's cost.
+    /// Turns the readable trace texts, and the `Applied` events, on or off from the next input
+    /// (see [`Config::trace_details`] and [`Config::trace_applied`]): a driver fills them only
+    /// while someone reads them, since building them is much of a request's cost.
     pub fn set_trace_details(&mut self, on: bool) {
         self.cfg.trace_details = on;
+        self.cfg.trace_applied = on;
     }
 
     pub fn tree(&self) -> &DataTree {
@@ -619,22 +620,21 @@ impl Peer {
         while let Some(entry) = self.log.after(self.last_committed).first().filter(|e| e.zxid <= z) {
             let (zxid, origin, session) = (entry.zxid, entry.origin, entry.txn.session);
             let (result, changes) = self.tree.apply_with_changes(zxid, &entry.txn);
-            let path = entry.txn.op.path().to_string();
             let kind = session::SessionOp::of(&entry.txn.op);
             self.last_committed = zxid;
-            let digest = self.tree.digest();
-            let summary = crate::describe::op_result(&result);
-            let applied = TraceEvent::Applied {
-                sid: self.cfg.sid,
-                zxid,
-                digest,
-                path,
-                session,
-                origin,
-                result: summary,
-                changes: changes.clone(),
-            };
-            self.trace(applied);
+            if self.cfg.trace_applied {
+                let applied = TraceEvent::Applied {
+                    sid: self.cfg.sid,
+                    zxid,
+                    digest: self.tree.digest(),
+                    path: entry.txn.op.path().to_string(),
+                    session,
+                    origin,
+                    result: crate::describe::op_result(&result),
+                    changes: changes.clone(),
+                };
+                self.trace(applied);
+            }
             let mine = origin.filter(|o| o.sid == self.cfg.sid);
             // Watch events first: they must precede any reply that shows the change (§14.2).
             self.after_apply(zxid, session, kind, mine.is_some(), &result, &changes);
