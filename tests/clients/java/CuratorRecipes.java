@@ -336,7 +336,10 @@ public final class CuratorRecipes {
         var cc = client();
         var pc = client();
         DistributedQueue<String> in = QueueBuilder.builder(cc, consumer, TEXT, path).buildQueue();
-        DistributedQueue<String> out = QueueBuilder.builder(pc, null, TEXT, path).buildQueue();
+        // Puts in the foreground: Curator's default puts in the background, and a background put
+        // lost to the leader's kill is retried after the next one went through (CI once read
+        // item-7 before item-6). The queue's order is the order in which puts completed.
+        DistributedQueue<String> out = QueueBuilder.builder(pc, null, TEXT, path).putInBackground(false).buildQueue();
         in.start();
         out.start();
         List<String> items = new ArrayList<>();
