@@ -31,7 +31,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -77,7 +76,7 @@ fn max_message(max_frame: usize) -> usize {
 
 /// Accept the WebSocket handshake and serve the socket. Done here rather than with axum's
 /// `WebSocketUpgrade` to keep the socket under the WebSocket, for the lingering close.
-pub fn upgrade(mut req: Request, ctx: ConnCtx, events: mpsc::UnboundedSender<Event>, cfg: Arc<NodeConfig>) -> Response {
+pub fn upgrade(mut req: Request, ctx: ConnCtx, events: crate::node::Events, cfg: Arc<NodeConfig>) -> Response {
     let h = req.headers();
     let is_ws =
         h.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
@@ -126,7 +125,7 @@ enum End {
 struct ApiConn {
     ws: WebSocketStream<Io>,
     ctx: ConnCtx,
-    events: mpsc::UnboundedSender<Event>,
+    events: crate::node::Events,
     conn: ConnId,
     announced: bool,
     session: Option<SessionId>,
@@ -138,12 +137,7 @@ struct ApiConn {
     max_frame: usize,
 }
 
-async fn serve_socket(
-    ws: WebSocketStream<Io>,
-    ctx: ConnCtx,
-    events: mpsc::UnboundedSender<Event>,
-    cfg: Arc<NodeConfig>,
-) {
+async fn serve_socket(ws: WebSocketStream<Io>, ctx: ConnCtx, events: crate::node::Events, cfg: Arc<NodeConfig>) {
     let (tx, mut rx) = crate::clientq::channel(cfg.limits.queue_hard_limit());
     let queue = rx.handle();
     let mut c = ApiConn {

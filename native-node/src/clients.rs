@@ -23,12 +23,11 @@ use std::sync::Arc;
 use std::task::{ready, Poll};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use zabra_core::peer::{ClientRequest, ClientResult};
 use zabra_core::{SessionId, Zxid};
 use zabra_zkwire as wire;
 
-pub async fn listen(l: TcpListener, events: mpsc::UnboundedSender<Event>, cfg: Arc<NodeConfig>, budget: ReadBudget) {
+pub async fn listen(l: TcpListener, events: crate::node::Events, cfg: Arc<NodeConfig>, budget: ReadBudget) {
     let table = crate::limits::ConnTable::new(&cfg.limits);
     crate::limits::accept_loop(l, "client port", table, move |stream, addr, guard| {
         let (ev, cfg, budget) = (events.clone(), cfg.clone(), budget.clone());
@@ -57,7 +56,7 @@ struct Conn {
     hold: Arc<Hold>,
     addr: SocketAddr,
     reader: wire::FrameReader,
-    events: mpsc::UnboundedSender<Event>,
+    events: crate::node::Events,
     conn: zabra_core::ConnId,
     /// The node has heard of this connection (and must hear when it ends).
     announced: bool,
@@ -80,7 +79,7 @@ impl Conn {
     async fn serve(
         stream: TcpStream,
         addr: SocketAddr,
-        events: mpsc::UnboundedSender<Event>,
+        events: crate::node::Events,
         cfg: Arc<NodeConfig>,
         budget: &ReadBudget,
     ) -> Result<(), String> {
@@ -349,7 +348,7 @@ mod tests {
         let budget_bytes = 1 << 20;
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let cfg = Arc::new(NodeConfig::local(1, 1));
         tokio::spawn(listen(l, tx, cfg, ReadBudget::new(budget_bytes)));
         // The node: grants every session, answers no request, counts the requests it got.

@@ -34,13 +34,13 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 #[derive(Clone)]
 pub struct Http {
     pub cfg: Arc<NodeConfig>,
-    pub events: mpsc::UnboundedSender<Event>,
+    pub events: crate::node::Events,
     /// One permit per `/observe` viewer.
     pub viewers: Arc<Semaphore>,
 }
 
 impl Http {
-    pub fn new(cfg: Arc<NodeConfig>, events: mpsc::UnboundedSender<Event>) -> Http {
+    pub fn new(cfg: Arc<NodeConfig>, events: crate::node::Events) -> Http {
         let viewers = Arc::new(Semaphore::new(cfg.limits.max_viewers));
         Http { cfg, events, viewers }
     }
@@ -112,7 +112,7 @@ pub async fn serve(l: TcpListener, h: Http, budget: ReadBudget) {
     .await
 }
 
-pub async fn view(events: &mpsc::UnboundedSender<Event>) -> Option<NodeView> {
+pub async fn view(events: &crate::node::Events) -> Option<NodeView> {
     let (tx, rx) = oneshot::channel();
     events.send(Event::Status(tx)).ok()?;
     rx.await.ok()

@@ -10,7 +10,7 @@
 use crate::config::NodeConfig;
 use crate::node::{DumpView, Event, NodeView};
 use std::collections::{BTreeMap, BTreeSet};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use zabra_core::message::ServerState;
 use zabra_core::peer::{Now, Peer, Phase};
 use zabra_zkwire as wire;
@@ -161,7 +161,7 @@ pub fn dump_view(peer: &Peer, now: Now) -> DumpView {
     DumpView { sessions, ephemerals, watches }
 }
 
-async fn dump(events: &mpsc::UnboundedSender<Event>) -> Option<DumpView> {
+async fn dump(events: &crate::node::Events) -> Option<DumpView> {
     let (tx, rx) = oneshot::channel();
     events.send(Event::Dump(tx)).ok()?;
     rx.await.ok()
@@ -169,11 +169,7 @@ async fn dump(events: &mpsc::UnboundedSender<Event>) -> Option<DumpView> {
 
 /// The whole answer to a four-letter word on the client port, `None` if the node stopped.
 /// A command outside `fourlw_whitelist` gets ZooKeeper's refusal and runs nothing.
-pub async fn four_letter_text(
-    cmd: wire::FourLetter,
-    events: &mpsc::UnboundedSender<Event>,
-    cfg: &NodeConfig,
-) -> Option<String> {
+pub async fn four_letter_text(cmd: wire::FourLetter, events: &crate::node::Events, cfg: &NodeConfig) -> Option<String> {
     use wire::FourLetter::*;
     if !cfg.fourlw_allowed(cmd) {
         return Some(wire::not_whitelisted(cmd));

@@ -25,6 +25,22 @@ pub enum ClientOut {
     Close,
 }
 
+/// The node task's event queue. Unbounded as a channel, bounded by its producers, each of
+/// which stops before it can flood it:
+/// - a client connection (`clients.rs`, and `/api` in `api.rs`) sends one connect, one close
+///   and its requests, and stops reading at `max_outstanding` requests or `max_queued_bytes`
+///   unanswered; all connections together stop once the unanswered bytes beyond 64 KiB each
+///   fill `max_partial_bytes` (the shared read budget); connections are capped per address
+///   and in all (`limits.rs`);
+/// - a peer link holds each received message's size from its 32 MiB allowance until the node
+///   task has handled it, and stops reading past it (`transport.rs`);
+/// - the storage thread sends one `Persisted` per group commit, and the ops it holds weigh at
+///   most `persist::MAX_BACKLOG` (`persist.rs`).
+///
+/// A bounded channel would instead let one blocked producer (a client flood) hold up the
+/// others, the storage thread's completions among them.
+pub type Events = mpsc::UnboundedSender<Event>;
+
 pub enum Event {
     PeerUp {
         sid: Sid,

@@ -19,7 +19,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::Semaphore;
 use zabra_core::Token;
 use zabra_storage::{DiskStore, Prepared};
@@ -120,7 +119,7 @@ impl StoreQueue {
 
 pub fn spawn(
     store: DiskStore,
-    events: UnboundedSender<Event>,
+    events: crate::node::Events,
     metrics: Arc<Metrics>,
 ) -> Result<(StoreQueue, JoinHandle<()>), String> {
     let (tx, rx) = std::sync::mpsc::channel();
@@ -146,13 +145,7 @@ fn fail(e: zabra_storage::StoreError) -> ! {
     std::process::exit(3);
 }
 
-fn run(
-    mut store: DiskStore,
-    rx: Receiver<Item>,
-    events: UnboundedSender<Event>,
-    m: Arc<Metrics>,
-    room: Arc<Semaphore>,
-) {
+fn run(mut store: DiskStore, rx: Receiver<Item>, events: crate::node::Events, m: Arc<Metrics>, room: Arc<Semaphore>) {
     loop {
         let first = if store.snapshot_in_progress() {
             match rx.recv_timeout(SNAPSHOT_POLL) {

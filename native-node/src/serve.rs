@@ -28,13 +28,7 @@ pub async fn serve(cfg: NodeConfig) -> Result<(), String> {
     }
     let peer = Peer::restore(cfg.peer_config(), state, crate::node::now(start)).map_err(|e| e.to_string())?;
     let me = cfg.me().clone();
-    // Unbounded as a channel, bounded by its producers, each of which stops before it can
-    // flood it: a client connection stops reading at `max_outstanding` requests or
-    // `max_queued_bytes` unanswered, and all of them together once the unanswered bytes
-    // beyond 64 KiB each fill `max_partial_bytes` (the shared read budget); a peer link
-    // is one authenticated member whose sender bounds its queue in bytes; the storage thread
-    // reports at most one completion per op the node task gave it. A bounded channel here
-    // would let a blocked producer stall the node task's own storage completions.
+    // What bounds this queue: `node::Events`.
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let metrics = Arc::new(crate::metrics::Metrics::default());
     let (store_tx, storage) = crate::persist::spawn(store, events_tx.clone(), metrics.clone())?;

@@ -218,7 +218,7 @@ pub struct Transport {
     browser: Arc<BTreeSet<u64>>,
     /// The key of the handshake's proofs; empty on a single-member cluster (refuses all).
     secret: Arc<Vec<u8>>,
-    pub events: mpsc::UnboundedSender<Event>,
+    pub events: crate::node::Events,
     /// Peers this node must not talk to (in-node partition control).
     pub blocked: Arc<Mutex<BTreeSet<u64>>>,
     errors: Arc<AtomicU64>,
@@ -226,7 +226,7 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(cfg: &crate::config::NodeConfig, secret: Vec<u8>, events: mpsc::UnboundedSender<Event>) -> Transport {
+    pub fn new(cfg: &crate::config::NodeConfig, secret: Vec<u8>, events: crate::node::Events) -> Transport {
         let role = |observer: bool| if observer { Role::Observer } else { Role::Voter };
         Transport {
             cluster: cfg.cluster.clone(),
