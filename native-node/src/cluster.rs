@@ -86,6 +86,9 @@ struct Supervisor {
     children: BTreeMap<u64, Option<Child>>,
     /// Nodes stopped with SIGSTOP (and not resumed, killed or restarted since).
     paused: std::collections::BTreeSet<u64>,
+    /// Held across one control action, waits included: two restarts of one node never start
+    /// two processes, and no action sees a node half killed.
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 type Shared = Arc<Mutex<Supervisor>>;
@@ -205,6 +208,7 @@ pub async fn run(a: ClusterArgs) -> Result<(), String> {
         token: token.clone(),
         children,
         paused: Default::default(),
+        gate: Default::default(),
     }));
     // Bound before its address and token are printed: a script that reads the line may call
     // the supervisor at once (supervisor.rs's test got "connection refused" that way).
@@ -295,35 +299,69 @@ fn signal(c: &Child, sig: nix::sys::signal::Signal) -> Result<(), String> {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).map_err(|e| e.to_string())
 }
 
+/// How long a killed node may take to exit before the supervisor gives up on it.
+const REAP_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// SIGKILL, then wait until the process is gone. `kill(2)` returns before the process has
+/// exited (a thread inside an fsync finishes it first): a node started at once could find its
+/// ports still bound and exit, which CI saw as a restart that never logged its start.
+async fn kill_and_reap(mut c: Child) -> Result<(), String> {
+    let _ = c.start_kill();
+    match tokio::time::timeout(REAP_LIMIT, c.wait()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("waiting for the killed process: {e}")),
+        Err(_) => Err(format!("the killed process did not exit within {REAP_LIMIT:?}")),
+    }
+}
+
 async fn control(
     State(sup): State<Shared>,
     Path((id, action)): Path<(u64, String)>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
     use nix::sys::signal::Signal;
-    let mut s = sup.lock().expect("not poisoned");
-    if !q.get("token").is_some_and(|t| crate::secrets::token_eq(t, &s.token)) {
-        return (StatusCode::UNAUTHORIZED, "admin token missing or wrong\n").into_response();
-    }
-    let dir = s.dir.clone();
-    s.paused.remove(&id);
-    let Some(slot) = s.children.get_mut(&id) else { return (StatusCode::NOT_FOUND, "no such node\n").into_response() };
-    let mut paused = false;
-    let result = match (action.as_str(), slot.as_mut()) {
-        ("kill", Some(c)) => signal(c, Signal::SIGKILL).map(|_| *slot = None),
-        ("pause", Some(c)) => signal(c, Signal::SIGSTOP).map(|_| paused = true),
-        ("resume", Some(c)) => signal(c, Signal::SIGCONT),
-        ("restart", _) => {
-            if let Some(c) = slot.as_mut() {
-                let _ = signal(c, Signal::SIGKILL);
-            }
-            spawn_node(&dir, id).map(|c| *slot = Some(c)).map_err(|e| e.to_string())
+    let gate = {
+        let s = sup.lock().expect("not poisoned");
+        if !q.get("token").is_some_and(|t| crate::secrets::token_eq(t, &s.token)) {
+            return (StatusCode::UNAUTHORIZED, "admin token missing or wrong\n").into_response();
         }
-        (a, None) if a != "restart" => Err("the node is not running".into()),
-        _ => Err(format!("unknown action {action:?} (kill, restart, pause, resume)")),
+        if !s.children.contains_key(&id) {
+            return (StatusCode::NOT_FOUND, "no such node\n").into_response();
+        }
+        s.gate.clone()
     };
-    if paused {
-        s.paused.insert(id);
+    let _gate = gate.lock().await;
+    // The process to kill leaves its slot under the lock and is waited for without it.
+    let (dying, dir, result) = {
+        let mut s = sup.lock().expect("not poisoned");
+        let dir = s.dir.clone();
+        let was_paused = s.paused.remove(&id);
+        let slot = s.children.get_mut(&id).expect("checked above");
+        let mut dying = None;
+        let result = match (action.as_str(), slot.as_mut()) {
+            ("kill" | "restart", Some(_)) => {
+                dying = slot.take();
+                Ok(())
+            }
+            ("restart", None) => Ok(()),
+            ("pause", Some(c)) => signal(c, Signal::SIGSTOP),
+            ("resume", Some(c)) => signal(c, Signal::SIGCONT),
+            ("kill" | "pause" | "resume", None) => Err("the node is not running".to_string()),
+            _ => Err(format!("unknown action {action:?} (kill, restart, pause, resume)")),
+        };
+        if (action == "pause" && result.is_ok()) || (was_paused && result.is_err()) {
+            s.paused.insert(id);
+        }
+        (dying, dir, result)
+    };
+    let mut result = result;
+    if let Some(c) = dying {
+        result = kill_and_reap(c).await;
+    }
+    if result.is_ok() && action == "restart" {
+        result = spawn_node(&dir, id).map_err(|e| e.to_string()).map(|c| {
+            sup.lock().expect("not poisoned").children.insert(id, Some(c));
+        });
     }
     match result {
         Ok(()) => (StatusCode::OK, format!("node {id}: {action} done\n")).into_response(),
