@@ -13,11 +13,13 @@ pub struct Origin {
     pub xid: i64,
 }
 
-/// One logged transaction.
+/// One logged transaction. The transaction is shared, not copied, between the log, the
+/// storage queue and every Proposal (a clone is a reference count, not its path, data, ACL
+/// and identities again); it serializes as the `Txn` itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub zxid: Zxid,
-    pub txn: Txn,
+    pub txn: std::sync::Arc<Txn>,
     pub origin: Option<Origin>,
 }
 
@@ -129,7 +131,7 @@ mod tests {
         };
         Entry {
             zxid: Zxid::new(ep, c),
-            txn: Txn { session: SessionId(0), time_ms: 0, auth: Vec::new(), op },
+            txn: Txn { session: SessionId(0), time_ms: 0, auth: Vec::new(), op }.into(),
             origin: None,
         }
     }

@@ -165,7 +165,7 @@ pub mod conformance {
         let op = Op::create(&format!("/n{e}-{c}"), &[1, 2], CreateMode::Persistent);
         Entry {
             zxid: Zxid::new(e, c),
-            txn: Txn { session: SessionId(1), time_ms: 5, auth: Vec::new(), op },
+            txn: Txn { session: SessionId(1), time_ms: 5, auth: Vec::new(), op }.into(),
             origin: None,
         }
     }

@@ -25,7 +25,7 @@ fn write(dir: &Path, target: &str, name: &str, bytes: &[u8]) {
 fn entry(z: Zxid, op: Op) -> Entry {
     Entry {
         zxid: z,
-        txn: Txn { session: SessionId(0x100), time_ms: 1_700_000_000_000, auth: Vec::new(), op },
+        txn: Txn { session: SessionId(0x100), time_ms: 1_700_000_000_000, auth: Vec::new(), op }.into(),
         origin: None,
     }
 }

@@ -102,7 +102,7 @@ fn session(s: u8) -> SessionId {
 
 fn entry((z, node): (Z, u8)) -> Entry {
     let op = Op::create(&format!("/n{}", node % 8), &[node], CreateMode::Persistent);
-    Entry { zxid: z.zxid(), txn: Txn { session: SessionId(0), time_ms: 0, auth: Vec::new(), op }, origin: None }
+    Entry { zxid: z.zxid(), txn: Txn { session: SessionId(0), time_ms: 0, auth: Vec::new(), op }.into(), origin: None }
 }
 
 fn entries(v: Vec<(Z, u8)>) -> Vec<Entry> {

@@ -138,6 +138,8 @@ pub struct Node {
     replies: u64,
     commits: u64,
     inputs: VecDeque<Input>,
+    /// The outputs buffer, kept across steps (see `Peer::step_into`).
+    outs: Vec<Output>,
     transport: crate::transport::Transport,
     inflight: crate::metrics::Inflight,
     watch_events: u64,
@@ -181,6 +183,7 @@ impl Node {
             replies: 0,
             commits: 0,
             inputs: VecDeque::new(),
+            outs: Vec::new(),
             transport,
             inflight: crate::metrics::Inflight::new(metrics),
             watch_events: 0,
@@ -192,7 +195,7 @@ impl Node {
     /// batch too, so a steady stream of events never starves the timer (pings, the sync limit).
     pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) {
         let outs = self.peer.take_outputs();
-        self.perform(outs);
+        self.perform(outs.into_iter());
         let mut armed = self.deadline();
         let sleep = tokio::time::sleep_until(armed);
         tokio::pin!(sleep);
@@ -255,8 +258,10 @@ impl Node {
     fn step(&mut self, input: Input) {
         self.inputs.push_back(input);
         while let Some(i) = self.inputs.pop_front() {
-            let outs = self.peer.step(now(self.start), i);
-            self.perform(outs);
+            let mut outs = std::mem::take(&mut self.outs);
+            self.peer.step_into(now(self.start), i, &mut outs);
+            self.perform(outs.drain(..));
+            self.outs = outs;
         }
     }
 
@@ -323,7 +328,7 @@ impl Node {
         }
     }
 
-    fn perform(&mut self, outs: Vec<Output>) {
+    fn perform(&mut self, outs: impl Iterator<Item = Output>) {
         for o in outs {
             match o {
                 Output::Send { to, env } => {

@@ -222,7 +222,8 @@ mod tests {
                 time_ms: 0,
                 auth: Vec::new(),
                 op: Op::create("/a", &vec![7u8; data], CreateMode::Persistent),
-            },
+            }
+            .into(),
             origin: None,
         };
         let entries: Vec<Entry> = (0..n).map(entry).collect();

@@ -591,7 +591,7 @@ mod tests {
         use zabra_core::txn::{CreateMode, Op, Txn};
         let op = Op::create("/p", &[9; 100], CreateMode::Persistent);
         let txn = Txn { session: zabra_core::SessionId(5), time_ms: 1, auth: Vec::new(), op };
-        let entry = zabra_core::log::Entry { zxid: zabra_core::Zxid::new(3, 1), txn, origin: None };
+        let entry = zabra_core::log::Entry { zxid: zabra_core::Zxid::new(3, 1), txn: txn.into(), origin: None };
         let mut step = EntryBytes::default();
         let disk = step.prepare(PersistOp::Append(vec![entry.clone()]));
         let mut links: Vec<_> = (1..=3).map(|id| new_link(id, 1 << 20)).collect();

@@ -37,7 +37,7 @@ fn measure(what: &str, msg: Message) {
 fn main() {
     let big = (0..20u32).map(|i| {
         let op = Op::create(&format!("/big/n{i:02}"), &vec![b'a'; 1_000_000], CreateMode::Persistent);
-        Entry { zxid: Zxid::new(1, i + 1), txn: txn(op), origin: None }
+        Entry { zxid: Zxid::new(1, i + 1), txn: txn(op).into(), origin: None }
     });
     measure("DIFF of 20 x 1 MB", Message::Diff { epoch: 1, entries: big.collect() });
 

@@ -44,7 +44,7 @@ fn tags() -> &'static Tags {
     static TAGS: OnceLock<Tags> = OnceLock::new();
     TAGS.get_or_init(|| {
         let txn = Txn { session: SessionId(0), time_ms: 0, auth: Vec::new(), op: Op::CloseSession };
-        let entry = Entry { zxid: Zxid::ZERO, txn, origin: None };
+        let entry = Entry { zxid: Zxid::ZERO, txn: txn.into(), origin: None };
         let tail = [to_bytes(&0u32).expect("an epoch encodes"), encode_entry(&entry)].concat();
         let tag = |msg: Message| {
             let all = to_bytes(&msg).expect("a message encodes");
@@ -67,12 +67,12 @@ pub fn encode_with_entry(id: MsgId, msg: &Message, entry: &[u8]) -> Option<Vec<u
         Message::Inform { epoch, .. } => (&tags().inform, epoch),
         _ => return None,
     };
-    let id = to_bytes(&id).expect("an id encodes");
-    let epoch = to_bytes(epoch).expect("an epoch encodes");
-    let mut out = Vec::with_capacity(id.len() + tag.len() + epoch.len() + entry.len());
-    for part in [&id[..], tag, &epoch, entry] {
-        out.extend_from_slice(part);
-    }
+    // One buffer: the id and the epoch (varints of at most 10 and 5 bytes) encode into it.
+    let out = Vec::with_capacity(15 + tag.len() + entry.len());
+    let mut out = postcard::to_extend(&id, out).expect("an id encodes");
+    out.extend_from_slice(tag);
+    let mut out = postcard::to_extend(epoch, out).expect("an epoch encodes");
+    out.extend_from_slice(entry);
     Some(out)
 }
 

@@ -15,7 +15,7 @@ fn proposal() -> Envelope {
     let session = SessionId(0x1_0000_0000_0042);
     let op = Op::create("/bench/n000123", &[7; 100], CreateMode::Persistent);
     let txn = Txn { session, time_ms: 1_700_000_000_000, auth: Vec::new(), op };
-    let entry = Entry { zxid, txn, origin: Some(Origin { sid: Sid(2), session, xid: 77 }) };
+    let entry = Entry { zxid, txn: txn.into(), origin: Some(Origin { sid: Sid(2), session, xid: 77 }) };
     Envelope { id: MsgId { from: Sid(1), seq: 991 }, msg: Message::Proposal { epoch: 3, entry } }
 }
 

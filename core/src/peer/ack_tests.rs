@@ -139,7 +139,7 @@ fn a_follower_acks_once_per_durable_batch() {
 fn proposal_of(c: u32) -> Message {
     let op = crate::txn::Op::create(&format!("/n{c}"), b"v", crate::txn::CreateMode::Persistent);
     let txn = crate::txn::Txn { session: SessionId(1), time_ms: 5, auth: Vec::new(), op };
-    Message::Proposal { epoch: 1, entry: crate::log::Entry { zxid: z(c), txn, origin: None } }
+    Message::Proposal { epoch: 1, entry: crate::log::Entry { zxid: z(c), txn: txn.into(), origin: None } }
 }
 
 /// The mutant vouches for a write still in flight: with (1,1) durable and (1,2) only logged,

@@ -420,7 +420,7 @@ impl Peer {
         auth: Vec<Id>,
         origin: Option<Origin>,
     ) -> Entry {
-        Entry { zxid, txn: Txn { session, time_ms: self.now.wall_ms, auth, op }, origin }
+        Entry { zxid, txn: Txn { session, time_ms: self.now.wall_ms, auth, op }.into(), origin }
     }
 }
 

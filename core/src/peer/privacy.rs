@@ -140,7 +140,7 @@ mod tests {
             |one: &One, n: u32| crate::zxid::Zxid::new(one.p.last_committed.epoch, one.p.last_committed.counter + n);
         let pending = |op: Op, z| crate::log::Entry {
             zxid: z,
-            txn: crate::txn::Txn { session: s, time_ms: 0, auth: Vec::new(), op },
+            txn: crate::txn::Txn { session: s, time_ms: 0, auth: Vec::new(), op }.into(),
             origin: None,
         };
         let shut = vec![Acl { perms: ALL & !READ, id: Id::new("world", "anyone") }];

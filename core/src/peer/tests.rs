@@ -271,7 +271,7 @@ fn proposal(z: Zxid) -> Message {
         mode: crate::txn::CreateMode::Persistent,
     };
     let txn = crate::txn::Txn { session: crate::ids::SessionId(1), time_ms: 5, auth: Vec::new(), op };
-    Message::Proposal { epoch: 1, entry: crate::log::Entry { zxid: z, txn, origin: None } }
+    Message::Proposal { epoch: 1, entry: crate::log::Entry { zxid: z, txn: txn.into(), origin: None } }
 }
 
 /// zab-notes Phase 3: a follower acks a proposal only once it is durable.

@@ -270,7 +270,7 @@ mod tests {
     fn entry(c: u32) -> Entry {
         let op = Op::create(&format!("/n{c}"), b"x", CreateMode::Persistent);
         let txn = Txn { session: crate::ids::SessionId(1), time_ms: 0, auth: Vec::new(), op };
-        Entry { zxid: Zxid::new(1, c), txn, origin: None }
+        Entry { zxid: Zxid::new(1, c), txn: txn.into(), origin: None }
     }
 
     fn violations(memory: &Log, disk: &PersistedState) -> Vec<String> {

@@ -213,7 +213,7 @@ pub fn seeded_entry(z: Zxid) -> Entry {
     let op = Op::create(&format!("/e{}-{}", z.epoch, z.counter), b"", CreateMode::Persistent);
     Entry {
         zxid: z,
-        txn: Txn { session: SessionId(0), time_ms: 1_700_000_000_000, auth: Vec::new(), op },
+        txn: Txn { session: SessionId(0), time_ms: 1_700_000_000_000, auth: Vec::new(), op }.into(),
         origin: None,
     }
 }

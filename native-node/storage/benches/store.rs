@@ -21,7 +21,11 @@ fn create(counter: u32) -> Entry {
     let session = SessionId(0x1000_0000_0000_0001);
     let op = Op::create(&format!("/bench/node-{counter:010}"), &[7; 100], CreateMode::Persistent);
     let txn = Txn { session, time_ms: 1_733_000_000_000, auth: Vec::new(), op };
-    Entry { zxid: Zxid::new(1, counter), txn, origin: Some(Origin { sid: Sid(1), session, xid: counter.into() }) }
+    Entry {
+        zxid: Zxid::new(1, counter),
+        txn: txn.into(),
+        origin: Some(Origin { sid: Sid(1), session, xid: counter.into() }),
+    }
 }
 
 fn encode(c: &mut Criterion) {

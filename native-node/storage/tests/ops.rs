@@ -234,7 +234,7 @@ fn a_hundred_byte_create_is_one_small_record() {
     let txn = Txn { session, time_ms: 1_733_000_000_000, auth: Vec::new(), op };
     let entry = |c| Entry {
         zxid: Zxid::new(3, c),
-        txn: txn.clone(),
+        txn: txn.clone().into(),
         origin: Some(Origin { sid: Sid(1), session, xid: 12_345 }),
     };
     s.apply_and_sync(&[PersistOp::Append(vec![entry(1)])]).unwrap();

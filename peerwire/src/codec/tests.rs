@@ -16,7 +16,7 @@ fn txn(op: Op) -> Txn {
 
 fn entry(counter: u32, op: Op) -> Entry {
     let origin = Some(Origin { sid: Sid(2), session: OWNER, xid: -7 });
-    Entry { zxid: Zxid::new(0xffff_fffe, counter), txn: txn(op), origin }
+    Entry { zxid: Zxid::new(0xffff_fffe, counter), txn: txn(op).into(), origin }
 }
 
 /// A tree with a session, an ephemeral, binary data and a sequential child.

@@ -10,7 +10,7 @@ fn entry(data: usize) -> Entry {
     let op = Op::create("/bench/node-0000012345", &vec![7; data], CreateMode::Persistent);
     let session = SessionId(0x1000_0000_0000_0001);
     let txn = Txn { session, time_ms: 1_733_000_000_000, auth: vec![Id::new("digest", "u:x")], op };
-    Entry { zxid: Zxid::new(3, 77), txn, origin: Some(Origin { sid: Sid(1), session, xid: 12_345 }) }
+    Entry { zxid: Zxid::new(3, 77), txn: txn.into(), origin: Some(Origin { sid: Sid(1), session, xid: 12_345 }) }
 }
 
 /// The leader encodes an entry once and wraps those bytes for each follower: what a follower

@@ -12,7 +12,11 @@ use zabra_storage::{DiskStore, OpenReport, StoreOptions};
 
 pub fn entry(e: u32, c: u32) -> Entry {
     let op = Op::create(&format!("/n{e}-{c}"), b"some data", CreateMode::Persistent);
-    Entry { zxid: Zxid::new(e, c), txn: Txn { session: SessionId(1), time_ms: 5, auth: Vec::new(), op }, origin: None }
+    Entry {
+        zxid: Zxid::new(e, c),
+        txn: Txn { session: SessionId(1), time_ms: 5, auth: Vec::new(), op }.into(),
+        origin: None,
+    }
 }
 
 pub fn entries(e: u32, counters: std::ops::RangeInclusive<u32>) -> Vec<Entry> {
