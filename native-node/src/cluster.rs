@@ -63,6 +63,9 @@ pub struct ClusterArgs {
     /// many commits, drawn at random (ZooKeeper's snapCount and its default).
     #[arg(long, default_value_t = 100_000)]
     pub snapshot_every: u64,
+    /// Event-loop threads of each node (its `threads`; fsyncs have a thread of their own).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// The built UI (a folder with index.html), served by every node from its HTTP port.
     #[arg(long)]
     pub ui_dir: Option<PathBuf>,
@@ -104,6 +107,7 @@ fn node_config(a: &ClusterArgs, members: &[Member], id: u64, token: &str, superv
         min_session_timeout_ms: 4_000,
         max_session_timeout_ms: 40_000,
         snapshot_every: a.snapshot_every,
+        threads: a.threads,
         max_frame: 0xFFFFF,
         admin_token: Some(token.to_string()),
         control: true,

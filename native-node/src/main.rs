@@ -101,6 +101,21 @@ fn serve_config(a: ServeArgs) -> Result<config::NodeConfig, String> {
     Ok(cfg)
 }
 
+/// One thread: tokio's current-thread runtime. `None`: its default, one worker per core (the
+/// shell needs workers: it reads lines with `block_in_place`).
+fn runtime(threads: Option<usize>) -> tokio::runtime::Runtime {
+    let mut b = match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    b.enable_all().build().expect("a tokio runtime")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The shell prints only what zkCli would; the ZooKeeper client's own log stays quiet.
@@ -118,15 +133,18 @@ fn main() -> ExitCode {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let fmt = tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi);
     tracing_subscriber::registry().with(fmt).with(filter).init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    let result = rt.block_on(async move {
-        match cli.command {
-            Command::Serve(a) => serve::serve(serve_config(a)?).await,
-            Command::Cluster(a) => cluster::run(a).await,
-            Command::Cli(a) => cli::run(a).await,
-            Command::Bench(a) => bench::run(a).await,
-        }
-    });
+    let result = match cli.command {
+        // A node runs on as many threads as its config says (`threads`, default 1).
+        Command::Serve(a) => serve_config(a).and_then(|cfg| runtime(Some(cfg.threads)).block_on(serve::serve(cfg))),
+        other => runtime(None).block_on(async move {
+            match other {
+                Command::Serve(_) => unreachable!("matched above"),
+                Command::Cluster(a) => cluster::run(a).await,
+                Command::Cli(a) => cli::run(a).await,
+                Command::Bench(a) => bench::run(a).await,
+            }
+        }),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
