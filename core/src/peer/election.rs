@@ -180,6 +180,20 @@ impl Peer {
             e.votes.insert(me, vote);
             self.trace(TraceEvent::VoteChanged { sid: me, round, vote });
             self.broadcast_notification();
+        } else if self.better(&self.election_ref().proposal, &vote)
+            && self
+                .election_ref()
+                .established
+                .get(&from)
+                .is_some_and(|(_, st, r)| *st != ServerState::Looking && *r < round)
+        {
+            // The sender proposes worse than we do, in our round, and it answered us before as
+            // a FOLLOWING (or LEADING) peer of an earlier round: it received our vote while it
+            // still followed its old leader, answered with its old vote, and forgot ours. Tell
+            // it again now; it would learn it only at our next resend, 50 ms or more later (a
+            // SIGKILL failover measured at 57 ms took 110-130 ms in about one round of four).
+            let msg = self.notification();
+            self.send(from, msg);
         }
         self.election().votes.insert(from, vote);
         self.check_election();

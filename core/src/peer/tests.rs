@@ -376,3 +376,32 @@ fn a_voter_joins_peers_that_decided_in_its_round() {
     let st = h.p.status();
     assert_eq!((st.state, st.leader), (ServerState::Following, Some(Sid(4))), "{st:?}");
 }
+
+/// The race a SIGKILL failover met in about one round of four on real processes: peer 2 saw
+/// the leader's connection close first and sent its vote to peer 1, which still followed the
+/// dead leader and answered with its old vote (round 7 while peer 2 was in round 8); then
+/// peer 1 went LOOKING and proposed itself, a worse vote, in round 8. Peer 2 must tell it its
+/// better vote at once: before, it stayed silent and peer 1 learned it at peer 2's next resend,
+/// 50 ms later, which doubled the failover.
+#[test]
+fn a_worse_vote_from_a_peer_that_answered_as_follower_gets_our_vote_back() {
+    let mut h = H::new(2, epochs(1, 1), &[]);
+    let round = h.p.logical_clock;
+    let last = h.p.log.last_zxid();
+    let old = Vote { leader: Sid(3), zxid: last, peer_epoch: 1 };
+    h.recv(1, Message::Notification { state: ServerState::Following, vote: old, round: round - 1 });
+    let worse = Vote { leader: Sid(1), zxid: last, peer_epoch: 1 };
+    let outs = h.recv(1, Message::Notification { state: ServerState::Looking, vote: worse, round });
+    let told: Vec<Vote> = sends(&outs)
+        .into_iter()
+        .filter_map(|(to, m)| match m {
+            Message::Notification { vote, round: r, .. } if to == 1 && r == round => Some(vote),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told.iter().map(|v| v.leader).collect::<Vec<_>>(), vec![Sid(2)], "peer 1 is told our vote");
+    // A worse vote from a peer that has been LOOKING all along gets no answer (as in ZooKeeper):
+    // it has our vote from our broadcast.
+    let outs = h.recv(3, Message::Notification { state: ServerState::Looking, vote: worse, round });
+    assert!(sends(&outs).iter().all(|(to, _)| *to != 3), "no answer to peer 3");
+}
