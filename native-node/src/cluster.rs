@@ -336,10 +336,9 @@ async fn control(
     };
     let _gate = gate.lock().await;
     // The process to kill leaves its slot under the lock and is waited for without it.
-    let (dying, dir, result) = {
+    let (dying, dir, mut result) = {
         let mut s = sup.lock().expect("not poisoned");
         let dir = s.dir.clone();
-        let was_paused = s.paused.remove(&id);
         let slot = s.children.get_mut(&id).expect("checked above");
         let mut dying = None;
         let result = match (action.as_str(), slot.as_mut()) {
@@ -353,12 +352,16 @@ async fn control(
             ("kill" | "pause" | "resume", None) => Err("the node is not running".to_string()),
             _ => Err(format!("unknown action {action:?} (kill, restart, pause, resume)")),
         };
-        if (action == "pause" && result.is_ok()) || (was_paused && result.is_err()) {
-            s.paused.insert(id);
+        // Paused until resumed, killed or restarted; a refused action changes nothing.
+        if result.is_ok() {
+            if action == "pause" {
+                s.paused.insert(id);
+            } else {
+                s.paused.remove(&id);
+            }
         }
         (dying, dir, result)
     };
-    let mut result = result;
     if let Some(c) = dying {
         result = kill_and_reap(c).await;
     }

@@ -136,14 +136,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         // A node runs on as many threads as its config says (`threads`, default 1).
         Command::Serve(a) => serve_config(a).and_then(|cfg| runtime(Some(cfg.threads)).block_on(serve::serve(cfg))),
-        other => runtime(None).block_on(async move {
-            match other {
-                Command::Serve(_) => unreachable!("matched above"),
-                Command::Cluster(a) => cluster::run(a).await,
-                Command::Cli(a) => cli::run(a).await,
-                Command::Bench(a) => bench::run(a).await,
-            }
-        }),
+        Command::Cluster(a) => runtime(None).block_on(cluster::run(a)),
+        Command::Cli(a) => runtime(None).block_on(cli::run(a)),
+        Command::Bench(a) => runtime(None).block_on(bench::run(a)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
