@@ -310,8 +310,9 @@ impl Peer {
     }
 
     /// `step`, appending the outputs to `out`: a driver that keeps one buffer across steps
-    /// allocates none per step (a fresh Vec grew to kilobytes under load, and glibc answers
-    /// each such request by consolidating its free lists: about 4% of a node's CPU).
+    /// allocates none per step (a fresh Vec regrew to kilobytes under load, and glibc answers
+    /// requests over 1 KiB by consolidating its free lists: `malloc_consolidate` was 4% of a
+    /// node's profile, part of it from here).
     pub fn step_into(&mut self, now: Now, input: Input, out: &mut Vec<Output>) {
         std::mem::swap(&mut self.out, out);
         self.out.append(out);
