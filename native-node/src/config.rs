@@ -140,9 +140,10 @@ fn default_max_session() -> u64 {
     40_000
 }
 fn default_threads() -> usize {
-    // Measured (same machine, 3 nodes on 2 cores, 100-byte values): one thread against
-    // tokio's default of one worker per core gave setData 1x1 1542-1838 against 1194-1257
-    // ops/s, delete 1x1 1816-1876 against 1406-1445, and 16-36% less server CPU per 1x1 write (dist builds).
+    // Measured (same machine, 3 nodes on 2 cores, 100-byte values, release builds): one
+    // thread against tokio's default of one worker per core gave setData 1x1 1542-1838
+    // against 1194-1257 ops/s, delete 1x1 1816-1876 against 1406-1445, and 24-38% less
+    // server CPU per 1x1 write (16-36% with dist builds).
     1
 }
 fn default_snapshot_every() -> u64 {
