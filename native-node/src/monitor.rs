@@ -103,13 +103,17 @@ fn server_stats(v: &NodeView, cfg: &NodeConfig) -> wire::ServerStats {
     }
 }
 
+/// A member as ZooKeeper's `conf` lists it: `server.ID=HOST:PORT:ROLE;CLIENT`, ROLE
+/// `participant` (a voter) or `observer`. Zabra has one peer port where ZooKeeper has a
+/// quorum and an election port.
+fn server_line(m: &crate::config::Member) -> String {
+    let role = if m.observer { "observer" } else { "participant" };
+    format!("server.{}={}:{}:{role};{}", m.id, m.peer.ip(), m.peer.port(), m.client)
+}
+
 pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo {
     let me = cfg.me();
-    let members = cfg
-        .members
-        .iter()
-        .map(|m| format!("server.{}={}:{}:participant;{}", m.id, m.peer.ip(), m.peer.port(), m.client))
-        .collect();
+    let members = cfg.members.iter().map(server_line).collect();
     let conf = wire::ServerConf {
         client_port: me.client.port(),
         data_dir: cfg.data_dir.display().to_string(),
@@ -184,4 +188,18 @@ pub async fn four_letter_text(cmd: wire::FourLetter, events: &crate::node::Event
         view.metrics.reset();
     }
     Some(wire::render_four_letter(cmd, &info))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Member;
+
+    #[test]
+    fn conf_names_each_member_by_its_role() {
+        let at = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let voter = Member { id: 1, peer: at(2891), client: at(2181), http: at(8081), observer: false };
+        let observer = Member { id: 4, observer: true, ..voter.clone() };
+        assert_eq!(super::server_line(&voter), "server.1=127.0.0.1:2891:participant;127.0.0.1:2181");
+        assert_eq!(super::server_line(&observer), "server.4=127.0.0.1:2891:observer;127.0.0.1:2181");
+    }
 }
