@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// PIDs of the servers (comma-separated): their CPU time over the timed phase is reported.
     #[arg(long, value_delimiter = ',')]
     pub pids: Vec<i32>,
+    /// After the timed phase, delete every znode this run made and its prefix (untimed), so
+    /// that repeated rounds leave the tree as they found it.
+    #[arg(long)]
+    pub cleanup: bool,
 }
 
 /// What one connection measured.
@@ -207,6 +211,9 @@ pub async fn run(a: RunArgs) -> Result<serde_json::Value> {
     for t in tallies {
         all.merge(t);
     }
+    // A delete run that did all its requests left no znode behind but the prefix.
+    let all_deleted = a.op == Op::Delete && all.ok == a.ops;
+    let cleanup_secs = if a.cleanup { Some(cleanup(&a, &clients, !all_deleted).await?) } else { None };
     let h = &all.hist;
     Ok(json!({
         "op": format!("{:?}", a.op).to_lowercase(),
@@ -227,5 +234,34 @@ pub async fn run(a: RunArgs) -> Result<serde_json::Value> {
         "loadgen_cpu_share": cpu / secs.max(1e-9),
         "server_cpu_secs": server_cpu,
         "server_cpu_us_per_op": server_cpu * 1e6 / (all.ok.max(1) as f64),
+        "cleanup_secs": cleanup_secs,
     }))
+}
+
+/// Deletes every znode the run may have made (with `children`; a missing one is fine: a
+/// delete run removed its own), 64 at a time on every connection, then the prefix; its duration in seconds.
+async fn cleanup(a: &RunArgs, clients: &[Client], children: bool) -> Result<f64> {
+    use zookeeper_client::Error;
+    let t = Instant::now();
+    let deletes = clients.iter().enumerate().map(|(c, client)| {
+        let n = if children { setup_count(a, c).max(share(a.ops, a.conns, c)) } else { 0 };
+        let prefix = a.prefix.clone();
+        futures::stream::iter(0..n)
+            .map(move |i| {
+                let p = path(&prefix, c, i);
+                async move {
+                    match client.delete(&p, None).await {
+                        Ok(()) | Err(Error::NoNode) => Ok(()),
+                        Err(e) => Err(format!("cleanup: deleting {p}: {e}")),
+                    }
+                }
+            })
+            .buffer_unordered(64)
+            .collect::<Vec<_>>()
+    });
+    for r in futures::future::join_all(deletes).await.into_iter().flatten() {
+        r?;
+    }
+    clients[0].delete(&a.prefix, None).await.map_err(|e| format!("cleanup: deleting {}: {e}", a.prefix))?;
+    Ok(t.elapsed().as_secs_f64())
 }

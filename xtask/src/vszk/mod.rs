@@ -2,10 +2,14 @@
 //! one load generator (`zabra-loadgen`, on the `zookeeper-client` crate).
 //!
 //! In order: a 3-node ZooKeeper ensemble with its default timing (workloads, memory, leader
-//! failover by SIGKILL and by SIGSTOP), the same ensemble with its timing scaled to Zabra's
-//! (failover only: the workloads do not depend on the timing), then a 3-node Zabra cluster
-//! (everything). Each system runs alone on the machine, with its data in a temporary folder
-//! whose fsync latency is measured first; the load average is read before and after. The
+//! failover by SIGKILL and by SIGSTOP) and a 3-node Zabra cluster (everything), then the
+//! ZooKeeper ensemble with its timing scaled to Zabra's (failover only: the workloads do not
+//! depend on the timing). ZooKeeper and Zabra run at once and take turns: a warm-up round
+//! each (not counted), then three rounds of the workloads, alternating, each row the median
+//! of its rounds, so a change in the
+//! machine's load reaches both; memory, growth and failovers run against one system at a
+//! time while the other idles. Data is in a temporary folder whose fsync latency is measured
+//! first; the load average is read before and after. The
 //! result is a table (ratio per row, oriented so that > 1 means Zabra is better), JSON
 //! (`target/bench/vs-zk.json`) and a chart (`target/bench/vs-zk.png`).
 //!
@@ -37,6 +41,9 @@ pub trait Servers {
     fn restart(&mut self, i: usize) -> Result;
     /// SIGCONT to server `i` after SIGSTOP.
     fn resume(&mut self, i: usize) -> Result;
+    /// How long a follower waits without a word from its leader before it gives up on it
+    /// (ZooKeeper: syncLimit x tickTime; Zabra: sync_limit x tick_ms), in ms.
+    fn silence_limit_ms(&self) -> u64;
 }
 
 /// Signal one process we started (or our cluster supervisor started), by PID.
@@ -159,31 +166,47 @@ pub fn run(opts: Options) -> Result {
 fn run_all(b: &mut Bench, zabra_bin: &std::path::Path) -> Result<(Value, Value)> {
     let machine = b.stage("machine: load and fsync latency", |b| machine(b))?;
     let mut systems = Map::new();
+    // Both run at once (the idle one costs a few ms of CPU per second) so that their
+    // workload rounds can alternate; everything else runs against one at a time.
     let dir = b.data.join("zookeeper");
-    let zk = with_system(b, "ZooKeeper", || zk::Ensemble::start(&dir, zk::DEFAULT), run::everything);
-    systems.insert("zookeeper".into(), zk?);
-    let dir = b.data.join("zookeeper-scaled");
-    let scaled = with_system(b, "ZooKeeper scaled", || zk::Ensemble::start(&dir, zk::SCALED), run::failovers);
-    systems.insert("zookeeper_scaled".into(), scaled?);
+    let mut zk = b.stage("ZooKeeper: start", |_| zk::Ensemble::start(&dir, zk::DEFAULT))?;
     let dir = b.data.join("zabra");
-    let zabra = with_system(b, "Zabra", || zabra::Cluster::start(zabra_bin, &dir), run::everything);
-    systems.insert("zabra".into(), zabra?);
-    Ok((machine, Value::Object(systems)))
-}
-
-/// Starts a system, runs `body` against it, and stops it (by PID, also when `body` fails),
-/// each a timed stage.
-fn with_system<S: Servers>(
-    b: &mut Bench,
-    label: &str,
-    start: impl FnOnce() -> Result<S>,
-    body: fn(&mut Bench, &mut dyn Servers, &str) -> Result<Value>,
-) -> Result<Value> {
-    let mut sys = b.stage(&format!("{label}: start"), |_| start())?;
-    let result = body(b, &mut sys, label);
-    b.stage(&format!("{label}: stop"), |_| {
-        drop(sys);
+    let mut za = b.stage("Zabra: start", |_| zabra::Cluster::start(zabra_bin, &dir))?;
+    let mut zk_out = run::idle(b, &mut zk, "ZooKeeper")?;
+    let mut za_out = run::idle(b, &mut za, "Zabra")?;
+    // A JVM compiles its hot code while it runs: ZooKeeper's first round after a start was
+    // up to 5x slower than its third (create 1x1: 283, 1091, 1420 ops/s). One round each,
+    // not counted, so that both are compared as a long-running server runs.
+    if !b.opts.quick {
+        zk_out.insert("warmup".into(), run::workloads(b, &mut zk, "ZooKeeper", None)?);
+        za_out.insert("warmup".into(), run::workloads(b, &mut za, "Zabra", None)?);
+    }
+    let (mut zk_rounds, mut za_rounds) = (Vec::new(), Vec::new());
+    for r in 0..run::rounds(b) {
+        zk_rounds.push(run::workloads(b, &mut zk, "ZooKeeper", Some(r))?);
+        za_rounds.push(run::workloads(b, &mut za, "Zabra", Some(r))?);
+    }
+    zk_out.insert("workloads".into(), run::median_of_rounds(&zk_rounds));
+    za_out.insert("workloads".into(), run::median_of_rounds(&za_rounds));
+    run::after_workloads(b, &mut zk, "ZooKeeper", &mut zk_out)?;
+    b.stage("ZooKeeper: stop", |_| {
+        drop(zk);
         Ok(())
     })?;
-    result
+    systems.insert("zookeeper".into(), Value::Object(zk_out));
+    run::after_workloads(b, &mut za, "Zabra", &mut za_out)?;
+    b.stage("Zabra: stop", |_| {
+        drop(za);
+        Ok(())
+    })?;
+    systems.insert("zabra".into(), Value::Object(za_out));
+    let dir = b.data.join("zookeeper-scaled");
+    let mut zs = b.stage("ZooKeeper scaled: start", |_| zk::Ensemble::start(&dir, zk::SCALED))?;
+    let scaled = run::failovers(b, &mut zs, "ZooKeeper scaled");
+    b.stage("ZooKeeper scaled: stop", |_| {
+        drop(zs);
+        Ok(())
+    })?;
+    systems.insert("zookeeper_scaled".into(), scaled?);
+    Ok((machine, Value::Object(systems)))
 }

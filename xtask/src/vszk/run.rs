@@ -56,7 +56,7 @@ fn s(v: impl ToString) -> String {
     v.to_string()
 }
 
-fn workload(b: &Bench, sys: &mut dyn Servers, w: &Workload, tag: &str) -> Result<Value> {
+fn workload(b: &Bench, sys: &mut dyn Servers, w: &Workload, tag: &str, cleanup: bool) -> Result<Value> {
     let pids = sys.pids()?;
     let ops = if b.opts.quick { w.ops / 10 } else { w.ops };
     let cap = if b.opts.quick { 5 } else { 60 };
@@ -79,7 +79,11 @@ fn workload(b: &Bench, sys: &mut dyn Servers, w: &Workload, tag: &str) -> Result
         "--pids",
         &pids.iter().map(s).collect::<Vec<_>>().join(","),
     ];
-    let out = loadgen(b, &args.map(String::from))?;
+    let mut args: Vec<String> = args.map(String::from).into();
+    if cleanup {
+        args.push("--cleanup".into());
+    }
+    let out = loadgen(b, &args)?;
     let ms = |k: &str| out[k].as_f64().unwrap_or(f64::NAN) / 1e3;
     println!(
         "  {:<13} {:>9.0} ops/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p99.9 {:>7.2} ms  errors {}  generator CPU {:.0}%",
@@ -102,30 +106,88 @@ fn rss(sys: &mut dyn Servers) -> Result<Value> {
     Ok(json!(kib))
 }
 
-/// Workloads, memory, failovers (and growth with `--scale`) against `sys`.
-pub fn everything(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<Value> {
+/// Rounds of the workloads in a full run (one with `--quick`). The systems take turns round
+/// by round, so that a change in the machine's load reaches both; each row is the median of
+/// its rounds.
+pub fn rounds(b: &Bench) -> usize {
+    if b.opts.quick {
+        1
+    } else {
+        3
+    }
+}
+
+/// The system at rest: ready, RSS of each server, and the CPU the three burn doing nothing
+/// (ticks, pings, a JVM's housekeeping), part of every "server CPU/op" figure.
+pub fn idle(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<Map<String, Value>> {
     let mut out = Map::new();
     out.insert("name".into(), json!(sys.name()));
     b.stage(&format!("{label}: ready"), |_| probe::wait_ready(&sys.servers(), READY))?;
     std::thread::sleep(Duration::from_secs(2));
     out.insert("rss_idle_kib".into(), rss(sys)?);
-    // CPU the three servers burn doing nothing (ticks, pings, a JVM's housekeeping): part
-    // of every "server CPU/op" figure, large for the slow 1-outstanding workloads.
     let pids = sys.pids()?;
     let cpu0 = probe::cpu_seconds(&pids);
     std::thread::sleep(Duration::from_secs(5));
     out.insert("idle_cpu_ms_per_s".into(), json!((probe::cpu_seconds(&pids) - cpu0) * 1e3 / 5.0));
+    Ok(out)
+}
+
+/// One round of every workload; each deletes what it made afterwards (untimed), so every
+/// round starts from the same tree.
+/// `round` None is the warm-up round.
+pub fn workloads(b: &mut Bench, sys: &mut dyn Servers, label: &str, round: Option<usize>) -> Result<Value> {
     let mut results = Map::new();
-    b.stage(&format!("{label}: workloads"), |b| {
+    let (name, tag) = match round {
+        Some(r) => (format!("round {}", r + 1), format!("r{r}")),
+        None => ("warm-up round (not counted)".to_string(), "warm".to_string()),
+    };
+    b.stage(&format!("{label}: workloads, {name}"), |b| {
         for (i, w) in WORKLOADS.iter().enumerate() {
-            results.insert(w.name.into(), workload(b, sys, w, &format!("w{i}"))?);
+            results.insert(w.name.into(), workload(b, sys, w, &format!("w{i}-{tag}"), true)?);
         }
         Ok(())
     })?;
-    out.insert("workloads".into(), Value::Object(results));
+    Ok(Value::Object(results))
+}
+
+/// Per workload, the median of each figure over the rounds (each figure on its own), with
+/// the rounds' answers under "rounds".
+pub fn median_of_rounds(rounds: &[Value]) -> Value {
+    let mut out = Map::new();
+    for w in &WORKLOADS {
+        let each: Vec<&Value> = rounds.iter().map(|r| &r[w.name]).collect();
+        let mut m = Map::new();
+        if let Some(first) = each.first().and_then(|v| v.as_object()) {
+            for (key, v) in first {
+                if v.is_number() {
+                    let xs: Vec<f64> = each.iter().filter_map(|r| r[key].as_f64()).collect();
+                    m.insert(key.clone(), json!(median(xs)));
+                } else {
+                    m.insert(key.clone(), v.clone());
+                }
+            }
+        }
+        m.insert("rounds".into(), json!(each));
+        out.insert(w.name.into(), Value::Object(m));
+    }
+    Value::Object(out)
+}
+
+/// The median of `xs` (NaN for none).
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    match xs.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => xs[n / 2],
+        n => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
+}
+
+/// After the workloads: memory with 100k znodes, growth (with `--scale`), failovers.
+pub fn after_workloads(b: &mut Bench, sys: &mut dyn Servers, label: &str, out: &mut Map<String, Value>) -> Result {
     let n: u64 = if b.opts.quick { 10_000 } else { 100_000 };
-    // The workloads leave znodes behind (the creates' ~52k, the keys of set and get): the
-    // tree is filled up to n in all, as the server counts them, so the row is n znodes.
+    // The workloads cleaned up after themselves; the tree is filled up to n in all, as the
+    // server counts them, so the row is n znodes.
     let have = probe::znode_count(&sys.servers()[0]).ok_or("mntr: no zk_znode_count")?;
     out.insert("znodes_before_populate".into(), json!(have));
     let populated =
@@ -139,7 +201,7 @@ pub fn everything(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<V
     if let Value::Object(f) = failovers(b, sys, label)? {
         out.extend(f);
     }
-    Ok(Value::Object(out))
+    Ok(())
 }
 
 /// Creates `n` znodes (100 bytes each) under `prefix`, 3 connections x 64 outstanding.
@@ -178,6 +240,7 @@ fn populate(b: &Bench, sys: &mut dyn Servers, n: u64, prefix: &str) -> Result<Va
 pub fn failovers(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<Value> {
     let rounds = if b.opts.quick { 1 } else { 3 };
     let mut out = Map::new();
+    out.insert("silence_limit_ms".into(), json!(sys.silence_limit_ms()));
     for (signal, key) in [("kill", "failover_kill_ms"), ("stop", "failover_stop_ms")] {
         let times = b.stage(&format!("{label}: failover by SIG{}", signal.to_uppercase()), |b| {
             (0..rounds).map(|r| failover(b, sys, signal, r)).collect::<Result<Vec<f64>>>()
@@ -226,7 +289,7 @@ fn scale(b: &mut Bench, sys: &mut dyn Servers, have: u64) -> Result<Value> {
     out.insert("populate_1m_secs".into(), json!(t.elapsed().as_secs_f64()));
     out.insert("rss_1m_kib".into(), rss(sys)?);
     let get = Workload { name: "getData 3x64, many znodes", op: "get", conns: 3, outstanding: 64, ops: 300_000 };
-    out.insert("get_1m".into(), workload(b, sys, &get, "w-get1m")?);
+    out.insert("get_1m".into(), workload(b, sys, &get, "w-get1m", false)?);
     let before = rss(sys)?;
     let (held, during) = hold(b, sys, &["--sessions", "30", "--watches", &watches.to_string()])?;
     out.insert("watches_100k".into(), json!({ "rss_before_kib": before, "rss_kib": during, "hold": held }));

@@ -72,4 +72,9 @@ impl Servers for Cluster {
     fn resume(&mut self, i: usize) -> Result {
         http("POST", &format!("/nodes/{}/resume?token={TOKEN}", i + 1)).map(drop)
     }
+
+    /// The cluster runs the defaults: sync_limit 5 ticks of 100 ms (native-node config.rs).
+    fn silence_limit_ms(&self) -> u64 {
+        5 * 100
+    }
 }

@@ -135,6 +135,11 @@ impl Servers for Ensemble {
     fn resume(&mut self, i: usize) -> Result {
         super::signal(self.children[i].id() as i32, nix::sys::signal::Signal::SIGCONT)
     }
+
+    /// A follower's socket read timeout once synced (Learner: tickTime x syncLimit).
+    fn silence_limit_ms(&self) -> u64 {
+        self.timing.tick_ms * self.timing.sync_limit
+    }
 }
 
 impl Drop for Ensemble {
