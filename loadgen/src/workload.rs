@@ -208,7 +208,15 @@ pub async fn run(a: RunArgs) -> Result<serde_json::Value> {
     let cpu = crate::cpu_seconds() - cpu0;
     let server_cpu = crate::server_cpu_seconds(&a.pids) - server0;
     let mut all = Tally::new();
-    for t in tallies {
+    // Per connection (connection c talks to server c mod n): a tail that comes from one path
+    // (the leader's own clients, or a follower's) shows here.
+    let mut per_conn = Vec::new();
+    for (c, t) in tallies.into_iter().enumerate() {
+        let h = &t.hist;
+        per_conn.push(json!({
+            "conn": c, "server": servers[c % servers.len()], "ops": t.ok,
+            "p50_us": h.value_at_quantile(0.5), "p99_us": h.value_at_quantile(0.99),
+        }));
         all.merge(t);
     }
     // A delete run that did all its requests left no znode behind but the prefix.
@@ -235,6 +243,7 @@ pub async fn run(a: RunArgs) -> Result<serde_json::Value> {
         "server_cpu_secs": server_cpu,
         "server_cpu_us_per_op": server_cpu * 1e6 / (all.ok.max(1) as f64),
         "cleanup_secs": cleanup_secs,
+        "per_conn": per_conn,
     }))
 }
 
