@@ -10,6 +10,7 @@ mod clicmd;
 mod clientq;
 mod clients;
 mod cluster;
+mod connstats;
 mod entrybytes;
 mod http;
 mod join;

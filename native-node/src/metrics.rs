@@ -155,11 +155,13 @@ impl Inflight {
         }
     }
 
-    pub fn answered(&mut self, session: SessionId, xid: i64) {
-        if let Some((at, write)) = self.started.remove(&(session, xid)) {
-            let t = if write { &self.metrics.update_latency } else { &self.metrics.read_latency };
-            t.observe(at.elapsed());
-        }
+    /// The request's latency, if it was sampled.
+    pub fn answered(&mut self, session: SessionId, xid: i64) -> Option<Duration> {
+        let (at, write) = self.started.remove(&(session, xid))?;
+        let t = if write { &self.metrics.update_latency } else { &self.metrics.read_latency };
+        let took = at.elapsed();
+        t.observe(took);
+        Some(took)
     }
 
     /// The connection of `session` closed: its requests will get no reply here.
@@ -169,6 +171,11 @@ impl Inflight {
 
     pub fn len(&self) -> usize {
         self.started.len()
+    }
+
+    /// Requests of `session` received and not answered yet.
+    pub fn outstanding(&self, session: SessionId) -> u64 {
+        self.started.range((session, i64::MIN)..=(session, i64::MAX)).count() as u64
     }
 
     pub fn metrics(&self) -> Arc<Metrics> {

@@ -127,16 +127,7 @@ pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo 
         ..Default::default()
     };
     let environment = vec![("os.name".to_string(), std::env::consts::OS.to_string())];
-    let connections = v
-        .clients
-        .iter()
-        .map(|(addr, session)| wire::ConnStats {
-            addr: addr.clone(),
-            interest_ops: 1,
-            session_id: *session,
-            ..Default::default()
-        })
-        .collect();
+    let connections = v.conn_stats.clone();
     let stats = server_stats(v, cfg);
     wire::FourLetterInfo { stats, conf, connections, host_name: "localhost".into(), environment, ..Default::default() }
 }
@@ -186,6 +177,9 @@ pub async fn four_letter_text(cmd: wire::FourLetter, events: &crate::node::Event
     }
     if cmd == Srst && view.status.serving {
         view.metrics.reset();
+    }
+    if cmd == Crst {
+        events.send(Event::ResetConnStats).ok()?;
     }
     Some(wire::render_four_letter(cmd, &info))
 }

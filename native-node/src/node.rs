@@ -72,6 +72,8 @@ pub enum Event {
     Status(oneshot::Sender<NodeView>),
     /// Watches, sessions and ephemerals for `wchc`, `wchp` and `dump`.
     Dump(oneshot::Sender<DumpView>),
+    /// `crst`: reset every connection's counters.
+    ResetConnStats,
     Observe(crate::viewers::ViewerTx),
     /// In-node partition control: cut these peers off (or heal all, with an empty list).
     Block(Vec<u64>),
@@ -97,6 +99,9 @@ pub struct NodeView {
     pub link_errors: u64,
     /// (client address, session id) of every client connection here.
     pub clients: Vec<(String, u64)>,
+    /// Each connection's `cons` figures.
+    #[serde(skip)]
+    pub conn_stats: Vec<zabra_zkwire::ConnStats>,
     /// Requests received and not answered yet (ZooKeeper's outstanding requests).
     pub outstanding: usize,
     pub approximate_data_size: u64,
@@ -127,8 +132,8 @@ pub struct Node {
     start: StdInstant,
     links: BTreeMap<Sid, PeerLink>,
     clients: BTreeMap<ConnId, crate::clientq::ClientTx>,
-    /// Each connection's client address and session, for `cons`, `stat` and `dump`.
-    conn_info: BTreeMap<ConnId, (String, SessionId)>,
+    /// Each connection's client address, session and counters, for `cons`, `stat` and `dump`.
+    conn_info: BTreeMap<ConnId, crate::connstats::Conn>,
     session_conn: BTreeMap<SessionId, ConnId>,
     store: crate::persist::StoreQueue,
     /// The bytes of the entries this step encoded (see `entrybytes`).
@@ -290,12 +295,15 @@ impl Node {
                 // Session passwords are secrets: from the OS random source, never the core's PRNG.
                 req.fresh_password = Some(crate::secrets::random_bytes::<16>().to_vec());
                 self.clients.insert(conn, out);
-                self.conn_info.insert(conn, (req.addr.clone().unwrap_or_default(), SessionId(0)));
+                self.conn_info.insert(conn, crate::connstats::Conn::new(req.addr.clone().unwrap_or_default()));
                 self.step(Input::ClientConnected { conn, req });
             }
             Event::ClientRequest { req } => {
                 self.requests += 1;
                 self.inflight.received(&req);
+                if let Some(c) = self.session_conn.get(&req.session).and_then(|c| self.conn_info.get_mut(c)) {
+                    c.request(&req.op, req.xid);
+                }
                 self.step(Input::Client(req));
             }
             Event::ClientClosed { conn } => {
@@ -306,6 +314,7 @@ impl Node {
             Event::Status(reply) => {
                 let _ = reply.send(self.view());
             }
+            Event::ResetConnStats => self.conn_info.values_mut().for_each(crate::connstats::Conn::reset),
             Event::Dump(reply) => {
                 let _ = reply.send(crate::monitor::dump_view(&self.peer, now(self.start)));
             }
@@ -353,15 +362,18 @@ impl Node {
                 }
                 Output::Reply(r) => {
                     self.replies += 1;
-                    self.inflight.answered(r.session, r.xid);
+                    let latency = self.inflight.answered(r.session, r.xid);
                     let conn = self.session_conn.get(&r.session).copied();
+                    if let Some(c) = conn.and_then(|c| self.conn_info.get_mut(&c)) {
+                        c.reply(r.zxid.as_u64() as i64, latency, now(self.start).wall_ms);
+                    }
                     self.send_client(conn, ClientOut::Reply(r));
                 }
                 Output::Connected { conn, result } => {
                     if let Ok(g) = &result {
                         self.session_conn.insert(g.session, conn);
                         if let Some(info) = self.conn_info.get_mut(&conn) {
-                            info.1 = g.session;
+                            info.established(g.session, g.timeout_ms, now(self.start).wall_ms);
                         }
                     }
                     self.send_client(Some(conn), ClientOut::Connected(result));
@@ -373,6 +385,9 @@ impl Node {
                 Output::Watch { session, zxid, event } => {
                     self.watch_events += 1;
                     let conn = self.session_conn.get(&session).copied();
+                    if let Some(c) = conn.and_then(|c| self.conn_info.get_mut(&c)) {
+                        c.notified();
+                    }
                     self.send_client(conn, ClientOut::Watch { zxid, event });
                 }
                 Output::Trace(e) => self.on_trace(e),
@@ -386,7 +401,7 @@ impl Node {
     fn send_client(&mut self, conn: Option<ConnId>, out: ClientOut) {
         let Some((conn, tx)) = conn.and_then(|c| self.clients.get(&c).map(|tx| (c, tx))) else { return };
         if let Err(o) = tx.send(out) {
-            let addr = self.conn_info.get(&conn).map_or("?", |(a, _)| a.as_str());
+            let addr = self.conn_info.get(&conn).map_or("?", |c| c.addr.as_str());
             tracing::warn!(
                 "client {addr} (connection {}): {} bytes of replies wait unread, over the limit of {}; closing it",
                 conn.0,
@@ -400,8 +415,8 @@ impl Node {
 
     /// Drop every entry of a connection, so none is left in `cons`, `mntr` or the view.
     fn forget_client(&mut self, conn: ConnId) {
-        if let Some((_, s)) = self.conn_info.remove(&conn) {
-            self.inflight.forget(s);
+        if let Some(c) = self.conn_info.remove(&conn) {
+            self.inflight.forget(c.session);
         }
         self.session_conn.retain(|_, c| *c != conn);
         self.clients.remove(&conn);
@@ -444,7 +459,8 @@ impl Node {
             observers: self.viewers.len(),
             skipped_trace_events: self.viewers.skipped(),
             link_errors: self.transport.link_errors(),
-            clients: self.conn_info.values().map(|(a, s)| (a.clone(), s.0)).collect(),
+            clients: self.conn_info.values().map(|c| (c.addr.clone(), c.session.0)).collect(),
+            conn_stats: self.conn_info.values().map(|c| c.stats(self.inflight.outstanding(c.session))).collect(),
             outstanding: self.inflight.len(),
             approximate_data_size: tree.approximate_data_size(),
             watch_events: self.watch_events,

@@ -118,6 +118,30 @@ async fn mntr_metrics_and_dumps_from_a_running_cluster() {
     assert_eq!(four_letter(port, "wchs"), "1 connections watching 1 paths\nTotal watches:1\n");
     assert_eq!(four_letter(port, "wchc"), format!("{sid}\n\t/m1\n\n"));
     assert_eq!(four_letter(port, "wchp"), format!("/m1\n\t{sid}\n\n"));
+    // cons: this client's connection with its counters (connect, 22 requests, their replies)
+    // and its last request; crst zeroes them.
+    let counters = |line: &str| -> (u64, u64) {
+        let field = |k: &str| {
+            let at = line.find(&format!("{k}=")).unwrap_or_else(|| panic!("no {k} in {line}"));
+            let v: String = line[at + k.len() + 1..].chars().take_while(char::is_ascii_digit).collect();
+            v.parse::<u64>().expect("a count")
+        };
+        (field("recved"), field("sent"))
+    };
+    let cons = four_letter(port, "cons");
+    let line = cons.lines().find(|l| l.contains(&format!("sid={sid},"))).unwrap_or_else(|| panic!("{cons}"));
+    let (recved, sent) = counters(line);
+    assert!(recved >= 42 && sent >= 42, "connect, 20 creates, 20 reads, the ephemeral, the watch: {line}");
+    assert!(
+        line.contains(",lop=GETD,") && line.contains(",to=") && !line.contains("lzxid=0xffffffffffffffff"),
+        "{line}"
+    );
+    assert!(line.contains(",minlat=") && line.contains(",maxlat="), "{line}");
+    assert_eq!(four_letter(port, "crst"), "Connection stats reset.\n");
+    let cons = four_letter(port, "cons");
+    let line = cons.lines().find(|l| l.contains(&format!("sid={sid},"))).unwrap_or_else(|| panic!("{cons}"));
+    let (recved, sent) = counters(line);
+    assert!(recved <= 2 && sent <= 2, "crst zeroes the counters (a ping may come since): {line}");
     let dump = four_letter(c.offset + 2180 + leader as u16, "dump");
     assert!(dump.contains(&format!("Sessions with Ephemerals (1):\n{sid}:\n\t/m0/eph\n")), "{dump}");
     assert!(dump.contains("Session Sets (1)/(1):\n1 expire at ") && dump.contains(&format!(":\n\t{sid}\n")), "{dump}");

@@ -166,17 +166,18 @@ pub fn wait_leader(offset: u16, limit: Duration) -> Result<u16> {
 
 /// The Rust client `zookeeper-client` (async, pipelined): `zabra-loadgen smoke` (create,
 /// get, set, a watch set on one node fired by a write through another, children, the usual
-/// errors, delete), then a second of creates, 3 connections x 16 outstanding, without error.
+/// errors, delete), then a second of creates, 3 connections x 16 outstanding, without error,
+/// and their cleanup (every znode and the prefix deleted, as `bench vs-zk` does between rounds).
 fn rust_client(loadgen: &Path, hosts: &str) -> Result {
     let smoke = crate::util::output(Command::new(loadgen).args(["smoke", "--servers", hosts]))?;
     if !smoke.contains("\"smoke\":\"ok\"") {
         return Err(format!("zabra-loadgen smoke: {smoke}").into());
     }
     let args = ["run", "--servers", hosts, "--op", "create", "--conns", "3", "--outstanding", "16"];
-    let more = ["--ops", "2000", "--seconds", "1", "--prefix", "/loadgen-clients"];
+    let more = ["--ops", "2000", "--seconds", "1", "--prefix", "/loadgen-clients", "--cleanup"];
     let out = crate::util::output(Command::new(loadgen).args(args).args(more))?;
     let v: serde_json::Value = serde_json::from_str(out.trim())?;
-    if v["errors"].as_u64() != Some(0) || v["ops"].as_u64().unwrap_or(0) == 0 {
+    if v["errors"].as_u64() != Some(0) || v["ops"].as_u64().unwrap_or(0) == 0 || !v["cleanup_secs"].is_number() {
         return Err(format!("zabra-loadgen run against zabra: {out}").into());
     }
     println!("Rust client (zookeeper-client) against every node: ok ({} pipelined creates)", v["ops"]);
