@@ -111,8 +111,28 @@ fn server_line(m: &crate::config::Member) -> String {
     format!("server.{}={}:{}:{role};{}", m.id, m.peer.ip(), m.peer.port(), m.client)
 }
 
+/// Bytes of snapshots and of log segments in `dir` (ZooKeeper's `dirs`: the snapshot files
+/// under dataDir, the transaction logs under dataLogDir; both live in Zabra's one data
+/// directory). A segment counts with its preallocated tail, as ZooKeeper's padded logs do.
+fn dir_sizes(dir: &std::path::Path) -> (u64, u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return (0, 0) };
+    let (mut snaps, mut logs) = (0, 0);
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let len = e.metadata().map_or(0, |m| m.len());
+        if name.starts_with("snapshot.") && !name.ends_with(".tmp") {
+            snaps += len;
+        } else if name.starts_with("log.") {
+            logs += len;
+        }
+    }
+    (snaps, logs)
+}
+
 pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo {
     let me = cfg.me();
+    let (data_dir_size, data_log_size) = dir_sizes(&cfg.data_dir);
     let members = cfg.members.iter().map(server_line).collect();
     let conf = wire::ServerConf {
         client_port: me.client.port(),
@@ -124,7 +144,8 @@ pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo 
         max_session_timeout_ms: cfg.max_session_timeout_ms,
         server_id: cfg.id,
         members,
-        ..Default::default()
+        data_dir_size,
+        data_log_size,
     };
     let environment = vec![("os.name".to_string(), std::env::consts::OS.to_string())];
     let connections = v.conn_stats.clone();

@@ -142,6 +142,14 @@ async fn mntr_metrics_and_dumps_from_a_running_cluster() {
     let line = cons.lines().find(|l| l.contains(&format!("sid={sid},"))).unwrap_or_else(|| panic!("{cons}"));
     let (recved, sent) = counters(line);
     assert!(recved <= 2 && sent <= 2, "crst zeroes the counters (a ping may come since): {line}");
+    // dirs: the snapshots and log segments in the data directory.
+    let dirs = four_letter(port, "dirs");
+    let size = |k: &str| -> u64 {
+        let line = dirs.lines().find_map(|l| l.strip_prefix(&format!("{k}: "))).unwrap_or_else(|| panic!("{dirs}"));
+        line.parse().unwrap_or_else(|_| panic!("{dirs}"))
+    };
+    assert!(size("logdir_size") > 0, "the log segments that hold the writes: {dirs}");
+    size("datadir_size");
     let dump = four_letter(c.offset + 2180 + leader as u16, "dump");
     assert!(dump.contains(&format!("Sessions with Ephemerals (1):\n{sid}:\n\t/m0/eph\n")), "{dump}");
     assert!(dump.contains("Session Sets (1)/(1):\n1 expire at ") && dump.contains(&format!(":\n\t{sid}\n")), "{dump}");

@@ -189,24 +189,23 @@ fn run_all(b: &mut Bench, zabra_bin: &std::path::Path) -> Result<(Value, Value)>
     zk_out.insert("workloads".into(), run::median_of_rounds(&zk_rounds));
     za_out.insert("workloads".into(), run::median_of_rounds(&za_rounds));
     run::after_workloads(b, &mut zk, "ZooKeeper", &mut zk_out)?;
-    b.stage("ZooKeeper: stop", |_| {
-        drop(zk);
-        Ok(())
-    })?;
+    stop(b, "ZooKeeper", zk)?;
     systems.insert("zookeeper".into(), Value::Object(zk_out));
     run::after_workloads(b, &mut za, "Zabra", &mut za_out)?;
-    b.stage("Zabra: stop", |_| {
-        drop(za);
-        Ok(())
-    })?;
+    stop(b, "Zabra", za)?;
     systems.insert("zabra".into(), Value::Object(za_out));
     let dir = b.data.join("zookeeper-scaled");
     let mut zs = b.stage("ZooKeeper scaled: start", |_| zk::Ensemble::start(&dir, zk::SCALED))?;
     let scaled = run::failovers(b, &mut zs, "ZooKeeper scaled");
-    b.stage("ZooKeeper scaled: stop", |_| {
-        drop(zs);
-        Ok(())
-    })?;
+    stop(b, "ZooKeeper scaled", zs)?;
     systems.insert("zookeeper_scaled".into(), scaled?);
     Ok((machine, Value::Object(systems)))
+}
+
+/// Stops a system (its `Drop` ends the processes it started), as a timed stage.
+fn stop<S>(b: &mut Bench, label: &str, sys: S) -> Result {
+    b.stage(&format!("{label}: stop"), |_| {
+        drop(sys);
+        Ok(())
+    })
 }
