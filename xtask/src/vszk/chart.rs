@@ -29,12 +29,13 @@ pub fn draw(path: &Path, doc: &Value, rows: &[Row]) -> Result {
         doc["date"].as_str().unwrap_or("")
     );
     let sub = format!(
-        "{} CPUs, load {} before / {} after, fsync 4 KiB p50: append {:.2} ms, rewrite {:.2} ms",
+        "{} CPUs, load {} before / {} after, fsync 4 KiB p50: append {:.2} ms, rewrite {:.2} ms; workloads: {}",
         m["cpus"],
         m["loadavg_before"].as_str().unwrap_or("?"),
         m["loadavg_after"].as_str().unwrap_or("?"),
         m["fsync_4k"]["append"]["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3,
-        m["fsync_4k"]["rewrite"]["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3
+        m["fsync_4k"]["rewrite"]["p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3,
+        doc["workloads_method"].as_str().unwrap_or("")
     );
     let (top, body) = root.split_vertically(56);
     top.draw(&Text::new(title, (10, 8), ("sans-serif", 18).into_font())).map_err(|e| e.to_string())?;

@@ -148,6 +148,7 @@ pub fn run(opts: Options) -> Result {
     let doc = json!({
         "date": report::utc_now(),
         "mode": if opts.quick { "quick" } else { "full" },
+        "workloads_method": method(&b),
         "scale": opts.scale,
         "machine": machine,
         "stages_secs": b.stages,
@@ -161,6 +162,14 @@ pub fn run(opts: Options) -> Result {
     println!("vs-zk: wrote {} and {}", out_dir.join("vs-zk.json").display(), out_dir.join("vs-zk.png").display());
     println!("vs-zk: total {}", secs(started.elapsed()));
     Ok(())
+}
+
+/// How the workload figures were taken, for the table and the chart.
+fn method(b: &Bench) -> String {
+    match (b.opts.quick, run::rounds(b)) {
+        (true, n) => format!("{n} round, no warm-up (cold JVM)"),
+        (false, n) => format!("median of {n} alternating rounds after warm-up"),
+    }
 }
 
 fn run_all(b: &mut Bench, zabra_bin: &std::path::Path) -> Result<(Value, Value)> {

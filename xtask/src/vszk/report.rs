@@ -182,7 +182,10 @@ pub fn print(doc: &Value, rows: &[Row]) {
         generator_cpu(systems, "zookeeper") * 100.0,
         generator_cpu(systems, "zabra") * 100.0
     );
-    println!("workloads: <op> <connections>x<outstanding per connection>, 100-byte values");
+    println!(
+        "workloads: <op> <connections>x<outstanding per connection>, 100-byte values; {}",
+        doc["workloads_method"].as_str().unwrap_or("")
+    );
     println!();
     println!("{:<54} {:>6} {:>11} {:>11} {:>26}", "figure", "unit", "ZooKeeper", "Zabra", "ratio (>1: Zabra better)");
     for r in rows {
