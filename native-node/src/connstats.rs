@@ -16,6 +16,13 @@ pub struct Conn {
     /// Wall-clock ms when the session was granted on this connection (0 before).
     established_ms: u64,
     timeout_ms: u64,
+    /// What `crst` zeroes.
+    counts: Counts,
+}
+
+/// ZooKeeper's `ServerCnxn` counters, as `resetStats` leaves them when new.
+#[derive(Clone, Debug)]
+struct Counts {
     received: u64,
     sent: u64,
     last_op: i32,
@@ -30,19 +37,13 @@ pub struct Conn {
     count: u64,
 }
 
-/// No operation yet (ZooKeeper prints `NA`; this prints `UNKNOWN`).
-const NO_OP: i32 = i32::MIN;
-
-impl Conn {
-    pub fn new(addr: String) -> Conn {
-        let mut c = Conn {
-            addr,
-            session: SessionId(0),
-            established_ms: 0,
-            timeout_ms: 0,
+impl Default for Counts {
+    fn default() -> Counts {
+        Counts {
             received: 0,
             sent: 0,
-            last_op: NO_OP,
+            // No operation yet (ZooKeeper prints `NA`; this prints `UNKNOWN`).
+            last_op: i32::MIN,
             last_cxid: -1,
             last_zxid: -1,
             last_response_ms: 0,
@@ -51,9 +52,13 @@ impl Conn {
             latency_max: 0,
             latency_sum: 0,
             count: 0,
-        };
-        c.reset();
-        c
+        }
+    }
+}
+
+impl Conn {
+    pub fn new(addr: String) -> Conn {
+        Conn { addr, session: SessionId(0), established_ms: 0, timeout_ms: 0, counts: Counts::default() }
     }
 
     /// The session was granted (the ConnectRequest counts as a received packet, the
@@ -62,72 +67,66 @@ impl Conn {
         self.session = session;
         self.timeout_ms = u64::from(timeout_ms);
         self.established_ms = now_ms;
-        self.received += 1;
-        self.sent += 1;
-        self.last_op = opcode::CREATE_SESSION;
+        let c = &mut self.counts;
+        c.received += 1;
+        c.sent += 1;
+        c.last_op = opcode::CREATE_SESSION;
     }
 
     pub fn request(&mut self, op: &ClientOp, xid: i64) {
-        self.received += 1;
-        self.last_op = op_code(op);
+        let c = &mut self.counts;
+        c.received += 1;
+        c.last_op = op_code(op);
         if xid >= 0 {
-            self.last_cxid = xid;
+            c.last_cxid = xid;
         }
     }
 
     pub fn reply(&mut self, zxid: i64, latency: Option<Duration>, now_ms: u64) {
-        self.sent += 1;
-        self.last_zxid = zxid;
-        self.last_response_ms = now_ms;
+        let c = &mut self.counts;
+        c.sent += 1;
+        c.last_zxid = zxid;
+        c.last_response_ms = now_ms;
         if let Some(d) = latency {
             let ms = d.as_millis() as u64;
-            self.last_latency = ms;
-            self.latency_min = if self.count == 0 { ms } else { self.latency_min.min(ms) };
-            self.latency_max = self.latency_max.max(ms);
-            self.latency_sum += ms;
-            self.count += 1;
+            c.last_latency = ms;
+            c.latency_min = if c.count == 0 { ms } else { c.latency_min.min(ms) };
+            c.latency_max = c.latency_max.max(ms);
+            c.latency_sum += ms;
+            c.count += 1;
         }
     }
 
     /// A watch notification went out.
     pub fn notified(&mut self) {
-        self.sent += 1;
+        self.counts.sent += 1;
     }
 
     /// `crst`: counters back to zero, as ZooKeeper's `ServerCnxn.resetStats`.
     pub fn reset(&mut self) {
-        self.received = 0;
-        self.sent = 0;
-        self.last_op = NO_OP;
-        self.last_cxid = -1;
-        self.last_zxid = -1;
-        self.last_response_ms = 0;
-        self.last_latency = 0;
-        self.latency_min = 0;
-        self.latency_max = 0;
-        self.latency_sum = 0;
-        self.count = 0;
+        self.counts = Counts::default();
     }
 
     /// The `cons` line's figures; `queued`: its requests not answered yet.
     pub fn stats(&self, queued: u64) -> wire::ConnStats {
+        let c = &self.counts;
         wire::ConnStats {
             addr: self.addr.clone(),
             interest_ops: 1,
             queued,
-            received: self.received,
-            sent: self.sent,
+            received: c.received,
+            sent: c.sent,
             session_id: self.session.0,
-            last_op: self.last_op,
+            last_op: c.last_op,
             established_ms: self.established_ms,
             timeout_ms: self.timeout_ms,
-            last_cxid: self.last_cxid,
-            last_zxid: self.last_zxid,
-            last_response_ms: self.last_response_ms,
-            last_latency: self.last_latency,
-            latency_min: self.latency_min,
-            latency_avg: if self.count == 0 { 0.0 } else { self.latency_sum as f64 / self.count as f64 },
-            latency_max: self.latency_max,
+            last_cxid: c.last_cxid,
+            last_zxid: c.last_zxid,
+            last_response_ms: c.last_response_ms,
+            last_latency: c.last_latency,
+            latency_min: c.latency_min,
+            latency_avg: if c.count == 0 { 0.0 } else { c.latency_sum as f64 / c.count as f64 },
+            latency_max: c.latency_max,
         }
     }
 }

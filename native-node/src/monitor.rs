@@ -148,9 +148,8 @@ pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo 
         data_log_size,
     };
     let environment = vec![("os.name".to_string(), std::env::consts::OS.to_string())];
-    let connections = v.conn_stats.clone();
     let stats = server_stats(v, cfg);
-    wire::FourLetterInfo { stats, conf, connections, host_name: "localhost".into(), environment, ..Default::default() }
+    wire::FourLetterInfo { stats, conf, host_name: "localhost".into(), environment, ..Default::default() }
 }
 
 /// The dump of watches, sessions and ephemerals (on the node task).
@@ -199,8 +198,11 @@ pub async fn four_letter_text(cmd: wire::FourLetter, events: &crate::node::Event
     if cmd == Srst && view.status.serving {
         view.metrics.reset();
     }
-    if cmd == Crst {
-        events.send(Event::ResetConnStats).ok()?;
+    if matches!(cmd, Stat | Cons | Dump | Crst) {
+        // Asked only by the words that print them: the node builds a line per connection.
+        let (reply, rx) = oneshot::channel();
+        events.send(Event::Connections { reset: cmd == Crst, reply }).ok()?;
+        info.connections = rx.await.ok()?;
     }
     Some(wire::render_four_letter(cmd, &info))
 }

@@ -35,7 +35,10 @@ pub enum ClientOut {
 /// - a peer link holds each received message's size from its 32 MiB allowance until the node
 ///   task has handled it, and stops reading past it (`transport.rs`);
 /// - the storage thread sends one `Persisted` per group commit, and the ops it holds weigh at
-///   most `persist::MAX_BACKLOG` (`persist.rs`).
+///   most `persist::MAX_BACKLOG` (`persist.rs`);
+/// - a four-letter word (client port) or an HTTP request (`http.rs`) waits for the node's
+///   answer to each question it sends (status, dump, connections), so it has at most one queued,
+///   and both ports cap their connections (`limits.rs`).
 ///
 /// A bounded channel would instead let one blocked producer (a client flood) hold up the
 /// others, the storage thread's completions among them.
@@ -72,8 +75,12 @@ pub enum Event {
     Status(oneshot::Sender<NodeView>),
     /// Watches, sessions and ephemerals for `wchc`, `wchp` and `dump`.
     Dump(oneshot::Sender<DumpView>),
-    /// `crst`: reset every connection's counters.
-    ResetConnStats,
+    /// Each client connection's `cons` figures (for `cons`, `stat` and `dump`); with
+    /// `reset` (`crst`), their counters zeroed first.
+    Connections {
+        reset: bool,
+        reply: oneshot::Sender<Vec<zabra_zkwire::ConnStats>>,
+    },
     Observe(crate::viewers::ViewerTx),
     /// In-node partition control: cut these peers off (or heal all, with an empty list).
     Block(Vec<u64>),
@@ -99,9 +106,6 @@ pub struct NodeView {
     pub link_errors: u64,
     /// (client address, session id) of every client connection here.
     pub clients: Vec<(String, u64)>,
-    /// Each connection's `cons` figures.
-    #[serde(skip)]
-    pub conn_stats: Vec<zabra_zkwire::ConnStats>,
     /// Requests received and not answered yet (ZooKeeper's outstanding requests).
     pub outstanding: usize,
     pub approximate_data_size: u64,
@@ -159,8 +163,12 @@ fn far_future() -> tokio::time::Instant {
 }
 
 pub fn now(start: StdInstant) -> Now {
-    let wall_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    Now { instant: Instant(start.elapsed().as_micros() as u64), wall_ms }
+    Now { instant: Instant(start.elapsed().as_micros() as u64), wall_ms: wall_ms() }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+fn wall_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Node {
@@ -314,7 +322,13 @@ impl Node {
             Event::Status(reply) => {
                 let _ = reply.send(self.view());
             }
-            Event::ResetConnStats => self.conn_info.values_mut().for_each(crate::connstats::Conn::reset),
+            Event::Connections { reset, reply } => {
+                if reset {
+                    self.conn_info.values_mut().for_each(crate::connstats::Conn::reset);
+                }
+                let inflight = &self.inflight;
+                let _ = reply.send(self.conn_info.values().map(|c| c.stats(inflight.outstanding(c.session))).collect());
+            }
             Event::Dump(reply) => {
                 let _ = reply.send(crate::monitor::dump_view(&self.peer, now(self.start)));
             }
@@ -365,7 +379,7 @@ impl Node {
                     let latency = self.inflight.answered(r.session, r.xid);
                     let conn = self.session_conn.get(&r.session).copied();
                     if let Some(c) = conn.and_then(|c| self.conn_info.get_mut(&c)) {
-                        c.reply(r.zxid.as_u64() as i64, latency, now(self.start).wall_ms);
+                        c.reply(r.zxid.as_u64() as i64, latency, wall_ms());
                     }
                     self.send_client(conn, ClientOut::Reply(r));
                 }
@@ -373,7 +387,7 @@ impl Node {
                     if let Ok(g) = &result {
                         self.session_conn.insert(g.session, conn);
                         if let Some(info) = self.conn_info.get_mut(&conn) {
-                            info.established(g.session, g.timeout_ms, now(self.start).wall_ms);
+                            info.established(g.session, g.timeout_ms, wall_ms());
                         }
                     }
                     self.send_client(Some(conn), ClientOut::Connected(result));
@@ -460,7 +474,6 @@ impl Node {
             skipped_trace_events: self.viewers.skipped(),
             link_errors: self.transport.link_errors(),
             clients: self.conn_info.values().map(|c| (c.addr.clone(), c.session.0)).collect(),
-            conn_stats: self.conn_info.values().map(|c| c.stats(self.inflight.outstanding(c.session))).collect(),
             outstanding: self.inflight.len(),
             approximate_data_size: tree.approximate_data_size(),
             watch_events: self.watch_events,
