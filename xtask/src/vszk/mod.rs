@@ -6,11 +6,10 @@
 //! ZooKeeper ensemble with its timing scaled to Zabra's (failover only: the workloads do not
 //! depend on the timing). ZooKeeper and Zabra run at once and take turns: a warm-up round
 //! each (not counted), then three rounds of the workloads, alternating, each row the median
-//! of its rounds, so a change in the
-//! machine's load reaches both; memory, growth and failovers run against one system at a
-//! time while the other idles. Data is in a temporary folder whose fsync latency is measured
-//! first; the load average is read before and after. The
-//! result is a table (ratio per row, oriented so that > 1 means Zabra is better), JSON
+//! of its rounds, so a change in the machine's load reaches both; memory, growth and
+//! failovers run against one system at a time while the other idles. Data is in a temporary
+//! folder whose fsync latency is measured first; the load average is read before and after.
+//! The result is a table (ratio per row, oriented so that > 1 means Zabra is better), JSON
 //! (`target/bench/vs-zk.json`) and a chart (`target/bench/vs-zk.png`).
 //!
 //! `--quick` runs every part briefly (about a tenth of the requests, one failover round),

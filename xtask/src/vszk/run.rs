@@ -132,9 +132,8 @@ pub fn idle(b: &mut Bench, sys: &mut dyn Servers, label: &str) -> Result<Map<Str
     Ok(out)
 }
 
-/// One round of every workload; each deletes what it made afterwards (untimed), so every
-/// round starts from the same tree.
-/// `round` None is the warm-up round.
+/// One round of every workload (`round` None: the warm-up round); each deletes what it made
+/// afterwards (untimed), so every round starts from the same tree.
 pub fn workloads(b: &mut Bench, sys: &mut dyn Servers, label: &str, round: Option<usize>) -> Result<Value> {
     let mut results = Map::new();
     let (name, tag) = match round {

@@ -73,8 +73,8 @@ impl Servers for Cluster {
         http("POST", &format!("/nodes/{}/resume?token={TOKEN}", i + 1)).map(drop)
     }
 
-    /// The cluster runs the defaults: sync_limit 5 ticks of 100 ms (native-node config.rs).
+    /// The cluster runs Zabra's defaults, which the scaled ZooKeeper timing copies.
     fn silence_limit_ms(&self) -> u64 {
-        5 * 100
+        super::zk::SCALED.tick_ms * super::zk::SCALED.sync_limit
     }
 }
