@@ -192,6 +192,9 @@ async fn silent_malformed_and_oversize_peers_lose_only_their_connection() {
     use std::io::Read;
     let c = Cluster::start(3, OFFSET2);
     let leader = c.wait_leader(Duration::from_secs(30));
+    // Our links below replace a member's real one. Were that member's first link still on its
+    // way, it would replace ours instead, before node 1 read what ours sent.
+    c.wait_linked(1, Duration::from_secs(30));
     let secret = std::fs::read(c.dir.path().join("cluster.secret")).expect("zabra cluster wrote a secret");
     let secret = secret.trim_ascii();
     let before = link_errors(&c, 1);

@@ -88,6 +88,19 @@ impl Cluster {
         }
     }
 
+    /// Wait (bounded) until node `id` has an authenticated link to every other member.
+    pub fn wait_linked(&self, id: u64, limit: Duration) {
+        let until = Instant::now() + limit;
+        loop {
+            let n = self.status(id).and_then(|s| s["peers_connected"].as_array().map(Vec::len));
+            if n == Some(self.nodes as usize - 1) {
+                return;
+            }
+            assert!(Instant::now() < until, "node {id} linked to {n:?} peers after {limit:?}, not {}", self.nodes - 1);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Wait (bounded) until every listed node serves at one committed zxid.
     pub fn wait_converged(&self, ids: &[u64], limit: Duration) -> Vec<Value> {
         let until = Instant::now() + limit;
