@@ -26,6 +26,17 @@ mod serve;
 mod transport;
 mod viewers;
 
+/// mimalloc, not glibc's malloc: a node allocates and frees small objects all the time
+/// (decoded messages, frames, entries), and its storage thread frees what the node task
+/// allocated. On a 3-node cluster, 3 connections x 64 outstanding writes, it cut server CPU
+/// per write by 7-23% and raised throughput by 6-18% (create, setData, delete; A/B on the
+/// `dist` build). It costs an idle node about 0.4 MB of RSS, and saves 7% at 100k znodes.
+/// Built without transparent huge pages (`no_thp`, and [`main`] turns them off for the
+/// process): with them, a 2 MiB page backs each of its first regions and an idle node's RSS
+/// doubles.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -118,6 +129,9 @@ fn runtime(threads: Option<usize>) -> tokio::runtime::Runtime {
 }
 
 fn main() -> ExitCode {
+    // Where the kernel backs every large enough region with huge pages (THP "always"), not
+    // only those asked for (see `ALLOC`). A failure changes only memory use, not behaviour.
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let cli = Cli::parse();
     // The shell prints only what zkCli would; the ZooKeeper client's own log stays quiet.
     let default = if matches!(cli.command, Command::Cli(_)) { "warn" } else { "info" };
