@@ -132,7 +132,6 @@ fn dir_sizes(dir: &std::path::Path) -> (u64, u64) {
 
 pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo {
     let me = cfg.me();
-    let (data_dir_size, data_log_size) = dir_sizes(&cfg.data_dir);
     let members = cfg.members.iter().map(server_line).collect();
     let conf = wire::ServerConf {
         client_port: me.client.port(),
@@ -144,8 +143,7 @@ pub fn four_letter_info(v: &NodeView, cfg: &NodeConfig) -> wire::FourLetterInfo 
         max_session_timeout_ms: cfg.max_session_timeout_ms,
         server_id: cfg.id,
         members,
-        data_dir_size,
-        data_log_size,
+        ..Default::default()
     };
     let environment = vec![("os.name".to_string(), std::env::consts::OS.to_string())];
     let stats = server_stats(v, cfg);
@@ -197,6 +195,12 @@ pub async fn four_letter_text(cmd: wire::FourLetter, events: &crate::node::Event
     }
     if cmd == Srst && view.status.serving {
         view.metrics.reset();
+    }
+    if matches!(cmd, Dirs | Conf) {
+        // Only for the words that print them, and off the event loop: it reads the disk.
+        let dir = cfg.data_dir.clone();
+        (info.conf.data_dir_size, info.conf.data_log_size) =
+            tokio::task::spawn_blocking(move || dir_sizes(&dir)).await.ok()?;
     }
     if matches!(cmd, Stat | Cons | Dump | Crst) {
         // Asked only by the words that print them: the node builds a line per connection.

@@ -150,6 +150,10 @@ async fn mntr_metrics_and_dumps_from_a_running_cluster() {
     };
     assert!(size("logdir_size") > 0, "the log segments that hold the writes: {dirs}");
     size("datadir_size");
+    // conf prints the same log size (only `dirs` and `conf` read the directory).
+    let conf = four_letter(port, "conf");
+    let log_size = conf.lines().find_map(|l| l.strip_prefix("dataLogSize=")).unwrap_or_else(|| panic!("{conf}"));
+    assert!(log_size.parse::<u64>().is_ok_and(|n| n > 0), "{conf}");
     let dump = four_letter(c.offset + 2180 + leader as u16, "dump");
     assert!(dump.contains(&format!("Sessions with Ephemerals (1):\n{sid}:\n\t/m0/eph\n")), "{dump}");
     assert!(dump.contains("Session Sets (1)/(1):\n1 expire at ") && dump.contains(&format!(":\n\t{sid}\n")), "{dump}");
