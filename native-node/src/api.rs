@@ -98,7 +98,10 @@ pub fn upgrade(mut req: Request, ctx: ConnCtx, events: crate::node::Events, cfg:
             }
         };
         let n = max_message(cfg.max_frame);
-        let config = WebSocketConfig::default().max_message_size(Some(n)).max_frame_size(Some(n));
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(n))
+            .max_frame_size(Some(n))
+            .read_buffer_size(crate::transport::WS_READ_BUFFER);
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         serve_socket(ws, ctx, events, cfg).await;
     });

@@ -183,7 +183,10 @@ async fn observe(
         None => None,
     };
     // A viewer only ever sends its token (and close frames): small messages suffice.
-    ws.max_message_size(4096).max_frame_size(4096).on_upgrade(move |s| stream_trace(s, h, ctx, permit))
+    ws.max_message_size(4096)
+        .max_frame_size(4096)
+        .read_buffer_size(crate::transport::WS_READ_BUFFER)
+        .on_upgrade(move |s| stream_trace(s, h, ctx, permit))
 }
 
 fn too_many_viewers(cfg: &NodeConfig) -> String {

@@ -203,16 +203,17 @@ fn frames_of(env: &Envelope, bytes: Vec<u8>) -> Result<Vec<Vec<u8>>, LinkError> 
 
 static NEXT_LINK: AtomicU64 = AtomicU64::new(1);
 
-/// The most a peer link reads from its socket at once. tungstenite zero-fills this much of its
-/// read buffer before every read (128 KiB by default): on a link carrying one small message at
-/// a time that memset was 5% of a node's CPU.
-const READ_BUFFER: usize = 16 << 10;
+/// The most a WebSocket (a peer link, an `/api` client, an `/observe` viewer) reads from its
+/// socket at once. tungstenite zero-fills this much of its read buffer before every read (128
+/// KiB by default): on a peer link carrying one small message at a time that memset was 5% of
+/// a node's CPU, and every socket that had read once kept 128 KiB resident.
+pub const WS_READ_BUFFER: usize = 16 << 10;
 
 fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_CHUNK))
         .max_frame_size(Some(MAX_CHUNK))
-        .read_buffer_size(READ_BUFFER)
+        .read_buffer_size(WS_READ_BUFFER)
 }
 
 #[derive(Clone)]
@@ -553,6 +554,14 @@ async fn refuse(ws: &mut Ws, claimed_sid: u64, reason: String) -> LinkError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// tungstenite zero-fills its read buffer up to this size before every read: its default
+    /// (128 KiB) cost 5% of a node's CPU at one write at a time, and 128 KiB of RSS per socket.
+    #[test]
+    fn peer_links_read_into_a_small_buffer() {
+        assert_eq!(ws_config().read_buffer_size, WS_READ_BUFFER);
+        assert!(WS_READ_BUFFER <= 16 << 10);
+    }
     use zabra_core::message::{Message, MsgId};
 
     fn env(msg: Message) -> Envelope {
