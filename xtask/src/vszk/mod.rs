@@ -93,6 +93,7 @@ fn install_zookeeper() -> Result {
     if zk::installed() {
         return Ok(());
     }
+    println!("vs-zk: Debian's zookeeper package is missing; installing it with apt-get ...");
     let env = [("DEBIAN_FRONTEND", "noninteractive")];
     crate::clients::run_checked(
         std::process::Command::new("apt-get").args(["update", "-qq"]).envs(env),
@@ -107,6 +108,7 @@ fn install_zookeeper() -> Result {
     if !zk::installed() {
         return Err("Debian's zookeeper package is installed but its jars are not where expected".into());
     }
+    println!("vs-zk: installed Debian's zookeeper package");
     Ok(())
 }
 
