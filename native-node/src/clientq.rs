@@ -54,6 +54,7 @@ pub struct Overflow {
 }
 
 pub fn channel(hard: usize) -> (ClientTx, ClientRx) {
+    // Bounded by bytes, not slots: `ClientTx::send` refuses what would pass `hard`.
     let (tx, rx) = mpsc::unbounded_channel();
     let shared =
         Arc::new(Shared { queued: AtomicUsize::new(0), hard, overflowed: AtomicBool::new(false), wake: Notify::new() });

@@ -287,10 +287,10 @@ async fn partition(State(h): State<Http>, Query(q): Query<BTreeMap<String, Strin
     let peers: Result<Vec<u64>, _> =
         q.get("peers").map(String::as_str).unwrap_or("").split(',').filter(|s| !s.is_empty()).map(str::parse).collect();
     match peers {
-        Ok(p) => {
-            let _ = h.events.send(Event::Block(p.clone()));
-            (StatusCode::OK, format!("partitioned from {p:?}\n")).into_response()
-        }
+        Ok(p) => match block(&h, p.clone()).await {
+            Some(()) => (StatusCode::OK, format!("partitioned from {p:?}\n")).into_response(),
+            None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        },
         Err(_) => (StatusCode::BAD_REQUEST, "peers: a comma-separated list of ids\n").into_response(),
     }
 }
@@ -299,6 +299,64 @@ async fn heal(State(h): State<Http>, Query(q): Query<BTreeMap<String, String>>) 
     if let Err(r) = authorized(&h, &q) {
         return r.into_response();
     }
-    let _ = h.events.send(Event::Block(Vec::new()));
-    (StatusCode::OK, "healed\n").into_response()
+    match block(&h, Vec::new()).await {
+        Some(()) => (StatusCode::OK, "healed\n").into_response(),
+        None => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// Cut the node off from `sids` (none: heal) and wait until it holds; `None` if the node
+/// has stopped. Waiting keeps each control request to one event in the node's queue.
+async fn block(h: &Http, sids: Vec<u64>) -> Option<()> {
+    let (done, held) = oneshot::channel();
+    h.events.send(Event::Block { sids, done }).ok()?;
+    held.await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http() -> (Http, mpsc::UnboundedReceiver<Event>) {
+        let mut cfg = NodeConfig::local(1, 3);
+        cfg.control = true;
+        cfg.admin_token = Some("t".into());
+        let (events, rx) = mpsc::unbounded_channel();
+        (Http::new(Arc::new(cfg), events), rx)
+    }
+
+    fn query(peers: &str) -> Query<BTreeMap<String, String>> {
+        Query([("token".to_string(), "t".to_string()), ("peers".to_string(), peers.to_string())].into())
+    }
+
+    /// A control request answers only once the node has applied it, so a client repeating
+    /// it without pause has one event in the node's queue, not as many as it sends.
+    #[tokio::test]
+    async fn control_requests_wait_for_the_node() {
+        let (h, mut rx) = http();
+        let request = tokio::spawn(partition(State(h.clone()), query("2,3")));
+        let Some(Event::Block { sids, done }) = rx.recv().await else { panic!("expected a Block event") };
+        assert_eq!(sids, vec![2, 3]);
+        tokio::task::yield_now().await;
+        assert!(!request.is_finished(), "answered before the node applied the partition");
+        assert!(rx.try_recv().is_err());
+        done.send(()).unwrap();
+        assert_eq!(request.await.unwrap().status(), StatusCode::OK);
+
+        let request = tokio::spawn(heal(State(h), query("")));
+        let Some(Event::Block { sids, done }) = rx.recv().await else { panic!("expected a Block event") };
+        assert!(sids.is_empty());
+        tokio::task::yield_now().await;
+        assert!(!request.is_finished(), "answered before the node healed");
+        done.send(()).unwrap();
+        assert_eq!(request.await.unwrap().status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn control_requests_to_a_stopped_node_are_refused() {
+        let (h, rx) = http();
+        drop(rx);
+        assert_eq!(partition(State(h.clone()), query("2")).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(heal(State(h), query("")).await.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
 }

@@ -37,8 +37,9 @@ pub enum ClientOut {
 /// - the storage thread sends one `Persisted` per group commit, and the ops it holds weigh at
 ///   most `persist::MAX_BACKLOG` (`persist.rs`);
 /// - a four-letter word (client port) or an HTTP request (`http.rs`) waits for the node's
-///   answer to each question it sends (status, dump, connections), so it has at most one queued,
-///   and both ports cap their connections (`limits.rs`).
+///   answer to each question or action it sends (status, dump, connections, partition, heal),
+///   so it has at most one queued, and both ports cap their connections (`limits.rs`);
+/// - an `/observe` viewer sends one `Observe` and holds one of `max_viewers` permits.
 ///
 /// A bounded channel would instead let one blocked producer (a client flood) hold up the
 /// others, the storage thread's completions among them.
@@ -82,8 +83,12 @@ pub enum Event {
         reply: oneshot::Sender<Vec<zabra_zkwire::ConnStats>>,
     },
     Observe(crate::viewers::ViewerTx),
-    /// In-node partition control: cut these peers off (or heal all, with an empty list).
-    Block(Vec<u64>),
+    /// In-node partition control: cut these peers off (or heal all, with an empty list);
+    /// `done` is answered once it holds, so each control request has at most one queued.
+    Block {
+        sids: Vec<u64>,
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// What `/healthz`, `/metrics`, `/cluster` and the four-letter words read.
@@ -338,7 +343,10 @@ impl Node {
                 self.viewers.add(tx);
                 self.peer.set_trace_details(true);
             }
-            Event::Block(sids) => self.block(sids),
+            Event::Block { sids, done } => {
+                self.block(sids);
+                let _ = done.send(());
+            }
         }
     }
 
